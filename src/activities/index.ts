@@ -1,0 +1,22 @@
+import type { Tool } from '../client/define';
+import { createCallModel, type ModelProviderOptions } from './model';
+import { createExecuteTool } from './tools';
+
+export type { ModelProviderOptions } from './model';
+
+/** What the worker needs to build kern's activities. */
+export interface ActivityDependencies {
+  tools: ReadonlyMap<string, Tool>;
+  modelProvider?: ModelProviderOptions;
+}
+
+/** kern's activities, bound to the worker's tools and model provider. */
+export function createActivities(deps: ActivityDependencies) {
+  return {
+    callModel: createCallModel(deps.modelProvider),
+    executeTool: createExecuteTool(deps.tools),
+  };
+}
+
+/** The activity interface workflows proxy (type-only import in workflow code). */
+export type KernActivities = ReturnType<typeof createActivities>;

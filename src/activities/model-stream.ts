@@ -1,0 +1,15 @@
+import type { ToolCall } from '../shared/run-output';
+
+/** What a provider adapter reports while it reads a model's answer. */
+export interface ModelStreamSink {
+  /** A piece of the answer's text, as it arrives. */
+  onDelta(text: string): void;
+}
+
+/** The provider-neutral result of one streamed or whole model answer. */
+export interface ModelAnswer {
+  content: string;
+  toolCalls: ToolCall[];
+  inputTokens: number;
+  outputTokens: number;
+}

@@ -1,0 +1,88 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
+import type { ModelCallCancelledDetails, ModelCallInput, ModelCallResult } from '../shared/model-call';
+import type { ModelAnswer, ModelStreamSink } from './model-stream';
+import { callChatCompletions } from './openai-chat';
+import { callResponses } from './openai-responses';
+
+/**
+ * Where the worker's model calls go. Defaults come from the worker's environment (`OPENAI_API_KEY`,
+ * `OPENAI_BASE_URL`); the key never enters a workflow input, event or history.
+ */
+export interface ModelProviderOptions {
+  apiKey?: string;
+  baseURL?: string;
+}
+
+/** Milliseconds between heartbeats while a model call waits for tokens; each chunk heartbeats too. */
+const HEARTBEAT_INTERVAL_MS = 1_000;
+
+/** Statuses worth retrying: rate limits, timeouts, conflicts and server errors. */
+function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 409 || status === 429 || status >= 500;
+}
+
+/** Builds the `callModel` activity around one lazily created OpenAI client. */
+export function createCallModel(options: ModelProviderOptions = {}) {
+  let openai: OpenAI | undefined;
+  const client = (): OpenAI => {
+    const apiKey = options.apiKey ?? process.env.OPENAI_API_KEY;
+    if (!apiKey) {
+      throw ApplicationFailure.create({
+        type: 'ModelRequestRejected',
+        message: 'OPENAI_API_KEY is not set in the worker environment',
+        nonRetryable: true,
+      });
+    }
+    // Temporal owns retries (visible in history, durable across crashes), so the client does not retry.
+    openai ??= new OpenAI({ apiKey, baseURL: options.baseURL ?? process.env.OPENAI_BASE_URL, maxRetries: 0 });
+    return openai;
+  };
+
+  /** One model request. Heartbeats while it runs; a cancel aborts the HTTP request and reports the partial text. */
+  return async function callModel(input: ModelCallInput): Promise<ModelCallResult> {
+    const ctx = Context.current();
+    const startedAt = Date.now();
+    let partial = '';
+    let firstTokenAt: number | undefined;
+    const sink: ModelStreamSink = {
+      onDelta(text) {
+        firstTokenAt ??= Date.now();
+        partial += text;
+        ctx.heartbeat();
+      },
+    };
+    const ticker = setInterval(() => ctx.heartbeat(), HEARTBEAT_INTERVAL_MS);
+    try {
+      const call = input.model.provider === 'openai-chat' ? callChatCompletions : callResponses;
+      const answer: ModelAnswer = await call(client(), input, sink, ctx.cancellationSignal);
+      // The openai stream ends quietly (no throw) when its signal aborts, so a cancel is checked here too.
+      if (ctx.cancellationSignal.aborted) throw new APIUserAbortError();
+      return {
+        ...answer,
+        ...(firstTokenAt !== undefined ? { timeToFirstToken: (firstTokenAt - startedAt) / 1000 } : {}),
+      };
+    } catch (err) {
+      if (ctx.cancellationSignal.aborted || err instanceof APIUserAbortError) {
+        const details: ModelCallCancelledDetails = { partialContent: partial };
+        throw new CancelledFailure('the model request was cancelled', [details]);
+      }
+      throw toFailure(err);
+    } finally {
+      clearInterval(ticker);
+    }
+  };
+}
+
+/** Maps a provider error to a Temporal failure: rejected requests end the run, transient ones are retried. */
+function toFailure(err: unknown): unknown {
+  if (err instanceof ApplicationFailure) return err;
+  if (err instanceof APIError && err.status !== undefined && !isRetryableStatus(err.status)) {
+    return ApplicationFailure.create({ type: 'ModelRequestRejected', message: err.message, nonRetryable: true });
+  }
+  if (err instanceof APIConnectionError || err instanceof APIError || err instanceof Error) {
+    return ApplicationFailure.create({ type: 'ModelUnavailable', message: err.message, nonRetryable: false });
+  }
+  return ApplicationFailure.create({ type: 'ModelUnavailable', message: String(err), nonRetryable: false });
+}

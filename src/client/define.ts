@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { InvalidInputError } from '../shared/errors';
+import type { ToolSpec } from '../shared/specs';
+import type { Agent } from './agent';
+
+/** What a tool's `execute` learns about the call. */
+export interface ToolContext {
+  runId: string;
+  toolCallId: string;
+}
+
+/** A tool: a name and description for the model, zod parameters, and the function the worker runs. */
+export interface Tool<P extends z.ZodType = z.ZodType> {
+  readonly name: string;
+  readonly description: string;
+  readonly parameters: P;
+  execute(args: z.infer<P>, context: ToolContext): unknown;
+  /** The tool as the model sees it: the parameters as JSON schema. */
+  toSpec(): ToolSpec;
+}
+
+const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+
+/**
+ * Defines a tool. The parameters become JSON schema for the model, and the model's arguments are validated
+ * against them on the worker before `execute` runs.
+ */
+export function defineTool<P extends z.ZodType>(definition: {
+  name: string;
+  description: string;
+  parameters: P;
+  execute: (args: z.infer<P>, context: ToolContext) => unknown;
+}): Tool<P> {
+  if (!TOOL_NAME.test(definition.name)) {
+    throw new InvalidInputError(`tool name '${definition.name}' must be 1-64 letters, digits, '_' or '-'`);
+  }
+  let spec: ToolSpec | undefined;
+  return {
+    name: definition.name,
+    description: definition.description,
+    parameters: definition.parameters,
+    execute: definition.execute,
+    toSpec() {
+      spec ??= {
+        name: definition.name,
+        description: definition.description,
+        parameters: z.toJSONSchema(definition.parameters) as Record<string, unknown>,
+      };
+      return spec;
+    },
+  };
+}
+
+/** An app: what a worker registers. Built with {@link defineApp}; the default export of `--app` modules. */
+export interface KernApp {
+  readonly agents: readonly Agent[];
+  /** Every tool by name: the ones given and the ones the agents use. */
+  readonly tools: ReadonlyMap<string, Tool>;
+}
+
+/** Collects the agents and tools a worker serves. Two different tools with one name are an error. */
+export function defineApp(definition: { agents?: Agent[]; tools?: Tool[] }): KernApp {
+  const agents = definition.agents ?? [];
+  const tools = new Map<string, Tool>();
+  for (const tool of [...(definition.tools ?? []), ...agents.flatMap((agent) => agent.tools)]) {
+    const existing = tools.get(tool.name);
+    if (existing && existing !== tool) throw new InvalidInputError(`two different tools are named '${tool.name}'`);
+    tools.set(tool.name, tool);
+  }
+  return { agents, tools };
+}

@@ -1,0 +1,239 @@
+import {
+  Client,
+  Connection,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  type WorkflowExecutionDescription,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import type { agentRun } from '../workflows/agent-run';
+import { FINAL_OUTPUT_MEMO, runOutputQuery } from '../workflows/agent-run';
+import { RunIdInUseError } from '../shared/errors';
+import { workflowIdForRun } from '../shared/ids';
+import { RUN_RECORD_MEMO, outputFromRecord, runRecordOf, type RunRecord } from '../shared/run-record';
+import type { RunOutput } from '../shared/run-output';
+import { RunStatus } from '../shared/run-status';
+import {
+  kernComponentIdKey,
+  kernKindKey,
+  kernParentRunIdKey,
+  kernSessionIdKey,
+  kernStatusKey,
+  kernUserIdKey,
+} from '../shared/search-attributes';
+import type { AgentRunInput } from '../shared/specs';
+
+/** How to reach Temporal. Unset fields come from the environment, then from the defaults. */
+export interface KernClientOptions {
+  /** `TEMPORAL_ADDRESS`, default `localhost:7233`. */
+  address?: string;
+  /** `TEMPORAL_NAMESPACE`, default `default`. */
+  namespace?: string;
+  /** `KERN_TASK_QUEUE`, default `kern`: where runs are started, and what workers listen on. */
+  taskQueue?: string;
+  /** An existing Temporal client to use instead of connecting. */
+  client?: Client;
+}
+
+/** Workflow type of the marker that records a cancel for a run id that has not started yet. */
+const CANCEL_INTENT_TYPE = 'kernCancelIntent';
+
+/** How long a poll waits for a running run's worker to answer before falling back to what history says. */
+const QUERY_TIMEOUT_MS = 5_000;
+
+/**
+ * kern's connection to Temporal: starts runs, polls them, cancels them. Every operation works from a run id alone,
+ * from any process, whether or not a worker is running.
+ */
+export class KernClient {
+  private static shared: Promise<KernClient> | undefined;
+
+  private constructor(
+    /** The underlying Temporal client. */
+    readonly temporal: Client,
+    /** The task queue runs are started on. */
+    readonly taskQueue: string,
+    private readonly ownedConnection: Connection | undefined,
+  ) {}
+
+  /** Connects to Temporal (see {@link KernClientOptions} for where the settings come from). */
+  static async connect(options: KernClientOptions = {}): Promise<KernClient> {
+    const taskQueue = options.taskQueue ?? process.env.KERN_TASK_QUEUE ?? 'kern';
+    if (options.client) return new KernClient(options.client, taskQueue, undefined);
+    const connection = await Connection.connect({
+      address: options.address ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233',
+    });
+    const client = new Client({
+      connection,
+      namespace: options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default',
+    });
+    return new KernClient(client, taskQueue, connection);
+  }
+
+  /** The process-wide client from the environment, connected on first use. Used when a component has none. */
+  static default(): Promise<KernClient> {
+    KernClient.shared ??= KernClient.connect().catch((err: unknown) => {
+      KernClient.shared = undefined;
+      throw err;
+    });
+    return KernClient.shared;
+  }
+
+  /**
+   * Starts an agent run and returns once Temporal has it (the run is then `PENDING`). A run id already used by
+   * another run is refused with {@link RunIdInUseError}; a run id whose cancel was recorded before starts and
+   * ends `CANCELLED` without calling the model.
+   */
+  async startAgentRun(input: AgentRunInput): Promise<void> {
+    const options = {
+      workflowId: workflowIdForRun(input.runId),
+      taskQueue: this.taskQueue,
+      args: [input] as [AgentRunInput],
+      workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+      typedSearchAttributes: [
+        { key: kernStatusKey, value: RunStatus.pending },
+        { key: kernKindKey, value: 'agent' },
+        { key: kernComponentIdKey, value: input.agent.id },
+        { key: kernSessionIdKey, value: input.sessionId },
+        ...(input.userId ? [{ key: kernUserIdKey, value: input.userId }] : []),
+        ...(input.parentRunId ? [{ key: kernParentRunIdKey, value: input.parentRunId }] : []),
+      ],
+      memo: { [RUN_RECORD_MEMO]: runRecordOf(input) },
+      staticSummary: `${input.agent.name}: ${oneLine(input.input)}`,
+    };
+    try {
+      await this.temporal.workflow.start<typeof agentRun>('agentRun', options);
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      const existing = await this.describe(input.runId);
+      if (existing?.type !== CANCEL_INTENT_TYPE) throw new RunIdInUseError(input.runId);
+      // A cancel was recorded for this id: start the run so it can be polled, and cancel it at once. The flag
+      // keeps the model from being called even if this process dies before the cancel request is sent.
+      const handle = await this.temporal.workflow.start<typeof agentRun>('agentRun', {
+        ...options,
+        args: [{ ...input, cancelledBeforeStart: true }],
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        workflowIdConflictPolicy: 'TERMINATE_EXISTING',
+      });
+      await handle.cancel();
+    }
+  }
+
+  /** Waits for a run to end and returns its output, whatever its final status. */
+  async waitForRun(runId: string): Promise<RunOutput> {
+    try {
+      return await this.runHandle(runId).result();
+    } catch (err) {
+      if (!(err instanceof WorkflowFailedError)) throw err;
+      const output = await this.getRunOutput(runId);
+      if (!output) throw err;
+      return output;
+    }
+  }
+
+  /**
+   * The output of a run: a live answer from its worker while it runs, the recorded one after it ends (no worker
+   * needed then), or `null` for a run id that no run has.
+   */
+  async getRunOutput(runId: string): Promise<RunOutput | null> {
+    const description = await this.describe(runId);
+    const record = description?.memo?.[RUN_RECORD_MEMO] as RunRecord | undefined;
+    if (!description || !record) return null;
+    const handle = this.runHandle(runId, description.runId);
+    const finalOutput = description.memo?.[FINAL_OUTPUT_MEMO] as RunOutput | undefined;
+
+    switch (description.status.name) {
+      case 'RUNNING':
+        if (description.typedSearchAttributes.get(kernStatusKey) === RunStatus.pending) return outputFromRecord(record);
+        return (await this.queryOutput(handle)) ?? outputFromRecord(record, RunStatus.running);
+      case 'COMPLETED':
+        return handle.result();
+      case 'CANCELLED':
+        return finalOutput ?? outputFromRecord(record, RunStatus.cancelled);
+      case 'FAILED':
+        return finalOutput ?? endedWith(record, 'RunFailed', 'the run failed');
+      case 'TERMINATED':
+        return endedWith(record, 'RunTerminated', 'the run was terminated in Temporal');
+      case 'TIMED_OUT':
+        return endedWith(record, 'RunTimedOut', 'the run timed out in Temporal');
+      default:
+        return endedWith(record, 'RunEnded', `the run ended as ${description.status.name}`);
+    }
+  }
+
+  /**
+   * Asks a run to cancel. `true` when a pending or running run was asked; `false` for a finished run or an unknown
+   * id. For an unknown id the cancel is recorded, and a run started later with that id ends `CANCELLED` without
+   * calling the model. Cancelling twice is harmless.
+   */
+  async cancelRun(runId: string): Promise<boolean> {
+    const description = await this.describe(runId);
+    if (!description) return this.recordCancelIntent(runId);
+    if (description.type === CANCEL_INTENT_TYPE || description.status.name !== 'RUNNING') return false;
+    await this.runHandle(runId, description.runId).cancel();
+    return true;
+  }
+
+  /** Closes the connection this client opened (not one it was given). */
+  async close(): Promise<void> {
+    await this.ownedConnection?.close();
+  }
+
+  private runHandle(runId: string, temporalRunId?: string): WorkflowHandle<typeof agentRun> {
+    return this.temporal.workflow.getHandle<typeof agentRun>(workflowIdForRun(runId), temporalRunId);
+  }
+
+  private async describe(runId: string): Promise<WorkflowExecutionDescription | undefined> {
+    try {
+      return await this.runHandle(runId).describe();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  private async queryOutput(handle: WorkflowHandle<typeof agentRun>): Promise<RunOutput | undefined> {
+    try {
+      return await this.temporal.connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
+        handle.query(runOutputQuery),
+      );
+    } catch {
+      // No worker answered in time (all down, or busy): the caller falls back to what history records.
+      return undefined;
+    }
+  }
+
+  /**
+   * Records a cancel for a run id nothing has started: a marker execution under the run's workflow id, terminated
+   * at once, so no worker ever runs it and a later start with that id finds it.
+   */
+  private async recordCancelIntent(runId: string): Promise<boolean> {
+    try {
+      const marker = await this.temporal.workflow.start(CANCEL_INTENT_TYPE, {
+        workflowId: workflowIdForRun(runId),
+        taskQueue: `${this.taskQueue}-cancel-intents`,
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        staticSummary: `cancel requested for run ${runId} before it started`,
+      });
+      await marker.terminate('kern: cancel requested before the run started');
+      return false;
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      // A run with this id appeared meanwhile: cancel it instead.
+      const description = await this.describe(runId);
+      if (description?.type === CANCEL_INTENT_TYPE || description?.status.name !== 'RUNNING') return false;
+      await this.runHandle(runId, description.runId).cancel();
+      return true;
+    }
+  }
+}
+
+function endedWith(record: RunRecord, type: string, message: string): RunOutput {
+  return { ...outputFromRecord(record, RunStatus.error), error: { type, message } };
+}
+
+function oneLine(text: string, max = 80): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}

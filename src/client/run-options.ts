@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { InvalidInputError } from '../shared/errors';
+
+/** Options of `run()`. Unknown keys are an error, so a typo does not silently change what runs. */
+export const RunOptions = z.strictObject({
+  /** Return `PENDING` as soon as Temporal has the run, instead of waiting for its end. */
+  background: z.boolean().optional(),
+  /** Stream the run's events (not available yet: see the README's roadmap). */
+  stream: z.boolean().optional(),
+  /** Use this run id instead of a new UUID. Must not have been used by another run. */
+  runId: z.string().trim().min(1).max(200).optional(),
+  sessionId: z.string().trim().min(1).max(200).optional(),
+  userId: z.string().trim().min(1).max(200).optional(),
+});
+export type RunOptions = z.infer<typeof RunOptions>;
+
+/** The largest run input kern accepts; Temporal refuses payloads past 2 MB, and the input is stored twice. */
+export const MAX_INPUT_BYTES = 512 * 1024;
+
+/** Checks a run's input and options, throwing {@link InvalidInputError} with what is wrong. */
+export function parseRunRequest(input: unknown, options: unknown): { input: string; options: RunOptions } {
+  if (typeof input !== 'string' || input.trim() === '') {
+    throw new InvalidInputError('the run input must be a non-empty string');
+  }
+  if (Buffer.byteLength(input, 'utf8') > MAX_INPUT_BYTES) {
+    throw new InvalidInputError(`the run input is larger than ${MAX_INPUT_BYTES} bytes`);
+  }
+  const parsed = RunOptions.safeParse(options ?? {});
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => `'${key}'`).join(', ')}`
+        : `${issue.path.join('.')}: ${issue.message}`,
+    );
+    throw new InvalidInputError(`invalid run options: ${problems.join('; ')}`);
+  }
+  return { input, options: parsed.data };
+}

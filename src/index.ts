@@ -1,0 +1,22 @@
+// kern's client-side API: define agents and tools, start, poll and cancel runs.
+export { Agent, type AgentOptions } from './client/agent';
+export { KernClient, type KernClientOptions } from './client/kern-client';
+export { OpenAIResponses, OpenAIChat, type Model, type ModelOptions } from './client/models';
+export { defineTool, defineApp, type Tool, type ToolContext, type KernApp } from './client/define';
+export { RunOptions, MAX_INPUT_BYTES } from './client/run-options';
+export { RunStatus, isTerminalStatus } from './shared/run-status';
+export { RunEvent, type RunEventName, type AgentRunEvent } from './shared/events';
+export type { RunOutput, RunMetrics, RunError, Message, ToolCall, ToolExecution } from './shared/run-output';
+export type { AgentSpec, ModelSpec, ToolSpec, AgentRunInput } from './shared/specs';
+export * from './shared/errors';
+
+import { KernClient } from './client/kern-client';
+
+/**
+ * Cancels a run by id with the default client (from the environment). `true` when a pending or running run was
+ * asked to cancel; `false` for a finished or unknown run. For an unknown id the cancel is recorded, and a run
+ * started later with that id ends `CANCELLED` without calling the model.
+ */
+export async function cancelRun(runId: string, options: { client?: KernClient } = {}): Promise<boolean> {
+  return (options.client ?? (await KernClient.default())).cancelRun(runId);
+}

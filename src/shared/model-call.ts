@@ -1,0 +1,42 @@
+import type { Message, ToolCall } from './run-output';
+import type { ModelSpec, ToolSpec } from './specs';
+
+/** Input of the `callModel` activity. Holds no API key: the worker reads it from its own environment. */
+export interface ModelCallInput {
+  runId: string;
+  model: ModelSpec;
+  instructions?: string;
+  messages: Message[];
+  tools: ToolSpec[];
+}
+
+/** What one model request produced. */
+export interface ModelCallResult {
+  content: string;
+  toolCalls: ToolCall[];
+  inputTokens: number;
+  outputTokens: number;
+  /** Seconds from sending the request to the first streamed token, when streaming. */
+  timeToFirstToken?: number;
+}
+
+/** Details a cancelled model activity reports back, so the run keeps the partial answer. */
+export interface ModelCallCancelledDetails {
+  partialContent: string;
+}
+
+/** Input of the `executeTool` activity. */
+export interface ToolCallInput {
+  runId: string;
+  toolCallId: string;
+  toolName: string;
+  /** The JSON text of the arguments, as the model produced it; validated on the worker. */
+  arguments: string;
+}
+
+/** Result of a tool execution. A tool that throws returns `isError` and its message, which goes to the model. */
+export interface ToolCallResult {
+  content: string;
+  isError: boolean;
+  args: Record<string, unknown>;
+}

@@ -1,0 +1,68 @@
+import type { RunStatus } from './run-status';
+
+/** One tool call the model asked for. `arguments` is the JSON text the model produced. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/** A message of the conversation, provider-neutral. */
+export type Message =
+  | { role: 'system'; content: string }
+  | { role: 'user'; content: string }
+  | { role: 'assistant'; content: string; toolCalls?: ToolCall[] }
+  | { role: 'tool'; toolCallId: string; toolName: string; content: string };
+
+/** A tool execution as recorded on the run. */
+export interface ToolExecution {
+  toolCallId: string;
+  toolName: string;
+  toolArgs: Record<string, unknown>;
+  result?: string;
+  toolCallError?: boolean;
+  createdAt: string;
+}
+
+/** Token counts and timings. Durations are in seconds, as in the Python framework. */
+export interface RunMetrics {
+  inputTokens: number;
+  outputTokens: number;
+  totalTokens: number;
+  /** Wall time from the run's start to its end (or now, while it runs). */
+  duration?: number;
+  /** From the first model request to its first token. */
+  timeToFirstToken?: number;
+}
+
+/** Why a run ended `ERROR`. `type` is the error's class name (for example `ModelRequestRejected`). */
+export interface RunError {
+  type: string;
+  message: string;
+}
+
+/** The output of an agent run, while it runs and after it ends. */
+export interface RunOutput {
+  runId: string;
+  sessionId: string;
+  userId?: string;
+  parentRunId?: string;
+  agentId: string;
+  agentName: string;
+  status: RunStatus;
+  /** The answer; partial while running or after a cancel. */
+  content: string | null;
+  input: string;
+  model: string;
+  messages: Message[];
+  tools: ToolExecution[];
+  metrics: RunMetrics;
+  error?: RunError;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Zeroed metrics. */
+export function emptyMetrics(): RunMetrics {
+  return { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
+}

@@ -1,0 +1,56 @@
+import { emptyMetrics, type RunOutput } from './run-output';
+import { RunStatus } from './run-status';
+import type { AgentRunInput } from './specs';
+
+/** Memo key of the {@link RunRecord} every kern run is started with. */
+export const RUN_RECORD_MEMO = 'kernRun';
+
+/** What a run's memo says about it from the start: enough to answer a poll before any worker has run it. */
+export interface RunRecord {
+  kind: 'agent';
+  runId: string;
+  sessionId: string;
+  userId?: string;
+  parentRunId?: string;
+  componentId: string;
+  componentName: string;
+  input: string;
+  model: string;
+  createdAt: string;
+}
+
+export function runRecordOf(input: AgentRunInput): RunRecord {
+  return {
+    kind: 'agent',
+    runId: input.runId,
+    sessionId: input.sessionId,
+    ...(input.userId !== undefined ? { userId: input.userId } : {}),
+    ...(input.parentRunId !== undefined ? { parentRunId: input.parentRunId } : {}),
+    componentId: input.agent.id,
+    componentName: input.agent.name,
+    input: input.input,
+    model: input.agent.model.id,
+    createdAt: input.createdAt,
+  };
+}
+
+/** The output of a run that no worker has started yet, or whose worker cannot be asked. */
+export function outputFromRecord(record: RunRecord, status: RunStatus = RunStatus.pending): RunOutput {
+  return {
+    runId: record.runId,
+    sessionId: record.sessionId,
+    ...(record.userId !== undefined ? { userId: record.userId } : {}),
+    ...(record.parentRunId !== undefined ? { parentRunId: record.parentRunId } : {}),
+    agentId: record.componentId,
+    agentName: record.componentName,
+    status,
+    content: null,
+    input: record.input,
+    model: record.model,
+    messages: [{ role: 'user', content: record.input }],
+    tools: [],
+    metrics: emptyMetrics(),
+    createdAt: record.createdAt,
+    updatedAt: record.createdAt,
+  };
+}

@@ -1,0 +1,413 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { Hono, type Context } from 'hono';
+import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
+
+/** One scripted model answer. */
+export type ScriptedTurn =
+  | {
+      /** The answer's text, streamed word by word. */
+      text: string;
+      /** Delay before each word (default: the server's `tokenDelayMs`). */
+      tokenDelayMs?: number;
+      /** After the text, keep the response open until the client aborts it (for cancel tests). */
+      hang?: boolean;
+      /** Drop the connection after this many words, as a crashed provider would. */
+      dropAfterWords?: number;
+    }
+  | { toolCalls: Array<{ name: string; arguments: unknown; id?: string }> }
+  | { error: { status: number; message: string } };
+
+/** A request the server received, as a test would check it. */
+export interface RecordedRequest {
+  api: 'responses' | 'chat';
+  model: string;
+  stream: boolean;
+  /** The request's user messages, joined. */
+  userText: string;
+  body: Record<string, unknown>;
+  /** The `Authorization` header was present (its value is never recorded). */
+  authorized: boolean;
+  /** The client went away before the answer was complete. */
+  aborted: boolean;
+  /** The scripted answer was sent in full. */
+  completed: boolean;
+}
+
+export interface ModelServerOptions {
+  port?: number;
+  /** Delay before each streamed word, unless a turn says otherwise (default 0). */
+  tokenDelayMs?: number;
+  /** The answer when nothing scripted matches (default: the stand-in's made-up text). */
+  fallback?: (request: RecordedRequest) => ScriptedTurn;
+}
+
+interface Rule {
+  matches: (request: RecordedRequest) => boolean;
+  turns: ScriptedTurn[];
+}
+
+/**
+ * A local HTTP server that speaks the OpenAI protocols kern uses: the Responses API and Chat Completions, whole or
+ * streamed, with tool calls and errors. Tests script its answers; without a script it is the development stand-in
+ * that makes up an answer, so the demo runs with no API key.
+ */
+export class ScriptedModelServer {
+  readonly requests: RecordedRequest[] = [];
+  private readonly rules: Rule[] = [];
+  private readonly waiters = new Set<() => void>();
+
+  private server: ServerType | undefined;
+  private baseUrl = '';
+
+  private constructor(private readonly options: ModelServerOptions) {}
+
+  /** Base URL for the `openai` package (`OPENAI_BASE_URL`), ending in `/v1`. */
+  get url(): string {
+    return this.baseUrl;
+  }
+
+  /** Starts the server on 127.0.0.1 (a free port unless one is given). */
+  static async start(options: ModelServerOptions = {}): Promise<ScriptedModelServer> {
+    const instance = new ScriptedModelServer(options);
+    const app = new Hono();
+    app.post('/v1/responses', (c) => instance.handle(c, 'responses'));
+    app.post('/v1/chat/completions', (c) => instance.handle(c, 'chat'));
+    instance.server = await new Promise<ServerType>((resolve) => {
+      const started = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: options.port ?? 0 }, () =>
+        resolve(started),
+      );
+    });
+    const { port } = instance.server.address() as AddressInfo;
+    instance.baseUrl = `http://127.0.0.1:${port}/v1`;
+    return instance;
+  }
+
+  /** Answers the next requests, in order, with these turns. */
+  reply(...turns: ScriptedTurn[]): this {
+    return this.replyWhen(() => true, ...turns);
+  }
+
+  /** Answers requests whose user text contains `match` (or that `match` accepts) with these turns, in order. */
+  replyWhen(match: string | ((request: RecordedRequest) => boolean), ...turns: ScriptedTurn[]): this {
+    const matches = typeof match === 'string' ? (request: RecordedRequest) => request.userText.includes(match) : match;
+    this.rules.push({ matches, turns: [...turns] });
+    return this;
+  }
+
+  /** The requests whose user text contains `text`. */
+  requestsFor(text: string): RecordedRequest[] {
+    return this.requests.filter((request) => request.userText.includes(text));
+  }
+
+  /** Resolves when `predicate` holds for what the server has seen; rejects after `timeoutMs`. */
+  async waitFor(predicate: () => boolean, timeoutMs = 15_000): Promise<void> {
+    if (predicate()) return;
+    await new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (!predicate()) return;
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(new Error(`model server: condition not met within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.add(check);
+    });
+  }
+
+  async close(): Promise<void> {
+    const server = this.server as Server | undefined;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private changed(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+
+  private async handle(c: Context, api: 'responses' | 'chat'): Promise<Response> {
+    const body = (await c.req.json()) as Record<string, unknown>;
+    const request: RecordedRequest = {
+      api,
+      model: String(body.model),
+      stream: body.stream === true,
+      userText: userTextOf(api, body),
+      body,
+      authorized: Boolean(c.req.header('authorization')),
+      aborted: false,
+      completed: false,
+    };
+    this.requests.push(request);
+    this.changed();
+    const turn = this.nextTurn(request);
+
+    if ('error' in turn) {
+      request.completed = true;
+      this.changed();
+      return c.json(
+        { error: { message: turn.error.message, type: 'scripted_error', code: null } },
+        turn.error.status as 400,
+      );
+    }
+    const answer = 'text' in turn ? turn : { text: '' };
+    const toolCalls = 'toolCalls' in turn ? normalizeToolCalls(turn.toolCalls) : [];
+    const words = answer.text.match(/\S+\s*/g) ?? [];
+    const delay = ('tokenDelayMs' in answer ? answer.tokenDelayMs : undefined) ?? this.options.tokenDelayMs ?? 0;
+    const usage = { input: countWords(request.userText), output: words.length };
+
+    if (!request.stream) {
+      await sleep(delay * words.length);
+      request.completed = true;
+      this.changed();
+      return c.json(
+        api === 'responses'
+          ? responsesBody(request, answer.text, toolCalls, usage)
+          : chatBody(request, answer.text, toolCalls, usage),
+      );
+    }
+
+    return streamSSE(c, async (stream) => {
+      let aborted = false;
+      stream.onAbort(() => {
+        aborted = true;
+        request.aborted = !request.completed;
+        this.changed();
+      });
+      const emit = api === 'responses' ? responsesEmitter(stream, request) : chatEmitter(stream, request);
+      await emit.start();
+      for (const [index, word] of words.entries()) {
+        if ('dropAfterWords' in answer && answer.dropAfterWords === index) {
+          // Simulate a provider crash: cut the connection mid-answer.
+          c.env?.incoming?.socket?.destroy();
+          request.aborted = true;
+          this.changed();
+          return;
+        }
+        if (delay > 0) await sleep(delay);
+        if (aborted) return;
+        await emit.delta(word);
+      }
+      if ('hang' in answer && answer.hang) {
+        while (!aborted) await sleep(20);
+        return;
+      }
+      await emit.finish(answer.text, toolCalls, usage);
+      request.completed = true;
+      this.changed();
+    });
+  }
+
+  private nextTurn(request: RecordedRequest): ScriptedTurn {
+    for (const rule of this.rules) {
+      if (rule.turns.length > 0 && rule.matches(request)) return rule.turns.shift()!;
+    }
+    return (this.options.fallback ?? standInAnswer)(request);
+  }
+}
+
+interface NormalizedToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+interface Usage {
+  input: number;
+  output: number;
+}
+
+interface Emitter {
+  start(): Promise<void>;
+  delta(text: string): Promise<void>;
+  finish(text: string, toolCalls: NormalizedToolCall[], usage: Usage): Promise<void>;
+}
+
+function responsesEmitter(stream: SSEStreamingApi, request: RecordedRequest): Emitter {
+  const id = `resp_${randomUUID()}`;
+  const itemId = `msg_${randomUUID()}`;
+  let sequence = 0;
+  const send = (event: Record<string, unknown> & { type: string }) =>
+    stream.writeSSE({ event: event.type, data: JSON.stringify({ ...event, sequence_number: sequence++ }) });
+  return {
+    start: () =>
+      send({
+        type: 'response.created',
+        response: { id, object: 'response', status: 'in_progress', model: request.model, output: [] },
+      }),
+    delta: (text) =>
+      send({ type: 'response.output_text.delta', item_id: itemId, output_index: 0, content_index: 0, delta: text }),
+    async finish(text, toolCalls, usage) {
+      const response = responsesBody(request, text, toolCalls, usage, id, itemId);
+      for (const [index, item] of (response.output as unknown[]).entries()) {
+        await send({ type: 'response.output_item.done', output_index: index, item });
+      }
+      await send({ type: 'response.completed', response });
+    },
+  };
+}
+
+function chatEmitter(stream: SSEStreamingApi, request: RecordedRequest): Emitter {
+  const id = `chatcmpl-${randomUUID()}`;
+  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+    stream.writeSSE({
+      data: JSON.stringify({
+        id,
+        object: 'chat.completion.chunk',
+        created: nowSeconds(),
+        model: request.model,
+        choices,
+        ...extra,
+      }),
+    });
+  return {
+    start: () => chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]),
+    delta: (text) => chunk([{ index: 0, delta: { content: text }, finish_reason: null }]),
+    async finish(_text, toolCalls, usage) {
+      if (toolCalls.length > 0) {
+        await chunk([
+          {
+            index: 0,
+            delta: {
+              tool_calls: toolCalls.map((call, index) => ({
+                index,
+                id: call.id,
+                type: 'function',
+                function: { name: call.name, arguments: call.arguments },
+              })),
+            },
+            finish_reason: null,
+          },
+        ]);
+      }
+      await chunk([{ index: 0, delta: {}, finish_reason: toolCalls.length > 0 ? 'tool_calls' : 'stop' }]);
+      await chunk([], { usage: chatUsage(usage) });
+      await stream.writeSSE({ data: '[DONE]' });
+    },
+  };
+}
+
+function responsesBody(
+  request: RecordedRequest,
+  text: string,
+  toolCalls: NormalizedToolCall[],
+  usage: Usage,
+  id = `resp_${randomUUID()}`,
+  itemId = `msg_${randomUUID()}`,
+): Record<string, unknown> {
+  const message = text
+    ? [
+        {
+          id: itemId,
+          type: 'message',
+          role: 'assistant',
+          status: 'completed',
+          content: [{ type: 'output_text', text, annotations: [] }],
+        },
+      ]
+    : [];
+  const calls = toolCalls.map((call) => ({
+    id: `fc_${call.id}`,
+    type: 'function_call',
+    call_id: call.id,
+    name: call.name,
+    arguments: call.arguments,
+    status: 'completed',
+  }));
+  return {
+    id,
+    object: 'response',
+    created_at: nowSeconds(),
+    status: 'completed',
+    model: request.model,
+    output: [...message, ...calls],
+    output_text: text,
+    usage: { input_tokens: usage.input, output_tokens: usage.output, total_tokens: usage.input + usage.output },
+  };
+}
+
+function chatBody(request: RecordedRequest, text: string, toolCalls: NormalizedToolCall[], usage: Usage) {
+  return {
+    id: `chatcmpl-${randomUUID()}`,
+    object: 'chat.completion',
+    created: nowSeconds(),
+    model: request.model,
+    choices: [
+      {
+        index: 0,
+        finish_reason: toolCalls.length > 0 ? 'tool_calls' : 'stop',
+        message: {
+          role: 'assistant',
+          content: text || null,
+          ...(toolCalls.length > 0
+            ? {
+                tool_calls: toolCalls.map((call) => ({
+                  id: call.id,
+                  type: 'function',
+                  function: { name: call.name, arguments: call.arguments },
+                })),
+              }
+            : {}),
+        },
+      },
+    ],
+    usage: chatUsage(usage),
+  };
+}
+
+function chatUsage(usage: Usage) {
+  return { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output };
+}
+
+function normalizeToolCalls(calls: Array<{ name: string; arguments: unknown; id?: string }>): NormalizedToolCall[] {
+  return calls.map((call) => ({
+    id: call.id ?? `call_${randomUUID().slice(0, 8)}`,
+    name: call.name,
+    arguments: typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments),
+  }));
+}
+
+function userTextOf(api: 'responses' | 'chat', body: Record<string, unknown>): string {
+  const items = (api === 'responses' ? body.input : body.messages) as unknown;
+  if (typeof items === 'string') return items;
+  if (!Array.isArray(items)) return '';
+  return items
+    .filter((item): item is { role: string; content: unknown } => typeof item === 'object' && item?.role === 'user')
+    .map((item) => (typeof item.content === 'string' ? item.content : JSON.stringify(item.content)))
+    .join('\n');
+}
+
+const STAND_IN_WORDS = (
+  'durable runs keep going when a worker restarts because every model call is an activity and every run is a ' +
+  'workflow whose history Temporal keeps so a poll can read the status and a cancel can stop the request ' +
+  'while the answer streams back token by token'
+).split(' ');
+
+/**
+ * The development stand-in's answer: made-up text, as long as the prompt asks ("at least 5000 words" gives a long
+ * answer, capped at 1,500 words), so the demo's polling and cancelling have something to work on.
+ */
+export function standInAnswer(request: RecordedRequest): ScriptedTurn {
+  const asked = /(\d[\d,]*)\s*words/i.exec(request.userText);
+  const length = asked ? Math.min(Number(asked[1]!.replace(/,/g, '')), 1_500) : 24;
+  const question = request.userText.split('\n').pop()!.trim();
+  const words = Array.from({ length }, (_, index) => STAND_IN_WORDS[index % STAND_IN_WORDS.length]);
+  return { text: `[stand-in model] You asked: "${question}" Here is a made-up answer: ${words.join(' ')}.` };
+}
+
+function countWords(text: string): number {
+  return text.split(/\s+/).filter(Boolean).length;
+}
+
+function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,2 @@
+export { startWorker, loadApp, type StartWorkerOptions, type KernWorker } from './start-worker';
+export type { ModelProviderOptions } from '../activities';

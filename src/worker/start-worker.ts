@@ -1,0 +1,89 @@
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, type ModelProviderOptions } from '../activities';
+import type { KernApp } from '../client/define';
+import { InvalidInputError } from '../shared/errors';
+
+/** How to run a kern worker. Unset connection settings come from the environment, as for the client. */
+export interface StartWorkerOptions {
+  /** The app (from `defineApp`), or the path of a module whose default export is one. */
+  app: KernApp | string;
+  /** `KERN_TASK_QUEUE`, default `kern`. */
+  taskQueue?: string;
+  /** `TEMPORAL_ADDRESS`, default `localhost:7233`. */
+  address?: string;
+  /** `TEMPORAL_NAMESPACE`, default `default`. */
+  namespace?: string;
+  /** An existing connection to use (not closed by `shutdown`). */
+  connection?: NativeConnection;
+  /** Where model calls go; defaults to `OPENAI_API_KEY` / `OPENAI_BASE_URL` of this process. */
+  modelProvider?: ModelProviderOptions;
+  /** A prebuilt workflow bundle, to skip bundling (tests and benchmarks build it once). */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  /**
+   * The longest a running activity waits before its next heartbeat reaches Temporal. A cancel reaches a model call
+   * on a heartbeat, so this bounds cancel latency; lower means more heartbeat traffic. Default 250 ms.
+   */
+  heartbeatInterval?: WorkerOptions['maxHeartbeatThrottleInterval'];
+}
+
+/** A running worker. */
+export interface KernWorker {
+  readonly worker: Worker;
+  readonly taskQueue: string;
+  /** Settles when the worker stops; rejects if it crashed. */
+  readonly finished: Promise<void>;
+  /** Stops polling, lets in-flight tasks finish, and closes the connection it opened. */
+  shutdown(): Promise<void>;
+}
+
+/** Starts a worker that runs kern's workflows and the app's tools in this process. */
+export async function startWorker(options: StartWorkerOptions): Promise<KernWorker> {
+  const app = typeof options.app === 'string' ? await loadApp(options.app) : options.app;
+  const taskQueue = options.taskQueue ?? process.env.KERN_TASK_QUEUE ?? 'kern';
+  const connection =
+    options.connection ??
+    (await NativeConnection.connect({ address: options.address ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233' }));
+  const worker = await Worker.create({
+    connection,
+    namespace: options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default',
+    taskQueue,
+    ...(options.workflowBundle
+      ? { workflowBundle: options.workflowBundle }
+      : { workflowsPath: require.resolve('../workflows') }),
+    activities: createActivities({ tools: app.tools, modelProvider: options.modelProvider }),
+    maxHeartbeatThrottleInterval: options.heartbeatInterval ?? '250 milliseconds',
+  });
+  const finished = worker.run();
+  return {
+    worker,
+    taskQueue,
+    finished,
+    async shutdown() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await finished;
+      if (!options.connection) await connection.close();
+    },
+  };
+}
+
+/** Loads an app module (`.ts` works under tsx): its default export must come from `defineApp`. */
+export async function loadApp(modulePath: string): Promise<KernApp> {
+  const url = pathToFileURL(path.resolve(modulePath)).href;
+  const loaded = (await import(url)) as { default?: unknown };
+  const candidate = unwrapDefault(loaded.default);
+  if (!isApp(candidate)) {
+    throw new InvalidInputError(`${modulePath} must export default defineApp({ ... })`);
+  }
+  return candidate;
+}
+
+// A CommonJS module imported as ESM arrives as { default: module.exports }, whose own default is the app.
+function unwrapDefault(value: unknown): unknown {
+  return value && typeof value === 'object' && 'default' in value && !isApp(value) ? value.default : value;
+}
+
+function isApp(value: unknown): value is KernApp {
+  return typeof value === 'object' && value !== null && 'tools' in value && value.tools instanceof Map;
+}

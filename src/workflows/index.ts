@@ -1,0 +1,2 @@
+// The worker's workflowsPath: every workflow type kern runs. Sandbox code only (see DESIGN.md §1).
+export { agentRun } from './agent-run';

@@ -1,0 +1,167 @@
+import type { AgentEventBody, AgentRunEvent } from '../shared/events';
+import { RunEvent } from '../shared/events';
+import type { ModelCallResult, ToolCallResult } from '../shared/model-call';
+import { emptyMetrics, type RunError, type RunOutput, type ToolCall, type ToolExecution } from '../shared/run-output';
+import { RunStatus, isTerminalStatus } from '../shared/run-status';
+import type { AgentRunInput } from '../shared/specs';
+
+/**
+ * The state of one agent run and its transitions. Pure: no Temporal, no I/O, so unit tests drive it directly.
+ * Every transition publishes the matching event through `publish`; the workflow wires that to its stream.
+ */
+export class RunState {
+  private readonly output: RunOutput;
+  private readonly startedAt: Date;
+
+  constructor(
+    private readonly input: AgentRunInput,
+    private readonly publish: (event: AgentRunEvent) => void,
+    private readonly now: () => Date,
+  ) {
+    this.startedAt = now();
+    this.output = {
+      runId: input.runId,
+      sessionId: input.sessionId,
+      userId: input.userId,
+      parentRunId: input.parentRunId,
+      agentId: input.agent.id,
+      agentName: input.agent.name,
+      status: RunStatus.pending,
+      content: null,
+      input: input.input,
+      model: input.agent.model.id,
+      messages: [{ role: 'user', content: input.input }],
+      tools: [],
+      metrics: emptyMetrics(),
+      createdAt: input.createdAt,
+      updatedAt: input.createdAt,
+    };
+  }
+
+  get status(): RunStatus {
+    return this.output.status;
+  }
+
+  /** A copy of the output as it stands, with a current duration. */
+  snapshot(): RunOutput {
+    const duration = (this.now().getTime() - this.startedAt.getTime()) / 1000;
+    // JSON round trip, not structuredClone: the workflow sandbox does not provide it.
+    return JSON.parse(JSON.stringify({ ...this.output, metrics: { ...this.output.metrics, duration } })) as RunOutput;
+  }
+
+  start(): void {
+    this.transition(RunStatus.running);
+    this.emit({ event: RunEvent.runStarted, model: this.output.model, input: this.output.input });
+  }
+
+  modelRequestStarted(): void {
+    this.emit({ event: RunEvent.modelRequestStarted, model: this.output.model });
+  }
+
+  modelResponded(result: ModelCallResult): void {
+    const metrics = this.output.metrics;
+    metrics.inputTokens += result.inputTokens;
+    metrics.outputTokens += result.outputTokens;
+    metrics.totalTokens = metrics.inputTokens + metrics.outputTokens;
+    metrics.timeToFirstToken ??= result.timeToFirstToken;
+    this.output.messages.push({
+      role: 'assistant',
+      content: result.content,
+      ...(result.toolCalls.length > 0 ? { toolCalls: result.toolCalls } : {}),
+    });
+    this.emit({
+      event: RunEvent.modelRequestCompleted,
+      model: this.output.model,
+      inputTokens: result.inputTokens,
+      outputTokens: result.outputTokens,
+    });
+    if (result.content) {
+      this.output.content = result.content;
+      this.emit({ event: RunEvent.runContent, content: result.content });
+    }
+  }
+
+  toolStarted(call: ToolCall): ToolExecution {
+    const execution: ToolExecution = {
+      toolCallId: call.id,
+      toolName: call.name,
+      toolArgs: parseArguments(call.arguments),
+      createdAt: this.now().toISOString(),
+    };
+    this.output.tools.push(execution);
+    this.emit({ event: RunEvent.toolCallStarted, tool: { ...execution } });
+    return execution;
+  }
+
+  toolFinished(execution: ToolExecution, result: ToolCallResult): void {
+    execution.toolArgs = result.args;
+    execution.result = result.content;
+    execution.toolCallError = result.isError;
+    this.output.messages.push({
+      role: 'tool',
+      toolCallId: execution.toolCallId,
+      toolName: execution.toolName,
+      content: result.content,
+    });
+    if (result.isError) {
+      this.emit({ event: RunEvent.toolCallError, tool: { ...execution }, error: result.content });
+    } else {
+      this.emit({ event: RunEvent.toolCallCompleted, tool: { ...execution } });
+    }
+  }
+
+  toolFailed(execution: ToolExecution, error: RunError): void {
+    execution.result = error.message;
+    execution.toolCallError = true;
+    this.emit({ event: RunEvent.toolCallError, tool: { ...execution }, error: error.message });
+  }
+
+  complete(): void {
+    this.transition(RunStatus.completed);
+    this.emit({ event: RunEvent.runCompleted, content: this.output.content, metrics: this.snapshot().metrics });
+  }
+
+  fail(error: RunError): void {
+    this.output.error = error;
+    this.transition(RunStatus.error);
+    this.emit({ event: RunEvent.runError, error, content: this.output.content });
+  }
+
+  /** Ends the run `CANCELLED`, keeping what the model had said so far. */
+  cancel(reason: string, partialContent?: string): void {
+    if (partialContent) this.output.content = partialContent;
+    this.transition(RunStatus.cancelled);
+    this.emit({ event: RunEvent.runCancelled, reason, content: this.output.content });
+  }
+
+  private transition(status: RunStatus): void {
+    if (isTerminalStatus(this.output.status)) {
+      throw new Error(`run ${this.output.runId} is already ${this.output.status}; cannot become ${status}`);
+    }
+    this.output.status = status;
+    this.output.updatedAt = this.now().toISOString();
+  }
+
+  private emit(body: AgentEventBody): void {
+    this.publish({
+      ...body,
+      runId: this.output.runId,
+      sessionId: this.output.sessionId,
+      agentId: this.output.agentId,
+      agentName: this.output.agentName,
+      ...(this.output.parentRunId ? { parentRunId: this.output.parentRunId } : {}),
+      createdAt: this.now().toISOString(),
+    } as AgentRunEvent);
+  }
+}
+
+function parseArguments(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text || '{}');
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : {};
+  } catch {
+    return {};
+  }
+}

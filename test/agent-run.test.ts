@@ -1,0 +1,281 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import {
+  Agent,
+  InvalidInputError,
+  OpenAIChat,
+  OpenAIResponses,
+  RunIdInUseError,
+  RunStatus,
+  defineApp,
+  defineTool,
+  type Model,
+} from 'kern';
+import { workflowIdForRun } from '../src/shared/ids';
+import { startHarness, type Harness } from './support/harness';
+
+const weatherCalls: string[] = [];
+const getWeather = defineTool({
+  name: 'get_weather',
+  description: 'The weather in a city.',
+  parameters: z.object({ city: z.string() }),
+  execute: ({ city }) => {
+    weatherCalls.push(city);
+    return `Sunny in ${city}`;
+  },
+});
+
+let h: Harness;
+const agentOn = (model: Model = new OpenAIResponses({ id: 'gpt-test' })) =>
+  new Agent({ name: 'Test Agent', model, instructions: ['Be brief.'], tools: [getWeather], client: h.client });
+const temporalStatus = async (runId: string) =>
+  (await h.client.temporal.workflow.getHandle(workflowIdForRun(runId)).describe()).status.name;
+
+beforeAll(async () => {
+  h = await startHarness(defineApp({ tools: [getWeather] }));
+});
+afterAll(() => h.close());
+
+describe('background runs', () => {
+  test('return PENDING before any worker calls the model, then poll to COMPLETED', async () => {
+    const prompt = `capital ${randomUUID()}`;
+    h.model.replyWhen(prompt, { text: 'Paris is the capital of France.' });
+    await h.stopWorker();
+
+    const run = await agentOn().run(prompt, { background: true });
+    expect(run.status).toBe(RunStatus.pending);
+    expect(run.agentId).toBe('test-agent');
+    const polled = await agentOn().getRunOutput({ runId: run.runId, sessionId: run.sessionId });
+    expect(polled?.status).toBe(RunStatus.pending);
+    expect(h.model.requestsFor(prompt)).toHaveLength(0);
+
+    await h.startWorker();
+    const done = await h.waitForStatus(run.runId, RunStatus.completed);
+    expect(done.content).toBe('Paris is the capital of France.');
+    expect(done.sessionId).toBe(run.sessionId);
+    expect(done.metrics.outputTokens).toBeGreaterThan(0);
+    expect(done.metrics.duration).toBeGreaterThan(0);
+    expect(h.model.requestsFor(prompt)).toHaveLength(1);
+  });
+
+  test('honour a caller-supplied run id and session id', async () => {
+    const runId = `my-run-${randomUUID()}`;
+    const run = await agentOn().run('hello there', { background: true, runId, sessionId: 'session-1', userId: 'ada' });
+    expect(run.runId).toBe(runId);
+    const done = await h.waitForStatus(runId, RunStatus.completed);
+    expect(done).toMatchObject({ runId, sessionId: 'session-1', userId: 'ada', status: RunStatus.completed });
+    expect(await agentOn().getRunOutput({ runId, sessionId: 'another-session' })).toBeNull();
+  });
+
+  test('a run without background waits for the final output', async () => {
+    const prompt = `chat ${randomUUID()}`;
+    h.model.replyWhen(prompt, { text: 'Hello from Chat Completions.' });
+    const output = await agentOn(new OpenAIChat({ id: 'gpt-chat' })).run(prompt);
+    expect(output.status).toBe(RunStatus.completed);
+    expect(output.content).toBe('Hello from Chat Completions.');
+    expect(h.model.requestsFor(prompt)[0]).toMatchObject({ api: 'chat', model: 'gpt-chat', stream: true });
+  });
+
+  test('a finished run is polled from history with no worker running', async () => {
+    const prompt = `finished ${randomUUID()}`;
+    h.model.replyWhen(prompt, { text: 'Done and recorded.' });
+    const run = await agentOn().run(prompt);
+    await h.stopWorker();
+    try {
+      const output = await agentOn().getRunOutput({ runId: run.runId });
+      expect(output).toMatchObject({ status: RunStatus.completed, content: 'Done and recorded.' });
+    } finally {
+      await h.startWorker();
+    }
+  });
+});
+
+describe('cancel', () => {
+  test('while the model call is in flight: request aborted, partial content kept, execution canceled', async () => {
+    const prompt = `essay ${randomUUID()}`;
+    h.model.replyWhen(prompt, { text: 'Once upon a time', tokenDelayMs: 20, hang: true });
+    const agent = agentOn();
+    const run = await agent.run(prompt, { background: true });
+    await h.model.waitFor(() => h.model.requestsFor(prompt).length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    expect(await agent.cancelRun(run.runId)).toBe(true);
+    const cancelled = await h.waitForStatus(run.runId, RunStatus.cancelled, RunStatus.completed, RunStatus.error);
+    expect(cancelled.status).toBe(RunStatus.cancelled);
+    expect(cancelled.content).toContain('Once upon a time');
+    await h.model.waitFor(() => h.model.requestsFor(prompt)[0]!.aborted);
+    expect(await temporalStatus(run.runId)).toBe('CANCELLED');
+    expect(await agent.cancelRun(run.runId)).toBe(false);
+
+    await h.stopWorker();
+    try {
+      expect(await agent.getRunOutput({ runId: run.runId })).toMatchObject({
+        status: RunStatus.cancelled,
+        content: expect.stringContaining('Once upon a time'),
+      });
+    } finally {
+      await h.startWorker();
+    }
+  });
+
+  test('before the run starts: recorded, then the run ends CANCELLED without calling the model', async () => {
+    const runId = randomUUID();
+    const prompt = `never ${runId}`;
+    expect(await h.client.cancelRun(runId)).toBe(false);
+    expect(await h.client.getRunOutput(runId)).toBeNull();
+
+    const run = await agentOn().run(prompt, { background: true, runId });
+    expect(run.status).toBe(RunStatus.pending);
+    const output = await h.waitForStatus(runId, RunStatus.cancelled, RunStatus.completed);
+    expect(output.status).toBe(RunStatus.cancelled);
+    expect(await temporalStatus(runId)).toBe('CANCELLED');
+    expect(h.model.requestsFor(prompt)).toHaveLength(0);
+    expect(await h.client.cancelRun(runId)).toBe(false);
+  });
+
+  test('a pending run that no worker has picked up ends CANCELLED without calling the model', async () => {
+    const prompt = `pending ${randomUUID()}`;
+    await h.stopWorker();
+    const run = await agentOn().run(prompt, { background: true });
+    expect(await agentOn().cancelRun(run.runId)).toBe(true);
+    await h.startWorker();
+    expect((await h.waitForStatus(run.runId, RunStatus.cancelled, RunStatus.completed)).status).toBe(
+      RunStatus.cancelled,
+    );
+    expect(h.model.requestsFor(prompt)).toHaveLength(0);
+  });
+
+  test('of an unknown or finished run is false', async () => {
+    const run = await agentOn().run(`quick ${randomUUID()}`);
+    expect(await agentOn().cancelRun(run.runId)).toBe(false);
+  });
+});
+
+describe('tools', () => {
+  test.each([
+    ['Responses', new OpenAIResponses({ id: 'gpt-test' })],
+    ['Chat Completions', new OpenAIChat({ id: 'gpt-test' })],
+  ])('round trip through %s: validated arguments, result back to the model', async (_api, model) => {
+    const prompt = `weather ${randomUUID()}`;
+    h.model.replyWhen(
+      prompt,
+      { toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' }, id: 'call_1' }] },
+      { text: 'It is sunny in Paris.' },
+    );
+    const output = await agentOn(model).run(prompt);
+
+    expect(output.status).toBe(RunStatus.completed);
+    expect(output.content).toBe('It is sunny in Paris.');
+    expect(output.tools).toEqual([
+      expect.objectContaining({ toolName: 'get_weather', toolArgs: { city: 'Paris' }, result: 'Sunny in Paris' }),
+    ]);
+    const [first, second] = h.model.requestsFor(prompt);
+    expect(JSON.stringify(first!.body)).toContain('get_weather');
+    expect(JSON.stringify(second!.body)).toContain('Sunny in Paris');
+  });
+
+  test('invalid arguments end the run ERROR without executing the tool', async () => {
+    const prompt = `bad args ${randomUUID()}`;
+    h.model.replyWhen(prompt, { toolCalls: [{ name: 'get_weather', arguments: { town: 7 } }] });
+    const before = weatherCalls.length;
+    const output = await agentOn().run(prompt);
+
+    expect(output.status).toBe(RunStatus.error);
+    expect(output.error).toEqual({
+      type: 'ToolArgumentsInvalid',
+      message: expect.stringContaining("invalid arguments for tool 'get_weather'"),
+    });
+    expect(weatherCalls.length).toBe(before);
+    expect(await temporalStatus(output.runId)).toBe('FAILED');
+  });
+
+  test('a tool the worker does not have ends the run ERROR with a clear message', async () => {
+    const prompt = `unknown tool ${randomUUID()}`;
+    h.model.replyWhen(prompt, { toolCalls: [{ name: 'launch_rocket', arguments: {} }] });
+    const output = await agentOn().run(prompt);
+    expect(output.error).toEqual({
+      type: 'ToolNotFound',
+      message: expect.stringContaining("tool 'launch_rocket' is not registered on this worker"),
+    });
+  });
+});
+
+describe('model failures', () => {
+  test('a 429 is retried and the run completes', async () => {
+    const prompt = `busy ${randomUUID()}`;
+    h.model.replyWhen(
+      prompt,
+      { error: { status: 429, message: 'Rate limit reached' } },
+      { text: 'Second time lucky.' },
+    );
+    const output = await agentOn().run(prompt);
+    expect(output).toMatchObject({ status: RunStatus.completed, content: 'Second time lucky.' });
+    expect(h.model.requestsFor(prompt)).toHaveLength(2);
+  });
+
+  test('a 401 ends the run ERROR at once with the provider message', async () => {
+    const prompt = `denied ${randomUUID()}`;
+    h.model.replyWhen(prompt, { error: { status: 401, message: 'Incorrect API key provided' } });
+    const output = await agentOn().run(prompt);
+    expect(output.status).toBe(RunStatus.error);
+    expect(output.error).toEqual({
+      type: 'ModelRequestRejected',
+      message: expect.stringContaining('Incorrect API key provided'),
+    });
+    expect(h.model.requestsFor(prompt)).toHaveLength(1);
+  });
+
+  test('a connection dropped mid-answer is retried', async () => {
+    const prompt = `dropped ${randomUUID()}`;
+    h.model.replyWhen(
+      prompt,
+      { text: 'This answer will be cut off here', dropAfterWords: 3 },
+      { text: 'Whole answer.' },
+    );
+    const output = await agentOn().run(prompt);
+    expect(output).toMatchObject({ status: RunStatus.completed, content: 'Whole answer.' });
+    expect(h.model.requestsFor(prompt)).toHaveLength(2);
+  });
+});
+
+describe('bad input', () => {
+  test('an unknown run id polls as null and cancels as false', async () => {
+    expect(await agentOn().getRunOutput({ runId: `nope-${randomUUID()}` })).toBeNull();
+  });
+
+  test('empty input, unknown options and oversized input are refused before anything starts', async () => {
+    const agent = agentOn();
+    await expect(agent.run('   ')).rejects.toThrow(InvalidInputError);
+    await expect(agent.run('hi', { backgroud: true } as never)).rejects.toThrow("unknown option 'backgroud'");
+    await expect(agent.run('x'.repeat(600 * 1024))).rejects.toThrow('larger than');
+    await expect(agent.run('hi', { runId: '' })).rejects.toThrow(InvalidInputError);
+  });
+
+  test('a run id already used by another run is refused, and the first run is untouched', async () => {
+    const first = await agentOn().run(`first ${randomUUID()}`);
+    await expect(agentOn().run('second', { runId: first.runId })).rejects.toThrow(RunIdInUseError);
+    expect((await agentOn().getRunOutput({ runId: first.runId }))?.input).toBe(first.input);
+  });
+});
+
+describe('secrets and visibility', () => {
+  test('the API key reaches the model server but never the run history', async () => {
+    const prompt = `secret ${randomUUID()}`;
+    const output = await agentOn().run(prompt);
+    const history = await h.client.temporal.workflow.getHandle(workflowIdForRun(output.runId)).fetchHistory();
+    expect(JSON.stringify(history)).not.toContain('test-key-never-in-history');
+    expect(h.model.requestsFor(prompt)[0]!.authorized).toBe(true);
+  });
+
+  test('search attributes tell what the run is and how it ended', async () => {
+    const output = await agentOn().run(`visible ${randomUUID()}`, { sessionId: 'visible-session' });
+    const description = await h.client.temporal.workflow.getHandle(workflowIdForRun(output.runId)).describe();
+    expect(description.type).toBe('agentRun');
+    expect(description.searchAttributes).toMatchObject({
+      KernStatus: ['COMPLETED'],
+      KernKind: ['agent'],
+      KernComponentId: ['test-agent'],
+      KernSessionId: ['visible-session'],
+    });
+  });
+});

@@ -1,0 +1,85 @@
+import { RunEvent, RunStatus, type AgentRunEvent } from 'kern';
+import { AGENT_RUN_INPUT_VERSION, type AgentRunInput } from '../src/shared/specs';
+import { RunState } from '../src/workflows/run-state';
+
+const input: AgentRunInput = {
+  version: AGENT_RUN_INPUT_VERSION,
+  runId: 'run-1',
+  sessionId: 'session-1',
+  parentRunId: 'team-run-1',
+  input: 'What is the weather?',
+  agent: {
+    id: 'weather',
+    name: 'Weather',
+    instructions: [],
+    model: { provider: 'openai-responses', id: 'gpt-test' },
+    tools: [],
+    maxToolRounds: 3,
+  },
+  createdAt: '2026-01-01T00:00:00.000Z',
+};
+
+function newState() {
+  const events: AgentRunEvent[] = [];
+  let clock = Date.parse('2026-01-01T00:00:00.000Z');
+  const state = new RunState(input, (event) => events.push(event), () => new Date((clock += 500)));
+  return { state, events };
+}
+
+test('a run with a tool call goes PENDING → RUNNING → COMPLETED and publishes each step', () => {
+  const { state, events } = newState();
+  expect(state.status).toBe(RunStatus.pending);
+  state.start();
+  state.modelRequestStarted();
+  state.modelResponded({
+    content: '',
+    toolCalls: [{ id: 'c1', name: 'get_weather', arguments: '{"city":"Paris"}' }],
+    inputTokens: 10,
+    outputTokens: 2,
+    timeToFirstToken: 0.2,
+  });
+  const execution = state.toolStarted({ id: 'c1', name: 'get_weather', arguments: '{"city":"Paris"}' });
+  state.toolFinished(execution, { content: 'Sunny', isError: false, args: { city: 'Paris' } });
+  state.modelResponded({ content: 'It is sunny.', toolCalls: [], inputTokens: 20, outputTokens: 4 });
+  state.complete();
+
+  expect(events.map((event) => event.event)).toEqual([
+    RunEvent.runStarted,
+    RunEvent.modelRequestStarted,
+    RunEvent.modelRequestCompleted,
+    RunEvent.toolCallStarted,
+    RunEvent.toolCallCompleted,
+    RunEvent.modelRequestCompleted,
+    RunEvent.runContent,
+    RunEvent.runCompleted,
+  ]);
+  expect(events.every((event) => event.runId === 'run-1' && event.parentRunId === 'team-run-1')).toBe(true);
+  const output = state.snapshot();
+  expect(output).toMatchObject({ status: RunStatus.completed, content: 'It is sunny.' });
+  expect(output.metrics).toMatchObject({ inputTokens: 30, outputTokens: 6, totalTokens: 36, timeToFirstToken: 0.2 });
+  expect(output.messages.map((message) => message.role)).toEqual(['user', 'assistant', 'tool', 'assistant']);
+  expect(output.tools).toEqual([expect.objectContaining({ toolName: 'get_weather', result: 'Sunny' })]);
+});
+
+test('a cancel keeps the partial answer, and a finished run cannot change again', () => {
+  const { state, events } = newState();
+  state.start();
+  state.cancel('cancelled', 'Once upon');
+  expect(state.snapshot()).toMatchObject({ status: RunStatus.cancelled, content: 'Once upon' });
+  expect(events.at(-1)).toMatchObject({ event: RunEvent.runCancelled, content: 'Once upon' });
+  expect(() => state.complete()).toThrow('already CANCELLED');
+});
+
+test('a failure records the error on the output and in the RunError event', () => {
+  const { state, events } = newState();
+  state.start();
+  state.fail({ type: 'ModelRequestRejected', message: '401 bad key' });
+  expect(state.snapshot().error).toEqual({ type: 'ModelRequestRejected', message: '401 bad key' });
+  expect(events.at(-1)).toMatchObject({ event: RunEvent.runError, error: { type: 'ModelRequestRejected' } });
+});
+
+test('snapshots are copies: changing one does not change the run', () => {
+  const { state } = newState();
+  state.snapshot().messages.push({ role: 'user', content: 'injected' });
+  expect(state.snapshot().messages).toHaveLength(1);
+});
