@@ -22,7 +22,11 @@ const input: AgentRunInput = {
 function newState() {
   const events: AgentRunEvent[] = [];
   let clock = Date.parse('2026-01-01T00:00:00.000Z');
-  const state = new RunState(input, (event) => events.push(event), () => new Date((clock += 500)));
+  const state = new RunState(
+    input,
+    (event) => events.push(event),
+    () => new Date((clock += 500)),
+  );
   return { state, events };
 }
 

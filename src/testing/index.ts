@@ -6,3 +6,4 @@ export {
   type RecordedRequest,
   type ModelServerOptions,
 } from './model-server';
+export { startLocalTemporal } from './temporal-server';

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ModelProviderOptions } from '../activities';
 import type { KernApp } from '../client/define';
@@ -40,7 +39,7 @@ export interface KernWorker {
 
 /** Starts a worker that runs kern's workflows and the app's tools in this process. */
 export async function startWorker(options: StartWorkerOptions): Promise<KernWorker> {
-  const app = typeof options.app === 'string' ? await loadApp(options.app) : options.app;
+  const app = typeof options.app === 'string' ? loadApp(options.app) : options.app;
   const taskQueue = options.taskQueue ?? process.env.KERN_TASK_QUEUE ?? 'kern';
   const connection =
     options.connection ??
@@ -69,19 +68,11 @@ export async function startWorker(options: StartWorkerOptions): Promise<KernWork
 }
 
 /** Loads an app module (`.ts` works under tsx): its default export must come from `defineApp`. */
-export async function loadApp(modulePath: string): Promise<KernApp> {
-  const url = pathToFileURL(path.resolve(modulePath)).href;
-  const loaded = (await import(url)) as { default?: unknown };
-  const candidate = unwrapDefault(loaded.default);
-  if (!isApp(candidate)) {
-    throw new InvalidInputError(`${modulePath} must export default defineApp({ ... })`);
-  }
-  return candidate;
-}
-
-// A CommonJS module imported as ESM arrives as { default: module.exports }, whose own default is the app.
-function unwrapDefault(value: unknown): unknown {
-  return value && typeof value === 'object' && 'default' in value && !isApp(value) ? value.default : value;
+export function loadApp(modulePath: string): KernApp {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const loaded = require(path.resolve(modulePath)) as { default?: unknown };
+  if (!isApp(loaded.default)) throw new InvalidInputError(`${modulePath} must export default defineApp({ ... })`);
+  return loaded.default;
 }
 
 function isApp(value: unknown): value is KernApp {

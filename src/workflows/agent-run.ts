@@ -37,7 +37,7 @@ const CANCEL_BEFORE_START_GRACE = '1 minute';
 const modelActivityOptions: ActivityOptions = {
   startToCloseTimeout: '10 minutes',
   // Model calls heartbeat while they wait and per streamed chunk; a dead worker is noticed within this time.
-  heartbeatTimeout: '20 seconds',
+  heartbeatTimeout: '10 seconds',
   // Wait for the activity to report its cancellation, so the HTTP request is aborted and the partial answer
   // comes back before the run ends.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,

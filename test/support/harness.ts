@@ -54,7 +54,7 @@ export async function startHarness(app: KernApp = defineApp({})): Promise<Harnes
       worker = undefined;
     },
     async waitForStatus(runId, ...statuses) {
-      const deadline = Date.now() + 30_000;
+      const deadline = Date.now() + 60_000;
       for (;;) {
         const output = await client.getRunOutput(runId);
         if (output && statuses.includes(output.status)) return output;
