@@ -12,7 +12,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { z } from 'zod';
-import { Agent, KernClient, OpenAIResponses, defineApp, defineTool } from 'kern';
+import { Agent, KernClient, OpenAIResponses, RunEvent, defineApp, defineTool, type AgentRunEvent } from 'kern';
 import { ScriptedModelServer, startLocalTemporal } from 'kern/testing';
 import { startWorker } from 'kern/worker';
 import { workflowIdForRun } from '../src/shared/ids';
@@ -30,6 +30,8 @@ interface Scenario {
   name: string;
   /** Starts the run and returns its id once it has ended. */
   run(ctx: { agent: Agent; client: KernClient; model: ScriptedModelServer }): Promise<string>;
+  /** Agent options this scenario needs on top of the default agent's. */
+  agentOptions?: { storeEvents?: boolean };
 }
 
 const agentScenarios: Scenario[] = [
@@ -91,7 +93,55 @@ const agentScenarios: Scenario[] = [
       return (await agent.run('The model is busy at first.')).runId;
     },
   },
+  {
+    name: 'streamed-with-subscriber',
+    async run({ agent, model }) {
+      model.replyWhen('story', { text: STORY, tokenDelayMs: 15 });
+      return lastRunId(agent.run('Tell me a story.', { stream: true }));
+    },
+  },
+  {
+    name: 'streamed-cancelled',
+    async run({ agent, model, client }) {
+      model.replyWhen('endless', { text: STORY, tokenDelayMs: 25, hang: true });
+      let runId = '';
+      for await (const event of agent.run('Tell me an endless story.', { stream: true, background: true })) {
+        runId = event.runId;
+        if (event.event === RunEvent.runContent) break;
+      }
+      await client.cancelRun(runId);
+      await client.waitForRun(runId);
+      return runId;
+    },
+  },
+  {
+    name: 'retried-midway',
+    async run({ agent, model }) {
+      model.replyWhen(
+        'flaky',
+        { text: 'A first try that breaks off', tokenDelayMs: 20, dropAfterWords: 3 },
+        { text: STORY },
+      );
+      return lastRunId(agent.run('A flaky provider.', { stream: true }));
+    },
+  },
+  {
+    name: 'store-events',
+    agentOptions: { storeEvents: true },
+    async run({ agent, model }) {
+      model.replyWhen('kept', { text: STORY, tokenDelayMs: 5 });
+      return (await agent.run('Every event is kept.')).runId;
+    },
+  },
 ];
+
+const STORY = 'Once upon a time a small dragon learned to write code and it was very happy about it.';
+
+async function lastRunId(events: AsyncIterable<AgentRunEvent>): Promise<string> {
+  let runId = '';
+  for await (const event of events) runId = event.runId;
+  return runId;
+}
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -106,13 +156,15 @@ async function main(): Promise<void> {
     taskQueue,
     modelProvider: { baseURL: model.url, apiKey: 'recording' },
   });
-  const agent = new Agent({
-    name: 'History Agent',
-    model: new OpenAIResponses({ id: 'gpt-test' }),
-    instructions: ['Be brief.'],
-    tools: [getWeather],
-    client,
-  });
+  const agentWith = (options: Scenario['agentOptions'] = {}) =>
+    new Agent({
+      name: 'History Agent',
+      model: new OpenAIResponses({ id: 'gpt-test' }),
+      instructions: ['Be brief.'],
+      tools: [getWeather],
+      client,
+      ...options,
+    });
   try {
     for (const scenario of agentScenarios) {
       const file = path.join(historiesDir, `agentRun-${scenario.name}.json`);
@@ -120,7 +172,7 @@ async function main(): Promise<void> {
         console.log(`kept     ${path.relative(process.cwd(), file)} (never regenerated in place)`);
         continue;
       }
-      const runId = await scenario.run({ agent, client, model });
+      const runId = await scenario.run({ agent: agentWith(scenario.agentOptions), client, model });
       writeFileSync(file, exportHistory(env.address, workflowIdForRun(runId)));
       console.log(`recorded ${path.relative(process.cwd(), file)}`);
     }

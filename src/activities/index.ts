@@ -1,19 +1,20 @@
 import type { Tool } from '../client/define';
-import { createCallModel, type ModelProviderOptions } from './model';
+import { createCallModel, type ModelProviderOptions, type StreamingOptions } from './model';
 import { createExecuteTool } from './tools';
 
-export type { ModelProviderOptions } from './model';
+export type { ModelProviderOptions, StreamingOptions } from './model';
 
 /** What the worker needs to build kern's activities. */
 export interface ActivityDependencies {
   tools: ReadonlyMap<string, Tool>;
   modelProvider?: ModelProviderOptions;
+  streaming?: StreamingOptions;
 }
 
 /** kern's activities, bound to the worker's tools and model provider. */
 export function createActivities(deps: ActivityDependencies) {
   return {
-    callModel: createCallModel(deps.modelProvider),
+    callModel: createCallModel(deps.modelProvider, deps.streaming),
     executeTool: createExecuteTool(deps.tools),
   };
 }

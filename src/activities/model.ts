@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
 import type { ModelCallCancelledDetails, ModelCallInput, ModelCallResult } from '../shared/model-call';
+import { DeltaPublisher } from './delta-publisher';
 import type { ModelAnswer, ModelStreamSink } from './model-stream';
 import { callChatCompletions } from './openai-chat';
 import { callResponses } from './openai-responses';
@@ -15,6 +16,12 @@ export interface ModelProviderOptions {
   baseURL?: string;
 }
 
+/** How model answers are streamed to subscribers. */
+export interface StreamingOptions {
+  /** The shortest window in which tokens are coalesced into one `RunContent` event (default 100 ms). */
+  batchWindowMs?: number;
+}
+
 /** Milliseconds between heartbeats while a model call waits for tokens; each chunk heartbeats too. */
 const HEARTBEAT_INTERVAL_MS = 1_000;
 
@@ -24,7 +31,7 @@ function isRetryableStatus(status: number): boolean {
 }
 
 /** Builds the `callModel` activity around one lazily created OpenAI client. */
-export function createCallModel(options: ModelProviderOptions = {}) {
+export function createCallModel(options: ModelProviderOptions = {}, streaming: StreamingOptions = {}) {
   let openai: OpenAI | undefined;
   const client = (): OpenAI => {
     const apiKey = options.apiKey ?? process.env.OPENAI_API_KEY;
@@ -46,10 +53,15 @@ export function createCallModel(options: ModelProviderOptions = {}) {
     const startedAt = Date.now();
     let partial = '';
     let firstTokenAt: number | undefined;
+    const deltas = input.eventContext
+      ? new DeltaPublisher(input.eventContext, streaming.batchWindowMs ?? 100)
+      : undefined;
+    if (ctx.info.attempt > 1) deltas?.announceRetry(ctx.info.attempt);
     const sink: ModelStreamSink = {
       onDelta(text) {
         firstTokenAt ??= Date.now();
         partial += text;
+        deltas?.add(text);
         ctx.heartbeat();
       },
     };
@@ -59,15 +71,20 @@ export function createCallModel(options: ModelProviderOptions = {}) {
       const answer: ModelAnswer = await call(client(), input, sink, ctx.cancellationSignal);
       // The openai stream ends quietly (no throw) when its signal aborts, so a cancel is checked here too.
       if (ctx.cancellationSignal.aborted) throw new APIUserAbortError();
+      await deltas?.close();
       return {
         ...answer,
+        streamed: deltas !== undefined && partial.length > 0,
         ...(firstTokenAt !== undefined ? { timeToFirstToken: (firstTokenAt - startedAt) / 1000 } : {}),
       };
     } catch (err) {
       if (ctx.cancellationSignal.aborted || err instanceof APIUserAbortError) {
+        // What was streamed before the cancel stays in the stream, like the partial content on the output.
+        await deltas?.close().catch(() => undefined);
         const details: ModelCallCancelledDetails = { partialContent: partial };
         throw new CancelledFailure('the model request was cancelled', [details]);
       }
+      await deltas?.abandon();
       throw toFailure(err);
     } finally {
       clearInterval(ticker);

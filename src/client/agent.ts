@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidInputError } from '../shared/errors';
+import { terminalRunEvents, type AgentRunEvent } from '../shared/events';
 import { slugify } from '../shared/ids';
 import { outputFromRecord, runRecordOf } from '../shared/run-record';
 import type { RunOutput } from '../shared/run-output';
@@ -21,6 +22,8 @@ export interface AgentOptions {
   tools?: Tool[];
   /** Model → tools rounds allowed in one run (default 10). */
   maxToolRounds?: number;
+  /** Keep every event on the run's final output (`events`), readable with no worker. */
+  storeEvents?: boolean;
   /** The kern client to run on; default {@link KernClient.default}, from the environment. */
   client?: KernClient;
 }
@@ -46,7 +49,7 @@ export class Agent {
 
   /** The agent as plain data, as its runs carry it. */
   spec(): AgentSpec {
-    const { instructions, model, description, role, maxToolRounds } = this.options;
+    const { instructions, model, description, role, maxToolRounds, storeEvents } = this.options;
     this.resolvedSpec ??= {
       id: this.id,
       name: this.name,
@@ -56,19 +59,56 @@ export class Agent {
       model: model.toSpec(),
       tools: this.tools.map((tool) => tool.toSpec()),
       maxToolRounds: maxToolRounds ?? 10,
+      ...(storeEvents ? { storeEvents } : {}),
     };
     return this.resolvedSpec;
   }
 
   /**
-   * Runs the agent on `input`. With `background: true` it returns the `PENDING` output as soon as Temporal has the
-   * run; otherwise it waits for the end and returns the final output (`COMPLETED`, `CANCELLED` or `ERROR`).
+   * Runs the agent on `input`.
+   *
+   * - `background: true`: resolves to the `PENDING` output as soon as Temporal has the run.
+   * - `stream: true`: returns the run's events as they happen, ending with `RunCompleted`, `RunError` or
+   *   `RunCancelled`. Stopping early cancels the run, unless `background` is also set (then the run goes on).
+   * - neither: resolves to the final output (`COMPLETED`, `CANCELLED` or `ERROR`).
    */
-  async run(input: string, options: RunOptions = {}): Promise<RunOutput> {
-    const request = parseRunRequest(input, options);
-    if (request.options.stream) {
-      throw new InvalidInputError('stream: true is not available yet; poll with getRunOutput instead');
+  run(input: string, options: RunOptions & { stream: true }): AsyncIterable<AgentRunEvent>;
+  run(input: string, options?: RunOptions & { stream?: false }): Promise<RunOutput>;
+  run(input: string, options: RunOptions = {}): Promise<RunOutput> | AsyncIterable<AgentRunEvent> {
+    return options?.stream ? this.streamRun(input, options) : this.runToOutput(input, options);
+  }
+
+  /** The events of one of this agent's runs from `fromIndex` on; see {@link KernClient.subscribe}. */
+  async *subscribe(runId: string, options: { fromIndex?: number } = {}): AsyncGenerator<AgentRunEvent, void> {
+    yield* (await this.client()).subscribe(runId, options);
+  }
+
+  private async runToOutput(input: string, options: RunOptions): Promise<RunOutput> {
+    const { runInput, background } = this.prepareRun(input, options);
+    const client = await this.client();
+    await client.startAgentRun(runInput);
+    if (background) return outputFromRecord(runRecordOf(runInput));
+    return client.waitForRun(runInput.runId);
+  }
+
+  private async *streamRun(input: string, options: RunOptions): AsyncGenerator<AgentRunEvent, void> {
+    const { runInput, background } = this.prepareRun(input, options);
+    const client = await this.client();
+    await client.startAgentRun(runInput);
+    let ended = false;
+    try {
+      for await (const event of client.subscribe(runInput.runId)) {
+        ended = terminalRunEvents.has(event.event);
+        yield event;
+      }
+    } finally {
+      // The consumer stopped reading before the end: a foreground run stops with it.
+      if (!ended && !background) await client.cancelRun(runInput.runId);
     }
+  }
+
+  private prepareRun(input: string, options: RunOptions): { runInput: AgentRunInput; background: boolean } {
+    const request = parseRunRequest(input, options);
     const runInput: AgentRunInput = {
       version: AGENT_RUN_INPUT_VERSION,
       runId: request.options.runId ?? randomUUID(),
@@ -78,10 +118,7 @@ export class Agent {
       agent: this.spec(),
       createdAt: new Date().toISOString(),
     };
-    const client = await this.client();
-    await client.startAgentRun(runInput);
-    if (request.options.background) return outputFromRecord(runRecordOf(runInput));
-    return client.waitForRun(runInput.runId);
+    return { runInput, background: request.options.background ?? false };
   }
 
   /**

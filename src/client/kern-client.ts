@@ -1,15 +1,19 @@
 import {
+  CancelledFailure,
   Client,
   Connection,
+  WorkflowUpdateFailedError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   WorkflowNotFoundError,
   type WorkflowExecutionDescription,
   type WorkflowHandle,
 } from '@temporalio/client';
+import { WorkflowStreamClient } from '@temporalio/workflow-streams/client';
 import type { agentRun } from '../workflows/agent-run';
-import { FINAL_OUTPUT_MEMO, runOutputQuery } from '../workflows/agent-run';
-import { RunIdInUseError } from '../shared/errors';
+import { FINAL_OUTPUT_MEMO, runEventsQuery, runOutputQuery } from '../workflows/agent-run';
+import { RunIdInUseError, RunNotFound, KernError } from '../shared/errors';
+import { RUN_EVENTS_TOPIC, terminalRunEvents, type AgentRunEvent } from '../shared/events';
 import { workflowIdForRun } from '../shared/ids';
 import { RUN_RECORD_MEMO, outputFromRecord, runRecordOf, type RunRecord } from '../shared/run-record';
 import type { RunOutput } from '../shared/run-output';
@@ -41,6 +45,15 @@ const CANCEL_INTENT_TYPE = 'kernCancelIntent';
 
 /** How long a poll waits for a running run's worker to answer before falling back to what history says. */
 const QUERY_TIMEOUT_MS = 5_000;
+
+/** How long reading a closed run's events may wait for a worker to replay it. */
+const EVENTS_QUERY_TIMEOUT_MS = 30_000;
+
+/**
+ * The least time between two stream polls of one subscriber. Polls wait for new events, so this only limits how
+ * often a busy stream is polled; it adds at most this much to the latency of a delta.
+ */
+const STREAM_POLL_COOLDOWN = '10 milliseconds';
 
 /**
  * kern's connection to Temporal: starts runs, polls them, cancels them. Every operation works from a run id alone,
@@ -175,6 +188,39 @@ export class KernClient {
     return true;
   }
 
+  /**
+   * The events of a run from `fromIndex` on (inclusive; default 0, the first), then live ones until the run ends.
+   * Works from any process, while the run is pending or running and after it has ended. Each event carries its
+   * `eventIndex`: to resume after event `k`, subscribe from `k + 1`; every event comes exactly once.
+   */
+  async *subscribe(runId: string, options: { fromIndex?: number } = {}): AsyncGenerator<AgentRunEvent, void> {
+    let next = options.fromIndex ?? 0;
+    let description = await this.describe(runId);
+    if (!description?.memo?.[RUN_RECORD_MEMO]) throw new RunNotFound(runId);
+    const live = WorkflowStreamClient.create(this.temporal, workflowIdForRun(runId)).topic<AgentRunEvent>(
+      RUN_EVENTS_TOPIC,
+    );
+    while (description?.status.name === 'RUNNING') {
+      try {
+        for await (const item of live.subscribe(next, { pollCooldown: STREAM_POLL_COOLDOWN })) {
+          const event: AgentRunEvent = { ...item.data, eventIndex: item.offset };
+          next = item.offset + 1;
+          yield event;
+          if (terminalRunEvents.has(event.event)) return;
+        }
+      } catch (err) {
+        // Polls are update handlers in the run's root scope, so cancelling the run fails the waiting poll; a poll
+        // that lands as the run closes fails too. Either way the last events are read once the run has closed.
+        const runClosing = err instanceof WorkflowUpdateFailedError && err.cause instanceof CancelledFailure;
+        if (!runClosing && (await this.describe(runId))?.status.name === 'RUNNING') throw err;
+      }
+      // The polls ended without the last event: the run closed, or no worker took the poll in time (poll again).
+      description = await this.describe(runId);
+      if (description?.status.name === 'RUNNING') await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    yield* await this.recordedEvents(runId, next);
+  }
+
   /** Closes the connection this client opened (not one it was given). */
   async close(): Promise<void> {
     await this.ownedConnection?.close();
@@ -190,6 +236,24 @@ export class KernClient {
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return undefined;
       throw err;
+    }
+  }
+
+  /** A closed run's events from `fromIndex` on: from its output when it kept them, else replayed by a worker. */
+  private async recordedEvents(runId: string, fromIndex: number): Promise<AgentRunEvent[]> {
+    const output = await this.getRunOutput(runId);
+    if (output?.events) return output.events.filter((event) => (event.eventIndex ?? 0) >= fromIndex);
+    try {
+      return await this.temporal.connection.withDeadline(Date.now() + EVENTS_QUERY_TIMEOUT_MS, () =>
+        this.runHandle(runId).query(runEventsQuery, fromIndex),
+      );
+    } catch (err) {
+      throw new KernError(
+        `run ${runId} has ended; reading its events needs a running kern worker (to replay it), or an agent ` +
+          `built with storeEvents: true`,
+        'system',
+        { cause: err },
+      );
     }
   }
 

@@ -5,7 +5,7 @@ import { InvalidInputError } from '../shared/errors';
 export const RunOptions = z.strictObject({
   /** Return `PENDING` as soon as Temporal has the run, instead of waiting for its end. */
   background: z.boolean().optional(),
-  /** Stream the run's events (not available yet: see the README's roadmap). */
+  /** Return the run's events as they happen instead of an output. */
   stream: z.boolean().optional(),
   /** Use this run id instead of a new UUID. Must not have been used by another run. */
   runId: z.string().trim().min(1).max(200).optional(),

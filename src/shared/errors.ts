@@ -29,6 +29,13 @@ export class RunIdInUseError extends KernError {
   }
 }
 
+/** No run has this id (or only a recorded cancel does). */
+export class RunNotFound extends KernError {
+  constructor(readonly runId: string) {
+    super(`no run has the id '${runId}'`, 'user');
+  }
+}
+
 /** The model provider refused the request (400, 401, 403, 404, 422): retrying would not help. */
 export class ModelRequestRejected extends KernError {
   constructor(

@@ -14,6 +14,11 @@ export const RunEvent = {
   toolCallError: 'ToolCallError',
   modelRequestStarted: 'ModelRequestStarted',
   modelRequestCompleted: 'ModelRequestCompleted',
+  /**
+   * kern's own event: the model call failed midway and is being retried, so the `RunContent` deltas streamed since
+   * the last `ModelRequestStarted` are void. Drop them; the next deltas start the answer again.
+   */
+  runContentReset: 'RunContentReset',
 } as const;
 
 export type RunEventName = (typeof RunEvent)[keyof typeof RunEvent];
@@ -47,7 +52,18 @@ export type AgentRunEvent = AgentEventBase &
     | { event: typeof RunEvent.toolCallError; tool: ToolExecution; error: string }
     | { event: typeof RunEvent.modelRequestStarted; model: string }
     | { event: typeof RunEvent.modelRequestCompleted; model: string; inputTokens: number; outputTokens: number }
+    | { event: typeof RunEvent.runContentReset; attempt: number }
   );
+
+/** The events that end an agent run's stream: exactly one of them is published, last. */
+export const terminalRunEvents: ReadonlySet<string> = new Set([
+  RunEvent.runCompleted,
+  RunEvent.runError,
+  RunEvent.runCancelled,
+]);
+
+/** The fields every event of one run shares, as the model activity needs them to publish content deltas. */
+export type RunEventContext = Omit<AgentEventBase, 'createdAt' | 'eventIndex'>;
 
 /** An agent event without the fields the run fills in. */
 export type AgentEventBody = AgentRunEvent extends infer E

@@ -1,3 +1,4 @@
+import type { RunEventContext } from './events';
 import type { Message, ToolCall } from './run-output';
 import type { ModelSpec, ToolSpec } from './specs';
 
@@ -8,6 +9,8 @@ export interface ModelCallInput {
   instructions?: string;
   messages: Message[];
   tools: ToolSpec[];
+  /** When set, the activity publishes the answer's text to the run's stream as `RunContent` deltas. */
+  eventContext?: RunEventContext;
 }
 
 /** What one model request produced. */
@@ -18,6 +21,8 @@ export interface ModelCallResult {
   outputTokens: number;
   /** Seconds from sending the request to the first streamed token, when streaming. */
   timeToFirstToken?: number;
+  /** The text already went to the run's stream as deltas, so the workflow must not publish it again. */
+  streamed?: boolean;
 }
 
 /** Details a cancelled model activity reports back, so the run keeps the partial answer. */

@@ -1,3 +1,4 @@
+import type { AgentRunEvent } from './events';
 import type { RunStatus } from './run-status';
 
 /** One tool call the model asked for. `arguments` is the JSON text the model produced. */
@@ -58,6 +59,8 @@ export interface RunOutput {
   tools: ToolExecution[];
   metrics: RunMetrics;
   error?: RunError;
+  /** Every event of the run, when its agent was built with `storeEvents: true`. */
+  events?: AgentRunEvent[];
   createdAt: string;
   updatedAt: string;
 }

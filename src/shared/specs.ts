@@ -35,6 +35,8 @@ export interface AgentSpec {
   tools: ToolSpec[];
   /** How many model → tools rounds one run may take before it ends `ERROR`. */
   maxToolRounds: number;
+  /** Keep every event on the final output (`events`). */
+  storeEvents?: boolean;
 }
 
 /** Version of {@link AgentRunInput}; bump when a field changes meaning, so replays can tell. */

@@ -25,6 +25,11 @@ export interface StartWorkerOptions {
    * on a heartbeat, so this bounds cancel latency; lower means more heartbeat traffic. Default 250 ms.
    */
   heartbeatInterval?: WorkerOptions['maxHeartbeatThrottleInterval'];
+  /**
+   * The shortest window in which streamed tokens are coalesced into one `RunContent` event (default 100 ms). Each
+   * window costs one signal in the run's history; longer answers use longer windows (see the README).
+   */
+  streamBatchWindowMs?: number;
 }
 
 /** A running worker. */
@@ -51,7 +56,11 @@ export async function startWorker(options: StartWorkerOptions): Promise<KernWork
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities({ tools: app.tools, modelProvider: options.modelProvider }),
+    activities: createActivities({
+      tools: app.tools,
+      modelProvider: options.modelProvider,
+      streaming: { batchWindowMs: options.streamBatchWindowMs },
+    }),
     maxHeartbeatThrottleInterval: options.heartbeatInterval ?? '250 milliseconds',
   });
   const finished = worker.run();

@@ -21,9 +21,13 @@ import { RunStatus } from '../shared/run-status';
 import { kernStatusKey } from '../shared/search-attributes';
 import type { AgentRunInput, AgentSpec } from '../shared/specs';
 import { RunState } from './run-state';
+import { answerSoFar, readRunEvents } from './stream-log';
 
-/** The run's output as it stands: status, content so far, messages, tools, metrics. */
+/** The run's output as it stands: status, content so far (also mid-answer), messages, tools, metrics. */
 export const runOutputQuery = defineQuery<RunOutput>('runOutput');
+
+/** The run's events from an index on. Also answers after the run has closed (the worker replays it). */
+export const runEventsQuery = defineQuery<AgentRunEvent[], [number]>('runEvents');
 
 /** Memo key under which a run that ends `CANCELLED` or `ERROR` leaves its output, readable with no worker. */
 export const FINAL_OUTPUT_MEMO = 'kernOutput';
@@ -66,28 +70,35 @@ export async function agentRun(input: AgentRunInput): Promise<RunOutput> {
     (event) => events.publish(event),
     () => new Date(),
   );
-  setHandler(runOutputQuery, () => state.snapshot());
+  setHandler(runOutputQuery, () =>
+    state.snapshot(state.awaitingModel ? answerSoFar(readRunEvents(stream)) : undefined),
+  );
+  setHandler(runEventsQuery, (fromIndex) => readRunEvents(stream, fromIndex));
+  const finish = (): RunOutput => {
+    if (input.agent.storeEvents) state.storeEvents(readRunEvents(stream));
+    return recordFinalOutput(state);
+  };
 
   try {
     if (input.cancelledBeforeStart) {
       await sleep(CANCEL_BEFORE_START_GRACE);
       state.cancel('cancelled before the run started');
-      return finish(state);
+      return finish();
     }
     state.start();
     upsertSearchAttributes([{ key: kernStatusKey, value: RunStatus.running }]);
     await runAgentLoop(input, state);
     state.complete();
-    return finish(state);
+    return finish();
   } catch (err) {
     if (isCancellation(err)) {
       state.cancel(input.cancelledBeforeStart ? 'cancelled before the run started' : 'cancelled', partialContent(err));
-      finish(state);
+      finish();
       throw err;
     }
     const error = toRunError(err);
     state.fail(error);
-    finish(state);
+    finish();
     throw ApplicationFailure.create({ message: error.message, type: error.type, nonRetryable: true });
   }
 }
@@ -105,6 +116,13 @@ async function runAgentLoop(input: AgentRunInput, state: RunState): Promise<void
           instructions: systemInstructions(agent),
           messages: state.snapshot().messages,
           tools: agent.tools,
+          eventContext: {
+            runId: input.runId,
+            sessionId: input.sessionId,
+            agentId: agent.id,
+            agentName: agent.name,
+            ...(input.parentRunId ? { parentRunId: input.parentRunId } : {}),
+          },
         },
       ],
     );
@@ -136,7 +154,7 @@ async function runTool(input: AgentRunInput, state: RunState, call: ToolCall): P
 }
 
 /** Records the final status where it can be read with no worker: the search attribute, and the memo. */
-function finish(state: RunState): RunOutput {
+function recordFinalOutput(state: RunState): RunOutput {
   const output = state.snapshot();
   upsertSearchAttributes([{ key: kernStatusKey, value: output.status }]);
   // A completed run's output is the workflow result; a cancelled or failed execution has no result, so its

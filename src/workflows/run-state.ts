@@ -12,6 +12,7 @@ import type { AgentRunInput } from '../shared/specs';
 export class RunState {
   private readonly output: RunOutput;
   private readonly startedAt: Date;
+  private modelRequestInFlight = false;
 
   constructor(
     private readonly input: AgentRunInput,
@@ -42,11 +43,27 @@ export class RunState {
     return this.output.status;
   }
 
-  /** A copy of the output as it stands, with a current duration. */
-  snapshot(): RunOutput {
+  /** A model request is running: its answer so far is only in the stream. */
+  get awaitingModel(): boolean {
+    return this.modelRequestInFlight;
+  }
+
+  /**
+   * A copy of the output as it stands, with a current duration. `liveContent` is the answer the model is streaming
+   * right now, which replaces `content` while it is not empty.
+   */
+  snapshot(liveContent?: string): RunOutput {
     const duration = (this.now().getTime() - this.startedAt.getTime()) / 1000;
+    const content = liveContent || this.output.content;
     // JSON round trip, not structuredClone: the workflow sandbox does not provide it.
-    return JSON.parse(JSON.stringify({ ...this.output, metrics: { ...this.output.metrics, duration } })) as RunOutput;
+    return JSON.parse(
+      JSON.stringify({ ...this.output, content, metrics: { ...this.output.metrics, duration } }),
+    ) as RunOutput;
+  }
+
+  /** Keeps every event on the output (`storeEvents`). */
+  storeEvents(events: AgentRunEvent[]): void {
+    this.output.events = events;
   }
 
   start(): void {
@@ -55,10 +72,12 @@ export class RunState {
   }
 
   modelRequestStarted(): void {
+    this.modelRequestInFlight = true;
     this.emit({ event: RunEvent.modelRequestStarted, model: this.output.model });
   }
 
   modelResponded(result: ModelCallResult): void {
+    this.modelRequestInFlight = false;
     const metrics = this.output.metrics;
     metrics.inputTokens += result.inputTokens;
     metrics.outputTokens += result.outputTokens;
@@ -77,7 +96,8 @@ export class RunState {
     });
     if (result.content) {
       this.output.content = result.content;
-      this.emit({ event: RunEvent.runContent, content: result.content });
+      // A streamed answer reached subscribers as deltas already.
+      if (!result.streamed) this.emit({ event: RunEvent.runContent, content: result.content });
     }
   }
 
@@ -122,6 +142,7 @@ export class RunState {
   }
 
   fail(error: RunError): void {
+    this.modelRequestInFlight = false;
     this.output.error = error;
     this.transition(RunStatus.error);
     this.emit({ event: RunEvent.runError, error, content: this.output.content });
@@ -129,6 +150,7 @@ export class RunState {
 
   /** Ends the run `CANCELLED`, keeping what the model had said so far. */
   cancel(reason: string, partialContent?: string): void {
+    this.modelRequestInFlight = false;
     if (partialContent) this.output.content = partialContent;
     this.transition(RunStatus.cancelled);
     this.emit({ event: RunEvent.runCancelled, reason, content: this.output.content });

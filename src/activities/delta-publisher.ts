@@ -1,0 +1,73 @@
+import { WorkflowStreamClient } from '@temporalio/workflow-streams/client';
+import { RUN_EVENTS_TOPIC, RunEvent, type AgentRunEvent, type RunEventContext } from '../shared/events';
+
+/**
+ * Publishes a model answer's text to the run's stream as `RunContent` deltas while it is generated.
+ *
+ * Tokens are coalesced: one event per batch window, so the cost in Temporal history (one signal per batch) follows
+ * time, not tokens. The window widens as an answer goes on (see {@link batchWindowMs}), which bounds history for
+ * long answers while the first tokens arrive fast.
+ */
+export class DeltaPublisher {
+  private readonly client = WorkflowStreamClient.fromWithinActivity();
+  private readonly topic = this.client.topic<AgentRunEvent>(RUN_EVENTS_TOPIC);
+  private readonly startedAt = Date.now();
+  private pending = '';
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly context: RunEventContext,
+    private readonly baseWindowMs: number,
+  ) {}
+
+  /**
+   * A retried attempt says so first, so subscribers drop what the failed attempt streamed instead of seeing two
+   * versions of the answer one after the other.
+   */
+  announceRetry(attempt: number): void {
+    this.publish({ event: RunEvent.runContentReset, attempt });
+  }
+
+  add(text: string): void {
+    this.pending += text;
+    this.timer ??= setTimeout(() => this.flushPending(), this.batchWindowMs());
+  }
+
+  /** Sends what is pending and waits until the workflow has it, so deltas precede whatever the run does next. */
+  async close(): Promise<void> {
+    this.flushPending();
+    await this.client.flush();
+    await this.client[Symbol.asyncDispose]();
+  }
+
+  /** Drops what is pending and stops, for an attempt that failed. */
+  async abandon(): Promise<void> {
+    clearTimeout(this.timer);
+    this.pending = '';
+    await this.client[Symbol.asyncDispose]().catch(() => undefined);
+  }
+
+  /** 1× the base window for the first 10 s of an answer, 2.5× up to 60 s, then 10×. */
+  private batchWindowMs(): number {
+    const elapsed = Date.now() - this.startedAt;
+    return this.baseWindowMs * (elapsed < 10_000 ? 1 : elapsed < 60_000 ? 2.5 : 10);
+  }
+
+  private flushPending(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.pending) return;
+    this.publish({ event: RunEvent.runContent, content: this.pending });
+    this.pending = '';
+  }
+
+  private publish(
+    body:
+      | { event: typeof RunEvent.runContent; content: string }
+      | { event: typeof RunEvent.runContentReset; attempt: number },
+  ): void {
+    this.topic.publish({ ...this.context, ...body, createdAt: new Date().toISOString() } as AgentRunEvent, {
+      forceFlush: true,
+    });
+  }
+}
