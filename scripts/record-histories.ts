@@ -12,7 +12,17 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { z } from 'zod';
-import { Agent, KernClient, OpenAIResponses, RunEvent, defineApp, defineTool, type AgentRunEvent } from 'kern';
+import {
+  Agent,
+  KernClient,
+  OpenAIResponses,
+  RunEvent,
+  Team,
+  defineApp,
+  defineTool,
+  type KernRunEvent,
+  type TeamMode,
+} from 'kern';
 import { ScriptedModelServer, startLocalTemporal } from 'kern/testing';
 import { startWorker } from 'kern/worker';
 import { workflowIdForRun } from '../src/shared/ids';
@@ -33,6 +43,22 @@ interface Scenario {
   /** Agent options this scenario needs on top of the default agent's. */
   agentOptions?: { storeEvents?: boolean };
 }
+
+interface TeamScenario {
+  name: string;
+  mode?: TeamMode;
+  /** Starts the run and returns the run ids to record once they have ended: the team's, then members' if any. */
+  run(ctx: { team: Team; client: KernClient; model: ScriptedModelServer }): Promise<Recorded[]>;
+}
+
+interface Recorded {
+  file: string;
+  runId: string;
+}
+
+const delegateTo = (memberId: string, task: string) => ({
+  toolCalls: [{ name: 'delegate_task_to_member', arguments: { member_id: memberId, task } }],
+});
 
 const agentScenarios: Scenario[] = [
   {
@@ -135,11 +161,107 @@ const agentScenarios: Scenario[] = [
   },
 ];
 
+const teamScenarios: TeamScenario[] = [
+  {
+    name: 'coordinate',
+    async run({ team, model }) {
+      model
+        .replyWhen(
+          'thermodynamics',
+          delegateTo('researcher', 'find the laws'),
+          delegateTo('writer', 'summarize them'),
+          {
+            text: 'Energy is conserved; entropy grows; absolute zero is out of reach.',
+          },
+        )
+        .replyWhen('find the laws', { text: 'Conservation, entropy, absolute zero.' })
+        .replyWhen('summarize them', { text: 'One line for each law.', tokenDelayMs: 5 });
+      const output = await team.run('What are the laws of thermodynamics?');
+      return [
+        { file: 'teamRun-coordinate', runId: output.runId },
+        { file: 'agentRun-team-member', runId: output.memberResponses[1]!.runId },
+      ];
+    },
+  },
+  {
+    name: 'route',
+    mode: 'route',
+    async run({ team, model }) {
+      model.replyWhen('route this', delegateTo('writer', 'write the answer')).replyWhen('write the answer', {
+        text: 'The writer answers for the team.',
+      });
+      return [{ file: 'teamRun-route', runId: (await team.run('Please route this.')).runId }];
+    },
+  },
+  {
+    name: 'broadcast',
+    mode: 'broadcast',
+    async run({ team, model }) {
+      model
+        .replyWhen(
+          'ask everyone',
+          { toolCalls: [{ name: 'delegate_task_to_all_members', arguments: { task: 'give an opinion' } }] },
+          { text: 'Both agree.' },
+        )
+        .replyWhen('give an opinion', { text: 'Opinion one.' }, { text: 'Opinion two.' });
+      return [{ file: 'teamRun-broadcast', runId: (await team.run('Ask everyone.')).runId }];
+    },
+  },
+  {
+    name: 'cancelled-member-in-flight',
+    async run({ team, model, client }) {
+      model
+        .replyWhen('essay', delegateTo('writer', 'write a long text'))
+        .replyWhen('write a long text', { text: 'Artificial intelligence began', tokenDelayMs: 20, hang: true });
+      const run = await team.run('Write an essay.', { background: true });
+      await model.waitFor(() => model.requestsFor('write a long text').length > 0);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await team.cancelRun(run.runId);
+      await client.waitForRun(run.runId);
+      return [{ file: 'teamRun-cancelled-member-in-flight', runId: run.runId }];
+    },
+  },
+  {
+    name: 'member-failed',
+    async run({ team, model }) {
+      model
+        .replyWhen('fragile', delegateTo('researcher', 'a doomed task'), { text: 'The researcher failed.' })
+        .replyWhen('a doomed task', { error: { status: 401, message: 'Incorrect API key provided' } });
+      return [{ file: 'teamRun-member-failed', runId: (await team.run('A fragile request.')).runId }];
+    },
+  },
+  {
+    name: 'cancelled-before-start',
+    async run({ team, client }) {
+      const runId = randomUUID();
+      await client.cancelRun(runId);
+      await team.run('Never runs.', { background: true, runId });
+      await client.waitForRun(runId);
+      return [{ file: 'teamRun-cancelled-before-start', runId }];
+    },
+  },
+  {
+    name: 'streamed-with-subscriber',
+    async run({ team, model }) {
+      model
+        .replyWhen('a streamed story', delegateTo('writer', 'tell the story'), { text: 'The team liked it.' })
+        .replyWhen('tell the story', { text: STORY, tokenDelayMs: 15 });
+      return [
+        {
+          file: 'teamRun-streamed-with-subscriber',
+          runId: await lastRunId(team.run('A streamed story.', { stream: true })),
+        },
+      ];
+    },
+  },
+];
+
 const STORY = 'Once upon a time a small dragon learned to write code and it was very happy about it.';
 
-async function lastRunId(events: AsyncIterable<AgentRunEvent>): Promise<string> {
+/** The run id of a streamed run (its first event's; later ones may be members'). */
+async function lastRunId(events: AsyncIterable<KernRunEvent>): Promise<string> {
   let runId = '';
-  for await (const event of events) runId = event.runId;
+  for await (const event of events) runId ||= event.runId;
   return runId;
 }
 
@@ -165,16 +287,33 @@ async function main(): Promise<void> {
       client,
       ...options,
     });
+  const teamWith = (mode: TeamMode | undefined) =>
+    new Team({
+      name: 'History Team',
+      model: new OpenAIResponses({ id: 'gpt-test' }),
+      mode,
+      members: [
+        new Agent({ name: 'Researcher', role: 'Research.', model: new OpenAIResponses({ id: 'gpt-test' }), client }),
+        new Agent({ name: 'Writer', role: 'Write.', model: new OpenAIResponses({ id: 'gpt-test' }), client }),
+      ],
+      client,
+    });
+  const save = (recorded: Recorded[]) => {
+    for (const { file, runId } of recorded) {
+      writeFileSync(historyPath(file), exportHistory(env.address, workflowIdForRun(runId)));
+      console.log(`recorded ${path.relative(process.cwd(), historyPath(file))}`);
+    }
+  };
   try {
     for (const scenario of agentScenarios) {
-      const file = path.join(historiesDir, `agentRun-${scenario.name}.json`);
-      if (existsSync(file)) {
-        console.log(`kept     ${path.relative(process.cwd(), file)} (never regenerated in place)`);
-        continue;
-      }
+      if (kept(`agentRun-${scenario.name}`)) continue;
       const runId = await scenario.run({ agent: agentWith(scenario.agentOptions), client, model });
-      writeFileSync(file, exportHistory(env.address, workflowIdForRun(runId)));
-      console.log(`recorded ${path.relative(process.cwd(), file)}`);
+      save([{ file: `agentRun-${scenario.name}`, runId }]);
+    }
+    for (const scenario of teamScenarios) {
+      if (kept(`teamRun-${scenario.name}`)) continue;
+      const recorded = await scenario.run({ team: teamWith(scenario.mode), client, model });
+      save(recorded.filter(({ file }) => !existsSync(historyPath(file))));
     }
   } finally {
     await worker.shutdown();
@@ -182,6 +321,17 @@ async function main(): Promise<void> {
     await model.close();
     await env.teardown();
   }
+}
+
+function historyPath(name: string): string {
+  return path.join(historiesDir, `${name}.json`);
+}
+
+/** True, with a note, when a history is recorded already: recorded histories are never regenerated in place. */
+function kept(name: string): boolean {
+  if (!existsSync(historyPath(name))) return false;
+  console.log(`kept     ${path.relative(process.cwd(), historyPath(name))} (never regenerated in place)`);
+  return true;
 }
 
 /**

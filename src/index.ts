@@ -1,13 +1,40 @@
 // kern's client-side API: define agents and tools, start, poll and cancel runs.
 export { Agent, type AgentOptions } from './client/agent';
+export { Team, type TeamOptions } from './client/team';
 export { KernClient, type KernClientOptions } from './client/kern-client';
 export { OpenAIResponses, OpenAIChat, type Model, type ModelOptions } from './client/models';
 export { defineTool, defineApp, type Tool, type ToolContext, type KernApp } from './client/define';
 export { RunOptions, MAX_INPUT_BYTES } from './client/run-options';
 export { RunStatus, isTerminalStatus } from './shared/run-status';
-export { RunEvent, type RunEventName, type AgentRunEvent } from './shared/events';
-export type { RunOutput, RunMetrics, RunError, Message, ToolCall, ToolExecution } from './shared/run-output';
-export type { AgentSpec, ModelSpec, ToolSpec, AgentRunInput } from './shared/specs';
+export {
+  RunEvent,
+  TeamRunEvent,
+  baseEventName,
+  type RunEventName,
+  type AgentRunEvent,
+  type TeamEvent,
+  type KernRunEvent,
+} from './shared/events';
+export type {
+  RunOutput,
+  TeamRunOutput,
+  AnyRunOutput,
+  RunMetrics,
+  RunError,
+  Message,
+  ToolCall,
+  ToolExecution,
+} from './shared/run-output';
+export type {
+  AgentSpec,
+  TeamSpec,
+  TeamMode,
+  MemberSpec,
+  ModelSpec,
+  ToolSpec,
+  AgentRunInput,
+  TeamRunInput,
+} from './shared/specs';
 export * from './shared/errors';
 
 import { KernClient } from './client/kern-client';

@@ -1,4 +1,4 @@
-import { RunEvent, RunStatus, type AgentRunEvent } from 'kern';
+import { RunEvent, RunStatus, TeamRunEvent, type KernRunEvent } from 'kern';
 import { AGENT_RUN_INPUT_VERSION, type AgentRunInput } from '../src/shared/specs';
 import { RunState } from '../src/workflows/run-state';
 
@@ -20,7 +20,7 @@ const input: AgentRunInput = {
 };
 
 function newState() {
-  const events: AgentRunEvent[] = [];
+  const events: KernRunEvent[] = [];
   let clock = Date.parse('2026-01-01T00:00:00.000Z');
   const state = new RunState(
     input,
@@ -86,4 +86,37 @@ test('snapshots are copies: changing one does not change the run', () => {
   const { state } = newState();
   state.snapshot().messages.push({ role: 'user', content: 'injected' });
   expect(state.snapshot().messages).toHaveLength(1);
+});
+
+test('a team run publishes Team events and keeps its member runs, ending open ones as cancelled', () => {
+  const events: KernRunEvent[] = [];
+  const teamInput = {
+    ...input,
+    agent: undefined,
+    team: { ...input.agent, mode: 'coordinate' as const, members: [] },
+  };
+  const state = new RunState(
+    teamInput,
+    (event) => events.push(event),
+    () => new Date(),
+  );
+  state.start();
+  const member = {
+    ...state.snapshot(),
+    runId: 'member-1',
+    agentId: 'writer',
+    agentName: 'Writer',
+    status: RunStatus.running,
+  };
+  state.memberRun(member as never);
+  expect(state.openMemberRunIds()).toEqual(['member-1']);
+  state.endOpenMemberRuns(RunStatus.cancelled, () => 'Half a story');
+  state.cancel('cancelled');
+
+  expect(events.map((event) => event.event)).toEqual([TeamRunEvent.runStarted, TeamRunEvent.runCancelled]);
+  expect(events[0]).toMatchObject({ teamId: 'weather', teamName: 'Weather' });
+  const output = state.snapshot();
+  expect('memberResponses' in output && output.memberResponses).toEqual([
+    expect.objectContaining({ runId: 'member-1', status: RunStatus.cancelled, content: 'Half a story' }),
+  ]);
 });

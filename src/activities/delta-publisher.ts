@@ -1,16 +1,17 @@
+import { Context } from '@temporalio/activity';
 import { WorkflowStreamClient } from '@temporalio/workflow-streams/client';
-import { RUN_EVENTS_TOPIC, RunEvent, type AgentRunEvent, type RunEventContext } from '../shared/events';
+import { RUN_EVENTS_TOPIC, RunEvent, eventFrom, type EventBody, type RunEventContext } from '../shared/events';
 
 /**
- * Publishes a model answer's text to the run's stream as `RunContent` deltas while it is generated.
+ * Publishes a model answer's text to the run's stream as `RunContent` deltas while it is generated (and to the
+ * streams of the teams above the run, so their subscribers see members' answers too).
  *
  * Tokens are coalesced: one event per batch window, so the cost in Temporal history (one signal per batch) follows
- * time, not tokens. The window widens as an answer goes on (see {@link batchWindowMs}), which bounds history for
- * long answers while the first tokens arrive fast.
+ * time, not tokens. The window widens as an answer goes on (see {@link DeltaPublisher.batchWindowMs}), which bounds
+ * history for long answers while the first tokens arrive fast.
  */
 export class DeltaPublisher {
-  private readonly client = WorkflowStreamClient.fromWithinActivity();
-  private readonly topic = this.client.topic<AgentRunEvent>(RUN_EVENTS_TOPIC);
+  private readonly streams: WorkflowStreamClient[];
   private readonly startedAt = Date.now();
   private pending = '';
   private timer: NodeJS.Timeout | undefined;
@@ -18,7 +19,13 @@ export class DeltaPublisher {
   constructor(
     private readonly context: RunEventContext,
     private readonly baseWindowMs: number,
-  ) {}
+  ) {
+    const activity = Context.current();
+    this.streams = [
+      WorkflowStreamClient.fromWithinActivity(),
+      ...(context.forwardTo ?? []).map((workflowId) => WorkflowStreamClient.create(activity.client, workflowId)),
+    ];
+  }
 
   /**
    * A retried attempt says so first, so subscribers drop what the failed attempt streamed instead of seeing two
@@ -33,18 +40,18 @@ export class DeltaPublisher {
     this.timer ??= setTimeout(() => this.flushPending(), this.batchWindowMs());
   }
 
-  /** Sends what is pending and waits until the workflow has it, so deltas precede whatever the run does next. */
+  /** Sends what is pending and waits until the workflows have it, so deltas precede whatever the run does next. */
   async close(): Promise<void> {
     this.flushPending();
-    await this.client.flush();
-    await this.client[Symbol.asyncDispose]();
+    await Promise.all(this.streams.map((stream) => stream.flush()));
+    await this.dispose();
   }
 
   /** Drops what is pending and stops, for an attempt that failed. */
   async abandon(): Promise<void> {
     clearTimeout(this.timer);
     this.pending = '';
-    await this.client[Symbol.asyncDispose]().catch(() => undefined);
+    await this.dispose().catch(() => undefined);
   }
 
   /** 1× the base window for the first 10 s of an answer, 2.5× up to 60 s, then 10×. */
@@ -61,13 +68,12 @@ export class DeltaPublisher {
     this.pending = '';
   }
 
-  private publish(
-    body:
-      | { event: typeof RunEvent.runContent; content: string }
-      | { event: typeof RunEvent.runContentReset; attempt: number },
-  ): void {
-    this.topic.publish({ ...this.context, ...body, createdAt: new Date().toISOString() } as AgentRunEvent, {
-      forceFlush: true,
-    });
+  private publish(body: EventBody): void {
+    const event = eventFrom(this.context.source, body, new Date().toISOString());
+    for (const stream of this.streams) stream.topic(RUN_EVENTS_TOPIC).publish(event, { forceFlush: true });
+  }
+
+  private async dispose(): Promise<void> {
+    await Promise.all(this.streams.map((stream) => stream[Symbol.asyncDispose]()));
   }
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { InvalidInputError } from '../shared/errors';
 import type { ToolSpec } from '../shared/specs';
 import type { Agent } from './agent';
+import type { Team } from './team';
 
 /** What a tool's `execute` learns about the call. */
 export interface ToolContext {
@@ -54,18 +55,24 @@ export function defineTool<P extends z.ZodType>(definition: {
 /** An app: what a worker registers. Built with {@link defineApp}; the default export of `--app` modules. */
 export interface KernApp {
   readonly agents: readonly Agent[];
+  readonly teams: readonly Team[];
   /** Every tool by name: the ones given and the ones the agents use. */
   readonly tools: ReadonlyMap<string, Tool>;
 }
 
-/** Collects the agents and tools a worker serves. Two different tools with one name are an error. */
-export function defineApp(definition: { agents?: Agent[]; tools?: Tool[] }): KernApp {
+/**
+ * Collects the agents, teams and tools a worker serves (members' tools included). Two different tools with one name
+ * are an error.
+ */
+export function defineApp(definition: { agents?: Agent[]; teams?: Team[]; tools?: Tool[] }): KernApp {
   const agents = definition.agents ?? [];
+  const teams = definition.teams ?? [];
   const tools = new Map<string, Tool>();
-  for (const tool of [...(definition.tools ?? []), ...agents.flatMap((agent) => agent.tools)]) {
+  const components = [...agents, ...teams];
+  for (const tool of [...(definition.tools ?? []), ...components.flatMap((component) => component.allTools())]) {
     const existing = tools.get(tool.name);
     if (existing && existing !== tool) throw new InvalidInputError(`two different tools are named '${tool.name}'`);
     tools.set(tool.name, tool);
   }
-  return { agents, tools };
+  return { agents, teams, tools };
 }

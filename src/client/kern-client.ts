@@ -10,23 +10,16 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { WorkflowStreamClient } from '@temporalio/workflow-streams/client';
-import type { agentRun } from '../workflows/agent-run';
-import { FINAL_OUTPUT_MEMO, runEventsQuery, runOutputQuery } from '../workflows/agent-run';
+import { FINAL_OUTPUT_MEMO, runEventsQuery, runOutputQuery } from '../workflows/messages';
 import { RunIdInUseError, RunNotFound, KernError } from '../shared/errors';
-import { RUN_EVENTS_TOPIC, terminalRunEvents, type AgentRunEvent } from '../shared/events';
+import { RUN_EVENTS_TOPIC, isTerminalEventOf, type KernRunEvent } from '../shared/events';
 import { workflowIdForRun } from '../shared/ids';
 import { RUN_RECORD_MEMO, outputFromRecord, runRecordOf, type RunRecord } from '../shared/run-record';
-import type { RunOutput } from '../shared/run-output';
+import type { AnyRunOutput } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
-import {
-  kernComponentIdKey,
-  kernKindKey,
-  kernParentRunIdKey,
-  kernSessionIdKey,
-  kernStatusKey,
-  kernUserIdKey,
-} from '../shared/search-attributes';
-import type { AgentRunInput } from '../shared/specs';
+import { kernStatusKey, runSearchAttributes } from '../shared/search-attributes';
+import { kindOf, type RunInput } from '../shared/specs';
+import { oneLine } from '../shared/text';
 
 /** How to reach Temporal. Unset fields come from the environment, then from the defaults. */
 export interface KernClientOptions {
@@ -39,6 +32,12 @@ export interface KernClientOptions {
   /** An existing Temporal client to use instead of connecting. */
   client?: Client;
 }
+
+/** The workflow type that runs each kind of run. */
+const RUN_WORKFLOW_TYPES = { agent: 'agentRun', team: 'teamRun' } as const;
+
+/** What every run workflow looks like from the client. */
+type RunWorkflow = (input: RunInput) => Promise<AnyRunOutput>;
 
 /** Workflow type of the marker that records a cancel for a run id that has not started yet. */
 const CANCEL_INTENT_TYPE = 'kernCancelIntent';
@@ -94,36 +93,31 @@ export class KernClient {
   }
 
   /**
-   * Starts an agent run and returns once Temporal has it (the run is then `PENDING`). A run id already used by
-   * another run is refused with {@link RunIdInUseError}; a run id whose cancel was recorded before starts and
-   * ends `CANCELLED` without calling the model.
+   * Starts a run and returns once Temporal has it (the run is then `PENDING`). A run id already used by another
+   * run is refused with {@link RunIdInUseError}; a run id whose cancel was recorded before starts and ends
+   * `CANCELLED` without calling the model.
    */
-  async startAgentRun(input: AgentRunInput): Promise<void> {
+  async startRun(input: RunInput): Promise<void> {
+    const record = runRecordOf(input);
+    const workflowType = RUN_WORKFLOW_TYPES[kindOf(input)];
     const options = {
       workflowId: workflowIdForRun(input.runId),
       taskQueue: this.taskQueue,
-      args: [input] as [AgentRunInput],
+      args: [input] as [RunInput],
       workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
-      typedSearchAttributes: [
-        { key: kernStatusKey, value: RunStatus.pending },
-        { key: kernKindKey, value: 'agent' },
-        { key: kernComponentIdKey, value: input.agent.id },
-        { key: kernSessionIdKey, value: input.sessionId },
-        ...(input.userId ? [{ key: kernUserIdKey, value: input.userId }] : []),
-        ...(input.parentRunId ? [{ key: kernParentRunIdKey, value: input.parentRunId }] : []),
-      ],
-      memo: { [RUN_RECORD_MEMO]: runRecordOf(input) },
-      staticSummary: `${input.agent.name}: ${oneLine(input.input)}`,
+      typedSearchAttributes: runSearchAttributes(record),
+      memo: { [RUN_RECORD_MEMO]: record },
+      staticSummary: `${record.componentName}: ${oneLine(input.input)}`,
     };
     try {
-      await this.temporal.workflow.start<typeof agentRun>('agentRun', options);
+      await this.temporal.workflow.start<RunWorkflow>(workflowType, options);
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       const existing = await this.describe(input.runId);
       if (existing?.type !== CANCEL_INTENT_TYPE) throw new RunIdInUseError(input.runId);
       // A cancel was recorded for this id: start the run so it can be polled, and cancel it at once. The flag
       // keeps the model from being called even if this process dies before the cancel request is sent.
-      const handle = await this.temporal.workflow.start<typeof agentRun>('agentRun', {
+      const handle = await this.temporal.workflow.start<RunWorkflow>(workflowType, {
         ...options,
         args: [{ ...input, cancelledBeforeStart: true }],
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
@@ -134,7 +128,7 @@ export class KernClient {
   }
 
   /** Waits for a run to end and returns its output, whatever its final status. */
-  async waitForRun(runId: string): Promise<RunOutput> {
+  async waitForRun(runId: string): Promise<AnyRunOutput> {
     try {
       return await this.runHandle(runId).result();
     } catch (err) {
@@ -149,12 +143,12 @@ export class KernClient {
    * The output of a run: a live answer from its worker while it runs, the recorded one after it ends (no worker
    * needed then), or `null` for a run id that no run has.
    */
-  async getRunOutput(runId: string): Promise<RunOutput | null> {
+  async getRunOutput(runId: string): Promise<AnyRunOutput | null> {
     const description = await this.describe(runId);
     const record = description?.memo?.[RUN_RECORD_MEMO] as RunRecord | undefined;
     if (!description || !record) return null;
     const handle = this.runHandle(runId, description.runId);
-    const finalOutput = description.memo?.[FINAL_OUTPUT_MEMO] as RunOutput | undefined;
+    const finalOutput = description.memo?.[FINAL_OUTPUT_MEMO] as AnyRunOutput | undefined;
 
     switch (description.status.name) {
       case 'RUNNING':
@@ -193,20 +187,20 @@ export class KernClient {
    * Works from any process, while the run is pending or running and after it has ended. Each event carries its
    * `eventIndex`: to resume after event `k`, subscribe from `k + 1`; every event comes exactly once.
    */
-  async *subscribe(runId: string, options: { fromIndex?: number } = {}): AsyncGenerator<AgentRunEvent, void> {
+  async *subscribe(runId: string, options: { fromIndex?: number } = {}): AsyncGenerator<KernRunEvent, void> {
     let next = options.fromIndex ?? 0;
     let description = await this.describe(runId);
     if (!description?.memo?.[RUN_RECORD_MEMO]) throw new RunNotFound(runId);
-    const live = WorkflowStreamClient.create(this.temporal, workflowIdForRun(runId)).topic<AgentRunEvent>(
+    const live = WorkflowStreamClient.create(this.temporal, workflowIdForRun(runId)).topic<KernRunEvent>(
       RUN_EVENTS_TOPIC,
     );
     while (description?.status.name === 'RUNNING') {
       try {
         for await (const item of live.subscribe(next, { pollCooldown: STREAM_POLL_COOLDOWN })) {
-          const event: AgentRunEvent = { ...item.data, eventIndex: item.offset };
+          const event: KernRunEvent = { ...item.data, eventIndex: item.offset };
           next = item.offset + 1;
           yield event;
-          if (terminalRunEvents.has(event.event)) return;
+          if (isTerminalEventOf(event, runId)) return;
         }
       } catch (err) {
         // Polls are update handlers in the run's root scope, so cancelling the run fails the waiting poll; a poll
@@ -226,8 +220,8 @@ export class KernClient {
     await this.ownedConnection?.close();
   }
 
-  private runHandle(runId: string, temporalRunId?: string): WorkflowHandle<typeof agentRun> {
-    return this.temporal.workflow.getHandle<typeof agentRun>(workflowIdForRun(runId), temporalRunId);
+  private runHandle(runId: string, temporalRunId?: string): WorkflowHandle<RunWorkflow> {
+    return this.temporal.workflow.getHandle<RunWorkflow>(workflowIdForRun(runId), temporalRunId);
   }
 
   private async describe(runId: string): Promise<WorkflowExecutionDescription | undefined> {
@@ -240,7 +234,7 @@ export class KernClient {
   }
 
   /** A closed run's events from `fromIndex` on: from its output when it kept them, else replayed by a worker. */
-  private async recordedEvents(runId: string, fromIndex: number): Promise<AgentRunEvent[]> {
+  private async recordedEvents(runId: string, fromIndex: number): Promise<KernRunEvent[]> {
     const output = await this.getRunOutput(runId);
     if (output?.events) return output.events.filter((event) => (event.eventIndex ?? 0) >= fromIndex);
     try {
@@ -257,7 +251,7 @@ export class KernClient {
     }
   }
 
-  private async queryOutput(handle: WorkflowHandle<typeof agentRun>): Promise<RunOutput | undefined> {
+  private async queryOutput(handle: WorkflowHandle<RunWorkflow>): Promise<AnyRunOutput | undefined> {
     try {
       return await this.temporal.connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
         handle.query(runOutputQuery),
@@ -293,11 +287,6 @@ export class KernClient {
   }
 }
 
-function endedWith(record: RunRecord, type: string, message: string): RunOutput {
+function endedWith(record: RunRecord, type: string, message: string): AnyRunOutput {
   return { ...outputFromRecord(record, RunStatus.error), error: { type, message } };
-}
-
-function oneLine(text: string, max = 80): string {
-  const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }

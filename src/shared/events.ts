@@ -23,51 +23,92 @@ export const RunEvent = {
 
 export type RunEventName = (typeof RunEvent)[keyof typeof RunEvent];
 
+/** Team event names: the agent ones with a `Team` prefix (`TeamRunContent`, …), as in the Python framework. */
+export const TeamRunEvent = {
+  runStarted: 'TeamRunStarted',
+  runContent: 'TeamRunContent',
+  runCompleted: 'TeamRunCompleted',
+  runError: 'TeamRunError',
+  runCancelled: 'TeamRunCancelled',
+  runPaused: 'TeamRunPaused',
+  runContinued: 'TeamRunContinued',
+  toolCallStarted: 'TeamToolCallStarted',
+  toolCallCompleted: 'TeamToolCallCompleted',
+  toolCallError: 'TeamToolCallError',
+  modelRequestStarted: 'TeamModelRequestStarted',
+  modelRequestCompleted: 'TeamModelRequestCompleted',
+  runContentReset: 'TeamRunContentReset',
+} as const satisfies { [K in keyof typeof RunEvent]: `Team${(typeof RunEvent)[K]}` };
+
 /** The name of the Temporal workflow-streams topic that carries a run's events. */
 export const RUN_EVENTS_TOPIC = 'events';
 
-/** Fields every agent event carries. `eventIndex` is the event's offset in the run's stream, set on delivery. */
-export interface AgentEventBase {
+/** Fields every event carries. `eventIndex` is the event's offset in the stream it was read from. */
+interface EventBase {
   runId: string;
   sessionId: string;
-  agentId: string;
-  agentName: string;
   parentRunId?: string;
   createdAt: string;
   eventIndex?: number;
 }
 
-/** An agent run's event: a union keyed on `event`. */
-export type AgentRunEvent = AgentEventBase &
-  (
-    | { event: typeof RunEvent.runStarted; model: string; input: string }
-    | { event: typeof RunEvent.runContent; content: string }
-    | { event: typeof RunEvent.runCompleted; content: string | null; metrics: RunMetrics }
-    | { event: typeof RunEvent.runError; error: RunError; content: string | null }
-    | { event: typeof RunEvent.runCancelled; reason: string; content: string | null }
-    | { event: typeof RunEvent.runPaused }
-    | { event: typeof RunEvent.runContinued }
-    | { event: typeof RunEvent.toolCallStarted; tool: ToolExecution }
-    | { event: typeof RunEvent.toolCallCompleted; tool: ToolExecution }
-    | { event: typeof RunEvent.toolCallError; tool: ToolExecution; error: string }
-    | { event: typeof RunEvent.modelRequestStarted; model: string }
-    | { event: typeof RunEvent.modelRequestCompleted; model: string; inputTokens: number; outputTokens: number }
-    | { event: typeof RunEvent.runContentReset; attempt: number }
-  );
+/** The body of an event, by its agent name: what happened, without who and when. */
+export type EventBody =
+  | { event: typeof RunEvent.runStarted; model: string; input: string }
+  | { event: typeof RunEvent.runContent; content: string }
+  | { event: typeof RunEvent.runCompleted; content: string | null; metrics: RunMetrics }
+  | { event: typeof RunEvent.runError; error: RunError; content: string | null }
+  | { event: typeof RunEvent.runCancelled; reason: string; content: string | null }
+  | { event: typeof RunEvent.runPaused }
+  | { event: typeof RunEvent.runContinued }
+  | { event: typeof RunEvent.toolCallStarted; tool: ToolExecution }
+  | { event: typeof RunEvent.toolCallCompleted; tool: ToolExecution }
+  | { event: typeof RunEvent.toolCallError; tool: ToolExecution; error: string }
+  | { event: typeof RunEvent.modelRequestStarted; model: string }
+  | { event: typeof RunEvent.modelRequestCompleted; model: string; inputTokens: number; outputTokens: number }
+  | { event: typeof RunEvent.runContentReset; attempt: number };
 
-/** The events that end an agent run's stream: exactly one of them is published, last. */
-export const terminalRunEvents: ReadonlySet<string> = new Set([
+type AsTeamEvent<B> = B extends { event: infer N extends string } ? Omit<B, 'event'> & { event: `Team${N}` } : never;
+
+/** An agent run's event: a union keyed on `event`. */
+export type AgentRunEvent = EventBase & { agentId: string; agentName: string } & EventBody;
+
+/** A team run's own event (its leader's); member events on a team's stream are {@link AgentRunEvent}s. */
+export type TeamEvent = EventBase & { teamId: string; teamName: string } & AsTeamEvent<EventBody>;
+
+/** Any event a run's stream carries. */
+export type KernRunEvent = AgentRunEvent | TeamEvent;
+
+/** Who publishes an event: the fields that identify the run and its component. */
+export type RunEventSource = Omit<EventBase, 'createdAt' | 'eventIndex'> &
+  ({ agentId: string; agentName: string } | { teamId: string; teamName: string });
+
+/** Where the model activity publishes a run's content deltas. */
+export interface RunEventContext {
+  source: RunEventSource;
+  /** Workflow ids of the teams above the run, whose streams get its events too. */
+  forwardTo?: string[];
+}
+
+/** Builds the event a source publishes for a body: team sources use the `Team` names. */
+export function eventFrom(source: RunEventSource, body: EventBody, createdAt: string): KernRunEvent {
+  const event = 'teamId' in source ? `Team${body.event}` : body.event;
+  return { ...body, ...source, event, createdAt } as KernRunEvent;
+}
+
+/** The agent name of any event (`TeamRunContent` → `RunContent`), to switch on one set of names. */
+export function baseEventName(event: KernRunEvent): RunEventName {
+  return ('teamId' in event ? event.event.slice('Team'.length) : event.event) as RunEventName;
+}
+
+/** The events that end a run's stream: exactly one of them is published, last, by the run itself. */
+const terminalNames: ReadonlySet<RunEventName> = new Set([
   RunEvent.runCompleted,
   RunEvent.runError,
   RunEvent.runCancelled,
 ]);
 
-/** The fields every event of one run shares, as the model activity needs them to publish content deltas. */
-export type RunEventContext = Omit<AgentEventBase, 'createdAt' | 'eventIndex'>;
-
-/** An agent event without the fields the run fills in. */
-export type AgentEventBody = AgentRunEvent extends infer E
-  ? E extends AgentRunEvent
-    ? Omit<E, keyof AgentEventBase>
-    : never
-  : never;
+/** True for the terminal event of the run `runId` (not of one of its members). */
+export function isTerminalEventOf(event: KernRunEvent, runId: string): boolean {
+  return event.runId === runId && terminalNames.has(baseEventName(event));
+}

@@ -1,4 +1,4 @@
-import type { AgentRunEvent } from './events';
+import type { KernRunEvent } from './events';
 import type { RunStatus } from './run-status';
 
 /** One tool call the model asked for. `arguments` is the JSON text the model produced. */
@@ -42,14 +42,12 @@ export interface RunError {
   message: string;
 }
 
-/** The output of an agent run, while it runs and after it ends. */
-export interface RunOutput {
+/** Fields the output of every run has, while it runs and after it ends. */
+export interface RunOutputBase {
   runId: string;
   sessionId: string;
   userId?: string;
   parentRunId?: string;
-  agentId: string;
-  agentName: string;
   status: RunStatus;
   /** The answer; partial while running or after a cancel. */
   content: string | null;
@@ -59,11 +57,27 @@ export interface RunOutput {
   tools: ToolExecution[];
   metrics: RunMetrics;
   error?: RunError;
-  /** Every event of the run, when its agent was built with `storeEvents: true`. */
-  events?: AgentRunEvent[];
+  /** Every event of the run, when its component was built with `storeEvents: true`. */
+  events?: KernRunEvent[];
   createdAt: string;
   updatedAt: string;
 }
+
+/** The output of an agent run. */
+export interface RunOutput extends RunOutputBase {
+  agentId: string;
+  agentName: string;
+}
+
+/** The output of a team run: the leader's run, plus one output per member run it delegated to. */
+export interface TeamRunOutput extends RunOutputBase {
+  teamId: string;
+  teamName: string;
+  memberResponses: Array<RunOutput | TeamRunOutput>;
+}
+
+/** The output of any run. */
+export type AnyRunOutput = RunOutput | TeamRunOutput;
 
 /** Zeroed metrics. */
 export function emptyMetrics(): RunMetrics {

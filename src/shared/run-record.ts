@@ -1,13 +1,13 @@
-import { emptyMetrics, type RunOutput } from './run-output';
+import { emptyMetrics, type AnyRunOutput } from './run-output';
 import { RunStatus } from './run-status';
-import type { AgentRunInput } from './specs';
+import { componentOf, kindOf, type RunInput, type RunKind } from './specs';
 
 /** Memo key of the {@link RunRecord} every kern run is started with. */
 export const RUN_RECORD_MEMO = 'kernRun';
 
 /** What a run's memo says about it from the start: enough to answer a poll before any worker has run it. */
 export interface RunRecord {
-  kind: 'agent';
+  kind: RunKind;
   runId: string;
   sessionId: string;
   userId?: string;
@@ -19,30 +19,34 @@ export interface RunRecord {
   createdAt: string;
 }
 
-export function runRecordOf(input: AgentRunInput): RunRecord {
+export function runRecordOf(input: RunInput): RunRecord {
+  const component = componentOf(input);
   return {
-    kind: 'agent',
+    kind: kindOf(input),
     runId: input.runId,
     sessionId: input.sessionId,
     ...(input.userId !== undefined ? { userId: input.userId } : {}),
     ...(input.parentRunId !== undefined ? { parentRunId: input.parentRunId } : {}),
-    componentId: input.agent.id,
-    componentName: input.agent.name,
+    componentId: component.id,
+    componentName: component.name,
     input: input.input,
-    model: input.agent.model.id,
+    model: component.model.id,
     createdAt: input.createdAt,
   };
 }
 
 /** The output of a run that no worker has started yet, or whose worker cannot be asked. */
-export function outputFromRecord(record: RunRecord, status: RunStatus = RunStatus.pending): RunOutput {
+export function outputFromRecord(record: RunRecord, status: RunStatus = RunStatus.pending): AnyRunOutput {
+  const identity =
+    record.kind === 'team'
+      ? { teamId: record.componentId, teamName: record.componentName, memberResponses: [] }
+      : { agentId: record.componentId, agentName: record.componentName };
   return {
     runId: record.runId,
     sessionId: record.sessionId,
     ...(record.userId !== undefined ? { userId: record.userId } : {}),
     ...(record.parentRunId !== undefined ? { parentRunId: record.parentRunId } : {}),
-    agentId: record.componentId,
-    agentName: record.componentName,
+    ...identity,
     status,
     content: null,
     input: record.input,

@@ -1,4 +1,6 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { RunRecord } from './run-record';
+import { RunStatus } from './run-status';
 
 // Registered by temporal-dev.sh and the test server; keep the two lists in step.
 /** The run's kern status (`PENDING` … `ERROR`), kept current by the workflow. */
@@ -20,3 +22,15 @@ export const kernSearchAttributes = [
   kernUserIdKey,
   kernParentRunIdKey,
 ];
+
+/** The search attributes a run starts with (status `PENDING`): what it is, whose, and under which parent. */
+export function runSearchAttributes(record: RunRecord) {
+  return [
+    { key: kernStatusKey, value: RunStatus.pending },
+    { key: kernKindKey, value: record.kind },
+    { key: kernComponentIdKey, value: record.componentId },
+    { key: kernSessionIdKey, value: record.sessionId },
+    ...(record.userId ? [{ key: kernUserIdKey, value: record.userId }] : []),
+    ...(record.parentRunId ? [{ key: kernParentRunIdKey, value: record.parentRunId }] : []),
+  ];
+}

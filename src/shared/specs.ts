@@ -39,20 +39,70 @@ export interface AgentSpec {
   storeEvents?: boolean;
 }
 
-/** Version of {@link AgentRunInput}; bump when a field changes meaning, so replays can tell. */
+/** How a team's leader works with its members. */
+export type TeamMode = 'coordinate' | 'route' | 'broadcast';
+
+/** A team member: an agent or a nested team. */
+export type MemberSpec = { kind: 'agent'; agent: AgentSpec } | { kind: 'team'; team: TeamSpec };
+
+/** A team, resolved to data: its leader's settings and its members. */
+export interface TeamSpec {
+  id: string;
+  name: string;
+  description?: string;
+  role?: string;
+  instructions: string[];
+  /** The leader's model. */
+  model: ModelSpec;
+  mode: TeamMode;
+  members: MemberSpec[];
+  /** The leader's own tools, besides delegation. */
+  tools: ToolSpec[];
+  maxToolRounds: number;
+  storeEvents?: boolean;
+}
+
+/** Version of {@link AgentRunInput} and {@link TeamRunInput}; bump when a field changes meaning. */
 export const AGENT_RUN_INPUT_VERSION = 1;
 
-/** The single input of the `agentRun` workflow. New fields must be optional. */
-export interface AgentRunInput {
+/** Fields every run's input has. New fields must be optional. */
+export interface RunInputBase {
   version: number;
   runId: string;
   sessionId: string;
   userId?: string;
   parentRunId?: string;
   input: string;
-  agent: AgentSpec;
   /** ISO time at which the caller asked for the run. */
   createdAt: string;
   /** Set when a cancel was recorded for this run id before the run was started. */
   cancelledBeforeStart?: boolean;
+  /** Workflow ids of the teams above this run: its events are forwarded to their streams too. */
+  forwardEventsTo?: string[];
+}
+
+/** The single input of the `agentRun` workflow. */
+export interface AgentRunInput extends RunInputBase {
+  agent: AgentSpec;
+}
+
+/** The single input of the `teamRun` workflow. */
+export interface TeamRunInput extends RunInputBase {
+  team: TeamSpec;
+}
+
+/** The input of any run kern starts. */
+export type RunInput = AgentRunInput | TeamRunInput;
+
+/** What kind of component a run runs. */
+export type RunKind = 'agent' | 'team';
+
+export function kindOf(input: RunInput): RunKind {
+  return 'team' in input ? 'team' : 'agent';
+}
+
+/** The id, name and model of what a run runs. */
+export function componentOf(input: RunInput): { id: string; name: string; model: ModelSpec } {
+  const component = 'team' in input ? input.team : input.agent;
+  return { id: component.id, name: component.name, model: component.model };
 }

@@ -390,14 +390,58 @@ const STAND_IN_WORDS = (
 
 /**
  * The development stand-in's answer: made-up text, as long as the prompt asks ("at least 5000 words" gives a long
- * answer, capped at 1,500 words), so the demo's polling and cancelling have something to work on.
+ * answer, capped at 1,500 words), so the demo's polling and cancelling have something to work on. Offered a team's
+ * delegation tool, it plays the leader: it hands the task to each member in turn (or to all at once), then answers.
  */
 export function standInAnswer(request: RecordedRequest): ScriptedTurn {
+  const question = request.userText.split('\n')[0]!.trim();
+  const tools = offeredTools(request);
+  const answered = toolOutputs(request);
+  const toAll = tools.find((tool) => tool.name === 'delegate_task_to_all_members');
+  if (toAll && answered.length === 0) {
+    return { toolCalls: [{ name: toAll.name, arguments: { task: question } }] };
+  }
+  const toMember = tools.find((tool) => tool.name === 'delegate_task_to_member');
+  const members = memberIds(toMember);
+  if (toMember && answered.length < members.length) {
+    return { toolCalls: [{ name: toMember.name, arguments: { member_id: members[answered.length], task: question } }] };
+  }
+  if (answered.length > 0) {
+    const gist = answered.map((output) => output.split(/\s+/).slice(0, 12).join(' ')).join(' … ');
+    return { text: `[stand-in model] Here is what the team found: ${gist} …` };
+  }
   const asked = /(\d[\d,]*)\s*words/i.exec(request.userText);
   const length = asked ? Math.min(Number(asked[1]!.replace(/,/g, '')), 1_500) : 24;
-  const question = request.userText.split('\n').pop()!.trim();
   const words = Array.from({ length }, (_, index) => STAND_IN_WORDS[index % STAND_IN_WORDS.length]);
   return { text: `[stand-in model] You asked: "${question}" Here is a made-up answer: ${words.join(' ')}.` };
+}
+
+interface OfferedTool {
+  name: string;
+  parameters?: { properties?: Record<string, { enum?: unknown[] }> };
+}
+
+function offeredTools(request: RecordedRequest): OfferedTool[] {
+  const tools = Array.isArray(request.body.tools) ? (request.body.tools as Array<Record<string, unknown>>) : [];
+  return tools.map((tool) =>
+    request.api === 'chat' ? (tool.function as OfferedTool) : (tool as unknown as OfferedTool),
+  );
+}
+
+function memberIds(tool: OfferedTool | undefined): string[] {
+  const ids = tool?.parameters?.properties?.member_id?.enum;
+  return Array.isArray(ids) ? ids.map(String) : [];
+}
+
+/** The tool results already in the conversation, in order. */
+function toolOutputs(request: RecordedRequest): string[] {
+  const items = (request.api === 'chat' ? request.body.messages : request.body.input) as unknown;
+  if (!Array.isArray(items)) return [];
+  return items.flatMap((item: Record<string, unknown>) => {
+    if (request.api === 'chat' && item.role === 'tool') return [String(item.content)];
+    if (request.api === 'responses' && item.type === 'function_call_output') return [String(item.output)];
+    return [];
+  });
 }
 
 function countWords(text: string): number {

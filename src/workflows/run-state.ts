@@ -1,42 +1,61 @@
-import type { AgentEventBody, AgentRunEvent } from '../shared/events';
-import { RunEvent } from '../shared/events';
+import { RunEvent, eventFrom, type EventBody, type KernRunEvent, type RunEventSource } from '../shared/events';
 import type { ModelCallResult, ToolCallResult } from '../shared/model-call';
-import { emptyMetrics, type RunError, type RunOutput, type ToolCall, type ToolExecution } from '../shared/run-output';
+import {
+  emptyMetrics,
+  type AnyRunOutput,
+  type RunError,
+  type TeamRunOutput,
+  type ToolCall,
+  type ToolExecution,
+} from '../shared/run-output';
 import { RunStatus, isTerminalStatus } from '../shared/run-status';
-import type { AgentRunInput } from '../shared/specs';
+import { componentOf, type RunInput } from '../shared/specs';
 
 /**
- * The state of one agent run and its transitions. Pure: no Temporal, no I/O, so unit tests drive it directly.
- * Every transition publishes the matching event through `publish`; the workflow wires that to its stream.
+ * The state of one agent or team run and its transitions. Pure: no Temporal, no I/O, so unit tests drive it
+ * directly. Every transition publishes the matching event through `publish` (team runs use the `Team` names).
  */
 export class RunState {
-  private readonly output: RunOutput;
+  private readonly output: AnyRunOutput;
   private readonly startedAt: Date;
   private modelRequestInFlight = false;
+  /** Who this run's events come from. */
+  readonly source: RunEventSource;
 
   constructor(
-    private readonly input: AgentRunInput,
-    private readonly publish: (event: AgentRunEvent) => void,
+    input: RunInput,
+    private readonly publish: (event: KernRunEvent) => void,
     private readonly now: () => Date,
   ) {
     this.startedAt = now();
+    const component = componentOf(input);
+    const identity =
+      'team' in input
+        ? { teamId: component.id, teamName: component.name }
+        : { agentId: component.id, agentName: component.name };
+    this.source = {
+      runId: input.runId,
+      sessionId: input.sessionId,
+      ...(input.parentRunId ? { parentRunId: input.parentRunId } : {}),
+      ...identity,
+    };
     this.output = {
       runId: input.runId,
       sessionId: input.sessionId,
-      userId: input.userId,
-      parentRunId: input.parentRunId,
-      agentId: input.agent.id,
-      agentName: input.agent.name,
+      ...(input.userId !== undefined ? { userId: input.userId } : {}),
+      ...(input.parentRunId !== undefined ? { parentRunId: input.parentRunId } : {}),
+      ...identity,
+      ...('team' in input ? { memberResponses: [] } : {}),
       status: RunStatus.pending,
       content: null,
       input: input.input,
-      model: input.agent.model.id,
+      model: component.model.id,
       messages: [{ role: 'user', content: input.input }],
       tools: [],
       metrics: emptyMetrics(),
       createdAt: input.createdAt,
       updatedAt: input.createdAt,
-    };
+    } as AnyRunOutput;
   }
 
   get status(): RunStatus {
@@ -52,17 +71,17 @@ export class RunState {
    * A copy of the output as it stands, with a current duration. `liveContent` is the answer the model is streaming
    * right now, which replaces `content` while it is not empty.
    */
-  snapshot(liveContent?: string): RunOutput {
+  snapshot(liveContent?: string): AnyRunOutput {
     const duration = (this.now().getTime() - this.startedAt.getTime()) / 1000;
     const content = liveContent || this.output.content;
     // JSON round trip, not structuredClone: the workflow sandbox does not provide it.
     return JSON.parse(
       JSON.stringify({ ...this.output, content, metrics: { ...this.output.metrics, duration } }),
-    ) as RunOutput;
+    ) as AnyRunOutput;
   }
 
   /** Keeps every event on the output (`storeEvents`). */
-  storeEvents(events: AgentRunEvent[]): void {
+  storeEvents(events: KernRunEvent[]): void {
     this.output.events = events;
   }
 
@@ -101,6 +120,12 @@ export class RunState {
     }
   }
 
+  /** Sets the run's answer without a model turn (a routed team answers with its member's answer). */
+  answer(content: string | null): void {
+    this.output.content = content;
+    if (content) this.emit({ event: RunEvent.runContent, content });
+  }
+
   toolStarted(call: ToolCall): ToolExecution {
     const execution: ToolExecution = {
       toolCallId: call.id,
@@ -136,6 +161,31 @@ export class RunState {
     this.emit({ event: RunEvent.toolCallError, tool: { ...execution }, error: error.message });
   }
 
+  /** A team's member run: recorded when it starts, replaced by its output when it ends. */
+  memberRun(output: AnyRunOutput): void {
+    const members = (this.output as TeamRunOutput).memberResponses;
+    const index = members.findIndex((member) => member.runId === output.runId);
+    if (index >= 0) members[index] = output;
+    else members.push(output);
+  }
+
+  /** The run ids of member runs that have not ended. */
+  openMemberRunIds(): string[] {
+    const members = (this.output as Partial<TeamRunOutput>).memberResponses ?? [];
+    return members.filter((member) => !isTerminalStatus(member.status)).map((member) => member.runId);
+  }
+
+  /** Member runs that have not ended, with the given status (a cancelled team's members end `CANCELLED`). */
+  endOpenMemberRuns(status: RunStatus, contentOf: (runId: string) => string | null | undefined): void {
+    const members = (this.output as Partial<TeamRunOutput>).memberResponses ?? [];
+    for (const member of members) {
+      if (isTerminalStatus(member.status)) continue;
+      member.status = status;
+      member.content = contentOf(member.runId) ?? member.content;
+      member.updatedAt = this.now().toISOString();
+    }
+  }
+
   complete(): void {
     this.transition(RunStatus.completed);
     this.emit({ event: RunEvent.runCompleted, content: this.output.content, metrics: this.snapshot().metrics });
@@ -164,16 +214,8 @@ export class RunState {
     this.output.updatedAt = this.now().toISOString();
   }
 
-  private emit(body: AgentEventBody): void {
-    this.publish({
-      ...body,
-      runId: this.output.runId,
-      sessionId: this.output.sessionId,
-      agentId: this.output.agentId,
-      agentName: this.output.agentName,
-      ...(this.output.parentRunId ? { parentRunId: this.output.parentRunId } : {}),
-      createdAt: this.now().toISOString(),
-    } as AgentRunEvent);
+  private emit(body: EventBody): void {
+    this.publish(eventFrom(this.source, body, this.now().toISOString()));
   }
 }
 

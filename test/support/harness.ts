@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { KernClient, defineApp, type KernApp, type RunOutput, type RunStatus } from 'kern';
+import { KernClient, defineApp, type AnyRunOutput, type KernApp, type RunStatus } from 'kern';
 import { startWorker, type KernWorker } from 'kern/worker';
 import { ScriptedModelServer } from 'kern/testing';
 
@@ -14,7 +14,7 @@ export interface Harness {
   /** Stops the worker, leaving runs in Temporal. */
   stopWorker(): Promise<void>;
   /** Polls until the run's status is one of `statuses`. */
-  waitForStatus(runId: string, ...statuses: RunStatus[]): Promise<RunOutput>;
+  waitForStatus(runId: string, ...statuses: RunStatus[]): Promise<AnyRunOutput>;
   close(): Promise<void>;
 }
 

@@ -1,0 +1,5 @@
+/** `text` on one line, cut to `max` characters: for summaries in the Temporal UI. */
+export function oneLine(text: string, max = 80): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}

@@ -1,0 +1,177 @@
+import {
+  CancellationScope,
+  ChildWorkflowCancellationType,
+  ParentClosePolicy,
+  executeChild,
+  isCancellation,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { workflowIdForRun } from '../shared/ids';
+import type { ToolCallResult } from '../shared/model-call';
+import { RUN_RECORD_MEMO, outputFromRecord, runRecordOf } from '../shared/run-record';
+import type { AnyRunOutput, ToolCall } from '../shared/run-output';
+import { RunStatus } from '../shared/run-status';
+import { runSearchAttributes } from '../shared/search-attributes';
+import {
+  AGENT_RUN_INPUT_VERSION,
+  type MemberSpec,
+  type RunInput,
+  type TeamRunInput,
+  type TeamSpec,
+  type ToolSpec,
+} from '../shared/specs';
+import { oneLine } from '../shared/text';
+import type { RunContext } from './run-lifecycle';
+import { toRunError } from './run-errors';
+
+/** The leader's tool in `coordinate` and `route` mode: one member, one task. */
+export const DELEGATE_TO_MEMBER = 'delegate_task_to_member';
+/** The leader's tool in `broadcast` mode: every member gets the task at once. */
+export const DELEGATE_TO_ALL = 'delegate_task_to_all_members';
+
+const taskParameter = { type: 'string', description: 'What to do, with everything needed to do it.' };
+
+export function memberIdOf(member: MemberSpec): string {
+  return member.kind === 'team' ? member.team.id : member.agent.id;
+}
+
+/** The delegation tool the leader's model gets, for the team's mode. */
+export function delegationTool(team: TeamSpec): ToolSpec {
+  if (team.mode === 'broadcast') {
+    return {
+      name: DELEGATE_TO_ALL,
+      description: "Gives a task to every member of the team at once and returns each member's answer.",
+      parameters: {
+        type: 'object',
+        properties: { task: taskParameter },
+        required: ['task'],
+        additionalProperties: false,
+      },
+    };
+  }
+  return {
+    name: DELEGATE_TO_MEMBER,
+    description: "Gives a task to one member of the team and returns the member's answer.",
+    parameters: {
+      type: 'object',
+      properties: {
+        member_id: { type: 'string', enum: team.members.map(memberIdOf), description: 'The id of the member.' },
+        task: taskParameter,
+      },
+      required: ['member_id', 'task'],
+      additionalProperties: false,
+    },
+  };
+}
+
+/** What the leader is told about its team, before the team's own instructions. */
+export function leaderGuidance(team: TeamSpec): string[] {
+  const members = team.members.map((member) => {
+    const spec = member.kind === 'team' ? member.team : member.agent;
+    const about = spec.role ?? spec.description;
+    return `- ${memberIdOf(member)}: ${spec.name}${about ? ` (${about})` : ''}`;
+  });
+  const how = {
+    coordinate: `Delegate tasks to members with ${DELEGATE_TO_MEMBER}, then answer the user from their answers.`,
+    route: `Pick the one member best suited to the request and delegate it with ${DELEGATE_TO_MEMBER}; that member's answer is the team's answer.`,
+    broadcast: `Give the task to every member at once with ${DELEGATE_TO_ALL}, then combine their answers.`,
+  }[team.mode];
+  return [`You lead the team "${team.name}". Its members:`, ...members, how];
+}
+
+export function isDelegation(call: ToolCall): boolean {
+  return call.name === DELEGATE_TO_MEMBER || call.name === DELEGATE_TO_ALL;
+}
+
+/**
+ * Answers a delegation call: each member's task is a child run (`agentRun` or `teamRun`) with a new run id and
+ * the team's run as its parent. A member that fails or is cancelled on its own is reported to the leader as a tool
+ * error; a cancel of the team cancels its members with it.
+ */
+export async function delegate(input: TeamRunInput, run: RunContext, call: ToolCall): Promise<ToolCallResult> {
+  const args = parseArguments(call.arguments);
+  const task = typeof args.task === 'string' ? args.task.trim() : '';
+  if (!task) return { content: 'Error: the delegation needs a non-empty task', isError: true, args };
+  if (call.name === DELEGATE_TO_ALL) {
+    const results = await Promise.all(input.team.members.map((member) => runMember(input, run, member, task)));
+    const combined = results.map((result, i) => `## ${nameOf(input.team.members[i]!)}\n${result.content}`);
+    return { content: combined.join('\n\n'), isError: results.every((result) => result.isError), args };
+  }
+  const member = input.team.members.find((candidate) => memberIdOf(candidate) === args.member_id);
+  if (!member) {
+    const ids = input.team.members.map(memberIdOf).join(', ');
+    return {
+      content: `Error: unknown member '${String(args.member_id)}'; the members are: ${ids}`,
+      isError: true,
+      args,
+    };
+  }
+  return { ...(await runMember(input, run, member, task)), args };
+}
+
+async function runMember(
+  input: TeamRunInput,
+  run: RunContext,
+  member: MemberSpec,
+  task: string,
+): Promise<{ content: string; isError: boolean }> {
+  const memberInput = memberRunInput(input, member, task);
+  const record = runRecordOf(memberInput);
+  run.state.memberRun(outputFromRecord(record, RunStatus.running));
+  try {
+    const output = await executeChild<(input: RunInput) => Promise<AnyRunOutput>>(
+      member.kind === 'team' ? 'teamRun' : 'agentRun',
+      {
+        workflowId: workflowIdForRun(memberInput.runId),
+        args: [memberInput],
+        // Wait for a cancelled member to finish cancelling, so its model request is aborted before the team ends.
+        cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        typedSearchAttributes: runSearchAttributes(record),
+        memo: { [RUN_RECORD_MEMO]: record },
+        staticSummary: `${record.componentName}, member of ${input.team.name}: ${oneLine(task)}`,
+      },
+    );
+    run.state.memberRun(output);
+    return { content: output.content ?? '', isError: false };
+  } catch (err) {
+    // The team itself is being cancelled: its members end with it (their status is settled when the team ends).
+    if (CancellationScope.current().consideredCancelled) throw err;
+    const cancelled = isCancellation(err);
+    const error = toRunError(err);
+    run.state.memberRun({
+      ...outputFromRecord(record, cancelled ? RunStatus.cancelled : RunStatus.error),
+      ...(cancelled ? {} : { error }),
+    });
+    const what = cancelled ? 'was cancelled' : `failed: ${error.message}`;
+    return { content: `Error: ${record.componentName} ${what}`, isError: true };
+  }
+}
+
+function memberRunInput(input: TeamRunInput, member: MemberSpec, task: string): RunInput {
+  const base = {
+    version: AGENT_RUN_INPUT_VERSION,
+    runId: uuid4(),
+    sessionId: input.sessionId,
+    ...(input.userId !== undefined ? { userId: input.userId } : {}),
+    parentRunId: input.runId,
+    input: task,
+    createdAt: new Date().toISOString(),
+    forwardEventsTo: [workflowInfo().workflowId, ...(input.forwardEventsTo ?? [])],
+  };
+  return member.kind === 'team' ? { ...base, team: member.team } : { ...base, agent: member.agent };
+}
+
+function nameOf(member: MemberSpec): string {
+  return member.kind === 'team' ? member.team.name : member.agent.name;
+}
+
+function parseArguments(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text || '{}');
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}

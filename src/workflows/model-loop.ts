@@ -1,0 +1,112 @@
+import {
+  ActivityCancellationType,
+  ApplicationFailure,
+  isCancellation,
+  proxyActivities,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { KernActivities } from '../activities';
+import type { RunEventContext } from '../shared/events';
+import type { ToolCallResult } from '../shared/model-call';
+import type { ToolCall } from '../shared/run-output';
+import type { ModelSpec, RunInput, ToolSpec } from '../shared/specs';
+import { toRunError } from './run-errors';
+import type { RunState } from './run-state';
+
+const modelActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '10 minutes',
+  // Model calls heartbeat while they wait and per streamed chunk; a dead worker is noticed within this time.
+  heartbeatTimeout: '10 seconds',
+  // Wait for the activity to report its cancellation, so the HTTP request is aborted and the partial answer
+  // comes back before the run ends.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6 },
+};
+
+const toolActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '5 minutes',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  // Errors thrown by a tool go back to the model as its result; only infrastructure failures are retried.
+  retry: { initialInterval: '1 second', maximumAttempts: 3 },
+};
+
+const { callModel } = proxyActivities<KernActivities>(modelActivityOptions);
+const { executeTool } = proxyActivities<KernActivities>(toolActivityOptions);
+
+/** What differs between an agent's loop and a team leader's. */
+export interface ModelLoop {
+  model: ModelSpec;
+  instructions: string | undefined;
+  tools: ToolSpec[];
+  maxToolRounds: number;
+  /** Where the model activity streams its answer. */
+  eventContext: RunEventContext;
+  /** Runs one model turn's tool calls. Returns true when the run has its answer and the loop should end. */
+  runToolCalls(calls: ToolCall[]): Promise<boolean>;
+}
+
+/** Model → tools → model … until the model answers without tool calls (or `runToolCalls` ends it). */
+export async function runModelLoop(input: RunInput, state: RunState, loop: ModelLoop): Promise<void> {
+  for (let round = 0; ; round++) {
+    state.modelRequestStarted();
+    const result = await callModel.executeWithOptions(
+      { ...modelActivityOptions, summary: `${loop.model.provider} ${loop.model.id}` },
+      [
+        {
+          runId: input.runId,
+          model: loop.model,
+          instructions: loop.instructions,
+          messages: state.snapshot().messages,
+          tools: loop.tools,
+          eventContext: loop.eventContext,
+        },
+      ],
+    );
+    state.modelResponded(result);
+    if (result.toolCalls.length === 0) return;
+    if (round >= loop.maxToolRounds) {
+      throw ApplicationFailure.create({
+        type: 'MaxToolRoundsExceeded',
+        message: `the run reached its limit of ${loop.maxToolRounds} tool rounds without a final answer`,
+        nonRetryable: true,
+      });
+    }
+    if (await loop.runToolCalls(result.toolCalls)) return;
+  }
+}
+
+/** Runs one tool call as an activity on a worker that has the tool, recording it on the run. */
+export async function runActivityTool(input: RunInput, state: RunState, call: ToolCall): Promise<void> {
+  const execution = state.toolStarted(call);
+  try {
+    const result = await executeTool.executeWithOptions({ ...toolActivityOptions, summary: `tool ${call.name}` }, [
+      { runId: input.runId, toolCallId: call.id, toolName: call.name, arguments: call.arguments },
+    ]);
+    state.toolFinished(execution, result);
+  } catch (err) {
+    if (!isCancellation(err)) state.toolFailed(execution, toRunError(err));
+    throw err;
+  }
+}
+
+/** Runs a tool call that the workflow answers itself (delegation), recording it on the run like any tool. */
+export async function runWorkflowTool(
+  state: RunState,
+  call: ToolCall,
+  execute: () => Promise<ToolCallResult>,
+): Promise<ToolCallResult> {
+  const execution = state.toolStarted(call);
+  const result = await execute();
+  state.toolFinished(execution, result);
+  return result;
+}
+
+/** The system prompt of an agent or a team leader: description, role, then instructions. */
+export function systemInstructions(
+  spec: { description?: string; role?: string; instructions: string[] },
+  extra: string[] = [],
+): string | undefined {
+  const parts = [spec.description, spec.role ? `Your role: ${spec.role}` : undefined, ...extra, ...spec.instructions];
+  const text = parts.filter((part): part is string => Boolean(part)).join('\n');
+  return text || undefined;
+}
