@@ -1,8 +1,9 @@
 /**
  * The app a worker serves for the examples: `npx kern worker --app examples/app.ts`.
- * The example agents have no tools, and every run carries its agent's definition, so this app only has to exist;
- * apps with tools list them here so the worker can run them.
+ * Runs carry their agents' and teams' definitions, so agents without tools need nothing here. The content
+ * workflow is listed because its agents' tools (Hacker News, stock prices) run on the worker.
  */
 import { defineApp } from 'kern';
+import { contentCreationWorkflow } from './workflow-background-execution';
 
-export default defineApp({});
+export default defineApp({ workflows: [contentCreationWorkflow] });

@@ -17,11 +17,13 @@ import app from '../examples/app';
 import * as agentBackgroundExecution from '../examples/agent-background-execution';
 import * as teamBackgroundExecution from '../examples/team-background-execution';
 import * as teamRunCancellation from '../examples/team-run-cancellation';
+import * as workflowBackgroundExecution from '../examples/workflow-background-execution';
 
 const examples: Array<{ seed: string; file: string; main: () => Promise<void> }> = [
   { seed: '001 / 003', file: 'examples/agent-background-execution.ts', main: agentBackgroundExecution.main },
   { seed: '000', file: 'examples/team-background-execution.ts', main: teamBackgroundExecution.main },
   { seed: '004', file: 'examples/team-run-cancellation.ts', main: teamRunCancellation.main },
+  { seed: '002', file: 'examples/workflow-background-execution.ts', main: workflowBackgroundExecution.main },
 ];
 
 const root = path.resolve(__dirname, '..');

@@ -14,10 +14,20 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { z } from 'zod';
 import {
   Agent,
+  Condition,
   KernClient,
+  Loop,
   OpenAIResponses,
+  Parallel,
   RunEvent,
+  Router,
+  Step,
+  Steps,
   Team,
+  Workflow,
+  type StepInput,
+  type StepOutput,
+  type WorkflowStep,
   defineApp,
   defineTool,
   type KernRunEvent,
@@ -254,6 +264,142 @@ const teamScenarios: TeamScenario[] = [
       ];
     },
   },
+  {
+    name: 'member-forwarding-ordered',
+    async run({ team, model }) {
+      model
+        .replyWhen('ordered story', delegateTo('writer', 'tell it in order'), { text: 'In order.' })
+        .replyWhen('tell it in order', { text: STORY, tokenDelayMs: 10 });
+      let teamRunId = '';
+      let memberRunId = '';
+      for await (const event of team.run('An ordered story.', { stream: true })) {
+        teamRunId ||= event.runId;
+        if (event.runId !== teamRunId) memberRunId ||= event.runId;
+      }
+      return [
+        { file: 'teamRun-member-forwarding-ordered', runId: teamRunId },
+        { file: 'agentRun-team-member-ordered', runId: memberRunId },
+      ];
+    },
+  },
+];
+
+// Step functions of the workflow scenarios, registered on the recording worker.
+let flakyAttempts = 0;
+const stepFunctions = {
+  async shout(input: StepInput) {
+    return `${(input.previousStepContent ?? input.input).toUpperCase()}!`;
+  },
+  async flaky() {
+    if (++flakyAttempts === 1) throw new Error('first attempt fails');
+    return 'second attempt worked';
+  },
+  async alwaysFails(): Promise<string> {
+    throw new Error('this step always fails');
+  },
+  async isLong(input: StepInput) {
+    return input.input.length > 20;
+  },
+  async pickSecond() {
+    return 'Second';
+  },
+  async stopAfterTwo(_outputs: StepOutput[], iteration: number) {
+    return iteration >= 2;
+  },
+};
+const { shout, flaky, alwaysFails, isLong, pickSecond, stopAfterTwo } = stepFunctions;
+
+interface WorkflowScenario {
+  name: string;
+  workflow(agent: (name: string) => Agent): WorkflowStep[];
+  run(ctx: { workflow: Workflow; client: KernClient; model: ScriptedModelServer }): Promise<string>;
+}
+
+const workflowScenarios: WorkflowScenario[] = [
+  {
+    name: 'functions-in-sequence',
+    workflow: () => [new Step({ name: 'Shout', executor: shout }), new Step({ name: 'Again', executor: shout })],
+    run: async ({ workflow }) => (await workflow.run('hello')).runId,
+  },
+  {
+    name: 'agent-and-team-steps',
+    workflow: (agent) => [
+      new Step({ name: 'Research', team: new Team({ name: 'Step Team', members: [agent('Researcher')] }) }),
+      agent('Planner'),
+    ],
+    async run({ workflow, model }) {
+      model
+        .replyWhen((r) => r.userText === 'plan the content', delegateTo('researcher', 'research the content'), {
+          text: 'Team notes.',
+        })
+        .replyWhen('research the content', { text: 'Findings.' })
+        .replyWhen('Output of the previous step', { text: 'A plan.' });
+      return (await workflow.run('plan the content')).runId;
+    },
+  },
+  {
+    name: 'nested-primitives',
+    workflow: () => [
+      new Loop({
+        name: 'Refine',
+        maxIterations: 5,
+        endCondition: stopAfterTwo,
+        steps: [
+          new Parallel({
+            name: 'Both',
+            steps: [new Step({ name: 'A', executor: shout }), new Step({ name: 'B', executor: shout })],
+          }),
+        ],
+      }),
+      new Condition({
+        name: 'Long?',
+        evaluator: isLong,
+        steps: [new Step({ name: 'Long path', executor: shout })],
+        elseSteps: [new Steps({ name: 'Short path', steps: [new Step({ name: 'Short', executor: shout })] })],
+      }),
+      new Router({
+        name: 'Route',
+        selector: pickSecond,
+        choices: [new Step({ name: 'First', executor: shout }), new Step({ name: 'Second', executor: shout })],
+      }),
+    ],
+    run: async ({ workflow }) => (await workflow.run('short')).runId,
+  },
+  {
+    name: 'retried-and-skipped',
+    workflow: () => [
+      new Step({ name: 'Flaky', executor: flaky, maxRetries: 1 }),
+      new Step({ name: 'Fails', executor: alwaysFails, skipOnFailure: true }),
+    ],
+    run: async ({ workflow }) => (await workflow.run('go on')).runId,
+  },
+  {
+    name: 'cancelled-in-parallel',
+    workflow: (agent) => [new Parallel({ name: 'Branches', steps: [agent('Left'), agent('Right')] })],
+    async run({ workflow, model, client }) {
+      model.replyWhen(
+        'two branches',
+        { text: 'Working', tokenDelayMs: 20, hang: true },
+        { text: 'Working', tokenDelayMs: 20, hang: true },
+      );
+      const run = await workflow.run('two branches', { background: true });
+      await model.waitFor(() => model.requestsFor('two branches').length === 2);
+      await workflow.cancelRun(run.runId);
+      await client.waitForRun(run.runId);
+      return run.runId;
+    },
+  },
+  {
+    name: 'cancelled-before-start',
+    workflow: () => [new Step({ name: 'Shout', executor: shout })],
+    async run({ workflow, client }) {
+      const runId = randomUUID();
+      await client.cancelRun(runId);
+      await workflow.run('never', { background: true, runId });
+      await client.waitForRun(runId);
+      return runId;
+    },
+  },
 ];
 
 const STORY = 'Once upon a time a small dragon learned to write code and it was very happy about it.';
@@ -272,8 +418,11 @@ async function main(): Promise<void> {
   const model = await ScriptedModelServer.start();
   const taskQueue = 'record-histories';
   const client = await KernClient.connect({ address: env.address, taskQueue });
+  const agentOf = (name: string) => new Agent({ name, model: new OpenAIResponses({ id: 'gpt-test' }), client });
+  const workflowFor = (scenario: WorkflowScenario) =>
+    new Workflow({ name: 'History Workflow', steps: scenario.workflow(agentOf), client });
   const worker = await startWorker({
-    app: defineApp({ tools: [getWeather] }),
+    app: defineApp({ tools: [getWeather], workflows: workflowScenarios.map(workflowFor) }),
     address: env.address,
     taskQueue,
     modelProvider: { baseURL: model.url, apiKey: 'recording' },
@@ -314,6 +463,11 @@ async function main(): Promise<void> {
       if (kept(`teamRun-${scenario.name}`)) continue;
       const recorded = await scenario.run({ team: teamWith(scenario.mode), client, model });
       save(recorded.filter(({ file }) => !existsSync(historyPath(file))));
+    }
+    for (const scenario of workflowScenarios) {
+      if (kept(`workflowRun-${scenario.name}`)) continue;
+      const runId = await scenario.run({ workflow: workflowFor(scenario), client, model });
+      save([{ file: `workflowRun-${scenario.name}`, runId }]);
     }
   } finally {
     await worker.shutdown();

@@ -1,6 +1,19 @@
 // kern's client-side API: define agents and tools, start, poll and cancel runs.
 export { Agent, type AgentOptions } from './client/agent';
 export { Team, type TeamOptions } from './client/team';
+export { Workflow, type WorkflowOptions, type WorkflowRunResult } from './client/workflow';
+export {
+  Step,
+  Steps,
+  Parallel,
+  Condition,
+  Loop,
+  Router,
+  type StepFunction,
+  type EndCondition,
+  type WorkflowStep,
+} from './client/steps';
+export type { StepInput } from './shared/step-functions';
 export { KernClient, type KernClientOptions } from './client/kern-client';
 export { OpenAIResponses, OpenAIChat, type Model, type ModelOptions } from './client/models';
 export { defineTool, defineApp, type Tool, type ToolContext, type KernApp } from './client/define';
@@ -9,15 +22,19 @@ export { RunStatus, isTerminalStatus } from './shared/run-status';
 export {
   RunEvent,
   TeamRunEvent,
+  WorkflowRunEvent,
   baseEventName,
   type RunEventName,
   type AgentRunEvent,
   type TeamEvent,
+  type WorkflowEvent,
   type KernRunEvent,
 } from './shared/events';
 export type {
   RunOutput,
   TeamRunOutput,
+  WorkflowRunOutput,
+  StepOutput,
   AnyRunOutput,
   RunMetrics,
   RunError,
@@ -34,6 +51,9 @@ export type {
   ToolSpec,
   AgentRunInput,
   TeamRunInput,
+  WorkflowSpec,
+  StepSpec,
+  WorkflowRunInput,
 } from './shared/specs';
 export * from './shared/errors';
 

@@ -53,8 +53,8 @@ test('a run with a tool call goes PENDING → RUNNING → COMPLETED and publishe
     RunEvent.modelRequestCompleted,
     RunEvent.toolCallStarted,
     RunEvent.toolCallCompleted,
-    RunEvent.modelRequestCompleted,
     RunEvent.runContent,
+    RunEvent.modelRequestCompleted,
     RunEvent.runCompleted,
   ]);
   expect(events.every((event) => event.runId === 'run-1' && event.parentRunId === 'team-run-1')).toBe(true);
@@ -68,10 +68,27 @@ test('a run with a tool call goes PENDING → RUNNING → COMPLETED and publishe
 test('a cancel keeps the partial answer, and a finished run cannot change again', () => {
   const { state, events } = newState();
   state.start();
-  state.cancel('cancelled', 'Once upon');
+  state.cancel('cancelled', { content: 'Once upon', streamedChars: 5 });
   expect(state.snapshot()).toMatchObject({ status: RunStatus.cancelled, content: 'Once upon' });
-  expect(events.at(-1)).toMatchObject({ event: RunEvent.runCancelled, content: 'Once upon' });
+  // The part that had not been streamed yet goes out before the cancel event.
+  expect(events.slice(-2)).toMatchObject([
+    { event: RunEvent.runContent, content: 'upon' },
+    { event: RunEvent.runCancelled, content: 'Once upon' },
+  ]);
   expect(() => state.complete()).toThrow('already CANCELLED');
+});
+
+test('a model answer publishes only what the activity did not stream as deltas', () => {
+  const { state, events } = newState();
+  state.start();
+  const answer = (content: string, extra: object) =>
+    state.modelResponded({ content, toolCalls: [], inputTokens: 1, outputTokens: 1, ...extra });
+  answer('Hello world', { streamedChars: 6 });
+  answer('All of it', { streamedChars: 9 });
+  answer('Old worker', { streamed: true });
+  answer('Not streamed', {});
+  const contents = events.flatMap((event) => (event.event === RunEvent.runContent ? [event.content] : []));
+  expect(contents).toEqual(['world', 'Not streamed']);
 });
 
 test('a failure records the error on the output and in the RunError event', () => {

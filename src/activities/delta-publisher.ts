@@ -7,14 +7,17 @@ import { RUN_EVENTS_TOPIC, RunEvent, eventFrom, type EventBody, type RunEventCon
  * streams of the teams above the run, so their subscribers see members' answers too).
  *
  * Tokens are coalesced: one event per batch window, so the cost in Temporal history (one signal per batch) follows
- * time, not tokens. The window widens as an answer goes on (see {@link DeltaPublisher.batchWindowMs}), which bounds
- * history for long answers while the first tokens arrive fast.
+ * time, not tokens. The window is short for runs someone streams and long for background runs (whose deltas only
+ * serve polls of partial content), and it widens as an answer goes on (see {@link DeltaPublisher.batchWindowMs}).
+ * The tail of an answer is not flushed here: the workflow publishes whatever the activity did not, with the events
+ * it publishes anyway, which saves a signal per model call.
  */
 export class DeltaPublisher {
   private readonly streams: WorkflowStreamClient[];
   private readonly startedAt = Date.now();
   private pending = '';
   private timer: NodeJS.Timeout | undefined;
+  private published = 0;
 
   constructor(
     private readonly context: RunEventContext,
@@ -40,24 +43,38 @@ export class DeltaPublisher {
     this.timer ??= setTimeout(() => this.flushPending(), this.batchWindowMs());
   }
 
-  /** Sends what is pending and waits until the workflows have it, so deltas precede whatever the run does next. */
+  /** How much of the answer (UTF-16 code units from its start) went out as deltas. */
+  get publishedChars(): number {
+    return this.published;
+  }
+
+  /**
+   * Stops, leaving the unpublished tail to the workflow, and waits until the workflows have every batch sent, so
+   * the deltas come before whatever the run publishes next.
+   */
   async close(): Promise<void> {
-    this.flushPending();
+    this.dropPending();
     await Promise.all(this.streams.map((stream) => stream.flush()));
     await this.dispose();
   }
 
   /** Drops what is pending and stops, for an attempt that failed. */
   async abandon(): Promise<void> {
-    clearTimeout(this.timer);
-    this.pending = '';
+    this.dropPending();
     await this.dispose().catch(() => undefined);
   }
 
-  /** 1× the base window for the first 10 s of an answer, 2.5× up to 60 s, then 10×. */
+  /** The base window for the first 10 s of an answer, 2.5× up to 60 s, then 10×, but never past 2.5 s. */
   private batchWindowMs(): number {
     const elapsed = Date.now() - this.startedAt;
-    return this.baseWindowMs * (elapsed < 10_000 ? 1 : elapsed < 60_000 ? 2.5 : 10);
+    const widened = this.baseWindowMs * (elapsed < 10_000 ? 1 : elapsed < 60_000 ? 2.5 : 10);
+    return Math.min(widened, Math.max(this.baseWindowMs, 2_500));
+  }
+
+  private dropPending(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pending = '';
   }
 
   private flushPending(): void {
@@ -65,6 +82,7 @@ export class DeltaPublisher {
     this.timer = undefined;
     if (!this.pending) return;
     this.publish({ event: RunEvent.runContent, content: this.pending });
+    this.published += this.pending.length;
     this.pending = '';
   }
 

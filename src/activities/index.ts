@@ -1,5 +1,7 @@
 import type { Tool } from '../client/define';
+import type { StepFunction } from '../client/steps';
 import { createCallModel, type ModelProviderOptions, type StreamingOptions } from './model';
+import { createRunStepFunction } from './step-functions';
 import { createExecuteTool } from './tools';
 
 export type { ModelProviderOptions, StreamingOptions } from './model';
@@ -7,6 +9,8 @@ export type { ModelProviderOptions, StreamingOptions } from './model';
 /** What the worker needs to build kern's activities. */
 export interface ActivityDependencies {
   tools: ReadonlyMap<string, Tool>;
+  /** Workflow step functions (executors, evaluators, selectors, end conditions) by name. */
+  stepFunctions?: ReadonlyMap<string, StepFunction>;
   modelProvider?: ModelProviderOptions;
   streaming?: StreamingOptions;
 }
@@ -16,6 +20,7 @@ export function createActivities(deps: ActivityDependencies) {
   return {
     callModel: createCallModel(deps.modelProvider, deps.streaming),
     executeTool: createExecuteTool(deps.tools),
+    runStepFunction: createRunStepFunction(deps.stepFunctions ?? new Map()),
   };
 }
 

@@ -18,8 +18,10 @@ export interface ModelProviderOptions {
 
 /** How model answers are streamed to subscribers. */
 export interface StreamingOptions {
-  /** The shortest window in which tokens are coalesced into one `RunContent` event (default 100 ms). */
-  batchWindowMs?: number;
+  /** Tokens are coalesced into one `RunContent` event per window, for runs someone streams (default 100 ms). */
+  liveWindowMs?: number;
+  /** The window for background runs, whose deltas only serve polls of partial content (default 1,000 ms). */
+  backgroundWindowMs?: number;
 }
 
 /** Milliseconds between heartbeats while a model call waits for tokens; each chunk heartbeats too. */
@@ -53,9 +55,9 @@ export function createCallModel(options: ModelProviderOptions = {}, streaming: S
     const startedAt = Date.now();
     let partial = '';
     let firstTokenAt: number | undefined;
-    const deltas = input.eventContext
-      ? new DeltaPublisher(input.eventContext, streaming.batchWindowMs ?? 100)
-      : undefined;
+    const context = input.eventContext;
+    const windowMs = context?.live ? (streaming.liveWindowMs ?? 100) : (streaming.backgroundWindowMs ?? 1_000);
+    const deltas = context ? new DeltaPublisher(context, windowMs) : undefined;
     if (ctx.info.attempt > 1) deltas?.announceRetry(ctx.info.attempt);
     const sink: ModelStreamSink = {
       onDelta(text) {
@@ -74,14 +76,17 @@ export function createCallModel(options: ModelProviderOptions = {}, streaming: S
       await deltas?.close();
       return {
         ...answer,
-        streamed: deltas !== undefined && partial.length > 0,
+        streamedChars: deltas?.publishedChars ?? 0,
         ...(firstTokenAt !== undefined ? { timeToFirstToken: (firstTokenAt - startedAt) / 1000 } : {}),
       };
     } catch (err) {
       if (ctx.cancellationSignal.aborted || err instanceof APIUserAbortError) {
         // What was streamed before the cancel stays in the stream, like the partial content on the output.
         await deltas?.close().catch(() => undefined);
-        const details: ModelCallCancelledDetails = { partialContent: partial };
+        const details: ModelCallCancelledDetails = {
+          partialContent: partial,
+          streamedChars: deltas?.publishedChars ?? 0,
+        };
         throw new CancelledFailure('the model request was cancelled', [details]);
       }
       await deltas?.abandon();

@@ -70,7 +70,7 @@ export abstract class Component<Output extends AnyRunOutput, Event extends KernR
     const output = await (await this.client()).getRunOutput(query.runId);
     if (!output || !this.owns(output)) return null;
     if (query.sessionId !== undefined && output.sessionId !== query.sessionId) return null;
-    return output as Output;
+    return this.present(output);
   }
 
   /** Cancels a run by id; see {@link KernClient.cancelRun} for the return value and cancel-before-start. */
@@ -83,22 +83,27 @@ export abstract class Component<Output extends AnyRunOutput, Event extends KernR
     yield* (await this.client()).subscribe(runId, options) as AsyncGenerator<Event, void>;
   }
 
+  /** Turns a run's output, as Temporal returns it, into what this component's API returns. */
+  protected present(output: AnyRunOutput): Output {
+    return output as Output;
+  }
+
   protected client(): Promise<KernClient> {
     return this.clientOption ? Promise.resolve(this.clientOption) : KernClient.default();
   }
 
   private owns(output: AnyRunOutput): boolean {
-    return 'teamId' in output
-      ? this.kind === 'team' && output.teamId === this.id
-      : this.kind === 'agent' && output.agentId === this.id;
+    if ('workflowId' in output) return this.kind === 'workflow' && output.workflowId === this.id;
+    if ('teamId' in output) return this.kind === 'team' && output.teamId === this.id;
+    return this.kind === 'agent' && output.agentId === this.id;
   }
 
   private async runToOutput(input: string, options: RunOptions): Promise<Output> {
     const { runInput, background } = this.prepareRun(input, options);
     const client = await this.client();
     await client.startRun(runInput);
-    if (background) return outputFromRecord(runRecordOf(runInput)) as Output;
-    return (await client.waitForRun(runInput.runId)) as Output;
+    if (background) return this.present(outputFromRecord(runRecordOf(runInput)));
+    return this.present(await client.waitForRun(runInput.runId));
   }
 
   private async *streamRun(input: string, options: RunOptions): AsyncGenerator<Event, void> {
@@ -126,6 +131,7 @@ export abstract class Component<Output extends AnyRunOutput, Event extends KernR
       ...(request.options.userId !== undefined ? { userId: request.options.userId } : {}),
       input: request.input,
       createdAt: new Date().toISOString(),
+      ...(request.options.stream ? { liveStream: true } : {}),
     });
     return { runInput, background: request.options.background ?? false };
   }

@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { InvalidInputError } from '../shared/errors';
 import type { ToolSpec } from '../shared/specs';
 import type { Agent } from './agent';
+import type { EndCondition, StepFunction } from './steps';
 import type { Team } from './team';
+import type { Workflow } from './workflow';
 
 /** What a tool's `execute` learns about the call. */
 export interface ToolContext {
@@ -56,23 +58,49 @@ export function defineTool<P extends z.ZodType>(definition: {
 export interface KernApp {
   readonly agents: readonly Agent[];
   readonly teams: readonly Team[];
+  readonly workflows: readonly Workflow[];
   /** Every tool by name: the ones given and the ones the agents use. */
   readonly tools: ReadonlyMap<string, Tool>;
+  /** Every workflow step function by name (executors, evaluators, selectors, end conditions). */
+  readonly stepFunctions: ReadonlyMap<string, StepFunction | EndCondition>;
 }
 
 /**
- * Collects the agents, teams and tools a worker serves (members' tools included). Two different tools with one name
- * are an error.
+ * Collects the agents, teams, workflows and tools a worker serves (members' and steps' tools included, and the
+ * workflows' step functions). Two different tools, or two different step functions, with one name are an error.
  */
-export function defineApp(definition: { agents?: Agent[]; teams?: Team[]; tools?: Tool[] }): KernApp {
+export function defineApp(definition: {
+  agents?: Agent[];
+  teams?: Team[];
+  workflows?: Workflow[];
+  tools?: Tool[];
+}): KernApp {
   const agents = definition.agents ?? [];
   const teams = definition.teams ?? [];
-  const tools = new Map<string, Tool>();
-  const components = [...agents, ...teams];
-  for (const tool of [...(definition.tools ?? []), ...components.flatMap((component) => component.allTools())]) {
-    const existing = tools.get(tool.name);
-    if (existing && existing !== tool) throw new InvalidInputError(`two different tools are named '${tool.name}'`);
-    tools.set(tool.name, tool);
+  const workflows = definition.workflows ?? [];
+  const components = [...agents, ...teams, ...workflows];
+  const tools = byName(
+    'tools',
+    [...(definition.tools ?? []), ...components.flatMap((component) => component.allTools())].map((tool) => [
+      tool.name,
+      tool,
+    ]),
+  );
+  const stepFunctions = byName(
+    'step functions',
+    workflows.flatMap((workflow) => [...workflow.stepFunctions()]),
+  );
+  return { agents, teams, workflows, tools, stepFunctions };
+}
+
+function byName<T>(what: string, entries: Array<[string, T]>): Map<string, T> {
+  const map = new Map<string, T>();
+  for (const [name, value] of entries) {
+    const existing = map.get(name);
+    if (existing !== undefined && existing !== value) {
+      throw new InvalidInputError(`two different ${what} are named '${name}'`);
+    }
+    map.set(name, value);
   }
-  return { agents, teams, tools };
+  return map;
 }

@@ -34,7 +34,7 @@ export interface KernClientOptions {
 }
 
 /** The workflow type that runs each kind of run. */
-const RUN_WORKFLOW_TYPES = { agent: 'agentRun', team: 'teamRun' } as const;
+const RUN_WORKFLOW_TYPES = { agent: 'agentRun', team: 'teamRun', workflow: 'workflowRun' } as const;
 
 /** What every run workflow looks like from the client. */
 type RunWorkflow = (input: RunInput) => Promise<AnyRunOutput>;

@@ -1,4 +1,4 @@
-import type { RunError, RunMetrics, ToolExecution } from './run-output';
+import type { RunError, RunMetrics, StepOutput, ToolExecution } from './run-output';
 
 /** Agent event names, the Python framework's, so clients written for it keep working. */
 export const RunEvent = {
@@ -40,6 +40,68 @@ export const TeamRunEvent = {
   runContentReset: 'TeamRunContentReset',
 } as const satisfies { [K in keyof typeof RunEvent]: `Team${(typeof RunEvent)[K]}` };
 
+/** Workflow event names, the Python framework's. */
+export const WorkflowRunEvent = {
+  workflowStarted: 'WorkflowStarted',
+  workflowCompleted: 'WorkflowCompleted',
+  workflowCancelled: 'WorkflowCancelled',
+  workflowError: 'WorkflowError',
+  stepStarted: 'StepStarted',
+  stepCompleted: 'StepCompleted',
+  stepError: 'StepError',
+  stepsExecutionStarted: 'StepsExecutionStarted',
+  stepsExecutionCompleted: 'StepsExecutionCompleted',
+  parallelExecutionStarted: 'ParallelExecutionStarted',
+  parallelExecutionCompleted: 'ParallelExecutionCompleted',
+  conditionExecutionStarted: 'ConditionExecutionStarted',
+  conditionExecutionCompleted: 'ConditionExecutionCompleted',
+  loopExecutionStarted: 'LoopExecutionStarted',
+  loopIterationStarted: 'LoopIterationStarted',
+  loopIterationCompleted: 'LoopIterationCompleted',
+  loopExecutionCompleted: 'LoopExecutionCompleted',
+  routerExecutionStarted: 'RouterExecutionStarted',
+  routerExecutionCompleted: 'RouterExecutionCompleted',
+} as const;
+
+export type WorkflowRunEventName = (typeof WorkflowRunEvent)[keyof typeof WorkflowRunEvent];
+
+type W = typeof WorkflowRunEvent;
+
+/** The body of a workflow event: what happened, without who and when. */
+export type WorkflowEventBody =
+  | { event: W['workflowStarted']; input: string }
+  | { event: W['workflowCompleted']; content: string | null }
+  | { event: W['workflowCancelled']; reason: string; content: string | null }
+  | { event: W['workflowError']; error: RunError; content: string | null }
+  | { event: W['stepStarted']; stepName: string }
+  | { event: W['stepCompleted']; stepName: string; stepOutput: StepOutput }
+  | { event: W['stepError']; stepName: string; error: RunError }
+  | {
+      event:
+        | W['stepsExecutionStarted']
+        | W['parallelExecutionStarted']
+        | W['conditionExecutionStarted']
+        | W['loopExecutionStarted']
+        | W['routerExecutionStarted'];
+      stepName: string;
+      /** A condition's verdict, or the steps a router chose. */
+      conditionResult?: boolean;
+      selectedSteps?: string[];
+      maxIterations?: number;
+    }
+  | {
+      event:
+        | W['stepsExecutionCompleted']
+        | W['parallelExecutionCompleted']
+        | W['conditionExecutionCompleted']
+        | W['loopExecutionCompleted']
+        | W['routerExecutionCompleted'];
+      stepName: string;
+      stepOutput: StepOutput;
+    }
+  | { event: W['loopIterationStarted']; stepName: string; iteration: number; maxIterations: number }
+  | { event: W['loopIterationCompleted']; stepName: string; iteration: number; shouldContinue: boolean };
+
 /** The name of the Temporal workflow-streams topic that carries a run's events. */
 export const RUN_EVENTS_TOPIC = 'events';
 
@@ -76,39 +138,57 @@ export type AgentRunEvent = EventBase & { agentId: string; agentName: string } &
 /** A team run's own event (its leader's); member events on a team's stream are {@link AgentRunEvent}s. */
 export type TeamEvent = EventBase & { teamId: string; teamName: string } & AsTeamEvent<EventBody>;
 
+/** A workflow run's own event; its agent and team steps' events on its stream are theirs. */
+export type WorkflowEvent = EventBase & { workflowId: string; workflowName: string } & WorkflowEventBody;
+
 /** Any event a run's stream carries. */
-export type KernRunEvent = AgentRunEvent | TeamEvent;
+export type KernRunEvent = AgentRunEvent | TeamEvent | WorkflowEvent;
 
 /** Who publishes an event: the fields that identify the run and its component. */
 export type RunEventSource = Omit<EventBase, 'createdAt' | 'eventIndex'> &
-  ({ agentId: string; agentName: string } | { teamId: string; teamName: string });
+  (
+    | { agentId: string; agentName: string }
+    | { teamId: string; teamName: string }
+    | { workflowId: string; workflowName: string }
+  );
 
-/** Where the model activity publishes a run's content deltas. */
+/** Where and how the model activity publishes a run's content deltas. */
 export interface RunEventContext {
   source: RunEventSource;
   /** Workflow ids of the teams above the run, whose streams get its events too. */
   forwardTo?: string[];
+  /** Someone streams the run: publish in short batches (else in long ones, for polls of partial content). */
+  live?: boolean;
 }
 
 /** Builds the event a source publishes for a body: team sources use the `Team` names. */
+/** The source of agent and team events (a workflow's events are built by its own state). */
+export type ModelRunSource = Exclude<RunEventSource, { workflowId: string }>;
+
 export function eventFrom(source: RunEventSource, body: EventBody, createdAt: string): KernRunEvent {
   const event = 'teamId' in source ? `Team${body.event}` : body.event;
   return { ...body, ...source, event, createdAt } as KernRunEvent;
 }
 
-/** The agent name of any event (`TeamRunContent` → `RunContent`), to switch on one set of names. */
-export function baseEventName(event: KernRunEvent): RunEventName {
+/** The agent name of an agent or team event (`TeamRunContent` → `RunContent`), to switch on one set of names. */
+export function baseEventName(event: AgentRunEvent | TeamEvent): RunEventName {
   return ('teamId' in event ? event.event.slice('Team'.length) : event.event) as RunEventName;
 }
 
 /** The events that end a run's stream: exactly one of them is published, last, by the run itself. */
-const terminalNames: ReadonlySet<RunEventName> = new Set([
+const terminalNames: ReadonlySet<string> = new Set([
   RunEvent.runCompleted,
   RunEvent.runError,
   RunEvent.runCancelled,
+  TeamRunEvent.runCompleted,
+  TeamRunEvent.runError,
+  TeamRunEvent.runCancelled,
+  WorkflowRunEvent.workflowCompleted,
+  WorkflowRunEvent.workflowError,
+  WorkflowRunEvent.workflowCancelled,
 ]);
 
 /** True for the terminal event of the run `runId` (not of one of its members). */
 export function isTerminalEventOf(event: KernRunEvent, runId: string): boolean {
-  return event.runId === runId && terminalNames.has(baseEventName(event));
+  return event.runId === runId && terminalNames.has(event.event);
 }

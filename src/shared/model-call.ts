@@ -21,13 +21,20 @@ export interface ModelCallResult {
   outputTokens: number;
   /** Seconds from sending the request to the first streamed token, when streaming. */
   timeToFirstToken?: number;
-  /** The text already went to the run's stream as deltas, so the workflow must not publish it again. */
+  /**
+   * How much of `content` (in UTF-16 code units, from the start) the activity already published as deltas; the
+   * workflow publishes the rest. Histories recorded before this field have `streamed: true` for "all of it".
+   */
+  streamedChars?: number;
+  /** @deprecated Recorded by older workers: true when the whole content was published as deltas. */
   streamed?: boolean;
 }
 
 /** Details a cancelled model activity reports back, so the run keeps the partial answer. */
 export interface ModelCallCancelledDetails {
   partialContent: string;
+  /** How much of `partialContent` was already published as deltas. */
+  streamedChars?: number;
 }
 
 /** Input of the `executeTool` activity. */

@@ -76,8 +76,32 @@ export interface TeamRunOutput extends RunOutputBase {
   memberResponses: Array<RunOutput | TeamRunOutput>;
 }
 
+/** What one step of a workflow produced. Composite steps (`Steps`, `Parallel`, …) hold their steps' outputs. */
+export interface StepOutput {
+  stepName: string;
+  stepType: 'step' | 'steps' | 'parallel' | 'condition' | 'loop' | 'router';
+  content: string | null;
+  success: boolean;
+  /** The step failed, and the workflow went on past it (`skipOnFailure`). */
+  skipped?: boolean;
+  error?: RunError;
+  /** The run id of an agent or team step's run. */
+  runId?: string;
+  /** The step's own status: `COMPLETED`, or `ERROR` / `CANCELLED` for a step that did not finish. */
+  status: RunStatus;
+  steps?: StepOutput[];
+  metrics?: { duration?: number };
+}
+
+/** The output of a workflow run. `content` is the last step's content. */
+export interface WorkflowRunOutput extends RunOutputBase {
+  workflowId: string;
+  workflowName: string;
+  stepResults: StepOutput[];
+}
+
 /** The output of any run. */
-export type AnyRunOutput = RunOutput | TeamRunOutput;
+export type AnyRunOutput = RunOutput | TeamRunOutput | WorkflowRunOutput;
 
 /** Zeroed metrics. */
 export function emptyMetrics(): RunMetrics {

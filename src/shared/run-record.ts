@@ -30,7 +30,7 @@ export function runRecordOf(input: RunInput): RunRecord {
     componentId: component.id,
     componentName: component.name,
     input: input.input,
-    model: component.model.id,
+    model: component.modelId,
     createdAt: input.createdAt,
   };
 }
@@ -38,9 +38,11 @@ export function runRecordOf(input: RunInput): RunRecord {
 /** The output of a run that no worker has started yet, or whose worker cannot be asked. */
 export function outputFromRecord(record: RunRecord, status: RunStatus = RunStatus.pending): AnyRunOutput {
   const identity =
-    record.kind === 'team'
-      ? { teamId: record.componentId, teamName: record.componentName, memberResponses: [] }
-      : { agentId: record.componentId, agentName: record.componentName };
+    record.kind === 'workflow'
+      ? { workflowId: record.componentId, workflowName: record.componentName, stepResults: [] }
+      : record.kind === 'team'
+        ? { teamId: record.componentId, teamName: record.componentName, memberResponses: [] }
+        : { agentId: record.componentId, agentName: record.componentName };
   return {
     runId: record.runId,
     sessionId: record.sessionId,

@@ -79,6 +79,8 @@ export interface RunInputBase {
   cancelledBeforeStart?: boolean;
   /** Workflow ids of the teams above this run: its events are forwarded to their streams too. */
   forwardEventsTo?: string[];
+  /** Someone streams this run as it goes (`stream: true`): content deltas go out in short batches. */
+  liveStream?: boolean;
 }
 
 /** The single input of the `agentRun` workflow. */
@@ -91,18 +93,52 @@ export interface TeamRunInput extends RunInputBase {
   team: TeamSpec;
 }
 
-/** The input of any run kern starts. */
-export type RunInput = AgentRunInput | TeamRunInput;
+/** A step of a workflow, resolved to data. Functions are named: the worker runs the one registered under the name. */
+export type StepSpec =
+  | {
+      type: 'step';
+      name: string;
+      agent?: AgentSpec;
+      team?: TeamSpec;
+      /** The name of a function registered on the worker (`defineApp({ workflows })`). */
+      executor?: string;
+      /** Extra attempts for a function step that throws (default 0). */
+      maxRetries?: number;
+      /** A step that still fails is recorded as failed and the workflow goes on. */
+      skipOnFailure?: boolean;
+    }
+  | { type: 'steps'; name: string; steps: StepSpec[] }
+  | { type: 'parallel'; name: string; steps: StepSpec[] }
+  | { type: 'condition'; name: string; evaluator: string; steps: StepSpec[]; elseSteps?: StepSpec[] }
+  | { type: 'loop'; name: string; steps: StepSpec[]; maxIterations: number; endCondition?: string }
+  | { type: 'router'; name: string; selector: string; choices: StepSpec[] };
 
-/** What kind of component a run runs. */
-export type RunKind = 'agent' | 'team';
-
-export function kindOf(input: RunInput): RunKind {
-  return 'team' in input ? 'team' : 'agent';
+/** A workflow of steps, resolved to data. */
+export interface WorkflowSpec {
+  id: string;
+  name: string;
+  description?: string;
+  steps: StepSpec[];
+  storeEvents?: boolean;
 }
 
-/** The id, name and model of what a run runs. */
-export function componentOf(input: RunInput): { id: string; name: string; model: ModelSpec } {
-  const component = 'team' in input ? input.team : input.agent;
-  return { id: component.id, name: component.name, model: component.model };
+/** The single input of the `workflowRun` workflow. */
+export interface WorkflowRunInput extends RunInputBase {
+  workflow: WorkflowSpec;
+}
+
+/** The input of any run kern starts. */
+export type RunInput = AgentRunInput | TeamRunInput | WorkflowRunInput;
+
+/** What kind of component a run runs. */
+export type RunKind = 'agent' | 'team' | 'workflow';
+
+export function kindOf(input: RunInput): RunKind {
+  return 'workflow' in input ? 'workflow' : 'team' in input ? 'team' : 'agent';
+}
+
+/** The id, name and model id (empty for a workflow of steps) of what a run runs. */
+export function componentOf(input: RunInput): { id: string; name: string; modelId: string } {
+  const component = 'workflow' in input ? input.workflow : 'team' in input ? input.team : input.agent;
+  return { id: component.id, name: component.name, modelId: 'model' in component ? component.model.id : '' };
 }

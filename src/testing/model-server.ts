@@ -34,6 +34,10 @@ export interface RecordedRequest {
   aborted: boolean;
   /** The scripted answer was sent in full. */
   completed: boolean;
+  /** When the request arrived, and when each streamed word and the abort (if any) went out (`performance.now()`). */
+  receivedAt: number;
+  wordTimes: number[];
+  abortedAt?: number;
 }
 
 export interface ModelServerOptions {
@@ -142,6 +146,8 @@ export class ScriptedModelServer {
       authorized: Boolean(c.req.header('authorization')),
       aborted: false,
       completed: false,
+      receivedAt: performance.now(),
+      wordTimes: [],
     };
     this.requests.push(request);
     this.changed();
@@ -177,6 +183,7 @@ export class ScriptedModelServer {
       stream.onAbort(() => {
         aborted = true;
         request.aborted = !request.completed;
+        request.abortedAt ??= performance.now();
         this.changed();
       });
       const emit = api === 'responses' ? responsesEmitter(stream, request) : chatEmitter(stream, request);
@@ -191,6 +198,8 @@ export class ScriptedModelServer {
         }
         if (delay > 0) await sleep(delay);
         if (aborted) return;
+        request.wordTimes.push(performance.now());
+        this.changed();
         await emit.delta(word);
       }
       if ('hang' in answer && answer.hang) {

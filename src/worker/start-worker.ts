@@ -2,6 +2,7 @@ import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ModelProviderOptions } from '../activities';
 import type { KernApp } from '../client/define';
+import type { StepFunction } from '../client/steps';
 import { InvalidInputError } from '../shared/errors';
 
 /** How to run a kern worker. Unset connection settings come from the environment, as for the client. */
@@ -26,10 +27,11 @@ export interface StartWorkerOptions {
    */
   heartbeatInterval?: WorkerOptions['maxHeartbeatThrottleInterval'];
   /**
-   * The shortest window in which streamed tokens are coalesced into one `RunContent` event (default 100 ms). Each
-   * window costs one signal in the run's history; longer answers use longer windows (see the README).
+   * How long streamed tokens are coalesced into one `RunContent` event: `live` for runs someone streams (default
+   * 100 ms), `background` for the others (default 1,000 ms). Each batch costs a signal in the run's history; long
+   * answers use longer windows (see the README).
    */
-  streamBatchWindowMs?: number;
+  streamBatchWindows?: { live?: number; background?: number };
 }
 
 /** A running worker. */
@@ -58,8 +60,12 @@ export async function startWorker(options: StartWorkerOptions): Promise<KernWork
       : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities({
       tools: app.tools,
+      stepFunctions: app.stepFunctions as ReadonlyMap<string, StepFunction>,
       modelProvider: options.modelProvider,
-      streaming: { batchWindowMs: options.streamBatchWindowMs },
+      streaming: {
+        liveWindowMs: options.streamBatchWindows?.live,
+        backgroundWindowMs: options.streamBatchWindows?.background,
+      },
     }),
     maxHeartbeatThrottleInterval: options.heartbeatInterval ?? '250 milliseconds',
   });

@@ -2,6 +2,7 @@ import type { AgentRunInput } from '../shared/specs';
 import type { AnyRunOutput, RunOutput } from '../shared/run-output';
 import { runActivityTool, runModelLoop, systemInstructions } from './model-loop';
 import { runLifecycle, settleAll } from './run-lifecycle';
+import { RunState } from './run-state';
 
 export { runOutputQuery, runEventsQuery, FINAL_OUTPUT_MEMO } from './messages';
 
@@ -14,6 +15,7 @@ export async function agentRun(input: AgentRunInput): Promise<RunOutput> {
   const output: AnyRunOutput = await runLifecycle(
     input,
     { storeEvents: agent.storeEvents },
+    (publish, now) => new RunState(input, publish, now),
     ({ state, eventContext }) =>
       runModelLoop(input, state, {
         model: agent.model,

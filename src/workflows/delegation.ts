@@ -1,28 +1,12 @@
-import {
-  CancellationScope,
-  ChildWorkflowCancellationType,
-  ParentClosePolicy,
-  executeChild,
-  isCancellation,
-  uuid4,
-  workflowInfo,
-} from '@temporalio/workflow';
-import { workflowIdForRun } from '../shared/ids';
+import { CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { ToolCallResult } from '../shared/model-call';
-import { RUN_RECORD_MEMO, outputFromRecord, runRecordOf } from '../shared/run-record';
-import type { AnyRunOutput, ToolCall } from '../shared/run-output';
+import { outputFromRecord, runRecordOf } from '../shared/run-record';
+import type { ToolCall } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
-import { runSearchAttributes } from '../shared/search-attributes';
-import {
-  AGENT_RUN_INPUT_VERSION,
-  type MemberSpec,
-  type RunInput,
-  type TeamRunInput,
-  type TeamSpec,
-  type ToolSpec,
-} from '../shared/specs';
-import { oneLine } from '../shared/text';
+import type { MemberSpec, TeamRunInput, TeamSpec, ToolSpec } from '../shared/specs';
+import { childRunInput, runChild } from './child-runs';
 import type { RunContext } from './run-lifecycle';
+import type { RunState } from './run-state';
 import { toRunError } from './run-errors';
 
 /** The leader's tool in `coordinate` and `route` mode: one member, one task. */
@@ -89,7 +73,11 @@ export function isDelegation(call: ToolCall): boolean {
  * the team's run as its parent. A member that fails or is cancelled on its own is reported to the leader as a tool
  * error; a cancel of the team cancels its members with it.
  */
-export async function delegate(input: TeamRunInput, run: RunContext, call: ToolCall): Promise<ToolCallResult> {
+export async function delegate(
+  input: TeamRunInput,
+  run: RunContext<RunState>,
+  call: ToolCall,
+): Promise<ToolCallResult> {
   const args = parseArguments(call.arguments);
   const task = typeof args.task === 'string' ? args.task.trim() : '';
   if (!task) return { content: 'Error: the delegation needs a non-empty task', isError: true, args };
@@ -112,27 +100,15 @@ export async function delegate(input: TeamRunInput, run: RunContext, call: ToolC
 
 async function runMember(
   input: TeamRunInput,
-  run: RunContext,
+  run: RunContext<RunState>,
   member: MemberSpec,
   task: string,
 ): Promise<{ content: string; isError: boolean }> {
-  const memberInput = memberRunInput(input, member, task);
+  const memberInput = childRunInput(input, member, task);
   const record = runRecordOf(memberInput);
   run.state.memberRun(outputFromRecord(record, RunStatus.running));
   try {
-    const output = await executeChild<(input: RunInput) => Promise<AnyRunOutput>>(
-      member.kind === 'team' ? 'teamRun' : 'agentRun',
-      {
-        workflowId: workflowIdForRun(memberInput.runId),
-        args: [memberInput],
-        // Wait for a cancelled member to finish cancelling, so its model request is aborted before the team ends.
-        cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
-        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-        typedSearchAttributes: runSearchAttributes(record),
-        memo: { [RUN_RECORD_MEMO]: record },
-        staticSummary: `${record.componentName}, member of ${input.team.name}: ${oneLine(task)}`,
-      },
-    );
+    const output = await runChild(memberInput, `member of ${input.team.name}`);
     run.state.memberRun(output);
     return { content: output.content ?? '', isError: false };
   } catch (err) {
@@ -147,20 +123,6 @@ async function runMember(
     const what = cancelled ? 'was cancelled' : `failed: ${error.message}`;
     return { content: `Error: ${record.componentName} ${what}`, isError: true };
   }
-}
-
-function memberRunInput(input: TeamRunInput, member: MemberSpec, task: string): RunInput {
-  const base = {
-    version: AGENT_RUN_INPUT_VERSION,
-    runId: uuid4(),
-    sessionId: input.sessionId,
-    ...(input.userId !== undefined ? { userId: input.userId } : {}),
-    parentRunId: input.runId,
-    input: task,
-    createdAt: new Date().toISOString(),
-    forwardEventsTo: [workflowInfo().workflowId, ...(input.forwardEventsTo ?? [])],
-  };
-  return member.kind === 'team' ? { ...base, team: member.team } : { ...base, agent: member.agent };
 }
 
 function nameOf(member: MemberSpec): string {

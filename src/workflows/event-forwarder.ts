@@ -1,16 +1,24 @@
-import { CancellationScope, defaultPayloadConverter, getExternalWorkflowHandle } from '@temporalio/workflow';
+import { CancellationScope, defaultPayloadConverter, getExternalWorkflowHandle, patched } from '@temporalio/workflow';
 import { encodePayloadWire, workflowStreamPublishSignal } from '@temporalio/workflow-streams/workflow';
 import { RUN_EVENTS_TOPIC, type KernRunEvent } from '../shared/events';
 
 /**
+ * Runs started before this patch sent batches side by side (and could lose one that overtook another); they replay
+ * that way. Runs started since send them in order.
+ */
+const ORDERED_FORWARDING = 'kern-ordered-event-forwarding';
+
+/**
  * Forwards a member run's events to the streams of the teams above it, so a team's subscribers see its members'
  * runs. Events published in one go are sent as one batch (one signal per team), through the streams' own publish
- * signal, whose publisher id and sequence number let a stream drop a batch it already has.
+ * signal, whose publisher id and sequence number let a stream drop a batch it already has. Because a stream drops
+ * any batch whose sequence number is not above the last one it took, batches go out strictly one after another.
  */
 export class EventForwarder {
   private pending: KernRunEvent[] = [];
   private sequence = 0;
-  private inFlight: Array<Promise<void>> = [];
+  /** The last batch sent: the next one is sent once it has been delivered. */
+  private sending: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly targets: readonly string[],
@@ -36,14 +44,18 @@ export class EventForwarder {
       sequence: ++this.sequence,
     };
     this.pending = [];
-    for (const target of this.targets) {
-      // Not cancellable: a cancelled member must still tell its team that it was cancelled. A team that has
-      // already closed cannot be told; its subscribers read what it recorded.
-      const sent = CancellationScope.nonCancellable(() =>
-        getExternalWorkflowHandle(target).signal(workflowStreamPublishSignal, input),
-      ).catch(() => undefined);
-      this.inFlight.push(sent);
-    }
+    const send = () =>
+      Promise.all(
+        this.targets.map((target) =>
+          // Not cancellable: a cancelled member must still tell its team that it was cancelled. A team that has
+          // already closed cannot be told; its subscribers read what it recorded.
+          CancellationScope.nonCancellable(() =>
+            getExternalWorkflowHandle(target).signal(workflowStreamPublishSignal, input),
+          ).catch(() => undefined),
+        ),
+      ).then(() => undefined);
+    if (patched(ORDERED_FORWARDING)) this.sending = this.sending.then(send);
+    else this.sending = Promise.all([this.sending, send()]).then(() => undefined);
   }
 
   /**
@@ -53,8 +65,6 @@ export class EventForwarder {
    */
   async drain(): Promise<void> {
     this.flush();
-    const sending = this.inFlight;
-    this.inFlight = [];
-    await Promise.all(sending);
+    await this.sending;
   }
 }

@@ -11,9 +11,11 @@ export function toRunError(err: unknown): RunError {
 }
 
 /** The partial answer a cancelled model activity reported, if the cancel came through one. */
-export function partialContent(err: unknown): string | undefined {
+export function partialContent(err: unknown): { content: string; streamedChars: number } | undefined {
   const cancelled = err instanceof ActivityFailure ? err.cause : err;
   if (!(cancelled instanceof CancelledFailure)) return undefined;
   const details = cancelled.details[0] as ModelCallCancelledDetails | undefined;
-  return details?.partialContent || undefined;
+  if (!details?.partialContent) return undefined;
+  // Older workers flushed every delta before reporting a cancel.
+  return { content: details.partialContent, streamedChars: details.streamedChars ?? details.partialContent.length };
 }

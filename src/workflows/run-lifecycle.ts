@@ -9,7 +9,13 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import { WorkflowStream } from '@temporalio/workflow-streams/workflow';
-import { RUN_EVENTS_TOPIC, isTerminalEventOf, type KernRunEvent, type RunEventContext } from '../shared/events';
+import {
+  RUN_EVENTS_TOPIC,
+  isTerminalEventOf,
+  type KernRunEvent,
+  type RunEventContext,
+  type RunEventSource,
+} from '../shared/events';
 import type { AnyRunOutput } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
 import { kernStatusKey } from '../shared/search-attributes';
@@ -17,7 +23,7 @@ import type { RunInput } from '../shared/specs';
 import { EventForwarder } from './event-forwarder';
 import { FINAL_OUTPUT_MEMO, runEventsQuery, runOutputQuery } from './messages';
 import { partialContent, toRunError } from './run-errors';
-import { RunState } from './run-state';
+import type { LifecycleState } from './lifecycle-state';
 import { answerSoFar, cancelledContent, readRunEvents } from './stream-log';
 
 /**
@@ -32,27 +38,28 @@ const CANCELLED_BEFORE_START = 'cancelled before the run started';
 const MEMBER_END_GRACE = '5 seconds';
 
 /** What a run's body works with. */
-export interface RunContext {
-  state: RunState;
+export interface RunContext<S extends LifecycleState> {
+  state: S;
   stream: WorkflowStream;
+  /** Where a model activity of this run publishes its deltas. */
   eventContext: RunEventContext;
 }
 
 /**
- * The life of one agent or team run around its body: the stream and its queries, `RUNNING` on start, and one
- * terminal status at the end (`COMPLETED`, `CANCELLED` on Temporal cancellation, `ERROR` on failure), recorded
- * where it can be read with no worker: the search attribute, and the memo for runs that end without a result.
+ * The life of one run around its body: the stream and its queries, `RUNNING` on start, and one terminal status at
+ * the end (`COMPLETED`, `CANCELLED` on Temporal cancellation, `ERROR` on failure), recorded where it can be read
+ * with no worker: the search attribute, and the memo for runs that end without a result.
  */
-export async function runLifecycle(
+export async function runLifecycle<S extends LifecycleState & { readonly source: RunEventSource }>(
   input: RunInput,
   options: { storeEvents?: boolean },
-  body: (run: RunContext) => Promise<void>,
+  createState: (publish: (event: KernRunEvent) => void, now: () => Date) => S,
+  body: (run: RunContext<S>) => Promise<void>,
 ): Promise<AnyRunOutput> {
   const stream = new WorkflowStream();
   const topic = stream.topic<KernRunEvent>(RUN_EVENTS_TOPIC);
   const forwarder = new EventForwarder(input.forwardEventsTo ?? [], `run-${input.runId}`);
-  const state = new RunState(
-    input,
+  const state = createState(
     (event) => {
       topic.publish(event);
       forwarder.forward(event);
@@ -62,6 +69,7 @@ export async function runLifecycle(
   const eventContext: RunEventContext = {
     source: state.source,
     ...(input.forwardEventsTo?.length ? { forwardTo: input.forwardEventsTo } : {}),
+    ...(input.liveStream ? { live: true } : {}),
   };
   setHandler(runOutputQuery, () =>
     state.snapshot(state.awaitingModel ? answerSoFar(readRunEvents(stream), input.runId) : undefined),

@@ -1,4 +1,4 @@
-import { RunEvent, eventFrom, type EventBody, type KernRunEvent, type RunEventSource } from '../shared/events';
+import { RunEvent, eventFrom, type EventBody, type KernRunEvent, type ModelRunSource } from '../shared/events';
 import type { ModelCallResult, ToolCallResult } from '../shared/model-call';
 import {
   emptyMetrics,
@@ -9,21 +9,22 @@ import {
   type ToolExecution,
 } from '../shared/run-output';
 import { RunStatus, isTerminalStatus } from '../shared/run-status';
-import { componentOf, type RunInput } from '../shared/specs';
+import { componentOf, type AgentRunInput, type TeamRunInput } from '../shared/specs';
+import type { LifecycleState } from './lifecycle-state';
 
 /**
  * The state of one agent or team run and its transitions. Pure: no Temporal, no I/O, so unit tests drive it
  * directly. Every transition publishes the matching event through `publish` (team runs use the `Team` names).
  */
-export class RunState {
+export class RunState implements LifecycleState {
   private readonly output: AnyRunOutput;
   private readonly startedAt: Date;
   private modelRequestInFlight = false;
   /** Who this run's events come from. */
-  readonly source: RunEventSource;
+  readonly source: ModelRunSource;
 
   constructor(
-    input: RunInput,
+    input: AgentRunInput | TeamRunInput,
     private readonly publish: (event: KernRunEvent) => void,
     private readonly now: () => Date,
   ) {
@@ -49,7 +50,7 @@ export class RunState {
       status: RunStatus.pending,
       content: null,
       input: input.input,
-      model: component.model.id,
+      model: component.modelId,
       messages: [{ role: 'user', content: input.input }],
       tools: [],
       metrics: emptyMetrics(),
@@ -107,23 +108,25 @@ export class RunState {
       content: result.content,
       ...(result.toolCalls.length > 0 ? { toolCalls: result.toolCalls } : {}),
     });
+    if (result.content) {
+      this.output.content = result.content;
+      // What the activity streamed reached subscribers as deltas already; the rest goes out now, before the
+      // request's completion, as it would have streamed.
+      const streamedChars = result.streamedChars ?? (result.streamed ? result.content.length : 0);
+      this.emitContent(result.content.slice(streamedChars));
+    }
     this.emit({
       event: RunEvent.modelRequestCompleted,
       model: this.output.model,
       inputTokens: result.inputTokens,
       outputTokens: result.outputTokens,
     });
-    if (result.content) {
-      this.output.content = result.content;
-      // A streamed answer reached subscribers as deltas already.
-      if (!result.streamed) this.emit({ event: RunEvent.runContent, content: result.content });
-    }
   }
 
   /** Sets the run's answer without a model turn (a routed team answers with its member's answer). */
   answer(content: string | null): void {
     this.output.content = content;
-    if (content) this.emit({ event: RunEvent.runContent, content });
+    this.emitContent(content ?? '');
   }
 
   toolStarted(call: ToolCall): ToolExecution {
@@ -163,7 +166,7 @@ export class RunState {
 
   /** A team's member run: recorded when it starts, replaced by its output when it ends. */
   memberRun(output: AnyRunOutput): void {
-    const members = (this.output as TeamRunOutput).memberResponses;
+    const members = (this.output as TeamRunOutput).memberResponses as AnyRunOutput[];
     const index = members.findIndex((member) => member.runId === output.runId);
     if (index >= 0) members[index] = output;
     else members.push(output);
@@ -177,7 +180,7 @@ export class RunState {
 
   /** Member runs that have not ended, with the given status (a cancelled team's members end `CANCELLED`). */
   endOpenMemberRuns(status: RunStatus, contentOf: (runId: string) => string | null | undefined): void {
-    const members = (this.output as Partial<TeamRunOutput>).memberResponses ?? [];
+    const members: AnyRunOutput[] = (this.output as Partial<TeamRunOutput>).memberResponses ?? [];
     for (const member of members) {
       if (isTerminalStatus(member.status)) continue;
       member.status = status;
@@ -198,12 +201,22 @@ export class RunState {
     this.emit({ event: RunEvent.runError, error, content: this.output.content });
   }
 
-  /** Ends the run `CANCELLED`, keeping what the model had said so far. */
-  cancel(reason: string, partialContent?: string): void {
+  /**
+   * Ends the run `CANCELLED`, keeping what the model had said so far (`partial`: the text, and how much of it was
+   * already published as deltas).
+   */
+  cancel(reason: string, partial?: { content: string; streamedChars: number }): void {
     this.modelRequestInFlight = false;
-    if (partialContent) this.output.content = partialContent;
+    if (partial?.content) {
+      this.output.content = partial.content;
+      this.emitContent(partial.content.slice(partial.streamedChars));
+    }
     this.transition(RunStatus.cancelled);
     this.emit({ event: RunEvent.runCancelled, reason, content: this.output.content });
+  }
+
+  private emitContent(content: string): void {
+    if (content) this.emit({ event: RunEvent.runContent, content });
   }
 
   private transition(status: RunStatus): void {

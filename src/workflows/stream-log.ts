@@ -26,7 +26,7 @@ export function readRunEvents(stream: WorkflowStream, fromIndex = 0): KernRunEve
 export function answerSoFar(events: readonly KernRunEvent[], runId: string): string {
   let answer = '';
   for (const event of events) {
-    if (event.runId !== runId) continue;
+    if (event.runId !== runId || 'workflowId' in event) continue;
     const name = baseEventName(event);
     if (name === RunEvent.modelRequestStarted || name === RunEvent.runContentReset) answer = '';
     else if (name === RunEvent.runContent && 'content' in event) answer += event.content;
@@ -36,6 +36,8 @@ export function answerSoFar(events: readonly KernRunEvent[], runId: string): str
 
 /** What a member run said before it was cancelled, from its forwarded `RunCancelled` event. */
 export function cancelledContent(events: readonly KernRunEvent[], runId: string): string | null | undefined {
-  const cancelled = events.find((event) => event.runId === runId && baseEventName(event) === RunEvent.runCancelled);
+  const cancelled = events.find(
+    (event) => event.runId === runId && !('workflowId' in event) && baseEventName(event) === RunEvent.runCancelled,
+  );
   return cancelled && 'content' in cancelled ? cancelled.content : undefined;
 }

@@ -1,0 +1,409 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { Worker } from '@temporalio/worker';
+import OpenAI from 'openai';
+import { z } from 'zod';
+import { Agent, KernClient, OpenAIResponses, RunEvent, RunStatus, defineTool } from 'kern';
+import { slugify } from '../src/shared/ids';
+import type { Bench } from './setup';
+import { percentile, spreadOf, timeEach, type Spread } from './stats';
+
+/** One measured figure: kern's next to the baseline's, from the same run. */
+export interface Metric {
+  name: string;
+  unit: string;
+  kern: number;
+  baseline: number;
+  ratio: number;
+  kernP99?: number;
+  baselineP99?: number;
+  /** The range kern's figure moved in over the repetitions. */
+  kernSpread?: Spread;
+  baselineSpread?: Spread;
+  goal?: string;
+  note?: string;
+}
+
+const agentOf = (bench: Bench) =>
+  new Agent({ name: 'Bench Agent', model: new OpenAIResponses({ id: 'bench' }), client: bench.kern });
+
+/**
+ * Repetitions of a kern and a baseline measurement, alternating so that drift on the machine hits both alike.
+ * Reports each side's median p50 and p99, and the spread of its p50 over the repetitions.
+ */
+async function alternating(
+  reps: number,
+  kernSamples: () => Promise<number[]>,
+  baselineSamples: () => Promise<number[]>,
+): Promise<[{ p50: Spread; p99: number }, { p50: Spread; p99: number }]> {
+  const kern: number[][] = [];
+  const base: number[][] = [];
+  for (let rep = 0; rep < reps; rep++) {
+    kern.push(await kernSamples());
+    base.push(await baselineSamples());
+  }
+  const summary = (runs: number[][]) => ({
+    p50: spreadOf(runs.map((samples) => percentile(samples, 50))),
+    p99: spreadOf(runs.map((samples) => percentile(samples, 99))).value,
+  });
+  return [summary(kern), summary(base)];
+}
+
+function compare(
+  name: string,
+  unit: string,
+  kern: { p50: Spread; p99: number },
+  base: { p50: Spread; p99: number },
+  extra: Partial<Metric> = {},
+): Metric {
+  return {
+    name,
+    unit,
+    kern: kern.p50.value,
+    baseline: base.p50.value,
+    ratio: kern.p50.value / base.p50.value,
+    kernP99: kern.p99,
+    baselineP99: base.p99,
+    kernSpread: kern.p50,
+    baselineSpread: base.p50,
+    ...extra,
+  };
+}
+
+/**
+ * 1. `agent.run(…, { background: true })` vs a bare `client.workflow.start` of an empty workflow. Both start on
+ * task queues no worker polls, so what is timed is the start alone, not the load of earlier runs executing.
+ */
+export async function timeToPending(bench: Bench, reps: number, count: number): Promise<Metric> {
+  const idle = await KernClient.connect({ client: bench.temporal, taskQueue: 'bench-no-worker' });
+  const agent = new Agent({ name: 'Bench Agent', model: new OpenAIResponses({ id: 'bench' }), client: idle });
+  const startEmpty = () =>
+    bench.temporal.workflow.start('emptyWorkflow', {
+      taskQueue: 'bench-no-worker',
+      workflowId: `empty-${randomUUID()}`,
+    });
+  await timeEach(10, () => agent.run('warm-up', { background: true }));
+  await timeEach(10, startEmpty);
+  const [kern, base] = await alternating(
+    reps,
+    () => timeEach(count, () => agent.run('pending', { background: true })),
+    () => timeEach(count, startEmpty),
+  );
+  return compare('time to PENDING', 'ms', kern, base, { goal: '≤ 1.2× baseline' });
+}
+
+/** 2. An agent run with one model call (zero-latency model) vs a bare workflow calling one activity doing the same. */
+export async function overheadPerRun(bench: Bench, reps: number, count: number): Promise<Metric> {
+  const agent = agentOf(bench);
+  const prompt = 'words=20 delay=0';
+  const bare = () =>
+    bench.temporal.workflow.execute('modelCallWorkflow', {
+      taskQueue: bench.baselineQueue,
+      workflowId: `bare-${randomUUID()}`,
+      args: [prompt],
+    });
+  await timeEach(5, () => agent.run(prompt));
+  await timeEach(5, bare);
+  const [kern, base] = await alternating(
+    reps,
+    () => timeEach(count, () => agent.run(prompt)),
+    () => timeEach(count, bare),
+  );
+  return compare('run with one model call', 'ms', kern, base, { goal: '≤ 1.2× baseline' });
+}
+
+/** One throughput measurement at N concurrent runs. */
+export interface ThroughputPoint {
+  n: number;
+  kernRunsPerSecond: number;
+  baselineRunsPerSecond: number;
+  kernLatencyP50: number;
+  baselineLatencyP50: number;
+  kernRssPerRunKiB: number;
+  baselineRssPerRunKiB: number;
+}
+
+/** 3. N concurrent background runs with a 500 ms model, runs finished per second, and peak RSS per in-flight run. */
+export async function throughput(bench: Bench, n: number): Promise<ThroughputPoint> {
+  const agent = agentOf(bench);
+  const prompt = 'words=10 delay=50'; // 500 ms of streamed answer
+  const kern = await burst(n, async () => {
+    const run = await agent.run(prompt, { background: true });
+    const output = await bench.kern.waitForRun(run.runId);
+    if (output.status !== RunStatus.completed) throw new Error(`bench run ended ${output.status}`);
+  });
+  const base = await burst(n, () =>
+    bench.temporal.workflow.execute('modelCallWorkflow', {
+      taskQueue: bench.baselineQueue,
+      workflowId: `bare-${randomUUID()}`,
+      args: [prompt],
+    }),
+  );
+  return {
+    n,
+    kernRunsPerSecond: kern.runsPerSecond,
+    baselineRunsPerSecond: base.runsPerSecond,
+    kernLatencyP50: kern.latencyP50,
+    baselineLatencyP50: base.latencyP50,
+    kernRssPerRunKiB: kern.rssPerRunKiB,
+    baselineRssPerRunKiB: base.rssPerRunKiB,
+  };
+}
+
+async function burst(n: number, runOne: () => Promise<unknown>) {
+  global.gc?.();
+  const rssBefore = process.memoryUsage().rss;
+  let peak = rssBefore;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+  const started = performance.now();
+  const latencies = await Promise.all(
+    Array.from({ length: n }, async () => {
+      const t = performance.now();
+      await runOne();
+      return performance.now() - t;
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  return {
+    runsPerSecond: n / seconds,
+    latencyP50: percentile(latencies, 50),
+    rssPerRunKiB: (peak - rssBefore) / n / 1024,
+  };
+}
+
+/** 4. `cancelRun` → status `CANCELLED` seen by a poller, and → the model request aborted, vs a bare cancel. */
+export async function cancelLatency(bench: Bench, count: number): Promise<[Metric, Metric]> {
+  const agent = agentOf(bench);
+  const kernCancelled: number[] = [];
+  const kernAborted: number[] = [];
+  const baseCancelled: number[] = [];
+  const baseAborted: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const id = randomUUID();
+    const run = await agent.run(`${id} words=1000 delay=20 hang`, { background: true });
+    const request = await firstWord(bench, id);
+    const t0 = performance.now();
+    await agent.cancelRun(run.runId);
+    while ((await bench.kern.getRunOutput(run.runId))?.status !== RunStatus.cancelled) {
+      /* poll as fast as the server answers */
+    }
+    kernCancelled.push(performance.now() - t0);
+    await bench.model.waitFor(() => request.abortedAt !== undefined);
+    kernAborted.push(request.abortedAt! - t0);
+  }
+  for (let i = 0; i < count; i++) {
+    const id = randomUUID();
+    const handle = await bench.temporal.workflow.start('modelCallWorkflow', {
+      taskQueue: bench.baselineQueue,
+      workflowId: `bare-${id}`,
+      args: [`${id} words=1000 delay=20 hang`],
+    });
+    const request = await firstWord(bench, id);
+    const t0 = performance.now();
+    await handle.cancel();
+    while ((await handle.describe()).status.name !== 'CANCELLED') {
+      /* poll as fast as the server answers */
+    }
+    baseCancelled.push(performance.now() - t0);
+    await bench.model.waitFor(() => request.abortedAt !== undefined);
+    baseAborted.push(request.abortedAt! - t0);
+  }
+  const one = (samples: number[]) => ({ p50: spreadOf([percentile(samples, 50)]), p99: percentile(samples, 99) });
+  return [
+    compare('cancel → CANCELLED seen by a poller', 'ms', one(kernCancelled), one(baseCancelled), {
+      goal: 'p50 < 300 ms',
+    }),
+    compare('cancel → model request aborted', 'ms', one(kernAborted), one(baseAborted)),
+  ];
+}
+
+async function firstWord(bench: Bench, id: string) {
+  await bench.model.waitFor(() => (bench.model.requestsFor(id)[0]?.wordTimes.length ?? 0) > 0, 30_000);
+  return bench.model.requestsFor(id)[0]!;
+}
+
+/**
+ * 5. Token emitted by the model server → received by a consumer of the run's stream, vs reading the same model
+ * stream directly with `openai`. Also: history events per 1,000 streamed tokens.
+ */
+export async function streamLatency(
+  bench: Bench,
+  runs: number,
+  words: number,
+  delayMs: number,
+): Promise<[Metric, Metric]> {
+  const agent = agentOf(bench);
+  const kernLatencies: number[] = [];
+  const baseLatencies: number[] = [];
+  const openai = new OpenAI({ baseURL: bench.model.url, apiKey: 'bench', maxRetries: 0 });
+  for (let i = 0; i < runs; i++) {
+    const id = randomUUID();
+    const received: Array<{ at: number; text: string }> = [];
+    for await (const event of agent.run(`${id} words=${words} delay=${delayMs}`, { stream: true })) {
+      if (event.event === RunEvent.runContent) received.push({ at: performance.now(), text: event.content });
+    }
+    kernLatencies.push(...tokenLatencies(received, bench.model.requestsFor(id)[0]!.wordTimes));
+
+    const baseId = randomUUID();
+    const direct: Array<{ at: number; text: string }> = [];
+    const stream = await openai.responses.create({
+      model: 'bench',
+      input: [{ role: 'user', content: `${baseId} words=${words} delay=${delayMs}` }],
+      stream: true,
+    });
+    for await (const event of stream) {
+      if (event.type === 'response.output_text.delta') direct.push({ at: performance.now(), text: event.delta });
+    }
+    baseLatencies.push(...tokenLatencies(direct, bench.model.requestsFor(baseId)[0]!.wordTimes));
+  }
+  const one = (samples: number[]) => ({ p50: spreadOf([percentile(samples, 50)]), p99: percentile(samples, 99) });
+  const latency = compare('stream: token emitted → received', 'ms', one(kernLatencies), one(baseLatencies), {
+    goal: '< 100 ms added at p50',
+    note: `${runs} runs of ${words} tokens, one every ${delayMs} ms`,
+  });
+
+  // History cost of a long streamed answer with one subscriber.
+  const id = randomUUID();
+  const tokens = 1000;
+  let runId = '';
+  for await (const event of agent.run(`${id} words=${tokens} delay=${delayMs}`, { stream: true }))
+    runId ||= event.runId;
+  const kernEvents = (await bench.temporal.workflow.getHandle(`kern-run-${runId}`).describe()).historyLength;
+  const bare = await bench.temporal.workflow.start('modelCallWorkflow', {
+    taskQueue: bench.baselineQueue,
+    workflowId: `bare-${id}`,
+    args: [`${id}b words=${tokens} delay=${delayMs}`],
+  });
+  await bare.result();
+  const bareEvents = (await bare.describe()).historyLength;
+  const history: Metric = {
+    name: 'history events per 1,000 streamed tokens',
+    unit: 'events',
+    kern: (kernEvents * 1000) / tokens,
+    baseline: (bareEvents * 1000) / tokens,
+    ratio: kernEvents / bareEvents,
+    note: `one answer of ${tokens} tokens at one per ${delayMs} ms, one subscriber; baseline streams nothing`,
+  };
+  return [latency, history];
+}
+
+/** For each word "wK" in what the consumer received, receipt time minus the time the server emitted word K. */
+function tokenLatencies(received: Array<{ at: number; text: string }>, wordTimes: number[]): number[] {
+  return received.flatMap(({ at, text }) =>
+    [...text.matchAll(/w(\d+)/g)].map((match) => at - wordTimes[Number(match[1])]!),
+  );
+}
+
+/** 6. Time and heap bytes to construct an `Agent` with one tool, vs a plain object holding the same definition. */
+export function definitionCost(): [Metric, Metric] {
+  const tool = defineTool({
+    name: 'get_weather',
+    description: 'The weather in a city.',
+    parameters: z.object({ city: z.string() }),
+    execute: ({ city }) => `Sunny in ${city}`,
+  });
+  const makeAgent = () =>
+    new Agent({
+      name: 'Weather Agent',
+      model: new OpenAIResponses({ id: 'gpt-5-mini' }),
+      tools: [tool],
+      instructions: ['Be brief.'],
+    });
+  const makePlain = () => ({
+    name: 'Weather Agent',
+    id: slugify('Weather Agent'),
+    model: { provider: 'openai-responses', id: 'gpt-5-mini' },
+    tools: [tool],
+    instructions: ['Be brief.'],
+  });
+  const timePer = (make: () => unknown) => {
+    const samples: number[] = [];
+    for (let rep = 0; rep < 5; rep++) {
+      const count = 100_000;
+      const started = performance.now();
+      for (let i = 0; i < count; i++) make();
+      samples.push(((performance.now() - started) * 1000) / count);
+    }
+    return spreadOf(samples);
+  };
+  const bytesPer = (make: () => unknown) => {
+    const count = 20_000;
+    global.gc?.();
+    const before = process.memoryUsage().heapUsed;
+    const kept = Array.from({ length: count }, make);
+    global.gc?.();
+    const bytes = (process.memoryUsage().heapUsed - before) / count;
+    if (kept.length !== count) throw new Error('unreachable');
+    return bytes;
+  };
+  timePer(makeAgent); // warm-up
+  timePer(makePlain);
+  const agentTime = timePer(makeAgent);
+  const plainTime = timePer(makePlain);
+  const agentBytes = bytesPer(makeAgent);
+  const plainBytes = bytesPer(makePlain);
+  return [
+    {
+      name: 'Agent construction (one tool)',
+      unit: 'µs',
+      kern: agentTime.value,
+      baseline: plainTime.value,
+      ratio: agentTime.value / plainTime.value,
+      kernSpread: agentTime,
+      baselineSpread: plainTime,
+      goal: '< 3 µs (the Python framework advertises ~3 µs)',
+      note: 'baseline: a plain object with the same fields',
+    },
+    {
+      name: 'Agent memory (one tool)',
+      unit: 'KiB',
+      kern: agentBytes / 1024,
+      baseline: plainBytes / 1024,
+      ratio: agentBytes / plainBytes,
+      goal: '< 6.6 KiB (the Python framework advertises ~6.6 KiB)',
+      note: global.gc ? 'heap after gc' : 'run without --expose-gc: heap figures are rough',
+    },
+  ];
+}
+
+/** 7. Recorded histories replayed per second, vs bare-workflow histories recorded in this run. */
+export async function replaySpeed(bench: Bench, passes: number): Promise<Metric> {
+  const dir = path.resolve(__dirname, '../test/histories');
+  const kernHistories = readdirSync(dir)
+    .filter((file) => file.endsWith('.json'))
+    .map((file) => ({ workflowId: file, history: JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as unknown }));
+  const bareHistories = [];
+  for (let i = 0; i < kernHistories.length; i++) {
+    const handle = await bench.temporal.workflow.start('modelCallWorkflow', {
+      taskQueue: bench.baselineQueue,
+      workflowId: `replay-${randomUUID()}`,
+      args: ['words=20 delay=0'],
+    });
+    await handle.result();
+    bareHistories.push({ workflowId: handle.workflowId, history: await handle.fetchHistory() });
+  }
+  const rate = async (
+    bundle: { code: string } | { codePath: string },
+    histories: Array<{ workflowId: string; history: unknown }>,
+  ) => {
+    const all = Array.from({ length: passes }, () => histories).flat();
+    const started = performance.now();
+    for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, all)) {
+      if (result.error) throw result.error;
+    }
+    return all.length / ((performance.now() - started) / 1000);
+  };
+  await rate({ codePath: bench.kernBundlePath }, kernHistories); // warm-up
+  const kern = await rate({ codePath: bench.kernBundlePath }, kernHistories);
+  const base = await rate(bench.baselineBundle, bareHistories);
+  return {
+    name: 'replay speed',
+    unit: 'histories/s',
+    kern,
+    baseline: base,
+    ratio: kern / base,
+    note: `${kernHistories.length} recorded kern histories (richer: agents, teams, streams) vs as many bare ones`,
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * `npm run bench`: what kern costs on top of a bare Temporal baseline, measured side by side in one run, on a local
+ * Temporal dev server and the local stand-in model server. Prints a table and writes bench/results.json and
+ * bench/throughput.svg. `BENCH_QUICK=1` runs fewer repetitions (for a smoke check, not for numbers).
+ */
+import {
+  cancelLatency,
+  definitionCost,
+  overheadPerRun,
+  replaySpeed,
+  streamLatency,
+  throughput,
+  timeToPending,
+  type Metric,
+  type ThroughputPoint,
+} from './metrics';
+import { table, writeChart, writeResults } from './report';
+import { startBench } from './setup';
+
+const quick = process.env.BENCH_QUICK === '1';
+const config = {
+  repetitions: quick ? 1 : 3,
+  sequentialRuns: quick ? 20 : 100,
+  concurrency: quick ? [20, 50] : [50, 200, 1000],
+  cancels: quick ? 5 : 20,
+  streamRuns: quick ? 1 : 3,
+  streamTokens: 200,
+  tokenDelayMs: Number(process.env.BENCH_TOKEN_DELAY_MS ?? 20),
+  replayPasses: quick ? 1 : 5,
+};
+
+async function main(): Promise<void> {
+  if (!global.gc) console.warn('bench: run with node --expose-gc (npm run bench does) for the memory figures');
+  const step = (name: string) => console.log(`… ${name}`);
+  const metrics: Metric[] = [];
+  const points: ThroughputPoint[] = [];
+
+  step('definition cost');
+  metrics.push(...definitionCost());
+  const bench = await startBench();
+  try {
+    step('time to PENDING');
+    metrics.push(await timeToPending(bench, config.repetitions, config.sequentialRuns));
+    step('run with one model call');
+    metrics.push(await overheadPerRun(bench, config.repetitions, Math.ceil(config.sequentialRuns / 2)));
+    for (const n of config.concurrency) {
+      step(`throughput at N=${n}`);
+      points.push(await throughput(bench, n));
+    }
+    step('cancel latency');
+    metrics.push(...(await cancelLatency(bench, config.cancels)));
+    step('stream latency and history size');
+    metrics.push(...(await streamLatency(bench, config.streamRuns, config.streamTokens, config.tokenDelayMs)));
+    step('replay speed');
+    metrics.push(await replaySpeed(bench, config.replayPasses));
+  } finally {
+    await bench.close();
+  }
+  const worst = points.reduce((min, p) => Math.min(min, p.kernRunsPerSecond / p.baselineRunsPerSecond), Infinity);
+  metrics.push({
+    name: 'throughput, worst N',
+    unit: 'ratio',
+    kern: worst,
+    baseline: 1,
+    ratio: worst,
+    goal: '≥ 0.9× baseline at every N',
+  });
+  console.log(`\n${table(metrics, points)}\n`);
+  console.log(`wrote ${writeResults(metrics, points, config)} and ${writeChart(points)}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

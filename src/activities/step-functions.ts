@@ -1,0 +1,77 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { StepFunction } from '../client/steps';
+import type { StepFunctionCall, StepFunctionResult } from '../shared/step-functions';
+
+/**
+ * Builds the `runStepFunction` activity over the worker's registered step functions: executors, evaluators,
+ * selectors and end conditions. An unknown name or a result of the wrong shape fails the step at once; an error
+ * thrown by the function is retried as the step allows.
+ */
+export function createRunStepFunction(functions: ReadonlyMap<string, StepFunction>) {
+  return async function runStepFunction(call: StepFunctionCall): Promise<StepFunctionResult> {
+    const fn = functions.get(call.name);
+    if (!fn) {
+      throw ApplicationFailure.create({
+        type: 'StepFunctionNotFound',
+        message: `step function '${call.name}' is not registered on this worker; add its workflow to defineApp({ workflows })`,
+        nonRetryable: true,
+      });
+    }
+    let value: unknown;
+    try {
+      value =
+        call.role === 'endCondition'
+          ? await (fn as (outputs: unknown, iteration?: number) => unknown)(call.iterationOutputs ?? [], call.iteration)
+          : await fn(call.stepInput);
+    } catch (err) {
+      throw ApplicationFailure.create({
+        type: 'StepFunctionFailed',
+        message: `${call.name}: ${err instanceof Error ? err.message : String(err)}`,
+        nonRetryable: false,
+      });
+    }
+    return toResult(call, value);
+  };
+}
+
+function toResult(call: StepFunctionCall, value: unknown): StepFunctionResult {
+  switch (call.role) {
+    case 'executor': {
+      if (value === undefined || value === null || typeof value === 'string') {
+        return { role: 'executor', content: value ?? null, success: true };
+      }
+      if (typeof value === 'object' && 'content' in value) {
+        const { content, success } = value as { content: unknown; success?: unknown };
+        return {
+          role: 'executor',
+          content: content === null || content === undefined ? null : String(content),
+          success: success !== false,
+        };
+      }
+      return { role: 'executor', content: JSON.stringify(value), success: true };
+    }
+    case 'evaluator':
+    case 'endCondition':
+      if (typeof value !== 'boolean') throw invalid(call, 'a boolean', value);
+      return { role: call.role, verdict: value };
+    case 'selector': {
+      const selected = typeof value === 'string' ? [value] : value;
+      if (!Array.isArray(selected) || !selected.every((name) => typeof name === 'string')) {
+        throw invalid(call, 'a step name or a list of step names', value);
+      }
+      return { role: 'selector', selected };
+    }
+    default: {
+      const role: never = call.role;
+      throw new Error(`unknown step function role ${String(role)}`);
+    }
+  }
+}
+
+function invalid(call: StepFunctionCall, expected: string, value: unknown): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: 'StepFunctionInvalidResult',
+    message: `${call.role} '${call.name}' must return ${expected}, not ${JSON.stringify(value)?.slice(0, 100)}`,
+    nonRetryable: true,
+  });
+}

@@ -1,0 +1,56 @@
+import {
+  ChildWorkflowCancellationType,
+  ParentClosePolicy,
+  executeChild,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { workflowIdForRun } from '../shared/ids';
+import { RUN_RECORD_MEMO, runRecordOf } from '../shared/run-record';
+import type { AnyRunOutput } from '../shared/run-output';
+import { runSearchAttributes } from '../shared/search-attributes';
+import { AGENT_RUN_INPUT_VERSION, kindOf, type AgentSpec, type RunInput, type TeamSpec } from '../shared/specs';
+import { oneLine } from '../shared/text';
+
+/** An agent or team that runs as a child of another run. */
+export type ChildComponent = { kind: 'agent'; agent: AgentSpec } | { kind: 'team'; team: TeamSpec };
+
+/**
+ * The input of a child run: a new run id, the parent's session and user, the parent as `parentRunId`, and the
+ * parent's stream (and its ancestors') to forward events to.
+ */
+export function childRunInput(parent: RunInput, child: ChildComponent, task: string): RunInput {
+  const base = {
+    version: AGENT_RUN_INPUT_VERSION,
+    runId: uuid4(),
+    sessionId: parent.sessionId,
+    ...(parent.userId !== undefined ? { userId: parent.userId } : {}),
+    parentRunId: parent.runId,
+    input: task,
+    createdAt: new Date().toISOString(),
+    forwardEventsTo: [workflowInfo().workflowId, ...(parent.forwardEventsTo ?? [])],
+    ...(parent.liveStream ? { liveStream: true } : {}),
+  };
+  return child.kind === 'team' ? { ...base, team: child.team } : { ...base, agent: child.agent };
+}
+
+/**
+ * Runs a child as a child workflow and returns its output; rejects with a `ChildWorkflowFailure` when it fails or
+ * is cancelled. A cancelled parent cancels the child and waits for it, so its model request is aborted before the
+ * parent ends; a parent that closes otherwise has its open children cancelled.
+ */
+export function runChild(childInput: RunInput, summary: string): Promise<AnyRunOutput> {
+  const record = runRecordOf(childInput);
+  return executeChild<(input: RunInput) => Promise<AnyRunOutput>>(
+    kindOf(childInput) === 'team' ? 'teamRun' : 'agentRun',
+    {
+      workflowId: workflowIdForRun(childInput.runId),
+      args: [childInput],
+      cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      typedSearchAttributes: runSearchAttributes(record),
+      memo: { [RUN_RECORD_MEMO]: record },
+      staticSummary: `${record.componentName}, ${summary}: ${oneLine(childInput.input)}`,
+    },
+  );
+}

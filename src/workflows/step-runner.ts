@@ -1,0 +1,274 @@
+import { ApplicationFailure, isCancellation, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { KernActivities } from '../activities';
+import type { StepOutput } from '../shared/run-output';
+import { RunStatus } from '../shared/run-status';
+import type { StepFunctionCall, StepFunctionResult, StepInput } from '../shared/step-functions';
+import type { StepSpec, WorkflowRunInput } from '../shared/specs';
+import { childRunInput, runChild } from './child-runs';
+import { toRunError } from './run-errors';
+import { settleAll } from './run-lifecycle';
+import type { WorkflowState } from './workflow-state';
+
+const functionActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '5 minutes',
+  // Evaluators, selectors and end conditions decide the path: they are not retried. Function steps set their own.
+  retry: { initialInterval: '500 milliseconds', maximumAttempts: 1 },
+};
+
+const { runStepFunction } = proxyActivities<KernActivities>(functionActivityOptions);
+
+type Step<T extends StepSpec['type']> = StepSpec & { type: T };
+
+/** What the steps of one workflow run share while they run. */
+export class StepRunner {
+  /** Every step output so far, by step name, for the next steps' `StepInput`. */
+  private readonly outputs: Record<string, StepOutput> = {};
+  /** What a running step has so far (its inner steps' outputs, its child run id), kept if it ends by a failure. */
+  private readonly partial = new Map<StepSpec, Pick<StepOutput, 'steps' | 'runId'>>();
+
+  constructor(
+    private readonly input: WorkflowRunInput,
+    private readonly state: WorkflowState,
+  ) {}
+
+  /** Runs steps one after another, each getting the previous one's output; returns their outputs (`into`). */
+  async runSequence(
+    steps: StepSpec[],
+    previous: StepOutput | undefined,
+    topLevel = false,
+    results: StepOutput[] = [],
+  ): Promise<StepOutput[]> {
+    const start = results.length;
+    for (const step of steps) {
+      results.push(
+        await this.settled(
+          step,
+          () => this.runStep(step, results.length > start ? results.at(-1) : previous, topLevel),
+          results,
+        ),
+      );
+    }
+    return results.slice(start);
+  }
+
+  /** Runs a step; if it ends by a failure or cancel, its recorded output still goes into `into` before it throws. */
+  private async settled(
+    step: StepSpec,
+    run: () => Promise<StepOutput>,
+    into: StepOutput[],
+    at = into.length,
+  ): Promise<StepOutput> {
+    try {
+      return await run();
+    } catch (err) {
+      const recorded = this.outputs[step.name];
+      if (recorded) into[at] = recorded;
+      throw err;
+    }
+  }
+
+  /**
+   * Runs one step and records its output. A failed step fails the workflow unless it may be skipped; a cancelled
+   * one is recorded `CANCELLED` and the cancel goes on up.
+   */
+  private async runStep(step: StepSpec, previous: StepOutput | undefined, topLevel: boolean): Promise<StepOutput> {
+    const startedAt = new Date();
+    const mayFail = step.type === 'step' && step.skipOnFailure === true;
+    this.partial.delete(step);
+    let output: StepOutput;
+    try {
+      output = await this.execute(step, previous);
+    } catch (err) {
+      const cancelled = isCancellation(err);
+      output = {
+        ...this.stepBase(step),
+        ...this.partial.get(step),
+        success: false,
+        status: cancelled ? RunStatus.cancelled : RunStatus.error,
+        ...(cancelled ? {} : { error: toRunError(err) }),
+        ...(mayFail && !cancelled ? { skipped: true } : {}),
+      };
+      this.record(step, output, topLevel, startedAt);
+      if (cancelled || !mayFail) throw err;
+      return output;
+    }
+    if (!output.success && mayFail) output.skipped = true;
+    this.record(step, output, topLevel, startedAt);
+    if (!output.success && !mayFail) {
+      throw ApplicationFailure.create({
+        type: 'StepFailed',
+        message: `step '${step.name}' failed: ${output.error?.message ?? 'it reported no success'}`,
+        nonRetryable: true,
+      });
+    }
+    return output;
+  }
+
+  private execute(step: StepSpec, previous: StepOutput | undefined): Promise<StepOutput> {
+    switch (step.type) {
+      case 'step':
+        return this.runSingle(step, previous);
+      case 'steps':
+        return this.runGroup(step, previous);
+      case 'parallel':
+        return this.runParallel(step, previous);
+      case 'condition':
+        return this.runCondition(step, previous);
+      case 'loop':
+        return this.runLoop(step, previous);
+      case 'router':
+        return this.runRouter(step, previous);
+      default: {
+        const unknown: never = step;
+        throw new Error(`unknown step ${JSON.stringify(unknown)}`);
+      }
+    }
+  }
+
+  private async runSingle(step: Step<'step'>, previous: StepOutput | undefined): Promise<StepOutput> {
+    this.state.stepStarted(step);
+    if (step.executor) {
+      const result = await this.call(step.executor, 'executor', previous, {
+        retry: { initialInterval: '500 milliseconds', maximumAttempts: (step.maxRetries ?? 0) + 1 },
+      });
+      if (result.role !== 'executor') throw new Error('unreachable: executor result');
+      return { ...this.stepBase(step), content: result.content, success: result.success, status: RunStatus.completed };
+    }
+    const child = step.agent
+      ? { kind: 'agent' as const, agent: step.agent }
+      : { kind: 'team' as const, team: step.team! };
+    const childInput = childRunInput(this.input, child, stepMessage(this.input.input, previous));
+    this.partial.set(step, { runId: childInput.runId });
+    try {
+      const output = await runChild(childInput, `step ${step.name} of ${this.input.workflow.name}`);
+      return {
+        ...this.stepBase(step),
+        runId: childInput.runId,
+        content: output.content,
+        success: true,
+        status: output.status,
+      };
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      const error = toRunError(err);
+      return { ...this.stepBase(step), runId: childInput.runId, success: false, status: RunStatus.error, error };
+    }
+  }
+
+  private async runGroup(step: Step<'steps'>, previous: StepOutput | undefined): Promise<StepOutput> {
+    this.state.stepStarted(step);
+    return this.composite(step, await this.runSequence(step.steps, previous, false, this.children(step)));
+  }
+
+  private async runParallel(step: Step<'parallel'>, previous: StepOutput | undefined): Promise<StepOutput> {
+    this.state.stepStarted(step);
+    const results = this.children(step);
+    // Every branch settles before a failure or cancel goes on up, so none is left running.
+    await settleAll(
+      step.steps.map(async (branch, index) => {
+        results[index] = await this.settled(branch, () => this.runStep(branch, previous, false), results, index);
+      }),
+    );
+    const content = results.map((result) => `## ${result.stepName}\n${result.content ?? ''}`).join('\n\n');
+    return { ...this.composite(step, results), content };
+  }
+
+  private async runCondition(step: Step<'condition'>, previous: StepOutput | undefined): Promise<StepOutput> {
+    const result = await this.call(step.evaluator, 'evaluator', previous);
+    const verdict = result.role === 'evaluator' && result.verdict;
+    this.state.stepStarted(step, { conditionResult: verdict });
+    const branch = verdict ? step.steps : (step.elseSteps ?? []);
+    return this.composite(step, await this.runSequence(branch, previous, false, this.children(step)));
+  }
+
+  private async runLoop(step: Step<'loop'>, previous: StepOutput | undefined): Promise<StepOutput> {
+    this.state.stepStarted(step);
+    const all = this.children(step);
+    let last = previous;
+    for (let iteration = 1; iteration <= step.maxIterations; iteration++) {
+      this.state.loopIterationStarted(step, iteration);
+      const outputs = await this.runSequence(step.steps, last, false, all);
+      last = outputs.at(-1) ?? last;
+      const done =
+        step.endCondition !== undefined &&
+        (await this.call(step.endCondition, 'endCondition', last, {}, { iterationOutputs: outputs, iteration }));
+      const shouldContinue = !(done && 'verdict' in done && done.verdict) && iteration < step.maxIterations;
+      this.state.loopIterationCompleted(step, iteration, shouldContinue);
+      if (!shouldContinue) break;
+    }
+    return this.composite(step, all);
+  }
+
+  private async runRouter(step: Step<'router'>, previous: StepOutput | undefined): Promise<StepOutput> {
+    const result = await this.call(step.selector, 'selector', previous);
+    const selected = result.role === 'selector' ? result.selected : [];
+    const choices = selected.map((name) => {
+      const choice = step.choices.find((candidate) => candidate.name === name);
+      if (!choice) {
+        const names = step.choices.map((candidate) => candidate.name).join(', ');
+        throw ApplicationFailure.create({
+          type: 'UnknownRoute',
+          message: `router '${step.name}' chose '${name}', which is not one of its steps: ${names}`,
+          nonRetryable: true,
+        });
+      }
+      return choice;
+    });
+    this.state.stepStarted(step, { selectedSteps: selected });
+    return this.composite(step, await this.runSequence(choices, previous, false, this.children(step)));
+  }
+
+  /** The list a composite step's inner outputs go into, kept for its output even if it ends by a failure. */
+  private children(step: StepSpec): StepOutput[] {
+    const steps: StepOutput[] = [];
+    this.partial.set(step, { steps });
+    return steps;
+  }
+
+  private call(
+    name: string,
+    role: StepFunctionCall['role'],
+    previous: StepOutput | undefined,
+    options: ActivityOptions = {},
+    extra: Partial<StepFunctionCall> = {},
+  ): Promise<StepFunctionResult> {
+    return runStepFunction.executeWithOptions({ ...functionActivityOptions, ...options, summary: `${role} ${name}` }, [
+      { runId: this.input.runId, name, role, stepInput: this.stepInput(previous), ...extra },
+    ]);
+  }
+
+  private stepInput(previous: StepOutput | undefined): StepInput {
+    return {
+      input: this.input.input,
+      previousStepContent: previous?.content ?? null,
+      previousStepOutputs: { ...this.outputs },
+    };
+  }
+
+  private stepBase(step: StepSpec): Pick<StepOutput, 'stepName' | 'stepType' | 'content'> {
+    return { stepName: step.name, stepType: step.type, content: null };
+  }
+
+  /** A composite step's output: its last step's content, success when each of its steps succeeded or was skipped. */
+  private composite(step: StepSpec, steps: StepOutput[]): StepOutput {
+    return {
+      ...this.stepBase(step),
+      content: steps.at(-1)?.content ?? null,
+      success: steps.every((output) => output.success || output.skipped === true),
+      status: RunStatus.completed,
+      steps,
+    };
+  }
+
+  private record(step: StepSpec, output: StepOutput, topLevel: boolean, startedAt: Date): void {
+    output.metrics = { duration: (new Date().getTime() - startedAt.getTime()) / 1000 };
+    this.outputs[step.name] = output;
+    this.state.stepFinished(step, output, topLevel);
+  }
+}
+
+/** What an agent or team step is asked: the workflow's input, and the previous step's output if there is one. */
+function stepMessage(input: string, previous: StepOutput | undefined): string {
+  if (!previous?.content) return input;
+  return `${input}\n\nOutput of the previous step (${previous.stepName}):\n${previous.content}`;
+}

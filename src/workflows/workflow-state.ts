@@ -1,0 +1,152 @@
+import { WorkflowRunEvent, type KernRunEvent, type RunEventSource, type WorkflowEventBody } from '../shared/events';
+import type { RunError, StepOutput, WorkflowRunOutput } from '../shared/run-output';
+import { RunStatus, isTerminalStatus } from '../shared/run-status';
+import type { StepSpec, WorkflowRunInput } from '../shared/specs';
+import type { LifecycleState } from './lifecycle-state';
+
+type CompositeType = Exclude<StepSpec['type'], 'step'>;
+
+const compositeEvents = {
+  steps: [WorkflowRunEvent.stepsExecutionStarted, WorkflowRunEvent.stepsExecutionCompleted],
+  parallel: [WorkflowRunEvent.parallelExecutionStarted, WorkflowRunEvent.parallelExecutionCompleted],
+  condition: [WorkflowRunEvent.conditionExecutionStarted, WorkflowRunEvent.conditionExecutionCompleted],
+  loop: [WorkflowRunEvent.loopExecutionStarted, WorkflowRunEvent.loopExecutionCompleted],
+  router: [WorkflowRunEvent.routerExecutionStarted, WorkflowRunEvent.routerExecutionCompleted],
+} as const satisfies Record<CompositeType, readonly [string, string]>;
+
+/**
+ * The state of one workflow run and its transitions. Pure: no Temporal, no I/O. Every transition publishes the
+ * matching `Workflow…`/`Step…` event; the step runner drives it.
+ */
+export class WorkflowState implements LifecycleState {
+  readonly source: RunEventSource;
+  readonly awaitingModel = false;
+  private readonly output: WorkflowRunOutput;
+  private readonly startedAt: Date;
+
+  constructor(
+    input: WorkflowRunInput,
+    private readonly publish: (event: KernRunEvent) => void,
+    private readonly now: () => Date,
+  ) {
+    this.startedAt = now();
+    const identity = { workflowId: input.workflow.id, workflowName: input.workflow.name };
+    this.source = {
+      runId: input.runId,
+      sessionId: input.sessionId,
+      ...(input.parentRunId ? { parentRunId: input.parentRunId } : {}),
+      ...identity,
+    };
+    this.output = {
+      runId: input.runId,
+      sessionId: input.sessionId,
+      ...(input.userId !== undefined ? { userId: input.userId } : {}),
+      ...(input.parentRunId !== undefined ? { parentRunId: input.parentRunId } : {}),
+      ...identity,
+      stepResults: [],
+      status: RunStatus.pending,
+      content: null,
+      input: input.input,
+      model: '',
+      messages: [{ role: 'user', content: input.input }],
+      tools: [],
+      metrics: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+      createdAt: input.createdAt,
+      updatedAt: input.createdAt,
+    };
+  }
+
+  get status(): RunStatus {
+    return this.output.status;
+  }
+
+  snapshot(): WorkflowRunOutput {
+    const duration = (this.now().getTime() - this.startedAt.getTime()) / 1000;
+    // JSON round trip, not structuredClone: the workflow sandbox does not provide it.
+    return JSON.parse(
+      JSON.stringify({ ...this.output, metrics: { ...this.output.metrics, duration } }),
+    ) as WorkflowRunOutput;
+  }
+
+  storeEvents(events: KernRunEvent[]): void {
+    this.output.events = events;
+  }
+
+  start(): void {
+    this.transition(RunStatus.running);
+    this.emit({ event: WorkflowRunEvent.workflowStarted, input: this.output.input });
+  }
+
+  stepStarted(step: StepSpec, detail: { conditionResult?: boolean; selectedSteps?: string[] } = {}): void {
+    if (step.type === 'step') {
+      this.emit({ event: WorkflowRunEvent.stepStarted, stepName: step.name });
+      return;
+    }
+    const maxIterations = step.type === 'loop' ? { maxIterations: step.maxIterations } : {};
+    this.emit({ event: compositeEvents[step.type][0], stepName: step.name, ...detail, ...maxIterations });
+  }
+
+  /** A step ended (also failed or cancelled). `topLevel` steps are the workflow's `stepResults`. */
+  stepFinished(step: StepSpec, output: StepOutput, topLevel: boolean): void {
+    if (topLevel) {
+      this.output.stepResults.push(output);
+      if (output.success) this.output.content = output.content;
+    }
+    if (step.type !== 'step') {
+      this.emit({ event: compositeEvents[step.type][1], stepName: step.name, stepOutput: output });
+    } else if (output.success || output.status === RunStatus.completed) {
+      this.emit({ event: WorkflowRunEvent.stepCompleted, stepName: step.name, stepOutput: output });
+    } else {
+      const error = output.error ?? { type: output.status, message: `step ${step.name} ended ${output.status}` };
+      this.emit({ event: WorkflowRunEvent.stepError, stepName: step.name, error });
+    }
+  }
+
+  loopIterationStarted(step: StepSpec & { type: 'loop' }, iteration: number): void {
+    this.emit({
+      event: WorkflowRunEvent.loopIterationStarted,
+      stepName: step.name,
+      iteration,
+      maxIterations: step.maxIterations,
+    });
+  }
+
+  loopIterationCompleted(step: StepSpec & { type: 'loop' }, iteration: number, shouldContinue: boolean): void {
+    this.emit({ event: WorkflowRunEvent.loopIterationCompleted, stepName: step.name, iteration, shouldContinue });
+  }
+
+  complete(): void {
+    this.transition(RunStatus.completed);
+    this.emit({ event: WorkflowRunEvent.workflowCompleted, content: this.output.content });
+  }
+
+  fail(error: RunError): void {
+    this.output.error = error;
+    this.transition(RunStatus.error);
+    this.emit({ event: WorkflowRunEvent.workflowError, error, content: this.output.content });
+  }
+
+  cancel(reason: string): void {
+    this.transition(RunStatus.cancelled);
+    this.emit({ event: WorkflowRunEvent.workflowCancelled, reason, content: this.output.content });
+  }
+
+  /** A workflow records its agent and team steps as step outputs, each settled before the workflow ends. */
+  openMemberRunIds(): string[] {
+    return [];
+  }
+
+  endOpenMemberRuns(): void {}
+
+  private transition(status: RunStatus): void {
+    if (isTerminalStatus(this.output.status)) {
+      throw new Error(`run ${this.output.runId} is already ${this.output.status}; cannot become ${status}`);
+    }
+    this.output.status = status;
+    this.output.updatedAt = this.now().toISOString();
+  }
+
+  private emit(body: WorkflowEventBody): void {
+    this.publish({ ...body, ...this.source, createdAt: this.now().toISOString() } as KernRunEvent);
+  }
+}
