@@ -1,22 +1,12 @@
 import type { AgentRunEvent } from '../shared/events';
 import type { RunOutput } from '../shared/run-output';
 import type { AgentRunInput, AgentSpec, RunInputBase } from '../shared/specs';
-import { Component, defaultModel, type ComponentOptions } from './component';
+import { Component, modelComponentSpec, type ModelComponentOptions } from './component';
 import type { Tool } from './define';
-import type { Model } from './models';
 
 /** How an agent is defined. */
-export interface AgentOptions extends ComponentOptions {
-  /** Default: `OpenAIResponses` with `gpt-5-mini`. */
-  model?: Model;
-  description?: string;
-  role?: string;
-  instructions?: string | string[];
+export interface AgentOptions extends ModelComponentOptions {
   tools?: Tool[];
-  /** Model → tools rounds allowed in one run (default 10). */
-  maxToolRounds?: number;
-  /** Keep every event on the run's final output (`events`), readable with no worker. */
-  storeEvents?: boolean;
 }
 
 /**
@@ -37,17 +27,9 @@ export class Agent extends Component<RunOutput, AgentRunEvent> {
 
   /** The agent as plain data, as its runs carry it. */
   spec(): AgentSpec {
-    const { instructions, model, description, role, maxToolRounds, storeEvents } = this.options;
     this.resolvedSpec ??= {
-      id: this.id,
-      name: this.name,
-      ...(description !== undefined ? { description } : {}),
-      ...(role !== undefined ? { role } : {}),
-      instructions: instructions === undefined ? [] : Array.isArray(instructions) ? instructions : [instructions],
-      model: (model ?? defaultModel()).toSpec(),
+      ...modelComponentSpec(this, this.options),
       tools: this.tools.map((tool) => tool.toSpec()),
-      maxToolRounds: maxToolRounds ?? 10,
-      ...(storeEvents ? { storeEvents } : {}),
     };
     return this.resolvedSpec;
   }

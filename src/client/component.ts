@@ -22,8 +22,36 @@ export interface ComponentOptions {
   client?: KernClient;
 }
 
+/** What agents and teams (whose leader is a model) are both defined with. */
+export interface ModelComponentOptions extends ComponentOptions {
+  /** Default: `OpenAIResponses` with `gpt-5-mini`. */
+  model?: Model;
+  description?: string;
+  role?: string;
+  instructions?: string | string[];
+  /** Model → tools rounds allowed in one run (default 10). */
+  maxToolRounds?: number;
+  /** Keep every event on the run's final output (`events`), readable with no worker. */
+  storeEvents?: boolean;
+}
+
+/** The spec fields an agent and a team share, from their options. */
+export function modelComponentSpec(component: { id: string; name: string }, options: ModelComponentOptions) {
+  const { instructions, model, description, role, maxToolRounds, storeEvents } = options;
+  return {
+    id: component.id,
+    name: component.name,
+    ...(description !== undefined ? { description } : {}),
+    ...(role !== undefined ? { role } : {}),
+    instructions: instructions === undefined ? [] : Array.isArray(instructions) ? instructions : [instructions],
+    model: (model ?? defaultModel()).toSpec(),
+    maxToolRounds: maxToolRounds ?? 10,
+    ...(storeEvents ? { storeEvents } : {}),
+  };
+}
+
 /**
- * What agents and teams share: running (in the background, streamed, or to the end), polling, cancelling and
+ * What agents, teams and workflows share: running (in the background, streamed, or to the end), polling, cancelling and
  * subscribing, all by run id. Each run is a Temporal workflow that carries the component's definition.
  */
 export abstract class Component<Output extends AnyRunOutput, Event extends KernRunEvent> {

@@ -3,12 +3,11 @@ import { InvalidInputError } from '../shared/errors';
 import type { TeamRunOutput } from '../shared/run-output';
 import type { MemberSpec, RunInputBase, TeamMode, TeamRunInput, TeamSpec } from '../shared/specs';
 import type { Agent } from './agent';
-import { Component, defaultModel, type ComponentOptions } from './component';
+import { Component, modelComponentSpec, type ModelComponentOptions } from './component';
 import type { Tool } from './define';
-import type { Model } from './models';
 
 /** How a team is defined. */
-export interface TeamOptions extends ComponentOptions {
+export interface TeamOptions extends ModelComponentOptions {
   /** The agents and teams the leader delegates to. Their ids must differ. */
   members: Array<Agent | Team>;
   /**
@@ -16,17 +15,8 @@ export interface TeamOptions extends ComponentOptions {
    * one member, whose answer is the team's. `broadcast`: every member gets the task at once.
    */
   mode?: TeamMode;
-  /** The leader's model. Default: `OpenAIResponses` with `gpt-5-mini`. */
-  model?: Model;
-  description?: string;
-  role?: string;
-  instructions?: string | string[];
   /** The leader's own tools, besides delegation. */
   tools?: Tool[];
-  /** Leader rounds (model → delegations and tools) allowed in one run (default 10). */
-  maxToolRounds?: number;
-  /** Keep every event (members' included) on the run's final output (`events`). */
-  storeEvents?: boolean;
 }
 
 /**
@@ -51,21 +41,13 @@ export class Team extends Component<TeamRunOutput, KernRunEvent> {
 
   /** The team as plain data, members included, as its runs carry it. */
   spec(): TeamSpec {
-    const { instructions, model, description, role, maxToolRounds, storeEvents, mode, tools } = this.options;
     this.resolvedSpec ??= {
-      id: this.id,
-      name: this.name,
-      ...(description !== undefined ? { description } : {}),
-      ...(role !== undefined ? { role } : {}),
-      instructions: instructions === undefined ? [] : Array.isArray(instructions) ? instructions : [instructions],
-      model: (model ?? defaultModel()).toSpec(),
-      mode: mode ?? 'coordinate',
+      ...modelComponentSpec(this, this.options),
+      mode: this.options.mode ?? 'coordinate',
       members: this.members.map((member): MemberSpec =>
         member.kind === 'team' ? { kind: 'team', team: member.spec() } : { kind: 'agent', agent: member.spec() },
       ),
-      tools: (tools ?? []).map((tool) => tool.toSpec()),
-      maxToolRounds: maxToolRounds ?? 10,
-      ...(storeEvents ? { storeEvents } : {}),
+      tools: (this.options.tools ?? []).map((tool) => tool.toSpec()),
     };
     return this.resolvedSpec;
   }

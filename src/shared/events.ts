@@ -162,9 +162,6 @@ export interface RunEventContext {
 }
 
 /** Builds the event a source publishes for a body: team sources use the `Team` names. */
-/** The source of agent and team events (a workflow's events are built by its own state). */
-export type ModelRunSource = Exclude<RunEventSource, { workflowId: string }>;
-
 export function eventFrom(source: RunEventSource, body: EventBody, createdAt: string): KernRunEvent {
   const event = 'teamId' in source ? `Team${body.event}` : body.event;
   return { ...body, ...source, event, createdAt } as KernRunEvent;

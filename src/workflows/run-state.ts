@@ -1,7 +1,6 @@
-import { RunEvent, eventFrom, type EventBody, type KernRunEvent, type ModelRunSource } from '../shared/events';
+import { RunEvent, eventFrom, type EventBody, type KernRunEvent } from '../shared/events';
 import type { ModelCallResult, ToolCallResult } from '../shared/model-call';
 import {
-  emptyMetrics,
   type AnyRunOutput,
   type RunError,
   type TeamRunOutput,
@@ -9,81 +8,28 @@ import {
   type ToolExecution,
 } from '../shared/run-output';
 import { RunStatus, isTerminalStatus } from '../shared/run-status';
-import { componentOf, type AgentRunInput, type TeamRunInput } from '../shared/specs';
+import type { AgentRunInput, TeamRunInput } from '../shared/specs';
 import type { LifecycleState } from './lifecycle-state';
+import { StateBase } from './state-base';
 
 /**
  * The state of one agent or team run and its transitions. Pure: no Temporal, no I/O, so unit tests drive it
  * directly. Every transition publishes the matching event through `publish` (team runs use the `Team` names).
  */
-export class RunState implements LifecycleState {
-  private readonly output: AnyRunOutput;
-  private readonly startedAt: Date;
+export class RunState extends StateBase<AnyRunOutput> implements LifecycleState {
   private modelRequestInFlight = false;
-  /** Who this run's events come from. */
-  readonly source: ModelRunSource;
 
   constructor(
     input: AgentRunInput | TeamRunInput,
     private readonly publish: (event: KernRunEvent) => void,
-    private readonly now: () => Date,
+    now: () => Date,
   ) {
-    this.startedAt = now();
-    const component = componentOf(input);
-    const identity =
-      'team' in input
-        ? { teamId: component.id, teamName: component.name }
-        : { agentId: component.id, agentName: component.name };
-    this.source = {
-      runId: input.runId,
-      sessionId: input.sessionId,
-      ...(input.parentRunId ? { parentRunId: input.parentRunId } : {}),
-      ...identity,
-    };
-    this.output = {
-      runId: input.runId,
-      sessionId: input.sessionId,
-      ...(input.userId !== undefined ? { userId: input.userId } : {}),
-      ...(input.parentRunId !== undefined ? { parentRunId: input.parentRunId } : {}),
-      ...identity,
-      ...('team' in input ? { memberResponses: [] } : {}),
-      status: RunStatus.pending,
-      content: null,
-      input: input.input,
-      model: component.modelId,
-      messages: [{ role: 'user', content: input.input }],
-      tools: [],
-      metrics: emptyMetrics(),
-      createdAt: input.createdAt,
-      updatedAt: input.createdAt,
-    } as AnyRunOutput;
-  }
-
-  get status(): RunStatus {
-    return this.output.status;
+    super(input, now);
   }
 
   /** A model request is running: its answer so far is only in the stream. */
   get awaitingModel(): boolean {
     return this.modelRequestInFlight;
-  }
-
-  /**
-   * A copy of the output as it stands, with a current duration. `liveContent` is the answer the model is streaming
-   * right now, which replaces `content` while it is not empty.
-   */
-  snapshot(liveContent?: string): AnyRunOutput {
-    const duration = (this.now().getTime() - this.startedAt.getTime()) / 1000;
-    const content = liveContent || this.output.content;
-    // JSON round trip, not structuredClone: the workflow sandbox does not provide it.
-    return JSON.parse(
-      JSON.stringify({ ...this.output, content, metrics: { ...this.output.metrics, duration } }),
-    ) as AnyRunOutput;
-  }
-
-  /** Keeps every event on the output (`storeEvents`). */
-  storeEvents(events: KernRunEvent[]): void {
-    this.output.events = events;
   }
 
   start(): void {
@@ -217,14 +163,6 @@ export class RunState implements LifecycleState {
 
   private emitContent(content: string): void {
     if (content) this.emit({ event: RunEvent.runContent, content });
-  }
-
-  private transition(status: RunStatus): void {
-    if (isTerminalStatus(this.output.status)) {
-      throw new Error(`run ${this.output.runId} is already ${this.output.status}; cannot become ${status}`);
-    }
-    this.output.status = status;
-    this.output.updatedAt = this.now().toISOString();
   }
 
   private emit(body: EventBody): void {

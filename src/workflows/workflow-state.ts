@@ -1,8 +1,9 @@
-import { WorkflowRunEvent, type KernRunEvent, type RunEventSource, type WorkflowEventBody } from '../shared/events';
+import { WorkflowRunEvent, type KernRunEvent, type WorkflowEventBody } from '../shared/events';
 import type { RunError, StepOutput, WorkflowRunOutput } from '../shared/run-output';
-import { RunStatus, isTerminalStatus } from '../shared/run-status';
+import { RunStatus } from '../shared/run-status';
 import type { StepSpec, WorkflowRunInput } from '../shared/specs';
 import type { LifecycleState } from './lifecycle-state';
+import { StateBase } from './state-base';
 
 type CompositeType = Exclude<StepSpec['type'], 'step'>;
 
@@ -18,58 +19,15 @@ const compositeEvents = {
  * The state of one workflow run and its transitions. Pure: no Temporal, no I/O. Every transition publishes the
  * matching `Workflow…`/`Step…` event; the step runner drives it.
  */
-export class WorkflowState implements LifecycleState {
-  readonly source: RunEventSource;
+export class WorkflowState extends StateBase<WorkflowRunOutput> implements LifecycleState {
   readonly awaitingModel = false;
-  private readonly output: WorkflowRunOutput;
-  private readonly startedAt: Date;
 
   constructor(
     input: WorkflowRunInput,
     private readonly publish: (event: KernRunEvent) => void,
-    private readonly now: () => Date,
+    now: () => Date,
   ) {
-    this.startedAt = now();
-    const identity = { workflowId: input.workflow.id, workflowName: input.workflow.name };
-    this.source = {
-      runId: input.runId,
-      sessionId: input.sessionId,
-      ...(input.parentRunId ? { parentRunId: input.parentRunId } : {}),
-      ...identity,
-    };
-    this.output = {
-      runId: input.runId,
-      sessionId: input.sessionId,
-      ...(input.userId !== undefined ? { userId: input.userId } : {}),
-      ...(input.parentRunId !== undefined ? { parentRunId: input.parentRunId } : {}),
-      ...identity,
-      stepResults: [],
-      status: RunStatus.pending,
-      content: null,
-      input: input.input,
-      model: '',
-      messages: [{ role: 'user', content: input.input }],
-      tools: [],
-      metrics: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
-      createdAt: input.createdAt,
-      updatedAt: input.createdAt,
-    };
-  }
-
-  get status(): RunStatus {
-    return this.output.status;
-  }
-
-  snapshot(): WorkflowRunOutput {
-    const duration = (this.now().getTime() - this.startedAt.getTime()) / 1000;
-    // JSON round trip, not structuredClone: the workflow sandbox does not provide it.
-    return JSON.parse(
-      JSON.stringify({ ...this.output, metrics: { ...this.output.metrics, duration } }),
-    ) as WorkflowRunOutput;
-  }
-
-  storeEvents(events: KernRunEvent[]): void {
-    this.output.events = events;
+    super(input, now);
   }
 
   start(): void {
@@ -137,14 +95,6 @@ export class WorkflowState implements LifecycleState {
   }
 
   endOpenMemberRuns(): void {}
-
-  private transition(status: RunStatus): void {
-    if (isTerminalStatus(this.output.status)) {
-      throw new Error(`run ${this.output.runId} is already ${this.output.status}; cannot become ${status}`);
-    }
-    this.output.status = status;
-    this.output.updatedAt = this.now().toISOString();
-  }
 
   private emit(body: WorkflowEventBody): void {
     this.publish({ ...body, ...this.source, createdAt: this.now().toISOString() } as KernRunEvent);
