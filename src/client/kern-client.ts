@@ -243,7 +243,7 @@ export class KernClient {
       );
     } catch (err) {
       throw new KernError(
-        `run ${runId} has ended; reading its events needs a running kern worker (to replay it), or an agent ` +
+        `run ${runId} has ended; reading its events needs a running kern worker (to replay it), or a component ` +
           `built with storeEvents: true`,
         'system',
         { cause: err },
