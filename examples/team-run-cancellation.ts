@@ -25,6 +25,15 @@ interface RunIdContainer {
 
 const preview = (pieces: string[], none: string) => (pieces.length ? `${pieces.join('').slice(0, 200)}...` : none);
 
+function cancelledResult(runId: string, contentPieces: string[]): RunResult {
+  return {
+    status: 'cancelled',
+    runId,
+    cancelled: true,
+    content: preview(contentPieces, 'No content before cancellation'),
+  };
+}
+
 /** Run a long team task, streaming its content, until it completes or is cancelled. */
 async function longRunningTask(team: Team, container: RunIdContainer): Promise<void> {
   const contentPieces: string[] = [];
@@ -44,21 +53,11 @@ async function longRunningTask(team: Team, container: RunIdContainer): Promise<v
         contentPieces.push(chunk.content);
       } else if (chunk.event === RunEvent.runCancelled) {
         console.log(`\nMember run was cancelled: ${chunk.runId}`);
-        container.result = {
-          status: 'cancelled',
-          runId: chunk.runId,
-          cancelled: true,
-          content: preview(contentPieces, 'No content before cancellation'),
-        };
+        container.result = cancelledResult(chunk.runId, contentPieces);
         return;
       } else if (chunk.event === TeamRunEvent.runCancelled) {
         console.log(`\nTeam run was cancelled: ${chunk.runId}`);
-        container.result = {
-          status: 'cancelled',
-          runId: chunk.runId,
-          cancelled: true,
-          content: preview(contentPieces, 'No content before cancellation'),
-        };
+        container.result = cancelledResult(chunk.runId, contentPieces);
         return;
       } else if (chunk.event === TeamRunEvent.runCompleted) {
         container.result = {

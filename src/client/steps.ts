@@ -97,14 +97,17 @@ export class Step implements StepNode {
   }
 }
 
-/** A named sequence of steps. */
-export class Steps implements StepNode {
+/** A group of steps: run one after another (`Steps`) or side by side (`Parallel`). */
+abstract class StepGroup implements StepNode {
   readonly name: string;
-  constructor(private readonly options: { name: string; steps: WorkflowStep[] }) {
+  constructor(
+    private readonly type: 'steps' | 'parallel',
+    private readonly options: { name: string; steps: WorkflowStep[] },
+  ) {
     this.name = options.name;
   }
   toSpec(): StepSpec {
-    return { type: 'steps', name: this.name, steps: specsOf(this.options.steps) };
+    return { type: this.type, name: this.name, steps: specsOf(this.options.steps) };
   }
   functions() {
     return functionsOf(this.options.steps);
@@ -114,20 +117,17 @@ export class Steps implements StepNode {
   }
 }
 
+/** A named sequence of steps. */
+export class Steps extends StepGroup {
+  constructor(options: { name: string; steps: WorkflowStep[] }) {
+    super('steps', options);
+  }
+}
+
 /** Steps that run side by side; its content joins theirs. */
-export class Parallel implements StepNode {
-  readonly name: string;
-  constructor(private readonly options: { name: string; steps: WorkflowStep[] }) {
-    this.name = options.name;
-  }
-  toSpec(): StepSpec {
-    return { type: 'parallel', name: this.name, steps: specsOf(this.options.steps) };
-  }
-  functions() {
-    return functionsOf(this.options.steps);
-  }
-  tools() {
-    return toolsOf(this.options.steps);
+export class Parallel extends StepGroup {
+  constructor(options: { name: string; steps: WorkflowStep[] }) {
+    super('parallel', options);
   }
 }
 
