@@ -1,5 +1,6 @@
 import type { Tool } from '../client/define';
 import type { StepFunction } from '../client/steps';
+import { KernError, toApplicationFailure } from '../shared/errors';
 import { createCallModel, type ModelProviderOptions, type StreamingOptions } from './model';
 import { createRunStepFunction } from './step-functions';
 import { createExecuteTool } from './tools';
@@ -18,9 +19,20 @@ export interface ActivityDependencies {
 /** kern's activities, bound to the worker's tools and model provider. */
 export function createActivities(deps: ActivityDependencies) {
   return {
-    callModel: createCallModel(deps.modelProvider, deps.streaming),
-    executeTool: createExecuteTool(deps.tools),
-    runStepFunction: createRunStepFunction(deps.stepFunctions ?? new Map()),
+    callModel: atBoundary(createCallModel(deps.modelProvider, deps.streaming)),
+    executeTool: atBoundary(createExecuteTool(deps.tools)),
+    runStepFunction: atBoundary(createRunStepFunction(deps.stepFunctions ?? new Map())),
+  };
+}
+
+/** The activity boundary: a kern error leaves as the `ApplicationFailure` of its class (type, retryable or not). */
+function atBoundary<Input, Result>(activity: (input: Input) => Promise<Result>): (input: Input) => Promise<Result> {
+  return async (input) => {
+    try {
+      return await activity(input);
+    } catch (err) {
+      throw err instanceof KernError ? toApplicationFailure(err) : err;
+    }
   };
 }
 

@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
+import { CancelledFailure } from '@temporalio/common';
+import OpenAI, { APIError, APIUserAbortError } from 'openai';
+import { KernError, ModelRequestRejected, ModelUnavailable } from '../shared/errors';
 import type { ModelCallCancelledDetails, ModelCallInput, ModelCallResult } from '../shared/model-call';
 import { DeltaPublisher } from './delta-publisher';
 import type { ModelAnswer, ModelStreamSink } from './model-stream';
@@ -37,13 +38,7 @@ export function createCallModel(options: ModelProviderOptions = {}, streaming: S
   let openai: OpenAI | undefined;
   const client = (): OpenAI => {
     const apiKey = options.apiKey ?? process.env.OPENAI_API_KEY;
-    if (!apiKey) {
-      throw ApplicationFailure.create({
-        type: 'ModelRequestRejected',
-        message: 'OPENAI_API_KEY is not set in the worker environment',
-        nonRetryable: true,
-      });
-    }
+    if (!apiKey) throw new ModelRequestRejected('OPENAI_API_KEY is not set in the worker environment');
     // Temporal owns retries (visible in history, durable across crashes), so the client does not retry.
     openai ??= new OpenAI({ apiKey, baseURL: options.baseURL ?? process.env.OPENAI_BASE_URL, maxRetries: 0 });
     return openai;
@@ -90,21 +85,19 @@ export function createCallModel(options: ModelProviderOptions = {}, streaming: S
         throw new CancelledFailure('the model request was cancelled', [details]);
       }
       await deltas?.abandon();
-      throw toFailure(err);
+      throw toModelError(err);
     } finally {
       clearInterval(ticker);
     }
   };
 }
 
-/** Maps a provider error to a Temporal failure: rejected requests end the run, transient ones are retried. */
-function toFailure(err: unknown): unknown {
-  if (err instanceof ApplicationFailure) return err;
+/** Maps a provider error to a kern error: rejected requests end the run, anything else is retried. */
+function toModelError(err: unknown): KernError {
+  if (err instanceof KernError) return err;
   if (err instanceof APIError && err.status !== undefined && !isRetryableStatus(err.status)) {
-    return ApplicationFailure.create({ type: 'ModelRequestRejected', message: err.message, nonRetryable: true });
+    return new ModelRequestRejected(err.message, err.status);
   }
-  if (err instanceof APIConnectionError || err instanceof APIError || err instanceof Error) {
-    return ApplicationFailure.create({ type: 'ModelUnavailable', message: err.message, nonRetryable: false });
-  }
-  return ApplicationFailure.create({ type: 'ModelUnavailable', message: String(err), nonRetryable: false });
+  const status = err instanceof APIError ? err.status : undefined;
+  return new ModelUnavailable(err instanceof Error ? err.message : String(err), status);
 }

@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/common';
+import { StepFunctionFailed, StepFunctionInvalidResult, StepFunctionNotFound } from '../shared/errors';
 import type { StepFunction } from '../client/steps';
 import type { StepFunctionCall, StepFunctionResult } from '../shared/step-functions';
 
@@ -10,13 +10,7 @@ import type { StepFunctionCall, StepFunctionResult } from '../shared/step-functi
 export function createRunStepFunction(functions: ReadonlyMap<string, StepFunction>) {
   return async function runStepFunction(call: StepFunctionCall): Promise<StepFunctionResult> {
     const fn = functions.get(call.name);
-    if (!fn) {
-      throw ApplicationFailure.create({
-        type: 'StepFunctionNotFound',
-        message: `step function '${call.name}' is not registered on this worker; add its workflow to defineApp({ workflows })`,
-        nonRetryable: true,
-      });
-    }
+    if (!fn) throw new StepFunctionNotFound(call.name);
     let value: unknown;
     try {
       value =
@@ -24,11 +18,7 @@ export function createRunStepFunction(functions: ReadonlyMap<string, StepFunctio
           ? await (fn as (outputs: unknown, iteration?: number) => unknown)(call.iterationOutputs ?? [], call.iteration)
           : await fn(call.stepInput);
     } catch (err) {
-      throw ApplicationFailure.create({
-        type: 'StepFunctionFailed',
-        message: `${call.name}: ${err instanceof Error ? err.message : String(err)}`,
-        nonRetryable: false,
-      });
+      throw new StepFunctionFailed(call.name, err instanceof Error ? err.message : String(err));
     }
     return toResult(call, value);
   };
@@ -68,10 +58,8 @@ function toResult(call: StepFunctionCall, value: unknown): StepFunctionResult {
   }
 }
 
-function invalid(call: StepFunctionCall, expected: string, value: unknown): ApplicationFailure {
-  return ApplicationFailure.create({
-    type: 'StepFunctionInvalidResult',
-    message: `${call.role} '${call.name}' must return ${expected}, not ${JSON.stringify(value)?.slice(0, 100)}`,
-    nonRetryable: true,
-  });
+function invalid(call: StepFunctionCall, expected: string, value: unknown): StepFunctionInvalidResult {
+  return new StepFunctionInvalidResult(
+    `${call.role} '${call.name}' must return ${expected}, not ${JSON.stringify(value)?.slice(0, 100)}`,
+  );
 }

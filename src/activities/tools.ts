@@ -1,5 +1,5 @@
-import { ApplicationFailure } from '@temporalio/common';
 import type { Tool } from '../client/define';
+import { ToolArgumentsInvalid, ToolNotFound } from '../shared/errors';
 import type { ToolCallInput, ToolCallResult } from '../shared/model-call';
 
 /**
@@ -10,23 +10,17 @@ import type { ToolCallInput, ToolCallResult } from '../shared/model-call';
 export function createExecuteTool(tools: ReadonlyMap<string, Tool>) {
   return async function executeTool(input: ToolCallInput): Promise<ToolCallResult> {
     const tool = tools.get(input.toolName);
-    if (!tool) {
-      throw ApplicationFailure.create({
-        type: 'ToolNotFound',
-        message: `tool '${input.toolName}' is not registered on this worker; add it to defineApp({ tools })`,
-        nonRetryable: true,
-      });
-    }
+    if (!tool) throw new ToolNotFound(input.toolName);
     let raw: unknown;
     try {
       raw = JSON.parse(input.arguments || '{}');
     } catch {
-      throw invalidArguments(input.toolName, `arguments are not JSON: ${input.arguments.slice(0, 200)}`);
+      throw new ToolArgumentsInvalid(input.toolName, `arguments are not JSON: ${input.arguments.slice(0, 200)}`);
     }
     const parsed = tool.parameters.safeParse(raw);
     if (!parsed.success) {
       const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-      throw invalidArguments(input.toolName, problems.join('; '));
+      throw new ToolArgumentsInvalid(input.toolName, problems.join('; '));
     }
     const args = parsed.data as Record<string, unknown>;
     try {
@@ -36,12 +30,4 @@ export function createExecuteTool(tools: ReadonlyMap<string, Tool>) {
       return { content: `Error: ${err instanceof Error ? err.message : String(err)}`, isError: true, args };
     }
   };
-}
-
-function invalidArguments(toolName: string, message: string): ApplicationFailure {
-  return ApplicationFailure.create({
-    type: 'ToolArgumentsInvalid',
-    message: `invalid arguments for tool '${toolName}': ${message}`,
-    nonRetryable: true,
-  });
 }

@@ -4,7 +4,13 @@ import { InvalidInputError } from '../shared/errors';
 import { slugify } from '../shared/ids';
 import { outputFromRecord, runRecordOf } from '../shared/run-record';
 import type { AnyRunOutput } from '../shared/run-output';
-import { AGENT_RUN_INPUT_VERSION, type RunInput, type RunInputBase, type RunKind } from '../shared/specs';
+import {
+  AGENT_RUN_INPUT_VERSION,
+  type ModelComponentSpec,
+  type RunInput,
+  type RunInputBase,
+  type RunKind,
+} from '../shared/specs';
 import type { Tool } from './define';
 import { KernClient } from './kern-client';
 import { OpenAIResponses, type Model } from './models';
@@ -36,7 +42,10 @@ export interface ModelComponentOptions extends ComponentOptions {
 }
 
 /** The spec fields an agent and a team share, from their options. */
-export function modelComponentSpec(component: { id: string; name: string }, options: ModelComponentOptions) {
+export function modelComponentSpec(
+  component: { id: string; name: string },
+  options: ModelComponentOptions,
+): Omit<ModelComponentSpec, 'tools'> {
   const { instructions, model, description, role, maxToolRounds, storeEvents } = options;
   return {
     id: component.id,

@@ -1,18 +1,30 @@
+import { ApplicationFailure } from '@temporalio/common';
+
 /**
  * Where a failure comes from: `user` (bad input or definition, never retried), `model` (the provider said no or
  * broke), `system` (kern or Temporal).
  */
 export type ErrorCategory = 'user' | 'model' | 'system';
 
-/** Base class of every error kern throws. `name` is stable and equals the class name. */
+/**
+ * Base class of every error kern throws. `name` is stable and equals the class name; in a run's output it is the
+ * error's `type`. `retryable` failures are retried by Temporal; the others end the run at once.
+ */
 export class KernError extends Error {
   readonly category: ErrorCategory;
+  readonly retryable: boolean;
 
-  constructor(message: string, category: ErrorCategory, options?: { cause?: unknown }) {
+  constructor(message: string, category: ErrorCategory, options?: { cause?: unknown; retryable?: boolean }) {
     super(message, options);
     this.category = category;
+    this.retryable = options?.retryable ?? false;
     this.name = new.target.name;
   }
+}
+
+/** The failure an activity or workflow throws for a kern error: `type` is its class name. */
+export function toApplicationFailure(err: KernError): ApplicationFailure {
+  return ApplicationFailure.create({ type: err.name, message: err.message, nonRetryable: !err.retryable });
 }
 
 /** The caller passed something kern cannot run: empty input, unknown options, a bad definition. */
@@ -52,14 +64,14 @@ export class ModelUnavailable extends KernError {
     message: string,
     readonly status?: number,
   ) {
-    super(message, 'model');
+    super(message, 'model', { retryable: true });
   }
 }
 
 /** The model asked for a tool with arguments that do not match its schema. */
 export class ToolArgumentsInvalid extends KernError {
-  constructor(message: string) {
-    super(message, 'user');
+  constructor(toolName: string, problem: string) {
+    super(`invalid arguments for tool '${toolName}': ${problem}`, 'user');
   }
 }
 
@@ -74,5 +86,43 @@ export class ToolNotFound extends KernError {
 export class MaxToolRoundsExceeded extends KernError {
   constructor(rounds: number) {
     super(`the run reached its limit of ${rounds} tool rounds without a final answer`, 'user');
+  }
+}
+
+/** A workflow names a step function that the worker does not have. */
+export class StepFunctionNotFound extends KernError {
+  constructor(readonly functionName: string) {
+    super(
+      `step function '${functionName}' is not registered on this worker; add its workflow to defineApp({ workflows })`,
+      'user',
+    );
+  }
+}
+
+/** A step function threw. Retried as its step allows. */
+export class StepFunctionFailed extends KernError {
+  constructor(functionName: string, message: string) {
+    super(`${functionName}: ${message}`, 'user', { retryable: true });
+  }
+}
+
+/** A step function returned something of the wrong shape for its role. */
+export class StepFunctionInvalidResult extends KernError {
+  constructor(message: string) {
+    super(message, 'user');
+  }
+}
+
+/** A workflow step failed, and it may not be skipped. */
+export class StepFailed extends KernError {
+  constructor(stepName: string, reason: string) {
+    super(`step '${stepName}' failed: ${reason}`, 'user');
+  }
+}
+
+/** A router's selector chose a step that is not one of its choices. */
+export class UnknownRoute extends KernError {
+  constructor(routerName: string, chosen: string, choices: string[]) {
+    super(`router '${routerName}' chose '${chosen}', which is not one of its steps: ${choices.join(', ')}`, 'user');
   }
 }

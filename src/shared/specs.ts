@@ -24,20 +24,24 @@ export interface ToolSpec {
   parameters: Record<string, unknown>;
 }
 
-/** An agent, resolved to data. */
-export interface AgentSpec {
+/** What an agent and a team's leader both are: a model with instructions, resolved to data. */
+export interface ModelComponentSpec {
   id: string;
   name: string;
   description?: string;
   role?: string;
   instructions: string[];
   model: ModelSpec;
+  /** The model's tools (a team's leader also gets its delegation tool). */
   tools: ToolSpec[];
   /** How many model → tools rounds one run may take before it ends `ERROR`. */
   maxToolRounds: number;
   /** Keep every event on the final output (`events`). */
   storeEvents?: boolean;
 }
+
+/** An agent, resolved to data. */
+export type AgentSpec = ModelComponentSpec;
 
 /** How a team's leader works with its members. */
 export type TeamMode = 'coordinate' | 'route' | 'broadcast';
@@ -46,20 +50,9 @@ export type TeamMode = 'coordinate' | 'route' | 'broadcast';
 export type MemberSpec = { kind: 'agent'; agent: AgentSpec } | { kind: 'team'; team: TeamSpec };
 
 /** A team, resolved to data: its leader's settings and its members. */
-export interface TeamSpec {
-  id: string;
-  name: string;
-  description?: string;
-  role?: string;
-  instructions: string[];
-  /** The leader's model. */
-  model: ModelSpec;
+export interface TeamSpec extends ModelComponentSpec {
   mode: TeamMode;
   members: MemberSpec[];
-  /** The leader's own tools, besides delegation. */
-  tools: ToolSpec[];
-  maxToolRounds: number;
-  storeEvents?: boolean;
 }
 
 /** Version of {@link AgentRunInput} and {@link TeamRunInput}; bump when a field changes meaning. */

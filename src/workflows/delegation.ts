@@ -5,7 +5,6 @@ import type { ToolCall } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
 import type { MemberSpec, TeamRunInput, TeamSpec, ToolSpec } from '../shared/specs';
 import { childRunInput, runChild } from './child-runs';
-import type { RunContext } from './run-lifecycle';
 import type { RunState } from './run-state';
 import { toRunError } from './run-errors';
 
@@ -73,16 +72,12 @@ export function isDelegation(call: ToolCall): boolean {
  * the team's run as its parent. A member that fails or is cancelled on its own is reported to the leader as a tool
  * error; a cancel of the team cancels its members with it.
  */
-export async function delegate(
-  input: TeamRunInput,
-  run: RunContext<RunState>,
-  call: ToolCall,
-): Promise<ToolCallResult> {
+export async function delegate(input: TeamRunInput, state: RunState, call: ToolCall): Promise<ToolCallResult> {
   const args = parseArguments(call.arguments);
   const task = typeof args.task === 'string' ? args.task.trim() : '';
   if (!task) return { content: 'Error: the delegation needs a non-empty task', isError: true, args };
   if (call.name === DELEGATE_TO_ALL) {
-    const results = await Promise.all(input.team.members.map((member) => runMember(input, run, member, task)));
+    const results = await Promise.all(input.team.members.map((member) => runMember(input, state, member, task)));
     const combined = results.map((result, i) => `## ${nameOf(input.team.members[i]!)}\n${result.content}`);
     return { content: combined.join('\n\n'), isError: results.every((result) => result.isError), args };
   }
@@ -95,28 +90,28 @@ export async function delegate(
       args,
     };
   }
-  return { ...(await runMember(input, run, member, task)), args };
+  return { ...(await runMember(input, state, member, task)), args };
 }
 
 async function runMember(
   input: TeamRunInput,
-  run: RunContext<RunState>,
+  state: RunState,
   member: MemberSpec,
   task: string,
 ): Promise<{ content: string; isError: boolean }> {
   const memberInput = childRunInput(input, member, task);
   const record = runRecordOf(memberInput);
-  run.state.memberRun(outputFromRecord(record, RunStatus.running));
+  state.memberRun(outputFromRecord(record, RunStatus.running));
   try {
     const output = await runChild(memberInput, `member of ${input.team.name}`);
-    run.state.memberRun(output);
+    state.memberRun(output);
     return { content: output.content ?? '', isError: false };
   } catch (err) {
     // The team itself is being cancelled: its members end with it (their status is settled when the team ends).
     if (CancellationScope.current().consideredCancelled) throw err;
     const cancelled = isCancellation(err);
     const error = toRunError(err);
-    run.state.memberRun({
+    state.memberRun({
       ...outputFromRecord(record, cancelled ? RunStatus.cancelled : RunStatus.error),
       ...(cancelled ? {} : { error }),
     });

@@ -1,4 +1,4 @@
-import type { KernRunEvent } from '../shared/events';
+import type { KernRunEvent, RunEventSource } from '../shared/events';
 import type { AnyRunOutput, RunError } from '../shared/run-output';
 import type { RunStatus } from '../shared/run-status';
 
@@ -7,6 +7,8 @@ import type { RunStatus } from '../shared/run-status';
  * (`WorkflowState`) provide it, each publishing its own events.
  */
 export interface LifecycleState {
+  /** Who the run's events come from. */
+  readonly source: RunEventSource;
   readonly status: RunStatus;
   /** A model request is running, whose answer so far is only in the stream. */
   readonly awaitingModel: boolean;

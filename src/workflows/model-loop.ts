@@ -1,11 +1,6 @@
-import {
-  ActivityCancellationType,
-  ApplicationFailure,
-  isCancellation,
-  proxyActivities,
-  type ActivityOptions,
-} from '@temporalio/workflow';
+import { ActivityCancellationType, isCancellation, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { KernActivities } from '../activities';
+import { MaxToolRoundsExceeded, toApplicationFailure } from '../shared/errors';
 import type { RunEventContext } from '../shared/events';
 import type { ToolCallResult } from '../shared/model-call';
 import type { ToolCall } from '../shared/run-output';
@@ -65,11 +60,7 @@ export async function runModelLoop(input: RunInput, state: RunState, loop: Model
     state.modelResponded(result);
     if (result.toolCalls.length === 0) return;
     if (round >= loop.maxToolRounds) {
-      throw ApplicationFailure.create({
-        type: 'MaxToolRoundsExceeded',
-        message: `the run reached its limit of ${loop.maxToolRounds} tool rounds without a final answer`,
-        nonRetryable: true,
-      });
+      throw toApplicationFailure(new MaxToolRoundsExceeded(loop.maxToolRounds));
     }
     if (await loop.runToolCalls(result.toolCalls)) return;
   }

@@ -9,13 +9,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import { WorkflowStream } from '@temporalio/workflow-streams/workflow';
-import {
-  RUN_EVENTS_TOPIC,
-  isTerminalEventOf,
-  type KernRunEvent,
-  type RunEventContext,
-  type RunEventSource,
-} from '../shared/events';
+import { RUN_EVENTS_TOPIC, isTerminalEventOf, type KernRunEvent, type RunEventContext } from '../shared/events';
 import type { AnyRunOutput } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
 import { kernStatusKey } from '../shared/search-attributes';
@@ -40,7 +34,6 @@ const MEMBER_END_GRACE = '5 seconds';
 /** What a run's body works with. */
 export interface RunContext<S extends LifecycleState> {
   state: S;
-  stream: WorkflowStream;
   /** Where a model activity of this run publishes its deltas. */
   eventContext: RunEventContext;
 }
@@ -50,7 +43,7 @@ export interface RunContext<S extends LifecycleState> {
  * the end (`COMPLETED`, `CANCELLED` on Temporal cancellation, `ERROR` on failure), recorded where it can be read
  * with no worker: the search attribute, and the memo for runs that end without a result.
  */
-export async function runLifecycle<S extends LifecycleState & { readonly source: RunEventSource }>(
+export async function runLifecycle<S extends LifecycleState>(
   input: RunInput,
   options: { storeEvents?: boolean },
   createState: (publish: (event: KernRunEvent) => void, now: () => Date) => S,
@@ -110,7 +103,7 @@ export async function runLifecycle<S extends LifecycleState & { readonly source:
     }
     state.start();
     upsertSearchAttributes([{ key: kernStatusKey, value: RunStatus.running }]);
-    await body({ state, stream, eventContext });
+    await body({ state, eventContext });
     return await finish(() => state.complete());
   } catch (err) {
     if (isCancellation(err)) {

@@ -1,5 +1,6 @@
-import { ApplicationFailure, isCancellation, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { isCancellation, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { KernActivities } from '../activities';
+import { StepFailed, UnknownRoute, toApplicationFailure } from '../shared/errors';
 import type { StepOutput } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
 import type { StepFunctionCall, StepFunctionResult, StepInput } from '../shared/step-functions';
@@ -95,11 +96,7 @@ export class StepRunner {
     if (!output.success && mayFail) output.skipped = true;
     this.record(step, output, topLevel, startedAt);
     if (!output.success && !mayFail) {
-      throw ApplicationFailure.create({
-        type: 'StepFailed',
-        message: `step '${step.name}' failed: ${output.error?.message ?? 'it reported no success'}`,
-        nonRetryable: true,
-      });
+      throw toApplicationFailure(new StepFailed(step.name, output.error?.message ?? 'it reported no success'));
     }
     return output;
   }
@@ -205,12 +202,8 @@ export class StepRunner {
     const choices = selected.map((name) => {
       const choice = step.choices.find((candidate) => candidate.name === name);
       if (!choice) {
-        const names = step.choices.map((candidate) => candidate.name).join(', ');
-        throw ApplicationFailure.create({
-          type: 'UnknownRoute',
-          message: `router '${step.name}' chose '${name}', which is not one of its steps: ${names}`,
-          nonRetryable: true,
-        });
+        const names = step.choices.map((candidate) => candidate.name);
+        throw toApplicationFailure(new UnknownRoute(step.name, name, names));
       }
       return choice;
     });

@@ -27,7 +27,7 @@ export async function teamRun(input: TeamRunInput): Promise<TeamRunOutput> {
           await settleAll(
             calls.map(async (call) => {
               if (!isDelegation(call)) return runActivityTool(input, run.state, call);
-              const result = await runWorkflowTool(run.state, call, () => delegate(input, run, call));
+              const result = await runWorkflowTool(run.state, call, () => delegate(input, run.state, call));
               if (team.mode === 'route' && !result.isError) routedAnswer ??= result.content;
             }),
           );
