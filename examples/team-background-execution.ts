@@ -55,7 +55,7 @@ export async function exampleTeamBackgroundRun(): Promise<void> {
     if (result.status === RunStatus.completed) {
       console.log(`\nCompleted! Content:\n${result.content}`);
       const members = result.memberResponses.map(
-        (member) => `${'agentName' in member ? member.agentName : member.teamName} ${member.status}`,
+        (member) => `${member.kind === 'agent' ? member.agentName : member.teamName} ${member.status}`,
       );
       console.log(`Member runs: ${members.join(', ')}`);
       return;
@@ -113,7 +113,7 @@ export async function exampleCancelTeamBackgroundRun(): Promise<void> {
   if (result) {
     console.log(`Final status: ${result.status}`);
     for (const member of result.memberResponses) {
-      console.log(`  member ${'agentName' in member ? member.agentName : member.teamName}: ${member.status}`);
+      console.log(`  member ${member.kind === 'agent' ? member.agentName : member.teamName}: ${member.status}`);
     }
   }
 }

@@ -30,7 +30,7 @@ import {
   type WorkflowStep,
   defineApp,
   defineTool,
-  type KernRunEvent,
+  type AnyRunEvent,
   type TeamMode,
 } from 'kern';
 import { ScriptedModelServer, startLocalTemporal } from 'kern/testing';
@@ -405,7 +405,7 @@ const workflowScenarios: WorkflowScenario[] = [
 const STORY = 'Once upon a time a small dragon learned to write code and it was very happy about it.';
 
 /** The run id of a streamed run (its first event's; later ones may be members'). */
-async function lastRunId(events: AsyncIterable<KernRunEvent>): Promise<string> {
+async function lastRunId(events: AsyncIterable<AnyRunEvent>): Promise<string> {
   let runId = '';
   for await (const event of events) runId ||= event.runId;
   return runId;

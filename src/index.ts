@@ -25,10 +25,13 @@ export {
   WorkflowRunEvent,
   baseEventName,
   type RunEventName,
-  type AgentRunEvent,
+  type TeamRunEventName,
+  type WorkflowRunEventName,
+  type AgentEvent,
   type TeamEvent,
   type WorkflowEvent,
-  type KernRunEvent,
+  type AnyRunEvent,
+  type RunEventSource,
 } from './shared/events';
 export type {
   RunOutput,
@@ -36,6 +39,7 @@ export type {
   WorkflowRunOutput,
   StepOutput,
   AnyRunOutput,
+  RunOutputOf,
   RunMetrics,
   RunError,
   Message,
@@ -43,6 +47,7 @@ export type {
   ToolExecution,
 } from './shared/run-output';
 export type {
+  RunKind,
   AgentSpec,
   TeamSpec,
   TeamMode,
@@ -54,6 +59,7 @@ export type {
   WorkflowSpec,
   StepSpec,
   WorkflowRunInput,
+  RunInput,
 } from './shared/specs';
 export * from './shared/errors';
 

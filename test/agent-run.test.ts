@@ -12,6 +12,9 @@ import {
   type Model,
 } from 'kern';
 import { workflowIdForRun } from '../src/shared/ids';
+import { RUN_RECORD_MEMO, runRecordOf, type RunRecord } from '../src/shared/run-record';
+import { runSearchAttributes } from '../src/shared/search-attributes';
+import { RUN_INPUT_VERSION, type AgentRunInput } from '../src/shared/specs';
 import { startHarness, type Harness } from './support/harness';
 
 const weatherCalls: string[] = [];
@@ -28,6 +31,16 @@ const getWeather = defineTool({
 let h: Harness;
 const agentOn = (model: Model = new OpenAIResponses({ id: 'gpt-test' })) =>
   new Agent({ name: 'Test Agent', model, instructions: ['Be brief.'], tools: [getWeather], client: h.client });
+/** The input kern would start a run of `agent` with (format version of this kern). */
+const runRecordInput = (agent: Agent, input: string): AgentRunInput => ({
+  version: RUN_INPUT_VERSION,
+  kind: 'agent',
+  runId: randomUUID(),
+  sessionId: randomUUID(),
+  input,
+  createdAt: new Date().toISOString(),
+  agent: agent.spec(),
+});
 const temporalStatus = async (runId: string) =>
   (await h.client.temporal.workflow.getHandle(workflowIdForRun(runId)).describe()).status.name;
 
@@ -145,9 +158,14 @@ describe('cancel', () => {
     expect(h.model.requestsFor(prompt)).toHaveLength(0);
   });
 
-  test('of an unknown or finished run is false', async () => {
+  test('of a finished run is false, and of an unknown run too (the intent is still recorded)', async () => {
     const run = await agentOn().run(`quick ${randomUUID()}`);
     expect(await agentOn().cancelRun(run.runId)).toBe(false);
+    expect((await agentOn().getRunOutput({ runId: run.runId }))?.status).toBe(RunStatus.completed);
+
+    const unknown = `never-started-${randomUUID()}`;
+    expect(await agentOn().cancelRun(unknown)).toBe(false);
+    expect(await agentOn().getRunOutput({ runId: unknown })).toBeNull();
   });
 });
 
@@ -239,7 +257,7 @@ describe('model failures', () => {
 });
 
 describe('bad input', () => {
-  test('an unknown run id polls as null and cancels as false', async () => {
+  test('an unknown run id polls as null', async () => {
     expect(await agentOn().getRunOutput({ runId: `nope-${randomUUID()}` })).toBeNull();
   });
 
@@ -255,6 +273,51 @@ describe('bad input', () => {
     const first = await agentOn().run(`first ${randomUUID()}`);
     await expect(agentOn().run('second', { runId: first.runId })).rejects.toThrow(RunIdInUseError);
     expect((await agentOn().getRunOutput({ runId: first.runId }))?.input).toBe(first.input);
+  });
+});
+
+describe('saved run inputs', () => {
+  /** Starts an `agentRun` directly in Temporal with an input as some kern version wrote it. */
+  async function startSaved(input: Record<string, unknown> & { runId: string }, record: RunRecord) {
+    return h.client.temporal.workflow.start('agentRun', {
+      taskQueue: h.taskQueue,
+      workflowId: workflowIdForRun(input.runId),
+      args: [input],
+      memo: { [RUN_RECORD_MEMO]: record },
+      typedSearchAttributes: runSearchAttributes(record),
+    });
+  }
+
+  test('an input of format version 1 (no kind) still runs: the workflow type says it is an agent run', async () => {
+    const prompt = `old format ${randomUUID()}`;
+    h.model.replyWhen(prompt, { text: 'Read through the fallback.' });
+    const input = runRecordInput(agentOn(), prompt);
+    const v1Input: Record<string, unknown> & { runId: string } = { ...input, version: 1 };
+    delete v1Input.kind;
+    await startSaved(v1Input, runRecordOf(input));
+    const output = await h.waitForStatus(v1Input.runId, RunStatus.completed, RunStatus.error);
+    expect(output).toMatchObject({ kind: 'agent', agentId: 'test-agent', content: 'Read through the fallback.' });
+  });
+
+  test('an input from a newer kern fails the workflow task with a clear message, and the run waits', async () => {
+    const input = { ...runRecordInput(agentOn(), `future ${randomUUID()}`), version: RUN_INPUT_VERSION + 1 };
+    const handle = await startSaved(input, runRecordOf(input));
+    const message = await new Promise<string>((resolve, reject) => {
+      const deadline = Date.now() + 20_000;
+      const poll = async () => {
+        const events = (await handle.fetchHistory()).events ?? [];
+        const failed = events.find((event) => event.workflowTaskFailedEventAttributes);
+        if (failed) return resolve(failed.workflowTaskFailedEventAttributes!.failure!.message ?? '');
+        if (Date.now() > deadline) return reject(new Error('no workflow task failed'));
+        setTimeout(() => void poll().catch(reject), 200);
+      };
+      void poll().catch(reject);
+    });
+    expect(message).toContain(`format version ${RUN_INPUT_VERSION + 1}`);
+    expect(message).toContain(`reads versions 1 to ${RUN_INPUT_VERSION}`);
+    expect((await handle.describe()).status.name).toBe('RUNNING');
+    expect(h.model.requestsFor(input.input)).toHaveLength(0);
+    await handle.terminate('test over');
   });
 });
 

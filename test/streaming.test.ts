@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { z } from 'zod';
-import { Agent, OpenAIResponses, RunEvent, RunStatus, defineApp, defineTool, type AgentRunEvent } from 'kern';
+import { Agent, OpenAIResponses, RunEvent, RunStatus, defineApp, defineTool, type AnyRunEvent } from 'kern';
 import { startHarness, type Harness } from './support/harness';
 
 const lookUp = defineTool({
@@ -28,8 +28,8 @@ const agentOn = (options: { storeEvents?: boolean } = {}) =>
     ...options,
   });
 
-async function collect(events: AsyncIterable<AgentRunEvent>, stopAfter?: (e: AgentRunEvent) => boolean) {
-  const seen: AgentRunEvent[] = [];
+async function collect(events: AsyncIterable<AnyRunEvent>, stopAfter?: (e: AnyRunEvent) => boolean) {
+  const seen: AnyRunEvent[] = [];
   for await (const event of events) {
     seen.push(event);
     if (stopAfter?.(event)) break;
@@ -37,7 +37,7 @@ async function collect(events: AsyncIterable<AgentRunEvent>, stopAfter?: (e: Age
   return seen;
 }
 
-const joinedContent = (events: AgentRunEvent[]) =>
+const joinedContent = (events: AnyRunEvent[]) =>
   events.flatMap((event) => (event.event === RunEvent.runContent ? [event.content] : [])).join('');
 
 const story = 'Once upon a time a small dragon learned to write code and it was very happy about it indeed';
@@ -86,7 +86,7 @@ test('cancel from elsewhere while streaming: the stream ends with RunCancelled, 
   const prompt = `dragon ${randomUUID()}`;
   h.model.replyWhen(prompt, { text: story, tokenDelayMs: 25, hang: true });
   const agent = agentOn();
-  const events: AgentRunEvent[] = [];
+  const events: AnyRunEvent[] = [];
   let cancelled: Promise<boolean> | undefined;
   for await (const event of agent.run(prompt, { stream: true })) {
     events.push(event);
@@ -128,7 +128,7 @@ test('a consumer that disconnects and resubscribes from its last index gets ever
   const fromOtherProcess = stdout
     .trim()
     .split('\n')
-    .map((line) => JSON.parse(line) as AgentRunEvent);
+    .map((line) => JSON.parse(line) as AnyRunEvent);
   expect(fromOtherProcess).toEqual(resumed.slice(fromIndex));
 });
 
@@ -145,7 +145,7 @@ test('a second process can follow a run that is still going', async () => {
   const there = (await follower).stdout
     .trim()
     .split('\n')
-    .map((line) => JSON.parse(line) as AgentRunEvent);
+    .map((line) => JSON.parse(line) as AnyRunEvent);
   expect(there).toEqual(here);
   expect(joinedContent(there)).toBe(story);
 });

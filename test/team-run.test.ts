@@ -6,7 +6,7 @@ import {
   RunStatus,
   Team,
   TeamRunEvent,
-  type KernRunEvent,
+  type AnyRunEvent,
   type TeamMode,
   type TeamRunOutput,
 } from 'kern';
@@ -26,6 +26,12 @@ const teamOf = (members: Array<Agent | Team>, mode?: TeamMode, name = 'Research 
 const delegateTo = (memberId: string, task: string) => ({
   toolCalls: [{ name: 'delegate_task_to_member', arguments: { member_id: memberId, task } }],
 });
+/** The team run's output once it is in one of `statuses`. */
+async function teamOutput(runId: string, ...statuses: RunStatus[]): Promise<TeamRunOutput> {
+  const output = await h.waitForStatus(runId, ...statuses);
+  if (output.kind !== 'team') throw new Error(`run ${runId} is a ${output.kind} run, not a team run`);
+  return output;
+}
 const describeRun = (runId: string) => h.client.temporal.workflow.getHandle(workflowIdForRun(runId)).describe();
 
 test('coordinate: the leader delegates to two members in order and answers from their answers', async () => {
@@ -43,14 +49,14 @@ test('coordinate: the leader delegates to two members in order and answers from 
 
   const run = await team.run(`thermodynamics ${id}`, { background: true });
   expect(run.status).toBe(RunStatus.pending);
-  const output = (await h.waitForStatus(run.runId, RunStatus.completed, RunStatus.error)) as TeamRunOutput;
+  const output = await teamOutput(run.runId, RunStatus.completed, RunStatus.error);
 
   expect(output).toMatchObject({
     status: RunStatus.completed,
     teamId: 'research-team',
     content: 'Energy is conserved; entropy grows; absolute zero is out of reach.',
   });
-  expect(output.memberResponses.map((member) => [member.status, 'agentId' in member && member.agentId])).toEqual([
+  expect(output.memberResponses.map((member) => [member.status, member.kind === 'agent' && member.agentId])).toEqual([
     [RunStatus.completed, 'researcher'],
     [RunStatus.completed, 'writer'],
   ]);
@@ -126,7 +132,8 @@ test('a nested team runs as a child teamRun under its parent team', async () => 
   const output = await outer.run(`outer ${id}`);
 
   expect(output).toMatchObject({ status: RunStatus.completed, content: 'Outer done.' });
-  const innerOutput = output.memberResponses[0] as TeamRunOutput;
+  const innerOutput = output.memberResponses[0];
+  if (innerOutput?.kind !== 'team') throw new Error('the first member of the outer team is the inner team');
   expect(innerOutput).toMatchObject({ teamId: 'inner-team', status: RunStatus.completed, content: 'Inner done.' });
   expect(innerOutput.memberResponses[0]).toMatchObject({ agentId: 'researcher', content: 'Deep answer.' });
   expect((await describeRun(innerOutput.runId)).type).toBe('teamRun');
@@ -143,7 +150,7 @@ test("cancel while a member's model call is in flight: team and member CANCELLED
   await new Promise((resolve) => setTimeout(resolve, 300));
 
   expect(await team.cancelRun(run.runId)).toBe(true);
-  const output = (await h.waitForStatus(run.runId, RunStatus.cancelled, RunStatus.completed)) as TeamRunOutput;
+  const output = await teamOutput(run.runId, RunStatus.cancelled, RunStatus.completed);
   expect(output.status).toBe(RunStatus.cancelled);
   expect(output.memberResponses).toHaveLength(1);
   expect(output.memberResponses[0]).toMatchObject({
@@ -207,7 +214,7 @@ test("a team's stream carries its members' events, and ends with exactly one Tea
     .replyWhen(`stream ${id}`, delegateTo('writer', `story ${id}`), { text: 'The team liked the story.' })
     .replyWhen(`story ${id}`, { text: story, tokenDelayMs: 15 });
   const team = teamOf([agent('Writer', 'Write.')]);
-  const events: KernRunEvent[] = [];
+  const events: AnyRunEvent[] = [];
   for await (const event of team.run(`stream ${id}`, { stream: true })) events.push(event);
 
   const teamRunId = events[0]!.runId;

@@ -13,7 +13,7 @@ import {
   Workflow,
   WorkflowRunEvent,
   defineApp,
-  type KernRunEvent,
+  type AnyRunEvent,
   type StepInput,
   type StepOutput,
 } from 'kern';
@@ -294,7 +294,7 @@ test("a workflow's stream: its own events and its steps' runs, ending with one W
     }),
     new Step({ name: 'Summarize', agent: agent('Summarizer') }),
   ]);
-  const events: KernRunEvent[] = [];
+  const events: AnyRunEvent[] = [];
   for await (const event of wf.run(`streamed ${id}`, { stream: true })) events.push(event);
 
   const runId = events[0]!.runId;

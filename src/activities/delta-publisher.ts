@@ -9,8 +9,8 @@ import { RUN_EVENTS_TOPIC, RunEvent, eventFrom, type EventBody, type RunEventCon
  * Tokens are coalesced: one event per batch window, so the cost in Temporal history (one signal per batch) follows
  * time, not tokens. The window is short for runs someone streams and long for background runs (whose deltas only
  * serve polls of partial content), and it widens as an answer goes on (see {@link DeltaPublisher.batchWindowMs}).
- * The tail of an answer is not flushed here: the workflow publishes whatever the activity did not, with the events
- * it publishes anyway, which saves a signal per model call.
+ * When the answer is complete, its tail is not flushed here: the workflow publishes whatever the activity did not,
+ * with the events it publishes anyway, which saves a signal per model call (see `run-lifecycle.ts`).
  */
 export class DeltaPublisher {
   private readonly streams: WorkflowStreamClient[];
@@ -49,13 +49,18 @@ export class DeltaPublisher {
   }
 
   /**
-   * Stops, leaving the unpublished tail to the workflow, and waits until the workflows have every batch sent, so
-   * the deltas come before whatever the run publishes next.
+   * Stops, leaving the unpublished tail to the workflow (which gets the whole answer as the activity's result), and
+   * waits until the workflows have every batch, so the deltas come before whatever the run publishes next.
    */
-  async close(): Promise<void> {
+  async closeLeavingTail(): Promise<void> {
     this.dropPending();
-    await Promise.all(this.streams.map((stream) => stream.flush()));
-    await this.dispose();
+    await this.flushAndDispose();
+  }
+
+  /** Publishes what is pending, then stops as {@link closeLeavingTail} does: for an answer cut short by a cancel. */
+  async close(): Promise<void> {
+    this.flushPending();
+    await this.flushAndDispose();
   }
 
   /** Drops what is pending and stops, for an attempt that failed. */
@@ -89,6 +94,11 @@ export class DeltaPublisher {
   private publish(body: EventBody): void {
     const event = eventFrom(this.context.source, body, new Date().toISOString());
     for (const stream of this.streams) stream.topic(RUN_EVENTS_TOPIC).publish(event, { forceFlush: true });
+  }
+
+  private async flushAndDispose(): Promise<void> {
+    await Promise.all(this.streams.map((stream) => stream.flush()));
+    await this.dispose();
   }
 
   private async dispose(): Promise<void> {

@@ -3,10 +3,20 @@ import { CancelledFailure } from '@temporalio/common';
 import OpenAI, { APIError, APIUserAbortError } from 'openai';
 import { KernError, ModelRequestRejected, ModelUnavailable } from '../shared/errors';
 import type { ModelCallCancelledDetails, ModelCallInput, ModelCallResult } from '../shared/model-call';
+import type { ModelProvider } from '../shared/specs';
 import { DeltaPublisher } from './delta-publisher';
 import type { ModelAnswer, ModelStreamSink } from './model-stream';
 import { callChatCompletions } from './openai-chat';
 import { callResponses } from './openai-responses';
+
+/** One implementation per protocol a model speaks. */
+const providers: Record<
+  ModelProvider,
+  (openai: OpenAI, input: ModelCallInput, sink: ModelStreamSink, signal: AbortSignal) => Promise<ModelAnswer>
+> = {
+  'openai-responses': callResponses,
+  'openai-chat': callChatCompletions,
+};
 
 /**
  * Where the worker's model calls go. Defaults come from the worker's environment (`OPENAI_API_KEY`,
@@ -64,11 +74,10 @@ export function createCallModel(options: ModelProviderOptions = {}, streaming: S
     };
     const ticker = setInterval(() => ctx.heartbeat(), HEARTBEAT_INTERVAL_MS);
     try {
-      const call = input.model.provider === 'openai-chat' ? callChatCompletions : callResponses;
-      const answer: ModelAnswer = await call(client(), input, sink, ctx.cancellationSignal);
+      const answer = await providers[input.model.provider](client(), input, sink, ctx.cancellationSignal);
       // The openai stream ends quietly (no throw) when its signal aborts, so a cancel is checked here too.
       if (ctx.cancellationSignal.aborted) throw new APIUserAbortError();
-      await deltas?.close();
+      await deltas?.closeLeavingTail();
       return {
         ...answer,
         streamedChars: deltas?.publishedChars ?? 0,
@@ -76,12 +85,9 @@ export function createCallModel(options: ModelProviderOptions = {}, streaming: S
       };
     } catch (err) {
       if (ctx.cancellationSignal.aborted || err instanceof APIUserAbortError) {
-        // What was streamed before the cancel stays in the stream, like the partial content on the output.
+        // The answer so far goes out whole before the cancel is reported, so the stream says what the output says.
         await deltas?.close().catch(() => undefined);
-        const details: ModelCallCancelledDetails = {
-          partialContent: partial,
-          streamedChars: deltas?.publishedChars ?? 0,
-        };
+        const details: ModelCallCancelledDetails = { partialContent: partial };
         throw new CancelledFailure('the model request was cancelled', [details]);
       }
       await deltas?.abandon();

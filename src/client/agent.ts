@@ -1,4 +1,3 @@
-import type { AgentRunEvent } from '../shared/events';
 import type { RunOutput } from '../shared/run-output';
 import type { AgentRunInput, AgentSpec, RunInputBase } from '../shared/specs';
 import { Component, modelComponentSpec, type ModelComponentOptions } from './component';
@@ -13,7 +12,7 @@ export interface AgentOptions extends ModelComponentOptions {
  * An agent: a model with instructions and tools. Each `run` is a durable Temporal workflow (`agentRun`) that carries
  * this definition, so a run never depends on a config that changed after it started.
  */
-export class Agent extends Component<RunOutput, AgentRunEvent> {
+export class Agent extends Component<'agent'> {
   readonly kind = 'agent';
   readonly tools: readonly Tool[];
   private readonly options: AgentOptions;
@@ -39,6 +38,10 @@ export class Agent extends Component<RunOutput, AgentRunEvent> {
   }
 
   protected runInput(base: RunInputBase): AgentRunInput {
-    return { ...base, agent: this.spec() };
+    return { ...base, kind: 'agent', agent: this.spec() };
+  }
+
+  protected present(output: RunOutput): RunOutput {
+    return output;
   }
 }

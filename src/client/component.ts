@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { isTerminalEventOf, type KernRunEvent } from '../shared/events';
-import { InvalidInputError } from '../shared/errors';
+import { isTerminalEventOf, type AnyRunEvent } from '../shared/events';
+import { InvalidInputError, KernError } from '../shared/errors';
 import { slugify } from '../shared/ids';
 import { outputFromRecord, runRecordOf } from '../shared/run-record';
-import type { AnyRunOutput } from '../shared/run-output';
+import { componentIdentityOf, isRunOutputOf, type AnyRunOutput, type RunOutputOf } from '../shared/run-output';
 import {
-  AGENT_RUN_INPUT_VERSION,
+  RUN_INPUT_VERSION,
   type ModelComponentSpec,
-  type RunInput,
   type RunInputBase,
+  type RunInputOf,
   type RunKind,
 } from '../shared/specs';
 import type { Tool } from './define';
@@ -61,9 +61,10 @@ export function modelComponentSpec(
 
 /**
  * What agents, teams and workflows share: running (in the background, streamed, or to the end), polling, cancelling and
- * subscribing, all by run id. Each run is a Temporal workflow that carries the component's definition.
+ * subscribing, all by run id. Each run is a Temporal workflow that carries the component's definition. `K` is the
+ * kind of run it starts; `Output` what its API returns for one (the kind's output, or more).
  */
-export abstract class Component<Output extends AnyRunOutput, Event extends KernRunEvent> {
+export abstract class Component<K extends RunKind, Output extends RunOutputOf<K> = RunOutputOf<K>> {
   readonly id: string;
   readonly name: string;
   private readonly clientOption: KernClient | undefined;
@@ -77,13 +78,16 @@ export abstract class Component<Output extends AnyRunOutput, Event extends KernR
   }
 
   /** What kind of run this component starts. */
-  abstract readonly kind: RunKind;
+  abstract readonly kind: K;
 
   /** Every tool this component's runs may call, its members' included: what a worker must register. */
   abstract allTools(): Tool[];
 
   /** The run input for this component, around the fields every run has. */
-  protected abstract runInput(base: RunInputBase): RunInput;
+  protected abstract runInput(base: RunInputBase): RunInputOf<K>;
+
+  /** Turns one of this component's run outputs, as Temporal returns it, into what this component's API returns. */
+  protected abstract present(output: RunOutputOf<K>): Output;
 
   /**
    * Runs the component on `input`.
@@ -93,9 +97,9 @@ export abstract class Component<Output extends AnyRunOutput, Event extends KernR
    *   `…Cancelled` event. Stopping early cancels the run, unless `background` is also set (then the run goes on).
    * - neither: resolves to the final output (`COMPLETED`, `CANCELLED` or `ERROR`).
    */
-  run(input: string, options: RunOptions & { stream: true }): AsyncIterable<Event>;
+  run(input: string, options: RunOptions & { stream: true }): AsyncIterable<AnyRunEvent>;
   run(input: string, options?: RunOptions & { stream?: false }): Promise<Output>;
-  run(input: string, options: RunOptions = {}): Promise<Output> | AsyncIterable<Event> {
+  run(input: string, options: RunOptions = {}): Promise<Output> | AsyncIterable<AnyRunEvent> {
     return options?.stream ? this.streamRun(input, options) : this.runToOutput(input, options);
   }
 
@@ -105,9 +109,8 @@ export abstract class Component<Output extends AnyRunOutput, Event extends KernR
    */
   async getRunOutput(query: { runId: string; sessionId?: string }): Promise<Output | null> {
     const output = await (await this.client()).getRunOutput(query.runId);
-    if (!output || !this.owns(output)) return null;
-    if (query.sessionId !== undefined && output.sessionId !== query.sessionId) return null;
-    return this.present(output);
+    if (!output || (query.sessionId !== undefined && output.sessionId !== query.sessionId)) return null;
+    return this.own(output);
   }
 
   /** Cancels a run by id; see {@link KernClient.cancelRun} for the return value and cancel-before-start. */
@@ -116,34 +119,36 @@ export abstract class Component<Output extends AnyRunOutput, Event extends KernR
   }
 
   /** The events of one of this component's runs from `fromIndex` on; see {@link KernClient.subscribe}. */
-  async *subscribe(runId: string, options: { fromIndex?: number } = {}): AsyncGenerator<Event, void> {
-    yield* (await this.client()).subscribe(runId, options) as AsyncGenerator<Event, void>;
-  }
-
-  /** Turns a run's output, as Temporal returns it, into what this component's API returns. */
-  protected present(output: AnyRunOutput): Output {
-    return output as Output;
+  async *subscribe(runId: string, options: { fromIndex?: number } = {}): AsyncGenerator<AnyRunEvent, void> {
+    yield* (await this.client()).subscribe(runId, options);
   }
 
   protected client(): Promise<KernClient> {
     return this.clientOption ? Promise.resolve(this.clientOption) : KernClient.default();
   }
 
-  private owns(output: AnyRunOutput): boolean {
-    if ('workflowId' in output) return this.kind === 'workflow' && output.workflowId === this.id;
-    if ('teamId' in output) return this.kind === 'team' && output.teamId === this.id;
-    return this.kind === 'agent' && output.agentId === this.id;
+  /** The output as this component presents it, or `null` when it is a run of another component. */
+  private own(output: AnyRunOutput): Output | null {
+    if (!isRunOutputOf(output, this.kind) || componentIdentityOf(output).id !== this.id) return null;
+    return this.present(output);
+  }
+
+  /** The output of a run this component started. */
+  private ownRun(output: AnyRunOutput): Output {
+    const own = this.own(output);
+    if (!own) throw new KernError(`run ${output.runId} is not a run of ${this.kind} '${this.id}'`);
+    return own;
   }
 
   private async runToOutput(input: string, options: RunOptions): Promise<Output> {
     const { runInput, background } = this.prepareRun(input, options);
     const client = await this.client();
     await client.startRun(runInput);
-    if (background) return this.present(outputFromRecord(runRecordOf(runInput)));
-    return this.present(await client.waitForRun(runInput.runId));
+    if (background) return this.ownRun(outputFromRecord(runRecordOf(runInput)));
+    return this.ownRun(await client.waitForRun(runInput.runId));
   }
 
-  private async *streamRun(input: string, options: RunOptions): AsyncGenerator<Event, void> {
+  private async *streamRun(input: string, options: RunOptions): AsyncGenerator<AnyRunEvent, void> {
     const { runInput, background } = this.prepareRun(input, options);
     const client = await this.client();
     await client.startRun(runInput);
@@ -151,7 +156,7 @@ export abstract class Component<Output extends AnyRunOutput, Event extends KernR
     try {
       for await (const event of client.subscribe(runInput.runId)) {
         ended = isTerminalEventOf(event, runInput.runId);
-        yield event as Event;
+        yield event;
       }
     } finally {
       // The consumer stopped reading before the end: a foreground run stops with it.
@@ -159,10 +164,10 @@ export abstract class Component<Output extends AnyRunOutput, Event extends KernR
     }
   }
 
-  private prepareRun(input: string, options: RunOptions): { runInput: RunInput; background: boolean } {
+  private prepareRun(input: string, options: RunOptions): { runInput: RunInputOf<K>; background: boolean } {
     const request = parseRunRequest(input, options);
     const runInput = this.runInput({
-      version: AGENT_RUN_INPUT_VERSION,
+      version: RUN_INPUT_VERSION,
       runId: request.options.runId ?? randomUUID(),
       sessionId: request.options.sessionId ?? randomUUID(),
       ...(request.options.userId !== undefined ? { userId: request.options.userId } : {}),

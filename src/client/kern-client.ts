@@ -11,14 +11,15 @@ import {
 } from '@temporalio/client';
 import { WorkflowStreamClient } from '@temporalio/workflow-streams/client';
 import { FINAL_OUTPUT_MEMO, runEventsQuery, runOutputQuery } from '../workflows/messages';
-import { RunIdInUseError, RunNotFound, KernError } from '../shared/errors';
-import { RUN_EVENTS_TOPIC, isTerminalEventOf, type KernRunEvent } from '../shared/events';
+import { RunEventsUnavailable, RunIdInUseError, RunNotFound } from '../shared/errors';
+import { RUN_EVENTS_TOPIC, isTerminalEventOf, type AnyRunEvent } from '../shared/events';
 import { workflowIdForRun } from '../shared/ids';
 import { RUN_RECORD_MEMO, outputFromRecord, runRecordOf, type RunRecord } from '../shared/run-record';
 import type { AnyRunOutput } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
+import { readRunOutput, recordFromMemo } from '../shared/saved-runs';
 import { kernStatusKey, runSearchAttributes } from '../shared/search-attributes';
-import { kindOf, type RunInput } from '../shared/specs';
+import { RUN_WORKFLOW_TYPES, type RunInput } from '../shared/specs';
 import { oneLine } from '../shared/text';
 
 /** How to reach Temporal. Unset fields come from the environment, then from the defaults. */
@@ -32,9 +33,6 @@ export interface KernClientOptions {
   /** An existing Temporal client to use instead of connecting. */
   client?: Client;
 }
-
-/** The workflow type that runs each kind of run. */
-const RUN_WORKFLOW_TYPES = { agent: 'agentRun', team: 'teamRun', workflow: 'workflowRun' } as const;
 
 /** What every run workflow looks like from the client. */
 type RunWorkflow = (input: RunInput) => Promise<AnyRunOutput>;
@@ -99,7 +97,7 @@ export class KernClient {
    */
   async startRun(input: RunInput): Promise<void> {
     const record = runRecordOf(input);
-    const workflowType = RUN_WORKFLOW_TYPES[kindOf(input)];
+    const workflowType = RUN_WORKFLOW_TYPES[input.kind];
     const options = {
       workflowId: workflowIdForRun(input.runId),
       taskQueue: this.taskQueue,
@@ -145,17 +143,18 @@ export class KernClient {
    */
   async getRunOutput(runId: string): Promise<AnyRunOutput | null> {
     const description = await this.describe(runId);
-    const record = description?.memo?.[RUN_RECORD_MEMO] as RunRecord | undefined;
+    const record = recordFromMemo(description?.memo, RUN_RECORD_MEMO);
     if (!description || !record) return null;
     const handle = this.runHandle(runId, description.runId);
-    const finalOutput = description.memo?.[FINAL_OUTPUT_MEMO] as AnyRunOutput | undefined;
+    const savedOutput = description.memo?.[FINAL_OUTPUT_MEMO];
+    const finalOutput = savedOutput === undefined ? undefined : readRunOutput(savedOutput, record);
 
     switch (description.status.name) {
       case 'RUNNING':
         if (description.typedSearchAttributes.get(kernStatusKey) === RunStatus.pending) return outputFromRecord(record);
         return (await this.queryOutput(handle)) ?? outputFromRecord(record, RunStatus.running);
       case 'COMPLETED':
-        return handle.result();
+        return readRunOutput(await handle.result(), record);
       case 'CANCELLED':
         return finalOutput ?? outputFromRecord(record, RunStatus.cancelled);
       case 'FAILED':
@@ -187,17 +186,17 @@ export class KernClient {
    * Works from any process, while the run is pending or running and after it has ended. Each event carries its
    * `eventIndex`: to resume after event `k`, subscribe from `k + 1`; every event comes exactly once.
    */
-  async *subscribe(runId: string, options: { fromIndex?: number } = {}): AsyncGenerator<KernRunEvent, void> {
+  async *subscribe(runId: string, options: { fromIndex?: number } = {}): AsyncGenerator<AnyRunEvent, void> {
     let next = options.fromIndex ?? 0;
     let description = await this.describe(runId);
-    if (!description?.memo?.[RUN_RECORD_MEMO]) throw new RunNotFound(runId);
-    const live = WorkflowStreamClient.create(this.temporal, workflowIdForRun(runId)).topic<KernRunEvent>(
+    if (!recordFromMemo(description?.memo, RUN_RECORD_MEMO)) throw new RunNotFound(runId);
+    const live = WorkflowStreamClient.create(this.temporal, workflowIdForRun(runId)).topic<AnyRunEvent>(
       RUN_EVENTS_TOPIC,
     );
     while (description?.status.name === 'RUNNING') {
       try {
         for await (const item of live.subscribe(next, { pollCooldown: STREAM_POLL_COOLDOWN })) {
-          const event: KernRunEvent = { ...item.data, eventIndex: item.offset };
+          const event: AnyRunEvent = { ...item.data, eventIndex: item.offset };
           next = item.offset + 1;
           yield event;
           if (isTerminalEventOf(event, runId)) return;
@@ -234,7 +233,7 @@ export class KernClient {
   }
 
   /** A closed run's events from `fromIndex` on: from its output when it kept them, else replayed by a worker. */
-  private async recordedEvents(runId: string, fromIndex: number): Promise<KernRunEvent[]> {
+  private async recordedEvents(runId: string, fromIndex: number): Promise<AnyRunEvent[]> {
     const output = await this.getRunOutput(runId);
     if (output?.events) return output.events.filter((event) => (event.eventIndex ?? 0) >= fromIndex);
     try {
@@ -242,12 +241,7 @@ export class KernClient {
         this.runHandle(runId).query(runEventsQuery, fromIndex),
       );
     } catch (err) {
-      throw new KernError(
-        `run ${runId} has ended; reading its events needs a running kern worker (to replay it), or a component ` +
-          `built with storeEvents: true`,
-        'system',
-        { cause: err },
-      );
+      throw new RunEventsUnavailable(runId, err);
     }
   }
 

@@ -2,9 +2,9 @@ import { InvalidInputError } from '../shared/errors';
 import type { StepOutput } from '../shared/run-output';
 import type { StepInput } from '../shared/step-functions';
 import type { StepSpec } from '../shared/specs';
-import type { Agent } from './agent';
+import { Agent } from './agent';
 import type { Tool } from './define';
-import type { Team } from './team';
+import { Team } from './team';
 
 /**
  * A function a workflow runs on the worker, as an activity: a step executor (returns the step's content, or
@@ -36,9 +36,9 @@ function functionName(fn: (...args: never[]) => unknown, role: string, step: str
 }
 
 function nodeOf(step: WorkflowStep): StepNode {
-  return 'kind' in step
-    ? new Step({ name: step.name, ...(step.kind === 'team' ? { team: step } : { agent: step }) })
-    : step;
+  if (step instanceof Agent) return new Step({ name: step.name, agent: step });
+  if (step instanceof Team) return new Step({ name: step.name, team: step });
+  return step;
 }
 
 function specsOf(steps: WorkflowStep[]): StepSpec[] {

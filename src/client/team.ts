@@ -1,4 +1,3 @@
-import type { KernRunEvent } from '../shared/events';
 import { InvalidInputError } from '../shared/errors';
 import type { TeamRunOutput } from '../shared/run-output';
 import type { MemberSpec, RunInputBase, TeamMode, TeamRunInput, TeamSpec } from '../shared/specs';
@@ -23,7 +22,7 @@ export interface TeamOptions extends ModelComponentOptions {
  * A team: a leader model that delegates tasks to member agents and teams. Each `run` is a Temporal workflow
  * (`teamRun`); each delegation is a child workflow, with the team's run id as its `parentRunId`.
  */
-export class Team extends Component<TeamRunOutput, KernRunEvent> {
+export class Team extends Component<'team'> {
   readonly kind = 'team';
   readonly members: ReadonlyArray<Agent | Team>;
   private readonly options: TeamOptions;
@@ -57,6 +56,10 @@ export class Team extends Component<TeamRunOutput, KernRunEvent> {
   }
 
   protected runInput(base: RunInputBase): TeamRunInput {
-    return { ...base, team: this.spec() };
+    return { ...base, kind: 'team', team: this.spec() };
+  }
+
+  protected present(output: TeamRunOutput): TeamRunOutput {
+    return output;
   }
 }

@@ -1,7 +1,6 @@
 import { InvalidInputError } from '../shared/errors';
-import type { KernRunEvent } from '../shared/events';
 import type { WorkflowRunOutput } from '../shared/run-output';
-import { isTerminalStatus } from '../shared/run-status';
+import { isTerminalStatus, type RunStatus } from '../shared/run-status';
 import type { RunInputBase, WorkflowRunInput, WorkflowSpec } from '../shared/specs';
 import { Component, type ComponentOptions } from './component';
 import type { Tool } from './define';
@@ -16,18 +15,25 @@ export interface WorkflowOptions extends ComponentOptions {
   storeEvents?: boolean;
 }
 
-/** A workflow run's output, with `hasCompleted()`. */
-export type WorkflowRunResult = WorkflowRunOutput & {
+/** What a workflow run's output adds to its data: `hasCompleted()`, a method (so JSON and equality ignore it). */
+class RunCompletion {
+  declare readonly status: RunStatus;
+
   /** True for every terminal status: `COMPLETED`, `CANCELLED` and `ERROR` (so polling loops end after a cancel). */
-  hasCompleted(): boolean;
-};
+  hasCompleted(): boolean {
+    return isTerminalStatus(this.status);
+  }
+}
+
+/** A workflow run's output, with `hasCompleted()`. */
+export type WorkflowRunResult = WorkflowRunOutput & RunCompletion;
 
 /**
  * A workflow of steps. Each `run` is a Temporal workflow (`workflowRun`); agent and team steps are child workflows,
  * and function steps, evaluators, selectors and end conditions run as activities on a worker whose app lists this
  * workflow (`defineApp({ workflows })`).
  */
-export class Workflow extends Component<WorkflowRunResult, KernRunEvent> {
+export class Workflow extends Component<'workflow', WorkflowRunResult> {
   readonly kind = 'workflow';
   private readonly options: WorkflowOptions;
   private resolvedSpec: WorkflowSpec | undefined;
@@ -66,15 +72,10 @@ export class Workflow extends Component<WorkflowRunResult, KernRunEvent> {
   }
 
   protected runInput(base: RunInputBase): WorkflowRunInput {
-    return { ...base, workflow: this.spec() };
+    return { ...base, kind: 'workflow', workflow: this.spec() };
   }
 
-  protected override present(output: WorkflowRunOutput): WorkflowRunResult {
-    return Object.defineProperty(output, 'hasCompleted', {
-      value(this: WorkflowRunOutput) {
-        return isTerminalStatus(this.status);
-      },
-      enumerable: false,
-    }) as WorkflowRunResult;
+  protected present(output: WorkflowRunOutput): WorkflowRunResult {
+    return Object.assign(new RunCompletion(), output);
   }
 }

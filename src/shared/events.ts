@@ -1,4 +1,5 @@
-import type { RunError, RunMetrics, StepOutput, ToolExecution } from './run-output';
+import { unreachable } from './never';
+import type { AnyRunOutput, RunError, RunMetrics, StepOutput, ToolExecution } from './run-output';
 
 /** Agent event names, the Python framework's, so clients written for it keep working. */
 export const RunEvent = {
@@ -39,6 +40,8 @@ export const TeamRunEvent = {
   modelRequestCompleted: 'TeamModelRequestCompleted',
   runContentReset: 'TeamRunContentReset',
 } as const satisfies { [K in keyof typeof RunEvent]: `Team${(typeof RunEvent)[K]}` };
+
+export type TeamRunEventName = (typeof TeamRunEvent)[keyof typeof TeamRunEvent];
 
 /** Workflow event names, the Python framework's. */
 export const WorkflowRunEvent = {
@@ -105,14 +108,27 @@ export type WorkflowEventBody =
 /** The name of the Temporal workflow-streams topic that carries a run's events. */
 export const RUN_EVENTS_TOPIC = 'events';
 
-/** Fields every event carries. `eventIndex` is the event's offset in the stream it was read from. */
+/** Fields every event carries besides its source. `eventIndex` is the event's offset in the stream it was read from. */
 interface EventBase {
-  runId: string;
-  sessionId: string;
-  parentRunId?: string;
   createdAt: string;
   eventIndex?: number;
 }
+
+/** The run an event comes from. */
+interface SourceBase {
+  runId: string;
+  sessionId: string;
+  parentRunId?: string;
+}
+
+/** Who publishes an agent run's events. */
+export type AgentEventSource = SourceBase & { kind: 'agent'; agentId: string; agentName: string };
+/** Who publishes a team run's own events (its leader's). */
+export type TeamEventSource = SourceBase & { kind: 'team'; teamId: string; teamName: string };
+/** Who publishes a workflow run's own events. */
+export type WorkflowEventSource = SourceBase & { kind: 'workflow'; workflowId: string; workflowName: string };
+/** Who publishes an event: the run, and its component's kind, id and name. A union keyed on `kind`. */
+export type RunEventSource = AgentEventSource | TeamEventSource | WorkflowEventSource;
 
 /** The body of an event, by its agent name: what happened, without who and when. */
 export type EventBody =
@@ -133,43 +149,66 @@ export type EventBody =
 type AsTeamEvent<B> = B extends { event: infer N extends string } ? Omit<B, 'event'> & { event: `Team${N}` } : never;
 
 /** An agent run's event: a union keyed on `event`. */
-export type AgentRunEvent = EventBase & { agentId: string; agentName: string } & EventBody;
+export type AgentEvent = EventBase & AgentEventSource & EventBody;
 
-/** A team run's own event (its leader's); member events on a team's stream are {@link AgentRunEvent}s. */
-export type TeamEvent = EventBase & { teamId: string; teamName: string } & AsTeamEvent<EventBody>;
+/** A team run's own event (its leader's); member events on a team's stream are their own kind's events. */
+export type TeamEvent = EventBase & TeamEventSource & AsTeamEvent<EventBody>;
 
 /** A workflow run's own event; its agent and team steps' events on its stream are theirs. */
-export type WorkflowEvent = EventBase & { workflowId: string; workflowName: string } & WorkflowEventBody;
+export type WorkflowEvent = EventBase & WorkflowEventSource & WorkflowEventBody;
 
-/** Any event a run's stream carries. */
-export type KernRunEvent = AgentRunEvent | TeamEvent | WorkflowEvent;
-
-/** Who publishes an event: the fields that identify the run and its component. */
-export type RunEventSource = Omit<EventBase, 'createdAt' | 'eventIndex'> &
-  (
-    | { agentId: string; agentName: string }
-    | { teamId: string; teamName: string }
-    | { workflowId: string; workflowName: string }
-  );
+/** Any event a run's stream carries: keyed on `event`, and on `kind` for the kind of run that published it. */
+export type AnyRunEvent = AgentEvent | TeamEvent | WorkflowEvent;
 
 /** Where and how the model activity publishes a run's content deltas. */
 export interface RunEventContext {
-  source: RunEventSource;
+  source: AgentEventSource | TeamEventSource;
   /** Workflow ids of the teams above the run, whose streams get its events too. */
   forwardTo?: string[];
   /** Someone streams the run: publish in short batches (else in long ones, for polls of partial content). */
   live?: boolean;
 }
 
-/** Builds the event a source publishes for a body: team sources use the `Team` names. */
-export function eventFrom(source: RunEventSource, body: EventBody, createdAt: string): KernRunEvent {
-  const event = 'teamId' in source ? `Team${body.event}` : body.event;
-  return { ...body, ...source, event, createdAt } as KernRunEvent;
+/** Who publishes a run's events, from its output. */
+export function eventSourceOf(output: AnyRunOutput): RunEventSource {
+  const run = { runId: output.runId, sessionId: output.sessionId };
+  const parent = output.parentRunId !== undefined ? { parentRunId: output.parentRunId } : {};
+  switch (output.kind) {
+    case 'agent':
+      return { kind: 'agent', ...run, ...parent, agentId: output.agentId, agentName: output.agentName };
+    case 'team':
+      return { kind: 'team', ...run, ...parent, teamId: output.teamId, teamName: output.teamName };
+    case 'workflow':
+      return { kind: 'workflow', ...run, ...parent, workflowId: output.workflowId, workflowName: output.workflowName };
+    default:
+      return unreachable(output, 'run output');
+  }
 }
 
+/** Builds the event an agent or team publishes for a body: a team's events have the `Team` names. */
+export function eventFrom(
+  source: AgentEventSource | TeamEventSource,
+  body: EventBody,
+  createdAt: string,
+): AgentEvent | TeamEvent {
+  switch (source.kind) {
+    case 'agent':
+      return { ...body, ...source, createdAt };
+    case 'team':
+      // TypeScript cannot follow the name mapping across the union of bodies; `AsTeamEvent` states it.
+      return { ...body, ...source, event: `Team${body.event}`, createdAt } as TeamEvent;
+    default:
+      return unreachable(source, 'event source');
+  }
+}
+
+const agentNameOf = Object.fromEntries(
+  Object.entries(TeamRunEvent).map(([key, teamName]) => [teamName, RunEvent[key as keyof typeof RunEvent]]),
+) as Record<TeamRunEventName, RunEventName>;
+
 /** The agent name of an agent or team event (`TeamRunContent` → `RunContent`), to switch on one set of names. */
-export function baseEventName(event: AgentRunEvent | TeamEvent): RunEventName {
-  return ('teamId' in event ? event.event.slice('Team'.length) : event.event) as RunEventName;
+export function baseEventName(event: AgentEvent | TeamEvent): RunEventName {
+  return event.kind === 'team' ? agentNameOf[event.event] : event.event;
 }
 
 /** The events that end a run's stream: exactly one of them is published, last, by the run itself. */
@@ -186,6 +225,6 @@ const terminalNames: ReadonlySet<string> = new Set([
 ]);
 
 /** True for the terminal event of the run `runId` (not of one of its members). */
-export function isTerminalEventOf(event: KernRunEvent, runId: string): boolean {
+export function isTerminalEventOf(event: AnyRunEvent, runId: string): boolean {
   return event.runId === runId && terminalNames.has(event.event);
 }

@@ -22,19 +22,18 @@ export interface ModelCallResult {
   /** Seconds from sending the request to the first streamed token, when streaming. */
   timeToFirstToken?: number;
   /**
-   * How much of `content` (in UTF-16 code units, from the start) the activity already published as deltas; the
-   * workflow publishes the rest. Histories recorded before this field have `streamed: true` for "all of it".
+   * How much of `content` (UTF-16 code units from the start) the activity published as `RunContent` deltas. The
+   * workflow publishes the rest (the tail) together with `ModelRequestCompleted`, which saves a signal per call.
    */
-  streamedChars?: number;
-  /** @deprecated Recorded by older workers: true when the whole content was published as deltas. */
-  streamed?: boolean;
+  streamedChars: number;
 }
 
-/** Details a cancelled model activity reports back, so the run keeps the partial answer. */
+/**
+ * The details of the `CancelledFailure` a cancelled model activity reports: the answer so far, which the run keeps
+ * as its content. The activity has published all of it as deltas before it reports.
+ */
 export interface ModelCallCancelledDetails {
   partialContent: string;
-  /** How much of `partialContent` was already published as deltas. */
-  streamedChars?: number;
 }
 
 /** Input of the `executeTool` activity. */

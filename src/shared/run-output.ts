@@ -1,5 +1,7 @@
-import type { KernRunEvent } from './events';
+import type { AnyRunEvent } from './events';
 import type { RunStatus } from './run-status';
+import type { RunKind } from './specs';
+import { unreachable } from './never';
 
 /** One tool call the model asked for. `arguments` is the JSON text the model produced. */
 export interface ToolCall {
@@ -58,19 +60,21 @@ export interface RunOutputBase {
   metrics: RunMetrics;
   error?: RunError;
   /** Every event of the run, when its component was built with `storeEvents: true`. */
-  events?: KernRunEvent[];
+  events?: AnyRunEvent[];
   createdAt: string;
   updatedAt: string;
 }
 
 /** The output of an agent run. */
 export interface RunOutput extends RunOutputBase {
+  kind: 'agent';
   agentId: string;
   agentName: string;
 }
 
 /** The output of a team run: the leader's run, plus one output per member run it delegated to. */
 export interface TeamRunOutput extends RunOutputBase {
+  kind: 'team';
   teamId: string;
   teamName: string;
   memberResponses: Array<RunOutput | TeamRunOutput>;
@@ -95,13 +99,36 @@ export interface StepOutput {
 
 /** The output of a workflow run. `content` is the last step's content. */
 export interface WorkflowRunOutput extends RunOutputBase {
+  kind: 'workflow';
   workflowId: string;
   workflowName: string;
   stepResults: StepOutput[];
 }
 
-/** The output of any run. */
+/** The output of any run: a union keyed on `kind`. */
 export type AnyRunOutput = RunOutput | TeamRunOutput | WorkflowRunOutput;
+
+/** The output of a run of one kind. */
+export type RunOutputOf<K extends RunKind> = Extract<AnyRunOutput, { kind: K }>;
+
+/** True when `output` is of the given kind, narrowing its type. */
+export function isRunOutputOf<K extends RunKind>(output: AnyRunOutput, kind: K): output is RunOutputOf<K> {
+  return output.kind === kind;
+}
+
+/** The id and name of the agent, team or workflow a run ran. */
+export function componentIdentityOf(output: AnyRunOutput): { id: string; name: string } {
+  switch (output.kind) {
+    case 'agent':
+      return { id: output.agentId, name: output.agentName };
+    case 'team':
+      return { id: output.teamId, name: output.teamName };
+    case 'workflow':
+      return { id: output.workflowId, name: output.workflowName };
+    default:
+      return unreachable(output, 'run output');
+  }
+}
 
 /** Zeroed metrics. */
 export function emptyMetrics(): RunMetrics {

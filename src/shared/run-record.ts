@@ -1,6 +1,6 @@
-import { emptyMetrics, type AnyRunOutput } from './run-output';
+import { emptyMetrics, type AnyRunOutput, type RunOutputBase, type RunOutputOf } from './run-output';
 import { RunStatus } from './run-status';
-import { componentOf, kindOf, type RunInput, type RunKind } from './specs';
+import { componentOf, modelIdOf, type RunInput, type RunKind } from './specs';
 
 /** Memo key of the {@link RunRecord} every kern run is started with. */
 export const RUN_RECORD_MEMO = 'kernRun';
@@ -22,7 +22,7 @@ export interface RunRecord {
 export function runRecordOf(input: RunInput): RunRecord {
   const component = componentOf(input);
   return {
-    kind: kindOf(input),
+    kind: input.kind,
     runId: input.runId,
     sessionId: input.sessionId,
     ...(input.userId !== undefined ? { userId: input.userId } : {}),
@@ -30,25 +30,18 @@ export function runRecordOf(input: RunInput): RunRecord {
     componentId: component.id,
     componentName: component.name,
     input: input.input,
-    model: component.modelId,
+    model: modelIdOf(input),
     createdAt: input.createdAt,
   };
 }
 
-/** The output of a run that no worker has started yet, or whose worker cannot be asked. */
-export function outputFromRecord(record: RunRecord, status: RunStatus = RunStatus.pending): AnyRunOutput {
-  const identity =
-    record.kind === 'workflow'
-      ? { workflowId: record.componentId, workflowName: record.componentName, stepResults: [] }
-      : record.kind === 'team'
-        ? { teamId: record.componentId, teamName: record.componentName, memberResponses: [] }
-        : { agentId: record.componentId, agentName: record.componentName };
+/** The fields of a run's output that its record gives, before anything has run. */
+function outputBase(record: RunRecord, status: RunStatus): RunOutputBase {
   return {
     runId: record.runId,
     sessionId: record.sessionId,
     ...(record.userId !== undefined ? { userId: record.userId } : {}),
     ...(record.parentRunId !== undefined ? { parentRunId: record.parentRunId } : {}),
-    ...identity,
     status,
     content: null,
     input: record.input,
@@ -59,4 +52,33 @@ export function outputFromRecord(record: RunRecord, status: RunStatus = RunStatu
     createdAt: record.createdAt,
     updatedAt: record.createdAt,
   };
+}
+
+/** The output of a run that has not run yet (or whose worker cannot be asked), for each kind of run. */
+export const outputFromRecordOf = {
+  agent: (record: RunRecord, status: RunStatus = RunStatus.pending): RunOutputOf<'agent'> => ({
+    ...outputBase(record, status),
+    kind: 'agent',
+    agentId: record.componentId,
+    agentName: record.componentName,
+  }),
+  team: (record: RunRecord, status: RunStatus = RunStatus.pending): RunOutputOf<'team'> => ({
+    ...outputBase(record, status),
+    kind: 'team',
+    teamId: record.componentId,
+    teamName: record.componentName,
+    memberResponses: [],
+  }),
+  workflow: (record: RunRecord, status: RunStatus = RunStatus.pending): RunOutputOf<'workflow'> => ({
+    ...outputBase(record, status),
+    kind: 'workflow',
+    workflowId: record.componentId,
+    workflowName: record.componentName,
+    stepResults: [],
+  }),
+} as const;
+
+/** The output of a run that has not run yet, or whose worker cannot be asked: what its record says. */
+export function outputFromRecord(record: RunRecord, status: RunStatus = RunStatus.pending): AnyRunOutput {
+  return outputFromRecordOf[record.kind](record, status);
 }

@@ -1,7 +1,15 @@
+import { unreachable } from './never';
+
 /**
  * The resolved definitions a run carries in its workflow input, so a running run never depends on a config that
  * changed after it started, and the Temporal UI shows what ran. Plain data only: no functions, no secrets.
  */
+
+/** What kind of component a run runs: the discriminant of inputs, outputs, run records and event sources. */
+export type RunKind = 'agent' | 'team' | 'workflow';
+
+/** The Temporal workflow type that runs each kind of run. */
+export const RUN_WORKFLOW_TYPES = { agent: 'agentRun', team: 'teamRun', workflow: 'workflowRun' } as const;
 
 /** Which OpenAI protocol a model speaks. */
 export type ModelProvider = 'openai-responses' | 'openai-chat';
@@ -46,44 +54,13 @@ export type AgentSpec = ModelComponentSpec;
 /** How a team's leader works with its members. */
 export type TeamMode = 'coordinate' | 'route' | 'broadcast';
 
-/** A team member: an agent or a nested team. */
+/** A team member, or an agent or team step of a workflow: what runs as a child run. */
 export type MemberSpec = { kind: 'agent'; agent: AgentSpec } | { kind: 'team'; team: TeamSpec };
 
 /** A team, resolved to data: its leader's settings and its members. */
 export interface TeamSpec extends ModelComponentSpec {
   mode: TeamMode;
   members: MemberSpec[];
-}
-
-/** Version of {@link AgentRunInput} and {@link TeamRunInput}; bump when a field changes meaning. */
-export const AGENT_RUN_INPUT_VERSION = 1;
-
-/** Fields every run's input has. New fields must be optional. */
-export interface RunInputBase {
-  version: number;
-  runId: string;
-  sessionId: string;
-  userId?: string;
-  parentRunId?: string;
-  input: string;
-  /** ISO time at which the caller asked for the run. */
-  createdAt: string;
-  /** Set when a cancel was recorded for this run id before the run was started. */
-  cancelledBeforeStart?: boolean;
-  /** Workflow ids of the teams above this run: its events are forwarded to their streams too. */
-  forwardEventsTo?: string[];
-  /** Someone streams this run as it goes (`stream: true`): content deltas go out in short batches. */
-  liveStream?: boolean;
-}
-
-/** The single input of the `agentRun` workflow. */
-export interface AgentRunInput extends RunInputBase {
-  agent: AgentSpec;
-}
-
-/** The single input of the `teamRun` workflow. */
-export interface TeamRunInput extends RunInputBase {
-  team: TeamSpec;
 }
 
 /** A step of a workflow, resolved to data. Functions are named: the worker runs the one registered under the name. */
@@ -115,23 +92,79 @@ export interface WorkflowSpec {
   storeEvents?: boolean;
 }
 
+/**
+ * The version of the run input format that this kern writes. Version 1 had no `kind`; version 2 adds it. A worker
+ * reads every version up to its own (see `readRunInput`); bump this when a field is added that readers need, or
+ * changes meaning.
+ */
+export const RUN_INPUT_VERSION = 2;
+
+/** Fields every run's input has. New fields must be optional. */
+export interface RunInputBase {
+  version: number;
+  runId: string;
+  sessionId: string;
+  userId?: string;
+  parentRunId?: string;
+  input: string;
+  /** ISO time at which the caller asked for the run. */
+  createdAt: string;
+  /** Set when a cancel was recorded for this run id before the run was started. */
+  cancelledBeforeStart?: boolean;
+  /** Workflow ids of the teams above this run: its events are forwarded to their streams too. */
+  forwardEventsTo?: string[];
+  /** Someone streams this run as it goes (`stream: true`): content deltas go out in short batches. */
+  liveStream?: boolean;
+}
+
+/** The single input of the `agentRun` workflow. */
+export interface AgentRunInput extends RunInputBase {
+  kind: 'agent';
+  agent: AgentSpec;
+}
+
+/** The single input of the `teamRun` workflow. */
+export interface TeamRunInput extends RunInputBase {
+  kind: 'team';
+  team: TeamSpec;
+}
+
 /** The single input of the `workflowRun` workflow. */
 export interface WorkflowRunInput extends RunInputBase {
+  kind: 'workflow';
   workflow: WorkflowSpec;
 }
 
 /** The input of any run kern starts. */
 export type RunInput = AgentRunInput | TeamRunInput | WorkflowRunInput;
 
-/** What kind of component a run runs. */
-export type RunKind = 'agent' | 'team' | 'workflow';
+/** The input of a run of one kind. */
+export type RunInputOf<K extends RunKind> = Extract<RunInput, { kind: K }>;
 
-export function kindOf(input: RunInput): RunKind {
-  return 'workflow' in input ? 'workflow' : 'team' in input ? 'team' : 'agent';
+/** The agent, team or workflow a run runs. */
+export function componentOf(input: RunInput): AgentSpec | TeamSpec | WorkflowSpec {
+  switch (input.kind) {
+    case 'agent':
+      return input.agent;
+    case 'team':
+      return input.team;
+    case 'workflow':
+      return input.workflow;
+    default:
+      return unreachable(input, 'run input');
+  }
 }
 
-/** The id, name and model id (empty for a workflow of steps) of what a run runs. */
-export function componentOf(input: RunInput): { id: string; name: string; modelId: string } {
-  const component = 'workflow' in input ? input.workflow : 'team' in input ? input.team : input.agent;
-  return { id: component.id, name: component.name, modelId: 'model' in component ? component.model.id : '' };
+/** The model id a run's component answers with; empty for a workflow of steps, which has none of its own. */
+export function modelIdOf(input: RunInput): string {
+  switch (input.kind) {
+    case 'agent':
+      return input.agent.model.id;
+    case 'team':
+      return input.team.model.id;
+    case 'workflow':
+      return '';
+    default:
+      return unreachable(input, 'run input');
+  }
 }

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
+import { DELEGATE_TO_ALL, DELEGATE_TO_MEMBER } from '../shared/tool-calls';
 
 /** One scripted model answer. */
 export type ScriptedTurn =
@@ -406,11 +407,11 @@ export function standInAnswer(request: RecordedRequest): ScriptedTurn {
   const question = request.userText.split('\n')[0]!.trim();
   const tools = offeredTools(request);
   const answered = toolOutputs(request);
-  const toAll = tools.find((tool) => tool.name === 'delegate_task_to_all_members');
+  const toAll = tools.find((tool) => tool.name === DELEGATE_TO_ALL);
   if (toAll && answered.length === 0) {
     return { toolCalls: [{ name: toAll.name, arguments: { task: question } }] };
   }
-  const toMember = tools.find((tool) => tool.name === 'delegate_task_to_member');
+  const toMember = tools.find((tool) => tool.name === DELEGATE_TO_MEMBER);
   const members = memberIds(toMember);
   if (toMember && answered.length < members.length) {
     return { toolCalls: [{ name: toMember.name, arguments: { member_id: members[answered.length], task: question } }] };

@@ -7,21 +7,28 @@ import {
 } from '@temporalio/workflow';
 import { workflowIdForRun } from '../shared/ids';
 import { RUN_RECORD_MEMO, runRecordOf } from '../shared/run-record';
-import type { AnyRunOutput } from '../shared/run-output';
+import type { RunOutput, TeamRunOutput } from '../shared/run-output';
 import { runSearchAttributes } from '../shared/search-attributes';
-import { AGENT_RUN_INPUT_VERSION, kindOf, type AgentSpec, type RunInput, type TeamSpec } from '../shared/specs';
+import {
+  RUN_INPUT_VERSION,
+  RUN_WORKFLOW_TYPES,
+  type AgentRunInput,
+  type MemberSpec,
+  type RunInput,
+  type TeamRunInput,
+} from '../shared/specs';
 import { oneLine } from '../shared/text';
 
-/** An agent or team that runs as a child of another run. */
-export type ChildComponent = { kind: 'agent'; agent: AgentSpec } | { kind: 'team'; team: TeamSpec };
+/** The input of a child run: an agent's or a team's. */
+export type ChildRunInput = AgentRunInput | TeamRunInput;
 
 /**
  * The input of a child run: a new run id, the parent's session and user, the parent as `parentRunId`, and the
  * parent's stream (and its ancestors') to forward events to.
  */
-export function childRunInput(parent: RunInput, child: ChildComponent, task: string): RunInput {
+export function childRunInput(parent: RunInput, child: MemberSpec, task: string): ChildRunInput {
   const base = {
-    version: AGENT_RUN_INPUT_VERSION,
+    version: RUN_INPUT_VERSION,
     runId: uuid4(),
     sessionId: parent.sessionId,
     ...(parent.userId !== undefined ? { userId: parent.userId } : {}),
@@ -31,7 +38,9 @@ export function childRunInput(parent: RunInput, child: ChildComponent, task: str
     forwardEventsTo: [workflowInfo().workflowId, ...(parent.forwardEventsTo ?? [])],
     ...(parent.liveStream ? { liveStream: true } : {}),
   };
-  return child.kind === 'team' ? { ...base, team: child.team } : { ...base, agent: child.agent };
+  return child.kind === 'team'
+    ? { ...base, kind: 'team', team: child.team }
+    : { ...base, kind: 'agent', agent: child.agent };
 }
 
 /**
@@ -39,10 +48,10 @@ export function childRunInput(parent: RunInput, child: ChildComponent, task: str
  * is cancelled. A cancelled parent cancels the child and waits for it, so its model request is aborted before the
  * parent ends; a parent that closes otherwise has its open children cancelled.
  */
-export function runChild(childInput: RunInput, summary: string): Promise<AnyRunOutput> {
+export function runChild(childInput: ChildRunInput, summary: string): Promise<RunOutput | TeamRunOutput> {
   const record = runRecordOf(childInput);
-  return executeChild<(input: RunInput) => Promise<AnyRunOutput>>(
-    kindOf(childInput) === 'team' ? 'teamRun' : 'agentRun',
+  return executeChild<(input: ChildRunInput) => Promise<RunOutput | TeamRunOutput>>(
+    RUN_WORKFLOW_TYPES[childInput.kind],
     {
       workflowId: workflowIdForRun(childInput.runId),
       args: [childInput],

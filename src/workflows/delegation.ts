@@ -1,22 +1,23 @@
 import { CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { ToolCallResult } from '../shared/model-call';
-import { outputFromRecord, runRecordOf } from '../shared/run-record';
+import { runRecordOf } from '../shared/run-record';
 import type { ToolCall } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
 import type { MemberSpec, TeamRunInput, TeamSpec, ToolSpec } from '../shared/specs';
+import { DELEGATE_TO_ALL, DELEGATE_TO_MEMBER, parseToolArguments } from '../shared/tool-calls';
 import { childRunInput, runChild } from './child-runs';
-import type { RunState } from './run-state';
 import { toRunError } from './run-errors';
-
-/** The leader's tool in `coordinate` and `route` mode: one member, one task. */
-export const DELEGATE_TO_MEMBER = 'delegate_task_to_member';
-/** The leader's tool in `broadcast` mode: every member gets the task at once. */
-export const DELEGATE_TO_ALL = 'delegate_task_to_all_members';
+import type { TeamRunState } from './team-run-state';
 
 const taskParameter = { type: 'string', description: 'What to do, with everything needed to do it.' };
 
+/** A member's agent or team spec. */
+function specOf(member: MemberSpec) {
+  return member.kind === 'team' ? member.team : member.agent;
+}
+
 export function memberIdOf(member: MemberSpec): string {
-  return member.kind === 'team' ? member.team.id : member.agent.id;
+  return specOf(member).id;
 }
 
 /** The delegation tool the leader's model gets, for the team's mode. */
@@ -51,7 +52,7 @@ export function delegationTool(team: TeamSpec): ToolSpec {
 /** What the leader is told about its team, before the team's own instructions. */
 export function leaderGuidance(team: TeamSpec): string[] {
   const members = team.members.map((member) => {
-    const spec = member.kind === 'team' ? member.team : member.agent;
+    const spec = specOf(member);
     const about = spec.role ?? spec.description;
     return `- ${memberIdOf(member)}: ${spec.name}${about ? ` (${about})` : ''}`;
   });
@@ -72,13 +73,13 @@ export function isDelegation(call: ToolCall): boolean {
  * the team's run as its parent. A member that fails or is cancelled on its own is reported to the leader as a tool
  * error; a cancel of the team cancels its members with it.
  */
-export async function delegate(input: TeamRunInput, state: RunState, call: ToolCall): Promise<ToolCallResult> {
-  const args = parseArguments(call.arguments);
+export async function delegate(input: TeamRunInput, state: TeamRunState, call: ToolCall): Promise<ToolCallResult> {
+  const args = parseToolArguments(call.arguments);
   const task = typeof args.task === 'string' ? args.task.trim() : '';
   if (!task) return { content: 'Error: the delegation needs a non-empty task', isError: true, args };
   if (call.name === DELEGATE_TO_ALL) {
     const results = await Promise.all(input.team.members.map((member) => runMember(input, state, member, task)));
-    const combined = results.map((result, i) => `## ${nameOf(input.team.members[i]!)}\n${result.content}`);
+    const combined = results.map((result, i) => `## ${specOf(input.team.members[i]!).name}\n${result.content}`);
     return { content: combined.join('\n\n'), isError: results.every((result) => result.isError), args };
   }
   const member = input.team.members.find((candidate) => memberIdOf(candidate) === args.member_id);
@@ -95,40 +96,24 @@ export async function delegate(input: TeamRunInput, state: RunState, call: ToolC
 
 async function runMember(
   input: TeamRunInput,
-  state: RunState,
+  state: TeamRunState,
   member: MemberSpec,
   task: string,
 ): Promise<{ content: string; isError: boolean }> {
   const memberInput = childRunInput(input, member, task);
-  const record = runRecordOf(memberInput);
-  state.memberRun(outputFromRecord(record, RunStatus.running));
+  const record = { ...runRecordOf(memberInput), kind: memberInput.kind };
+  state.memberStarted(record);
   try {
     const output = await runChild(memberInput, `member of ${input.team.name}`);
-    state.memberRun(output);
+    state.memberEnded(output);
     return { content: output.content ?? '', isError: false };
   } catch (err) {
-    // The team itself is being cancelled: its members end with it (their status is settled when the team ends).
+    // The team itself is being cancelled: its members end with it (the team settles them before it ends).
     if (CancellationScope.current().consideredCancelled) throw err;
     const cancelled = isCancellation(err);
     const error = toRunError(err);
-    state.memberRun({
-      ...outputFromRecord(record, cancelled ? RunStatus.cancelled : RunStatus.error),
-      ...(cancelled ? {} : { error }),
-    });
+    state.memberStopped(record, cancelled ? RunStatus.cancelled : RunStatus.error, cancelled ? undefined : error);
     const what = cancelled ? 'was cancelled' : `failed: ${error.message}`;
     return { content: `Error: ${record.componentName} ${what}`, isError: true };
-  }
-}
-
-function nameOf(member: MemberSpec): string {
-  return member.kind === 'team' ? member.team.name : member.agent.name;
-}
-
-function parseArguments(text: string): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(text || '{}');
-    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
-  } catch {
-    return {};
   }
 }

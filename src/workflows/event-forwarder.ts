@@ -1,6 +1,6 @@
 import { CancellationScope, defaultPayloadConverter, getExternalWorkflowHandle, patched } from '@temporalio/workflow';
 import { encodePayloadWire, workflowStreamPublishSignal } from '@temporalio/workflow-streams/workflow';
-import { RUN_EVENTS_TOPIC, type KernRunEvent } from '../shared/events';
+import { RUN_EVENTS_TOPIC, type AnyRunEvent } from '../shared/events';
 
 /**
  * Runs started before this patch sent batches side by side (and could lose one that overtook another); they replay
@@ -15,7 +15,7 @@ const ORDERED_FORWARDING = 'kern-ordered-event-forwarding';
  * any batch whose sequence number is not above the last one it took, batches go out strictly one after another.
  */
 export class EventForwarder {
-  private pending: KernRunEvent[] = [];
+  private pending: AnyRunEvent[] = [];
   private sequence = 0;
   /** The last batch sent: the next one is sent once it has been delivered. */
   private sending: Promise<void> = Promise.resolve();
@@ -25,7 +25,7 @@ export class EventForwarder {
     private readonly publisherId: string,
   ) {}
 
-  forward(event: KernRunEvent): void {
+  forward(event: AnyRunEvent): void {
     if (this.targets.length === 0) return;
     this.pending.push(event);
     // Flush once the current synchronous burst of events is done (a microtask: deterministic in the sandbox).

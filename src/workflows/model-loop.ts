@@ -3,10 +3,13 @@ import type { KernActivities } from '../activities';
 import { MaxToolRoundsExceeded, toApplicationFailure } from '../shared/errors';
 import type { RunEventContext } from '../shared/events';
 import type { ToolCallResult } from '../shared/model-call';
-import type { ToolCall } from '../shared/run-output';
-import type { ModelSpec, RunInput, ToolSpec } from '../shared/specs';
-import { toRunError } from './run-errors';
-import type { RunState } from './run-state';
+import type { RunOutput, TeamRunOutput, ToolCall } from '../shared/run-output';
+import type { AgentRunInput, ModelSpec, TeamRunInput, ToolSpec } from '../shared/specs';
+import type { ModelRunState } from './model-run-state';
+import { partialAnswerOf, toRunError } from './run-errors';
+
+/** The state of an agent's or a team leader's model loop. */
+type LoopState = ModelRunState<RunOutput | TeamRunOutput>;
 
 const modelActivityOptions: ActivityOptions = {
   startToCloseTimeout: '10 minutes',
@@ -34,29 +37,42 @@ export interface ModelLoop {
   instructions: string | undefined;
   tools: ToolSpec[];
   maxToolRounds: number;
-  /** Where the model activity streams its answer. */
-  eventContext: RunEventContext;
   /** Runs one model turn's tool calls. Returns true when the run has its answer and the loop should end. */
   runToolCalls(calls: ToolCall[]): Promise<boolean>;
 }
 
 /** Model → tools → model … until the model answers without tool calls (or `runToolCalls` ends it). */
-export async function runModelLoop(input: RunInput, state: RunState, loop: ModelLoop): Promise<void> {
+export async function runModelLoop(
+  input: AgentRunInput | TeamRunInput,
+  state: LoopState,
+  loop: ModelLoop,
+): Promise<void> {
+  const eventContext: RunEventContext = {
+    source: state.source,
+    ...(input.forwardEventsTo?.length ? { forwardTo: input.forwardEventsTo } : {}),
+    ...(input.liveStream ? { live: true } : {}),
+  };
   for (let round = 0; ; round++) {
     state.modelRequestStarted();
-    const result = await callModel.executeWithOptions(
-      { ...modelActivityOptions, summary: `${loop.model.provider} ${loop.model.id}` },
-      [
-        {
-          runId: input.runId,
-          model: loop.model,
-          instructions: loop.instructions,
-          messages: state.snapshot().messages,
-          tools: loop.tools,
-          eventContext: loop.eventContext,
-        },
-      ],
-    );
+    let result;
+    try {
+      result = await callModel.executeWithOptions(
+        { ...modelActivityOptions, summary: `${loop.model.provider} ${loop.model.id}` },
+        [
+          {
+            runId: input.runId,
+            model: loop.model,
+            instructions: loop.instructions,
+            messages: state.snapshot().messages,
+            tools: loop.tools,
+            eventContext,
+          },
+        ],
+      );
+    } catch (err) {
+      if (isCancellation(err)) state.modelRequestCancelled(partialAnswerOf(err));
+      throw err;
+    }
     state.modelResponded(result);
     if (result.toolCalls.length === 0) return;
     if (round >= loop.maxToolRounds) {
@@ -67,7 +83,11 @@ export async function runModelLoop(input: RunInput, state: RunState, loop: Model
 }
 
 /** Runs one tool call as an activity on a worker that has the tool, recording it on the run. */
-export async function runActivityTool(input: RunInput, state: RunState, call: ToolCall): Promise<void> {
+export async function runActivityTool(
+  input: AgentRunInput | TeamRunInput,
+  state: LoopState,
+  call: ToolCall,
+): Promise<void> {
   const execution = state.toolStarted(call);
   try {
     const result = await executeTool.executeWithOptions({ ...toolActivityOptions, summary: `tool ${call.name}` }, [
@@ -82,7 +102,7 @@ export async function runActivityTool(input: RunInput, state: RunState, call: To
 
 /** Runs a tool call that the workflow answers itself (delegation), recording it on the run like any tool. */
 export async function runWorkflowTool(
-  state: RunState,
+  state: LoopState,
   call: ToolCall,
   execute: () => Promise<ToolCallResult>,
 ): Promise<ToolCallResult> {

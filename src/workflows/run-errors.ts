@@ -10,12 +10,10 @@ export function toRunError(err: unknown): RunError {
   return { type: 'Error', message: String(cause) };
 }
 
-/** The partial answer a cancelled model activity reported, if the cancel came through one. */
-export function partialContent(err: unknown): { content: string; streamedChars: number } | undefined {
+/** The answer so far that a cancelled model activity reported, if the cancel came through one. */
+export function partialAnswerOf(err: unknown): string | undefined {
   const cancelled = err instanceof ActivityFailure ? err.cause : err;
   if (!(cancelled instanceof CancelledFailure)) return undefined;
   const details = cancelled.details[0] as ModelCallCancelledDetails | undefined;
-  if (!details?.partialContent) return undefined;
-  // Older workers flushed every delta before reporting a cancel.
-  return { content: details.partialContent, streamedChars: details.streamedChars ?? details.partialContent.length };
+  return details?.partialContent || undefined;
 }

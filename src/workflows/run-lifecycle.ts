@@ -1,128 +1,93 @@
 import {
   ApplicationFailure,
   CancellationScope,
-  condition,
   isCancellation,
   setHandler,
   sleep,
   upsertMemo,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import { WorkflowStream } from '@temporalio/workflow-streams/workflow';
-import { RUN_EVENTS_TOPIC, isTerminalEventOf, type KernRunEvent, type RunEventContext } from '../shared/events';
 import type { AnyRunOutput } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
 import { kernStatusKey } from '../shared/search-attributes';
-import type { RunInput } from '../shared/specs';
-import { EventForwarder } from './event-forwarder';
-import { FINAL_OUTPUT_MEMO, runEventsQuery, runOutputQuery } from './messages';
-import { partialContent, toRunError } from './run-errors';
-import type { LifecycleState } from './lifecycle-state';
-import { answerSoFar, cancelledContent, readRunEvents } from './stream-log';
+import { componentOf, type RunInput } from '../shared/specs';
+import { FINAL_OUTPUT_MEMO, runOutputQuery } from './messages';
+import { toRunError } from './run-errors';
+import type { LifecycleState } from './run-state';
+import type { RunStream } from './run-stream';
 
-/**
- * How long a run whose cancel was recorded before it started waits for the starter's cancel request, so that the
- * execution ends as canceled in Temporal. The model is never called either way.
- */
+/** How long a run whose cancel was recorded before it started waits for the starter's cancel request. */
 const CANCEL_BEFORE_START_GRACE = '1 minute';
 
 const CANCELLED_BEFORE_START = 'cancelled before the run started';
 
-/** How long a cancelled team waits for its cancelled members' last events (their partial answers). */
-const MEMBER_END_GRACE = '5 seconds';
-
-/** What a run's body works with. */
-export interface RunContext<S extends LifecycleState> {
-  state: S;
-  /** Where a model activity of this run publishes its deltas. */
-  eventContext: RunEventContext;
-}
-
 /**
- * The life of one run around its body: the stream and its queries, `RUNNING` on start, and one terminal status at
- * the end (`COMPLETED`, `CANCELLED` on Temporal cancellation, `ERROR` on failure), recorded where it can be read
- * with no worker: the search attribute, and the memo for runs that end without a result.
+ * The life of one run around its body, and where a run's facts live.
+ *
+ * **Status.** The run's state (`RunState`) owns it while the workflow runs. Every other copy is derived from the
+ * state here, at two points only: when the run starts (`RUNNING`) and in {@link finish} (the terminal status):
+ * - the `KernStatus` search attribute: `PENDING` from the start request, then `RUNNING`, then terminal. Visibility
+ *   filters on it, and it tells a poller that a run is still `PENDING` without asking a worker;
+ * - the output: the workflow result for `COMPLETED`, the `kernOutput` memo for `CANCELLED` and `ERROR` (a cancelled
+ *   or failed execution has no result). Polls read it there once the run has closed, with no worker;
+ * - Temporal's execution status, from how the workflow ends: it returns (completed), rethrows the cancellation
+ *   (canceled) or throws a non-retryable failure (failed).
+ * While the execution is open, the state wins: polls ask it with the `runOutput` query (a run no worker has started
+ * has no state yet; its record memo answers). Once the execution has closed, Temporal's status wins: an execution
+ * that ended without passing through `finish` (terminated, timed out) is reported `ERROR`, whatever the search
+ * attribute says (`KernClient.getRunOutput`).
+ *
+ * **Answer.** While a model request is in flight, the answer so far exists only as the `RunContent` deltas that the
+ * model activity publishes to the run's stream; polls read it from there (`ModelRunState`). When the activity
+ * returns, its result is the answer: the state takes it, and publishes the tail the activity left unpublished (one
+ * signal fewer per model call). A cancelled model activity reports the text so far, having published all of it. The
+ * state's content is the one every output carries.
  */
-export async function runLifecycle<S extends LifecycleState>(
+export async function runLifecycle<Output extends AnyRunOutput>(
   input: RunInput,
-  options: { storeEvents?: boolean },
-  createState: (publish: (event: KernRunEvent) => void, now: () => Date) => S,
-  body: (run: RunContext<S>) => Promise<void>,
-): Promise<AnyRunOutput> {
-  const stream = new WorkflowStream();
-  const topic = stream.topic<KernRunEvent>(RUN_EVENTS_TOPIC);
-  const forwarder = new EventForwarder(input.forwardEventsTo ?? [], `run-${input.runId}`);
-  const state = createState(
-    (event) => {
-      topic.publish(event);
-      forwarder.forward(event);
-    },
-    () => new Date(),
-  );
-  const eventContext: RunEventContext = {
-    source: state.source,
-    ...(input.forwardEventsTo?.length ? { forwardTo: input.forwardEventsTo } : {}),
-    ...(input.liveStream ? { live: true } : {}),
-  };
-  setHandler(runOutputQuery, () =>
-    state.snapshot(state.awaitingModel ? answerSoFar(readRunEvents(stream), input.runId) : undefined),
-  );
-  setHandler(runEventsQuery, (fromIndex) => readRunEvents(stream, fromIndex));
-
-  /**
-   * Ends the run: lets open member runs end first (their last events, with their partial answers, come by signal
-   * shortly after), then makes the one terminal transition, then records the outcome.
-   */
-  const finish = async (transition: () => void): Promise<AnyRunOutput> => {
-    const open = state.openMemberRunIds();
-    if (open.length > 0) {
-      await CancellationScope.nonCancellable(() =>
-        condition(() => {
-          const events = readRunEvents(stream);
-          return open.every((runId) => events.some((event) => isTerminalEventOf(event, runId)));
-        }, MEMBER_END_GRACE),
-      );
-      const events = readRunEvents(stream);
-      state.endOpenMemberRuns(RunStatus.cancelled, (runId) => cancelledContent(events, runId));
-    }
-    transition();
-    if (options.storeEvents) state.storeEvents(readRunEvents(stream));
-    await CancellationScope.nonCancellable(() => forwarder.drain());
-    const output = state.snapshot();
-    upsertSearchAttributes([{ key: kernStatusKey, value: output.status }]);
-    // A completed run's output is the workflow result; a cancelled or failed execution has no result, so its
-    // output goes to the memo.
-    if (output.status !== RunStatus.completed) upsertMemo({ [FINAL_OUTPUT_MEMO]: output });
-    return output;
-  };
-
+  stream: RunStream,
+  state: LifecycleState<Output>,
+  body: () => Promise<void>,
+): Promise<Output> {
+  setHandler(runOutputQuery, () => state.snapshot());
+  const end = (transition: () => void) => finish(input, stream, state, transition);
   try {
     if (input.cancelledBeforeStart) {
+      // Wait for the starter's cancel request, so that the execution ends as canceled in Temporal. The model is
+      // never called either way.
       await sleep(CANCEL_BEFORE_START_GRACE);
-      return await finish(() => state.cancel(CANCELLED_BEFORE_START));
+      return await end(() => state.cancel(CANCELLED_BEFORE_START));
     }
     state.start();
     upsertSearchAttributes([{ key: kernStatusKey, value: RunStatus.running }]);
-    await body({ state, eventContext });
-    return await finish(() => state.complete());
+    await body();
+    return await end(() => state.complete());
   } catch (err) {
     if (isCancellation(err)) {
-      const reason = input.cancelledBeforeStart ? CANCELLED_BEFORE_START : 'cancelled';
-      await finish(() => state.cancel(reason, partialContent(err)));
+      await end(() => state.cancel(input.cancelledBeforeStart ? CANCELLED_BEFORE_START : 'cancelled'));
       throw err;
     }
     const error = toRunError(err);
-    await finish(() => state.fail(error));
+    await end(() => state.fail(error));
     throw ApplicationFailure.create({ message: error.message, type: error.type, nonRetryable: true });
   }
 }
 
 /**
- * Runs tool calls side by side and waits for all of them, so a cancel or failure never leaves one running; then
- * rethrows the first failure, if any.
+ * Ends the run: the one terminal transition, then the copies of its outcome (see {@link runLifecycle}), after every
+ * event has reached the teams above it.
  */
-export async function settleAll(tasks: Array<Promise<unknown>>): Promise<void> {
-  const results = await Promise.allSettled(tasks);
-  const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-  if (failed) throw failed.reason;
+async function finish<Output extends AnyRunOutput>(
+  input: RunInput,
+  stream: RunStream,
+  state: LifecycleState<Output>,
+  transition: () => void,
+): Promise<Output> {
+  transition();
+  const output = state.snapshot();
+  if (componentOf(input).storeEvents) output.events = stream.read();
+  await CancellationScope.nonCancellable(() => stream.drain());
+  upsertSearchAttributes([{ key: kernStatusKey, value: output.status }]);
+  if (output.status !== RunStatus.completed) upsertMemo({ [FINAL_OUTPUT_MEMO]: output });
+  return output;
 }

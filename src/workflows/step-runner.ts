@@ -1,24 +1,26 @@
-import { isCancellation, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
-import type { KernActivities } from '../activities';
+import { isCancellation } from '@temporalio/workflow';
 import { StepFailed, UnknownRoute, toApplicationFailure } from '../shared/errors';
-import type { StepOutput } from '../shared/run-output';
+import type { RunOutput, StepOutput, TeamRunOutput } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
 import type { StepFunctionCall, StepFunctionResult, StepInput } from '../shared/step-functions';
-import type { StepSpec, WorkflowRunInput } from '../shared/specs';
-import { childRunInput, runChild } from './child-runs';
+import type { MemberSpec, StepSpec } from '../shared/specs';
 import { toRunError } from './run-errors';
-import { settleAll } from './run-lifecycle';
-import type { WorkflowState } from './workflow-state';
-
-const functionActivityOptions: ActivityOptions = {
-  startToCloseTimeout: '5 minutes',
-  // Evaluators, selectors and end conditions decide the path: they are not retried. Function steps set their own.
-  retry: { initialInterval: '500 milliseconds', maximumAttempts: 1 },
-};
-
-const { runStepFunction } = proxyActivities<KernActivities>(functionActivityOptions);
+import { settleAll } from './settle-all';
+import type { WorkflowRunState } from './workflow-run-state';
 
 type Step<T extends StepSpec['type']> = StepSpec & { type: T };
+
+/** What the step runner asks of Temporal: named functions run as activities, agent and team steps as child runs. */
+export interface StepCalls {
+  /** Runs a step function on a worker, at most `attempts` times (retrying what it throws). */
+  runFunction(call: Omit<StepFunctionCall, 'runId'>, attempts: number): Promise<StepFunctionResult>;
+  /** Starts an agent or team step as a child run: its run id at once, its output (or failure) when it ends. */
+  runChild(
+    member: MemberSpec,
+    task: string,
+    step: Step<'step'>,
+  ): { runId: string; output: Promise<RunOutput | TeamRunOutput> };
+}
 
 /** What the steps of one workflow run share while they run. */
 export class StepRunner {
@@ -28,8 +30,10 @@ export class StepRunner {
   private readonly partial = new Map<StepSpec, Pick<StepOutput, 'steps' | 'runId'>>();
 
   constructor(
-    private readonly input: WorkflowRunInput,
-    private readonly state: WorkflowState,
+    /** The workflow run's input text, which every step gets. */
+    private readonly workflowInput: string,
+    private readonly state: WorkflowRunState,
+    private readonly calls: StepCalls,
   ) {}
 
   /** Runs steps one after another, each getting the previous one's output; returns their outputs (`into`). */
@@ -125,22 +129,21 @@ export class StepRunner {
   private async runSingle(step: Step<'step'>, previous: StepOutput | undefined): Promise<StepOutput> {
     this.state.stepStarted(step);
     if (step.executor) {
-      const result = await this.call(step.executor, 'executor', previous, {
-        retry: { initialInterval: '500 milliseconds', maximumAttempts: (step.maxRetries ?? 0) + 1 },
-      });
+      const result = await this.call(step.executor, 'executor', previous, {}, (step.maxRetries ?? 0) + 1);
       if (result.role !== 'executor') throw new Error('unreachable: executor result');
       return { ...this.stepBase(step), content: result.content, success: result.success, status: RunStatus.completed };
     }
-    const child = step.agent
-      ? { kind: 'agent' as const, agent: step.agent }
-      : { kind: 'team' as const, team: step.team! };
-    const childInput = childRunInput(this.input, child, stepMessage(this.input.input, previous));
-    this.partial.set(step, { runId: childInput.runId });
+    const member: MemberSpec | undefined = step.agent
+      ? { kind: 'agent', agent: step.agent }
+      : step.team && { kind: 'team', team: step.team };
+    if (!member) throw new Error(`step '${step.name}' has no agent, team or executor`);
+    const child = this.calls.runChild(member, stepMessage(this.workflowInput, previous), step);
+    this.partial.set(step, { runId: child.runId });
     try {
-      const output = await runChild(childInput, `step ${step.name} of ${this.input.workflow.name}`);
+      const output = await child.output;
       return {
         ...this.stepBase(step),
-        runId: childInput.runId,
+        runId: child.runId,
         content: output.content,
         success: true,
         status: output.status,
@@ -148,7 +151,7 @@ export class StepRunner {
     } catch (err) {
       if (isCancellation(err)) throw err;
       const error = toRunError(err);
-      return { ...this.stepBase(step), runId: childInput.runId, success: false, status: RunStatus.error, error };
+      return { ...this.stepBase(step), runId: child.runId, success: false, status: RunStatus.error, error };
     }
   }
 
@@ -188,8 +191,8 @@ export class StepRunner {
       last = outputs.at(-1) ?? last;
       const done =
         step.endCondition !== undefined &&
-        (await this.call(step.endCondition, 'endCondition', last, {}, { iterationOutputs: outputs, iteration }));
-      const shouldContinue = !(done && 'verdict' in done && done.verdict) && iteration < step.maxIterations;
+        (await this.call(step.endCondition, 'endCondition', last, { iterationOutputs: outputs, iteration }));
+      const shouldContinue = !(done && done.role === 'endCondition' && done.verdict) && iteration < step.maxIterations;
       this.state.loopIterationCompleted(step, iteration, shouldContinue);
       if (!shouldContinue) break;
     }
@@ -218,21 +221,20 @@ export class StepRunner {
     return steps;
   }
 
+  /** Runs a step function; evaluators, selectors and end conditions decide the path, so they get one attempt. */
   private call(
     name: string,
     role: StepFunctionCall['role'],
     previous: StepOutput | undefined,
-    options: ActivityOptions = {},
-    extra: Partial<StepFunctionCall> = {},
+    extra: Pick<StepFunctionCall, 'iterationOutputs' | 'iteration'> = {},
+    attempts = 1,
   ): Promise<StepFunctionResult> {
-    return runStepFunction.executeWithOptions({ ...functionActivityOptions, ...options, summary: `${role} ${name}` }, [
-      { runId: this.input.runId, name, role, stepInput: this.stepInput(previous), ...extra },
-    ]);
+    return this.calls.runFunction({ name, role, stepInput: this.stepInput(previous), ...extra }, attempts);
   }
 
   private stepInput(previous: StepOutput | undefined): StepInput {
     return {
-      input: this.input.input,
+      input: this.workflowInput,
       previousStepContent: previous?.content ?? null,
       previousStepOutputs: { ...this.outputs },
     };

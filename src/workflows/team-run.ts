@@ -1,41 +1,67 @@
+import { CancellationScope, condition, isCancellation } from '@temporalio/workflow';
+import { isTerminalEventOf } from '../shared/events';
 import type { TeamRunOutput } from '../shared/run-output';
 import type { TeamRunInput } from '../shared/specs';
 import { delegate, delegationTool, isDelegation, leaderGuidance } from './delegation';
 import { runActivityTool, runModelLoop, runWorkflowTool, systemInstructions } from './model-loop';
-import { runLifecycle, settleAll } from './run-lifecycle';
-import { RunState } from './run-state';
+import { readRunInput } from '../shared/saved-runs';
+import { runLifecycle } from './run-lifecycle';
+import { RunStream } from './run-stream';
+import { settleAll } from './settle-all';
+import { TeamRunState } from './team-run-state';
+
+/** How long a cancelled team waits for its cancelled members' last events (their partial answers). */
+const MEMBER_END_GRACE = '5 seconds';
 
 /**
  * One team run: the leader's model loop, with a delegation tool whose calls run members as child workflows.
  * In `route` mode the first member answer is the team's answer.
  */
-export async function teamRun(input: TeamRunInput): Promise<TeamRunOutput> {
+export async function teamRun(saved: TeamRunInput): Promise<TeamRunOutput> {
+  const input = readRunInput(saved, 'team');
+  const stream = new RunStream(input);
+  const state = new TeamRunState(input, stream);
   const team = input.team;
-  const output = await runLifecycle(
-    input,
-    { storeEvents: team.storeEvents },
-    (publish, now) => new RunState(input, publish, now),
-    (run) =>
-      runModelLoop(input, run.state, {
+  return runLifecycle(input, stream, state, async () => {
+    try {
+      await runModelLoop(input, state, {
         model: team.model,
         instructions: systemInstructions(team, leaderGuidance(team)),
         tools: [...team.tools, delegationTool(team)],
         maxToolRounds: team.maxToolRounds,
-        eventContext: run.eventContext,
         async runToolCalls(calls) {
           let routedAnswer: string | undefined;
           await settleAll(
             calls.map(async (call) => {
-              if (!isDelegation(call)) return runActivityTool(input, run.state, call);
-              const result = await runWorkflowTool(run.state, call, () => delegate(input, run.state, call));
+              if (!isDelegation(call)) return runActivityTool(input, state, call);
+              const result = await runWorkflowTool(state, call, () => delegate(input, state, call));
               if (team.mode === 'route' && !result.isError) routedAnswer ??= result.content;
             }),
           );
           if (routedAnswer === undefined) return false;
-          run.state.answer(routedAnswer);
+          state.answer(routedAnswer);
           return true;
         },
-      }),
+      });
+    } catch (err) {
+      if (isCancellation(err)) await settleCancelledMembers(stream, state);
+      throw err;
+    }
+  });
+}
+
+/**
+ * A cancelled team's members were cancelled with it. Their last events (with their partial answers) come by signal;
+ * once they are in, or after a grace period, the members that have not ended are recorded `CANCELLED`.
+ */
+async function settleCancelledMembers(stream: RunStream, state: TeamRunState): Promise<void> {
+  const open = state.openMemberRunIds();
+  if (open.length === 0) return;
+  await CancellationScope.nonCancellable(() =>
+    condition(() => {
+      const events = stream.read();
+      return open.every((runId) => events.some((event) => isTerminalEventOf(event, runId)));
+    }, MEMBER_END_GRACE),
   );
-  return output as TeamRunOutput;
+  state.cancelOpenMembers();
 }

@@ -1,9 +1,10 @@
-import { WorkflowRunEvent, type KernRunEvent, type WorkflowEventBody } from '../shared/events';
+import { WorkflowRunEvent, type WorkflowEventBody, type WorkflowEventSource } from '../shared/events';
+import { outputFromRecordOf, runRecordOf } from '../shared/run-record';
 import type { RunError, StepOutput, WorkflowRunOutput } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
 import type { StepSpec, WorkflowRunInput } from '../shared/specs';
-import type { LifecycleState } from './lifecycle-state';
-import { StateBase } from './state-base';
+import { RunState } from './run-state';
+import type { RunEventLog } from './run-stream';
 
 type CompositeType = Exclude<StepSpec['type'], 'step'>;
 
@@ -16,18 +17,25 @@ const compositeEvents = {
 } as const satisfies Record<CompositeType, readonly [string, string]>;
 
 /**
- * The state of one workflow run and its transitions. Pure: no Temporal, no I/O. Every transition publishes the
- * matching `Workflow…`/`Step…` event; the step runner drives it.
+ * The state of one workflow run: its steps' outputs (`stepResults`) and the four transitions, each publishing its
+ * `Workflow…`/`Step…` event. The step runner drives it. A workflow's agent and team steps are child runs whose
+ * outputs are recorded as step outputs, each settled before the workflow ends.
  */
-export class WorkflowState extends StateBase<WorkflowRunOutput> implements LifecycleState {
-  readonly awaitingModel = false;
+export class WorkflowRunState extends RunState<WorkflowRunOutput> {
+  /** Who this run's events come from. */
+  readonly source: WorkflowEventSource;
 
-  constructor(
-    input: WorkflowRunInput,
-    private readonly publish: (event: KernRunEvent) => void,
-    now: () => Date,
-  ) {
-    super(input, now);
+  constructor(input: WorkflowRunInput, log: RunEventLog, now: () => Date = () => new Date()) {
+    super(outputFromRecordOf.workflow(runRecordOf(input)), log, now);
+    const { runId, sessionId, parentRunId, workflowId, workflowName } = this.output;
+    this.source = {
+      kind: 'workflow',
+      runId,
+      sessionId,
+      ...(parentRunId !== undefined ? { parentRunId } : {}),
+      workflowId,
+      workflowName,
+    };
   }
 
   start(): void {
@@ -89,14 +97,7 @@ export class WorkflowState extends StateBase<WorkflowRunOutput> implements Lifec
     this.emit({ event: WorkflowRunEvent.workflowCancelled, reason, content: this.output.content });
   }
 
-  /** A workflow records its agent and team steps as step outputs, each settled before the workflow ends. */
-  openMemberRunIds(): string[] {
-    return [];
-  }
-
-  endOpenMemberRuns(): void {}
-
   private emit(body: WorkflowEventBody): void {
-    this.publish({ ...body, ...this.source, createdAt: this.now().toISOString() } as KernRunEvent);
+    this.log.publish({ ...body, ...this.source, createdAt: this.now().toISOString() });
   }
 }

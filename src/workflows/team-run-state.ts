@@ -1,0 +1,76 @@
+import { RunEvent, TeamRunEvent, type AnyRunEvent } from '../shared/events';
+import { outputFromRecordOf, runRecordOf, type RunRecord } from '../shared/run-record';
+import type { RunError, RunOutput, TeamRunOutput } from '../shared/run-output';
+import { RunStatus, isTerminalStatus } from '../shared/run-status';
+import type { TeamRunInput } from '../shared/specs';
+import { ModelRunState } from './model-run-state';
+import type { RunEventLog } from './run-stream';
+
+/** A member's run as the team records it: an agent's or a nested team's output. */
+type MemberOutput = RunOutput | TeamRunOutput;
+
+/**
+ * The state of one team run: its leader's model loop (as an agent's), plus its member runs in `memberResponses`,
+ * recorded when they start and replaced by their outputs when they end.
+ */
+export class TeamRunState extends ModelRunState<TeamRunOutput> {
+  constructor(input: TeamRunInput, log: RunEventLog, now: () => Date = () => new Date()) {
+    super(outputFromRecordOf.team(runRecordOf(input)), log, now);
+  }
+
+  /** A member run has started (its record is the child run's). */
+  memberStarted(member: RunRecord & { kind: MemberOutput['kind'] }): void {
+    this.recordMember(outputFromRecordOf[member.kind](member, RunStatus.running));
+  }
+
+  /** A member run has ended with this output. */
+  memberEnded(output: MemberOutput): void {
+    this.recordMember(output);
+  }
+
+  /** A member run failed or was cancelled on its own, without an output of its own to show. */
+  memberStopped(member: RunRecord & { kind: MemberOutput['kind'] }, status: RunStatus, error?: RunError): void {
+    this.recordMember({ ...outputFromRecordOf[member.kind](member, status), ...(error ? { error } : {}) });
+  }
+
+  /** The run ids of member runs that have not ended. */
+  openMemberRunIds(): string[] {
+    return this.output.memberResponses.filter((member) => !isTerminalStatus(member.status)).map((m) => m.runId);
+  }
+
+  /**
+   * Ends the member runs that have not ended as `CANCELLED` (the team was cancelled), each with the partial answer
+   * its forwarded `RunCancelled` event carried, if that has arrived.
+   */
+  cancelOpenMembers(): void {
+    const events = this.log.read();
+    for (const member of this.output.memberResponses) {
+      if (isTerminalStatus(member.status)) continue;
+      member.status = RunStatus.cancelled;
+      member.content = cancelledContent(events, member.runId) ?? member.content;
+      member.updatedAt = this.now().toISOString();
+    }
+  }
+
+  /** Sets the team's answer without a model turn: a routed team answers with its member's answer. */
+  answer(content: string): void {
+    this.output.content = content;
+    this.emitContent(content);
+  }
+
+  private recordMember(output: MemberOutput): void {
+    const members = this.output.memberResponses;
+    const index = members.findIndex((member) => member.runId === output.runId);
+    if (index >= 0) members[index] = output;
+    else members.push(output);
+  }
+}
+
+/** What a member run said before it was cancelled, from its forwarded `RunCancelled` event. */
+function cancelledContent(events: readonly AnyRunEvent[], runId: string): string | null | undefined {
+  for (const event of events) {
+    if (event.runId !== runId) continue;
+    if (event.event === RunEvent.runCancelled || event.event === TeamRunEvent.runCancelled) return event.content;
+  }
+  return undefined;
+}
