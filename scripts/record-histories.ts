@@ -1,6 +1,6 @@
 /**
  * `npm run record-histories`: runs each scenario on a throwaway Temporal server and saves its event history to
- * test/histories/<workflowType>-<scenario>.json, for the replay tests.
+ * test/histories/<workflowType>-<scenario>.v<run input format>.json, for the replay tests.
  *
  * Existing files are never overwritten: a recorded history is what older kern versions wrote, and replaying it
  * checks that today's workflow code still understands it. Changing one is a compatibility decision, made by hand
@@ -36,6 +36,7 @@ import {
 import { ScriptedModelServer, startLocalTemporal } from 'kern/testing';
 import { startWorker } from 'kern/worker';
 import { workflowIdForRun } from '../src/shared/ids';
+import { RUN_INPUT_VERSION } from '../src/shared/specs';
 
 const historiesDir = path.resolve(__dirname, '../test/histories');
 
@@ -477,8 +478,12 @@ async function main(): Promise<void> {
   }
 }
 
+/**
+ * Where a scenario's history goes: its name ends with the run input format it was recorded with (histories of
+ * format 1 have no suffix), so each format kern has written keeps its own recorded runs.
+ */
 function historyPath(name: string): string {
-  return path.join(historiesDir, `${name}.json`);
+  return path.join(historiesDir, `${name}.v${RUN_INPUT_VERSION}.json`);
 }
 
 /** True, with a note, when a history is recorded already: recorded histories are never regenerated in place. */

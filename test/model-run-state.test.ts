@@ -146,16 +146,12 @@ test('a team run publishes Team events and records its members; cancelled ones k
   const log = new MemoryLog();
   const state = new TeamRunState(teamInput, log, steppingClock());
   state.start();
-  const member = (runId: string, agentName: string) => ({
-    kind: 'agent' as const,
+  const member = (runId: string, agentName: string): AgentRunInput => ({
+    ...agentInput,
     runId,
-    sessionId: 'session-1',
     parentRunId: 'team-run-1',
-    componentId: agentName.toLowerCase(),
-    componentName: agentName,
     input: 'forecast',
-    model: 'gpt-test',
-    createdAt: '2026-01-01T00:00:01.000Z',
+    agent: { ...agentInput.agent, id: agentName.toLowerCase(), name: agentName },
   });
   state.memberStarted(member('member-1', 'Writer'));
   state.memberStarted(member('member-2', 'Critic'));

@@ -2,6 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import * as workflows from '../src/workflows';
+import { RUN_INPUT_VERSION } from '../src/shared/specs';
 
 const historiesDir = path.resolve(__dirname, 'histories');
 const files = readdirSync(historiesDir).filter((file) => file.endsWith('.json'));
@@ -28,10 +29,14 @@ test('every recorded history replays against the current workflow code', async (
   expect(replayed).toBe(files.length);
 });
 
-test('every workflow type has recorded histories, including a cancelled run', () => {
-  for (const type of Object.keys(workflows)) {
-    const recorded = files.filter((file) => file.startsWith(`${type}-`));
-    expect(recorded.length).toBeGreaterThan(0);
-    expect(recorded.some((file) => file.includes('cancelled'))).toBe(true);
-  }
+test('every workflow type has histories of format 1 and of the current format, a cancelled run among them', () => {
+  const ofFormat = (file: string, version: number) =>
+    version === 1 ? !/\.v\d+\.json$/.test(file) : file.endsWith(`.v${version}.json`);
+  const missing = Object.keys(workflows).flatMap((type) =>
+    [1, RUN_INPUT_VERSION].flatMap((version) => {
+      const recorded = files.filter((file) => file.startsWith(`${type}-`) && ofFormat(file, version));
+      return recorded.some((file) => file.includes('cancelled')) ? [] : [`${type}, format ${version}`];
+    }),
+  );
+  expect(missing).toEqual([]);
 });

@@ -1,6 +1,5 @@
 import { CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { ToolCallResult } from '../shared/model-call';
-import { runRecordOf } from '../shared/run-record';
 import type { ToolCall } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
 import type { MemberSpec, TeamRunInput, TeamSpec, ToolSpec } from '../shared/specs';
@@ -101,8 +100,7 @@ async function runMember(
   task: string,
 ): Promise<{ content: string; isError: boolean }> {
   const memberInput = childRunInput(input, member, task);
-  const record = { ...runRecordOf(memberInput), kind: memberInput.kind };
-  state.memberStarted(record);
+  state.memberStarted(memberInput);
   try {
     const output = await runChild(memberInput, `member of ${input.team.name}`);
     state.memberEnded(output);
@@ -112,8 +110,8 @@ async function runMember(
     if (CancellationScope.current().consideredCancelled) throw err;
     const cancelled = isCancellation(err);
     const error = toRunError(err);
-    state.memberStopped(record, cancelled ? RunStatus.cancelled : RunStatus.error, cancelled ? undefined : error);
+    state.memberStopped(memberInput, cancelled ? RunStatus.cancelled : RunStatus.error, cancelled ? undefined : error);
     const what = cancelled ? 'was cancelled' : `failed: ${error.message}`;
-    return { content: `Error: ${record.componentName} ${what}`, isError: true };
+    return { content: `Error: ${specOf(member).name} ${what}`, isError: true };
   }
 }

@@ -1,13 +1,16 @@
 import { RunEvent, TeamRunEvent, type AnyRunEvent } from '../shared/events';
-import { outputFromRecordOf, runRecordOf, type RunRecord } from '../shared/run-record';
+import { outputFromRecordOf, runRecordOf } from '../shared/run-record';
 import type { RunError, RunOutput, TeamRunOutput } from '../shared/run-output';
 import { RunStatus, isTerminalStatus } from '../shared/run-status';
-import type { TeamRunInput } from '../shared/specs';
+import type { AgentRunInput, TeamRunInput } from '../shared/specs';
 import { ModelRunState } from './model-run-state';
 import type { RunEventLog } from './run-stream';
 
 /** A member's run as the team records it: an agent's or a nested team's output. */
 type MemberOutput = RunOutput | TeamRunOutput;
+
+/** What a member run was started with. */
+type MemberInput = AgentRunInput | TeamRunInput;
 
 /**
  * The state of one team run: its leader's model loop (as an agent's), plus its member runs in `memberResponses`,
@@ -18,9 +21,9 @@ export class TeamRunState extends ModelRunState<TeamRunOutput> {
     super(outputFromRecordOf.team(runRecordOf(input)), log, now);
   }
 
-  /** A member run has started (its record is the child run's). */
-  memberStarted(member: RunRecord & { kind: MemberOutput['kind'] }): void {
-    this.recordMember(outputFromRecordOf[member.kind](member, RunStatus.running));
+  /** A member run has started. */
+  memberStarted(member: MemberInput): void {
+    this.recordMember(outputFromRecordOf[member.kind](runRecordOf(member), RunStatus.running));
   }
 
   /** A member run has ended with this output. */
@@ -29,8 +32,8 @@ export class TeamRunState extends ModelRunState<TeamRunOutput> {
   }
 
   /** A member run failed or was cancelled on its own, without an output of its own to show. */
-  memberStopped(member: RunRecord & { kind: MemberOutput['kind'] }, status: RunStatus, error?: RunError): void {
-    this.recordMember({ ...outputFromRecordOf[member.kind](member, status), ...(error ? { error } : {}) });
+  memberStopped(member: MemberInput, status: RunStatus, error?: RunError): void {
+    this.recordMember({ ...outputFromRecordOf[member.kind](runRecordOf(member), status), ...(error ? { error } : {}) });
   }
 
   /** The run ids of member runs that have not ended. */
