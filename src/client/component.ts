@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isTerminalEventOf, type AnyRunEvent } from '../shared/events';
-import { InvalidInputError, KernError } from '../shared/errors';
+import { InvalidInputError } from '../shared/errors';
 import { slugify } from '../shared/ids';
 import { outputFromRecord, runRecordOf } from '../shared/run-record';
 import { componentIdentityOf, isRunOutputOf, type AnyRunOutput, type RunOutputOf } from '../shared/run-output';
@@ -136,7 +136,7 @@ export abstract class Component<K extends RunKind, Output extends RunOutputOf<K>
   /** The output of a run this component started. */
   private ownRun(output: AnyRunOutput): Output {
     const own = this.own(output);
-    if (!own) throw new KernError(`run ${output.runId} is not a run of ${this.kind} '${this.id}'`);
+    if (!own) throw new Error(`kern: run ${output.runId} is not a run of ${this.kind} '${this.id}'`);
     return own;
   }
 

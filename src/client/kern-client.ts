@@ -143,7 +143,7 @@ export class KernClient {
    */
   async getRunOutput(runId: string): Promise<AnyRunOutput | null> {
     const description = await this.describe(runId);
-    const record = recordFromMemo(description?.memo, RUN_RECORD_MEMO);
+    const record = recordFromMemo(description?.memo);
     if (!description || !record) return null;
     const handle = this.runHandle(runId, description.runId);
     const savedOutput = description.memo?.[FINAL_OUTPUT_MEMO];
@@ -189,7 +189,7 @@ export class KernClient {
   async *subscribe(runId: string, options: { fromIndex?: number } = {}): AsyncGenerator<AnyRunEvent, void> {
     let next = options.fromIndex ?? 0;
     let description = await this.describe(runId);
-    if (!recordFromMemo(description?.memo, RUN_RECORD_MEMO)) throw new RunNotFound(runId);
+    if (!recordFromMemo(description?.memo)) throw new RunNotFound(runId);
     const live = WorkflowStreamClient.create(this.temporal, workflowIdForRun(runId)).topic<AnyRunEvent>(
       RUN_EVENTS_TOPIC,
     );

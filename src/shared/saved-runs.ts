@@ -1,5 +1,5 @@
 import type { AnyRunOutput } from './run-output';
-import type { RunRecord } from './run-record';
+import { RUN_RECORD_MEMO, type RunRecord } from './run-record';
 import { RUN_INPUT_VERSION, type RunInputOf, type RunKind } from './specs';
 
 /**
@@ -41,8 +41,8 @@ export function readRunInput<K extends RunKind>(saved: RunInputOf<K>, kind: K): 
 }
 
 /** A run's record, from the memo it was started with; `undefined` for an execution kern did not start. */
-export function recordFromMemo(memo: Record<string, unknown> | undefined, key: string): RunRecord | undefined {
-  const record = memo?.[key];
+export function recordFromMemo(memo: Record<string, unknown> | undefined): RunRecord | undefined {
+  const record = memo?.[RUN_RECORD_MEMO];
   return typeof record === 'object' && record !== null && 'kind' in record ? (record as RunRecord) : undefined;
 }
 

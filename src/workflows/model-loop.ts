@@ -54,25 +54,22 @@ export async function runModelLoop(
   };
   for (let round = 0; ; round++) {
     state.modelRequestStarted();
-    let result;
-    try {
-      result = await callModel.executeWithOptions(
-        { ...modelActivityOptions, summary: `${loop.model.provider} ${loop.model.id}` },
-        [
-          {
-            runId: input.runId,
-            model: loop.model,
-            instructions: loop.instructions,
-            messages: state.snapshot().messages,
-            tools: loop.tools,
-            eventContext,
-          },
-        ],
-      );
-    } catch (err) {
-      if (isCancellation(err)) state.modelRequestCancelled(partialAnswerOf(err));
-      throw err;
-    }
+    const request = {
+      runId: input.runId,
+      model: loop.model,
+      instructions: loop.instructions,
+      messages: state.snapshot().messages,
+      tools: loop.tools,
+      eventContext,
+    };
+    const summary = `${loop.model.provider} ${loop.model.id}`;
+    const result = await callModel
+      .executeWithOptions({ ...modelActivityOptions, summary }, [request])
+      .catch((err: unknown) => {
+        // A cancelled request reports the answer so far, which the run keeps.
+        if (isCancellation(err)) state.modelRequestCancelled(partialAnswerOf(err));
+        throw err;
+      });
     state.modelResponded(result);
     if (result.toolCalls.length === 0) return;
     if (round >= loop.maxToolRounds) {
