@@ -2,6 +2,7 @@ import type OpenAI from 'openai';
 import type { ModelCallInput } from '../shared/model-call';
 import type { ToolCall } from '../shared/run-output';
 import type { ModelAnswer, ModelStreamSink } from './model-stream';
+import { unreachable } from '../shared/never';
 
 type ChatMessage = OpenAI.Chat.ChatCompletionMessageParam;
 
@@ -92,10 +93,8 @@ function toChatMessages(input: ModelCallInput): ChatMessage[] {
           };
         case 'tool':
           return { role: 'tool', tool_call_id: message.toolCallId, content: message.content };
-        default: {
-          const unknown: never = message;
-          throw new Error(`unknown message ${JSON.stringify(unknown)}`);
-        }
+        default:
+          return unreachable(message, 'message');
       }
     }),
   );

@@ -1,6 +1,7 @@
 import type OpenAI from 'openai';
 import type { ModelCallInput } from '../shared/model-call';
 import type { ModelAnswer, ModelStreamSink } from './model-stream';
+import { unreachable } from '../shared/never';
 
 type ResponseInputItem = OpenAI.Responses.ResponseInputItem;
 
@@ -93,10 +94,8 @@ function toResponsesInput(input: ModelCallInput): ResponseInputItem[] {
         ];
       case 'tool':
         return [{ type: 'function_call_output', call_id: message.toolCallId, output: message.content }];
-      default: {
-        const unknown: never = message;
-        throw new Error(`unknown message ${JSON.stringify(unknown)}`);
-      }
+      default:
+        return unreachable(message, 'message');
     }
   });
 }

@@ -1,6 +1,7 @@
 import { StepFunctionFailed, StepFunctionInvalidResult, StepFunctionNotFound } from '../shared/errors';
 import type { StepFunction } from '../client/steps';
 import type { StepFunctionCall, StepFunctionResult } from '../shared/step-functions';
+import { unreachable } from '../shared/never';
 
 /**
  * Builds the `runStepFunction` activity over the worker's registered step functions: executors, evaluators,
@@ -51,10 +52,8 @@ function toResult(call: StepFunctionCall, value: unknown): StepFunctionResult {
       }
       return { role: 'selector', selected };
     }
-    default: {
-      const role: never = call.role;
-      throw new Error(`unknown step function role ${String(role)}`);
-    }
+    default:
+      return unreachable(call.role, 'step function role');
   }
 }
 

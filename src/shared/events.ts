@@ -1,5 +1,5 @@
 import { unreachable } from './never';
-import type { AnyRunOutput, RunError, RunMetrics, StepOutput, ToolExecution } from './run-output';
+import type { RunError, RunMetrics, StepOutput, ToolExecution } from './run-output';
 
 /** Agent event names, the Python framework's, so clients written for it keep working. */
 export const RunEvent = {
@@ -167,22 +167,6 @@ export interface RunEventContext {
   forwardTo?: string[];
   /** Someone streams the run: publish in short batches (else in long ones, for polls of partial content). */
   live?: boolean;
-}
-
-/** Who publishes a run's events, from its output. */
-export function eventSourceOf(output: AnyRunOutput): RunEventSource {
-  const run = { runId: output.runId, sessionId: output.sessionId };
-  const parent = output.parentRunId !== undefined ? { parentRunId: output.parentRunId } : {};
-  switch (output.kind) {
-    case 'agent':
-      return { kind: 'agent', ...run, ...parent, agentId: output.agentId, agentName: output.agentName };
-    case 'team':
-      return { kind: 'team', ...run, ...parent, teamId: output.teamId, teamName: output.teamName };
-    case 'workflow':
-      return { kind: 'workflow', ...run, ...parent, workflowId: output.workflowId, workflowName: output.workflowName };
-    default:
-      return unreachable(output, 'run output');
-  }
 }
 
 /** Builds the event an agent or team publishes for a body: a team's events have the `Team` names. */

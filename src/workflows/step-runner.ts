@@ -7,6 +7,7 @@ import type { MemberSpec, StepSpec } from '../shared/specs';
 import { toRunError } from './run-errors';
 import { settleAll } from './settle-all';
 import type { WorkflowRunState } from './workflow-run-state';
+import { unreachable } from '../shared/never';
 
 type Step<T extends StepSpec['type']> = StepSpec & { type: T };
 
@@ -119,10 +120,8 @@ export class StepRunner {
         return this.runLoop(step, previous);
       case 'router':
         return this.runRouter(step, previous);
-      default: {
-        const unknown: never = step;
-        throw new Error(`unknown step ${JSON.stringify(unknown)}`);
-      }
+      default:
+        return unreachable(step, 'step');
     }
   }
 
