@@ -152,6 +152,22 @@ const agentScenarios: Scenario[] = [
     },
   },
   {
+    name: 'cancelled-with-waiting-subscriber',
+    async run({ agent, model, client }) {
+      model.replyWhen('waiting subscriber', { text: STORY, tokenDelayMs: 25, hang: true });
+      const run = await agent.run('A story for a waiting subscriber.', { background: true });
+      const subscriber = (async () => {
+        for await (const event of client.subscribe(run.runId)) if (event.event === RunEvent.runCancelled) return;
+      })();
+      await model.waitFor(() => model.requestsFor('waiting subscriber').length > 0);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await client.cancelRun(run.runId);
+      await subscriber;
+      await client.waitForRun(run.runId);
+      return run.runId;
+    },
+  },
+  {
     name: 'retried-midway',
     async run({ agent, model }) {
       model.replyWhen(

@@ -115,7 +115,7 @@ export abstract class Component<K extends RunKind, Output extends RunOutputOf<K>
 
   /** Cancels a run by id; see {@link KernClient.cancelRun} for the return value and cancel-before-start. */
   async cancelRun(runId: string): Promise<boolean> {
-    return (await this.client()).cancelRun(runId);
+    return (await this.client()).cancelRun(runId, { kind: this.kind, componentId: this.id });
   }
 
   /** The events of one of this component's runs from `fromIndex` on; see {@link KernClient.subscribe}. */

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import {
   CancelledFailure,
   Client,
@@ -18,9 +19,9 @@ import { RUN_RECORD_MEMO, outputFromRecord, runRecordOf, type RunRecord } from '
 import type { AnyRunOutput } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
 import { readRunOutput, recordFromMemo } from '../shared/saved-runs';
-import { kernStatusKey, runSearchAttributes } from '../shared/search-attributes';
-import { RUN_WORKFLOW_TYPES, type RunInput } from '../shared/specs';
-import { oneLine } from '../shared/text';
+import { kernComponentIdKey, kernKindKey, kernStatusKey, runSearchAttributes } from '../shared/search-attributes';
+import { runDetails, runSummary } from '../shared/run-labels';
+import { RUN_WORKFLOW_TYPES, type RunInput, type RunKind } from '../shared/specs';
 
 /** How to reach Temporal. Unset fields come from the environment, then from the defaults. */
 export interface KernClientOptions {
@@ -32,6 +33,14 @@ export interface KernClientOptions {
   taskQueue?: string;
   /** An existing Temporal client to use instead of connecting. */
   client?: Client;
+  /** Who this client is in Temporal's history (who cancelled a run, for example); default `kern client @ <host>`. */
+  identity?: string;
+}
+
+/** Who cancelled before a run started, as far as the caller knows: the kind and id of the component. */
+export interface CancelIntent {
+  kind: RunKind;
+  componentId: string;
 }
 
 /** What every run workflow looks like from the client. */
@@ -77,6 +86,7 @@ export class KernClient {
     const client = new Client({
       connection,
       namespace: options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default',
+      identity: options.identity ?? `kern client @ ${hostname()}`,
     });
     return new KernClient(client, taskQueue, connection);
   }
@@ -105,7 +115,8 @@ export class KernClient {
       workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
       typedSearchAttributes: runSearchAttributes(record),
       memo: { [RUN_RECORD_MEMO]: record },
-      staticSummary: `${record.componentName}: ${oneLine(input.input)}`,
+      staticSummary: runSummary(record),
+      staticDetails: runDetails(record, { namespace: this.temporal.options.namespace }),
     };
     try {
       await this.temporal.workflow.start<RunWorkflow>(workflowType, options);
@@ -171,11 +182,12 @@ export class KernClient {
   /**
    * Asks a run to cancel. `true` when a pending or running run was asked; `false` for a finished run or an unknown
    * id. For an unknown id the cancel is recorded, and a run started later with that id ends `CANCELLED` without
-   * calling the model. Cancelling twice is harmless.
+   * calling the model. Cancelling twice is harmless. `intent` says what the run will be, when the caller knows: the
+   * record of the cancel then shows it in the Temporal UI.
    */
-  async cancelRun(runId: string): Promise<boolean> {
+  async cancelRun(runId: string, intent?: CancelIntent): Promise<boolean> {
     const description = await this.describe(runId);
-    if (!description) return this.recordCancelIntent(runId);
+    if (!description) return this.recordCancelIntent(runId, intent);
     if (description.type === CANCEL_INTENT_TYPE || description.status.name !== 'RUNNING') return false;
     await this.runHandle(runId, description.runId).cancel();
     return true;
@@ -258,15 +270,29 @@ export class KernClient {
 
   /**
    * Records a cancel for a run id nothing has started: a marker execution under the run's workflow id, terminated
-   * at once, so no worker ever runs it and a later start with that id finds it.
+   * at once, so no worker ever runs it and a later start with that id finds it. In the Temporal UI it is a row of its
+   * own (a second one once the run has started), with `KernStatus` `CANCELLED`, and the kind and component when the
+   * caller knows them.
    */
-  private async recordCancelIntent(runId: string): Promise<boolean> {
+  private async recordCancelIntent(runId: string, intent?: CancelIntent): Promise<boolean> {
     try {
       const marker = await this.temporal.workflow.start(CANCEL_INTENT_TYPE, {
         workflowId: workflowIdForRun(runId),
         taskQueue: `${this.taskQueue}-cancel-intents`,
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        staticSummary: `cancel requested for run ${runId} before it started`,
+        typedSearchAttributes: [
+          { key: kernStatusKey, value: RunStatus.cancelled },
+          ...(intent
+            ? [
+                { key: kernKindKey, value: intent.kind },
+                { key: kernComponentIdKey, value: intent.componentId },
+              ]
+            : []),
+        ],
+        staticSummary: `cancel of run ${runId}, requested before it started`,
+        staticDetails:
+          `Records that run \`${runId}\` was cancelled before it started. This execution never runs: when the run ` +
+          `starts, it finds this record and ends \`CANCELLED\` without calling the model.`,
       });
       await marker.terminate('kern: cancel requested before the run started');
       return false;

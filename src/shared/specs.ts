@@ -115,6 +115,8 @@ export interface RunInputBase {
   forwardEventsTo?: string[];
   /** Someone streams this run as it goes (`stream: true`): content deltas go out in short batches. */
   liveStream?: boolean;
+  /** How a child run stands to its parent, for labels: `member of ResearchTeam`, `step Research of Content`. */
+  roleInParent?: string;
 }
 
 /** The single input of the `agentRun` workflow. */

@@ -2,6 +2,7 @@ import type { RunOutput } from '../shared/run-output';
 import type { AgentRunInput } from '../shared/specs';
 import { AgentRunState } from './model-run-state';
 import { runActivityTool, runModelLoop, systemInstructions } from './model-loop';
+import { modelRunLabel } from '../shared/run-labels';
 import { readRunInput } from '../shared/saved-runs';
 import { runLifecycle } from './run-lifecycle';
 import { RunStream } from './run-stream';
@@ -18,15 +19,17 @@ export async function agentRun(saved: AgentRunInput): Promise<RunOutput> {
   const stream = new RunStream(input);
   const state = new AgentRunState(input, stream);
   const agent = input.agent;
+  const label = modelRunLabel(agent.name, { roleInParent: input.roleInParent });
   return runLifecycle(input, stream, state, () =>
     runModelLoop(input, state, {
+      label,
       model: agent.model,
       instructions: systemInstructions(agent),
       tools: agent.tools,
       maxToolRounds: agent.maxToolRounds,
       async runToolCalls(calls) {
         // Tool calls of one model turn are independent, so they run side by side; results keep the model's order.
-        await settleAll(calls.map((call) => runActivityTool(input, state, call)));
+        await settleAll(calls.map((call) => runActivityTool(input, state, call, label)));
         return false;
       },
     }),

@@ -17,7 +17,7 @@ import {
   type RunInput,
   type TeamRunInput,
 } from '../shared/specs';
-import { oneLine } from '../shared/text';
+import { runDetails, runSummary } from '../shared/run-labels';
 
 /** The input of a child run: an agent's or a team's. */
 export type ChildRunInput = AgentRunInput | TeamRunInput;
@@ -26,7 +26,7 @@ export type ChildRunInput = AgentRunInput | TeamRunInput;
  * The input of a child run: a new run id, the parent's session and user, the parent as `parentRunId`, and the
  * parent's stream (and its ancestors') to forward events to.
  */
-export function childRunInput(parent: RunInput, child: MemberSpec, task: string): ChildRunInput {
+export function childRunInput(parent: RunInput, child: MemberSpec, task: string, roleInParent: string): ChildRunInput {
   const base = {
     version: RUN_INPUT_VERSION,
     runId: uuid4(),
@@ -37,6 +37,7 @@ export function childRunInput(parent: RunInput, child: MemberSpec, task: string)
     createdAt: new Date().toISOString(),
     forwardEventsTo: [workflowInfo().workflowId, ...(parent.forwardEventsTo ?? [])],
     ...(parent.liveStream ? { liveStream: true } : {}),
+    roleInParent,
   };
   return child.kind === 'team'
     ? { ...base, kind: 'team', team: child.team }
@@ -48,7 +49,7 @@ export function childRunInput(parent: RunInput, child: MemberSpec, task: string)
  * is cancelled. A cancelled parent cancels the child and waits for it, so its model request is aborted before the
  * parent ends; a parent that closes otherwise has its open children cancelled.
  */
-export function runChild(childInput: ChildRunInput, summary: string): Promise<RunOutput | TeamRunOutput> {
+export function runChild(childInput: ChildRunInput): Promise<RunOutput | TeamRunOutput> {
   const record = runRecordOf(childInput);
   return executeChild<(input: ChildRunInput) => Promise<RunOutput | TeamRunOutput>>(
     RUN_WORKFLOW_TYPES[childInput.kind],
@@ -59,7 +60,8 @@ export function runChild(childInput: ChildRunInput, summary: string): Promise<Ru
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       typedSearchAttributes: runSearchAttributes(record),
       memo: { [RUN_RECORD_MEMO]: record },
-      staticSummary: `${record.componentName}, ${summary}: ${oneLine(childInput.input)}`,
+      staticSummary: runSummary(record, childInput.roleInParent),
+      staticDetails: runDetails(record, { namespace: workflowInfo().namespace, roleInParent: childInput.roleInParent }),
     },
   );
 }

@@ -1,4 +1,4 @@
-import { CancellationScope, isCancellation } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, setCurrentDetails } from '@temporalio/workflow';
 import type { ToolCallResult } from '../shared/model-call';
 import type { ToolCall } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
@@ -99,10 +99,11 @@ async function runMember(
   member: MemberSpec,
   task: string,
 ): Promise<{ content: string; isError: boolean }> {
-  const memberInput = childRunInput(input, member, task);
+  const memberInput = childRunInput(input, member, task, `member of ${input.team.name}`);
   state.memberStarted(memberInput);
+  setCurrentDetails(`${input.team.name} leader: waiting on ${specOf(member).name}`);
   try {
-    const output = await runChild(memberInput, `member of ${input.team.name}`);
+    const output = await runChild(memberInput);
     state.memberEnded(output);
     return { content: output.content ?? '', isError: false };
   } catch (err) {

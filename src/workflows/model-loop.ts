@@ -1,4 +1,10 @@
-import { ActivityCancellationType, isCancellation, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  type ActivityOptions,
+} from '@temporalio/workflow';
 import type { KernActivities } from '../activities';
 import { MaxToolRoundsExceeded, toApplicationFailure } from '../shared/errors';
 import type { RunEventContext } from '../shared/events';
@@ -33,6 +39,8 @@ const { executeTool } = proxyActivities<KernActivities>(toolActivityOptions);
 
 /** What differs between an agent's loop and a team leader's. */
 export interface ModelLoop {
+  /** What the run's activities are labelled with in the Temporal UI (`modelRunLabel`). */
+  label: string;
   model: ModelSpec;
   instructions: string | undefined;
   tools: ToolSpec[];
@@ -62,7 +70,9 @@ export async function runModelLoop(
       tools: loop.tools,
       eventContext,
     };
-    const summary = `${loop.model.provider} ${loop.model.id}`;
+    // Summaries tell turns apart in the Temporal UI: `ResearchTeam leader · turn 2 · gpt-5-mini`.
+    const summary = `${loop.label} · turn ${round + 1} · ${loop.model.id}`;
+    setCurrentDetails(`${loop.label}: waiting on the model (turn ${round + 1})`);
     const result = await callModel
       .executeWithOptions({ ...modelActivityOptions, summary }, [request])
       .catch((err: unknown) => {
@@ -75,6 +85,7 @@ export async function runModelLoop(
     if (round >= loop.maxToolRounds) {
       throw toApplicationFailure(new MaxToolRoundsExceeded(loop.maxToolRounds));
     }
+    setCurrentDetails(`${loop.label}: running ${result.toolCalls.map((call) => call.name).join(', ')}`);
     if (await loop.runToolCalls(result.toolCalls)) return;
   }
 }
@@ -84,10 +95,12 @@ export async function runActivityTool(
   input: AgentRunInput | TeamRunInput,
   state: LoopState,
   call: ToolCall,
+  label: string,
 ): Promise<void> {
   const execution = state.toolStarted(call);
   try {
-    const result = await executeTool.executeWithOptions({ ...toolActivityOptions, summary: `tool ${call.name}` }, [
+    const summary = `${label} · tool ${call.name}`;
+    const result = await executeTool.executeWithOptions({ ...toolActivityOptions, summary }, [
       { runId: input.runId, toolCallId: call.id, toolName: call.name, arguments: call.arguments },
     ]);
     state.toolFinished(execution, result);

@@ -2,6 +2,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   isCancellation,
+  setCurrentDetails,
   setHandler,
   sleep,
   upsertMemo,
@@ -55,7 +56,9 @@ export async function runLifecycle<Output extends AnyRunOutput>(
     if (input.cancelledBeforeStart) {
       // Wait for the starter's cancel request, so that the execution ends as canceled in Temporal. The model is
       // never called either way.
-      await sleep(CANCEL_BEFORE_START_GRACE);
+      await sleep(CANCEL_BEFORE_START_GRACE, {
+        summary: 'cancelled before it started: waiting for the cancel request, then ending canceled',
+      });
       return await end(() => state.cancel(CANCELLED_BEFORE_START));
     }
     state.start();
@@ -86,7 +89,11 @@ async function finish<Output extends AnyRunOutput>(
   transition();
   const output = state.snapshot();
   if (componentOf(input).storeEvents) output.events = stream.read();
-  await CancellationScope.nonCancellable(() => stream.drain());
+  await CancellationScope.nonCancellable(async () => {
+    await stream.drain();
+    await stream.close();
+  });
+  setCurrentDetails('');
   upsertSearchAttributes([{ key: kernStatusKey, value: output.status }]);
   if (output.status !== RunStatus.completed) upsertMemo({ [FINAL_OUTPUT_MEMO]: output });
   return output;

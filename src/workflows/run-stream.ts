@@ -1,9 +1,26 @@
-import { defaultPayloadConverter, setHandler } from '@temporalio/workflow';
-import { WorkflowStream, decodePayloadWire } from '@temporalio/workflow-streams/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  allHandlersFinished,
+  condition,
+  defaultPayloadConverter,
+  patched,
+  setHandler,
+} from '@temporalio/workflow';
+import {
+  WorkflowStream,
+  decodePayloadWire,
+  workflowStreamPollUpdate,
+  type PollInput,
+  type PollResult,
+} from '@temporalio/workflow-streams/workflow';
 import { RUN_EVENTS_TOPIC, type AnyRunEvent } from '../shared/events';
 import type { RunInput } from '../shared/specs';
 import { EventForwarder } from './event-forwarder';
 import { runEventsQuery } from './messages';
+
+/** The patch under which a run's stream ends its subscribers' polls cleanly (see `RunStream.close`). */
+const POLLS_END_CLEANLY = 'kern-stream-polls-end-cleanly';
 
 /** A run's event log, as its state sees it: where it publishes, and what it has published so far. */
 export interface RunEventLog {
@@ -24,12 +41,16 @@ export class RunStream implements RunEventLog {
   private readonly stream = new WorkflowStream();
   private readonly topic = this.stream.topic<AnyRunEvent>(RUN_EVENTS_TOPIC);
   private readonly forwarder: EventForwarder;
+  private closed = false;
+  /** Runs started before this patch leave polls open when they end (and fail them on a cancel); they replay so. */
+  private readonly endsPollsCleanly = patched(POLLS_END_CLEANLY);
 
   constructor(input: RunInput) {
     this.forwarder = new EventForwarder(input.forwardEventsTo ?? [], `run-${input.runId}`);
     // After a run has closed, the query replays it on a worker, which rebuilds the log: finished runs' events can
     // still be read.
     setHandler(runEventsQuery, (fromIndex) => this.read(fromIndex));
+    this.pollOutsideCancellation();
   }
 
   publish(event: AnyRunEvent): void {
@@ -58,5 +79,37 @@ export class RunStream implements RunEventLog {
    */
   drain(): Promise<void> {
     return this.forwarder.drain();
+  }
+
+  /**
+   * Ends the stream as the run ends, after its last event: the polls that wait return what is there, new ones are
+   * refused (subscribers then read the closed run), and the run waits until every poll has been answered. So no
+   * poll is left open to fail when the run closes.
+   */
+  async close(): Promise<void> {
+    if (!this.endsPollsCleanly) return;
+    this.closed = true;
+    this.stream.detachPollers();
+    await condition(allHandlersFinished);
+  }
+
+  /**
+   * Subscribers' polls are update handlers, which run in the workflow's root scope. A cancel of the run cancels that
+   * scope, so a waiting poll would fail ("Workflow cancelled", a failed update in the history) instead of getting
+   * the run's last events. The stream's own handler is wrapped to wait in a scope that a cancel does not reach.
+   * It is a private method of `@temporalio/workflow-streams` 1.23.0 (pinned): without it, the stream's own handler
+   * stays, and only the cancel case is affected.
+   */
+  private pollOutsideCancellation(): void {
+    if (!this.endsPollsCleanly) return;
+    const handler = (this.stream as unknown as { onPoll?: (input: PollInput) => Promise<PollResult> }).onPoll;
+    if (typeof handler !== 'function') return;
+    const poll = handler.bind(this.stream);
+    setHandler(workflowStreamPollUpdate, (input: PollInput) => CancellationScope.nonCancellable(() => poll(input)), {
+      validator: (_input: PollInput) => {
+        // The stream's own refusal while it detaches: subscribers know it and read the closed run instead.
+        if (this.closed) throw ApplicationFailure.create({ type: 'StreamDraining', message: 'the run has ended' });
+      },
+    });
   }
 }

@@ -4,6 +4,7 @@ import type { TeamRunOutput } from '../shared/run-output';
 import type { TeamRunInput } from '../shared/specs';
 import { delegate, delegationTool, isDelegation, leaderGuidance } from './delegation';
 import { runActivityTool, runModelLoop, runWorkflowTool, systemInstructions } from './model-loop';
+import { modelRunLabel } from '../shared/run-labels';
 import { readRunInput } from '../shared/saved-runs';
 import { runLifecycle } from './run-lifecycle';
 import { RunStream } from './run-stream';
@@ -22,9 +23,11 @@ export async function teamRun(saved: TeamRunInput): Promise<TeamRunOutput> {
   const stream = new RunStream(input);
   const state = new TeamRunState(input, stream);
   const team = input.team;
+  const label = modelRunLabel(team.name, { leader: true });
   return runLifecycle(input, stream, state, async () => {
     try {
       await runModelLoop(input, state, {
+        label,
         model: team.model,
         instructions: systemInstructions(team, leaderGuidance(team)),
         tools: [...team.tools, delegationTool(team)],
@@ -33,7 +36,7 @@ export async function teamRun(saved: TeamRunInput): Promise<TeamRunOutput> {
           let routedAnswer: string | undefined;
           await settleAll(
             calls.map(async (call) => {
-              if (!isDelegation(call)) return runActivityTool(input, state, call);
+              if (!isDelegation(call)) return runActivityTool(input, state, call, label);
               const result = await runWorkflowTool(state, call, () => delegate(input, state, call));
               if (team.mode === 'route' && !result.isError) routedAnswer ??= result.content;
             }),
@@ -58,10 +61,14 @@ async function settleCancelledMembers(stream: RunStream, state: TeamRunState): P
   const open = state.openMemberRunIds();
   if (open.length === 0) return;
   await CancellationScope.nonCancellable(() =>
-    condition(() => {
-      const events = stream.read();
-      return open.every((runId) => events.some((event) => isTerminalEventOf(event, runId)));
-    }, MEMBER_END_GRACE),
+    condition(
+      () => {
+        const events = stream.read();
+        return open.every((runId) => events.some((event) => isTerminalEventOf(event, runId)));
+      },
+      MEMBER_END_GRACE,
+      { summary: 'waiting for the cancelled members to report their partial answers' },
+    ),
   );
   state.cancelOpenMembers();
 }

@@ -1,4 +1,4 @@
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { proxyActivities, setCurrentDetails, type ActivityOptions } from '@temporalio/workflow';
 import type { KernActivities } from '../activities';
 import type { WorkflowRunOutput } from '../shared/run-output';
 import type { WorkflowRunInput } from '../shared/specs';
@@ -24,19 +24,24 @@ export async function workflowRun(saved: WorkflowRunInput): Promise<WorkflowRunO
   const input = readRunInput(saved, 'workflow');
   const stream = new RunStream(input);
   const state = new WorkflowRunState(input, stream);
+  const name = input.workflow.name;
   const calls: StepCalls = {
-    runFunction: (call, attempts) =>
-      runStepFunction.executeWithOptions(
+    runFunction(call, attempts) {
+      const what = `${call.role} ${call.name}`;
+      setCurrentDetails(`${name}: running ${what}`);
+      return runStepFunction.executeWithOptions(
         {
           ...functionActivityOptions,
           retry: { ...functionActivityOptions.retry, maximumAttempts: attempts },
-          summary: `${call.role} ${call.name}`,
+          summary: `${name} · ${what}`,
         },
         [{ runId: input.runId, ...call }],
-      ),
+      );
+    },
     runChild(member, task, step) {
-      const childInput = childRunInput(input, member, task);
-      return { runId: childInput.runId, output: runChild(childInput, `step ${step.name} of ${input.workflow.name}`) };
+      const childInput = childRunInput(input, member, task, `step ${step.name} of ${name}`);
+      setCurrentDetails(`${name}: waiting on step ${step.name}`);
+      return { runId: childInput.runId, output: runChild(childInput) };
     },
   };
   return runLifecycle(input, stream, state, async () => {

@@ -1,0 +1,40 @@
+import { workflowIdForRun } from './ids';
+import type { RunRecord } from './run-record';
+import { oneLine } from './text';
+
+/**
+ * How kern's runs read in the Temporal UI. The workflow list shows a run's summary, and its User Metadata tab shows
+ * the details (markdown).
+ */
+
+/** A run's one-line summary: its component, its role under a parent, and its input. */
+export function runSummary(record: RunRecord, roleInParent?: string): string {
+  return `${record.componentName}${roleInParent ? `, ${roleInParent}` : ''}: ${oneLine(record.input)}`;
+}
+
+/**
+ * A run's static details: its kind, component and model, its session and user, and its parent run, linked in the
+ * Temporal UI of `namespace`.
+ */
+export function runDetails(record: RunRecord, context: { namespace: string; roleInParent?: string }): string {
+  const model = record.model ? ` on model \`${record.model}\`` : '';
+  const parent = record.parentRunId && workflowIdForRun(record.parentRunId);
+  return [
+    `**${record.componentName}**: ${record.kind} \`${record.componentId}\`${model}`,
+    '',
+    `- run id: \`${record.runId}\``,
+    `- session: \`${record.sessionId}\``,
+    ...(record.userId ? [`- user: \`${record.userId}\``] : []),
+    ...(parent
+      ? [
+          `- parent run: [${parent}](/namespaces/${encodeURIComponent(context.namespace)}/workflows/${encodeURIComponent(parent)})` +
+            (context.roleInParent ? `, ${context.roleInParent}` : ''),
+        ]
+      : []),
+  ].join('\n');
+}
+
+/** What a model run's activities are labelled with: `Writer, member of ResearchTeam`, `ResearchTeam leader`. */
+export function modelRunLabel(name: string, role: { leader?: boolean; roleInParent?: string }): string {
+  return role.leader ? `${name} leader` : `${name}${role.roleInParent ? `, ${role.roleInParent}` : ''}`;
+}
