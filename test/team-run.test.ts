@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import {
   Agent,
   OpenAIResponses,
@@ -137,6 +138,13 @@ test('a nested team runs as a child teamRun under its parent team', async () => 
   expect(innerOutput).toMatchObject({ teamId: 'inner-team', status: RunStatus.completed, content: 'Inner done.' });
   expect(innerOutput.memberResponses[0]).toMatchObject({ agentId: 'researcher', content: 'Deep answer.' });
   expect((await describeRun(innerOutput.runId)).type).toBe('teamRun');
+  const innerHistory = await h.client.temporal.workflow.getHandle(workflowIdForRun(innerOutput.runId)).fetchHistory();
+  const innerSummaries = (innerHistory.events ?? []).flatMap((event) =>
+    event.activityTaskScheduledEventAttributes && event.userMetadata?.summary
+      ? [defaultPayloadConverter.fromPayload<string>(event.userMetadata.summary as Payload)]
+      : [],
+  );
+  expect(innerSummaries[0]).toBe('Inner Team leader, member of Outer Team · turn 1 · gpt-test');
 });
 
 test("cancel while a member's model call is in flight: team and member CANCELLED, request aborted, no orphan", async () => {

@@ -1,5 +1,6 @@
 import { workflowIdForRun } from './ids';
 import type { RunRecord } from './run-record';
+import type { AgentRunInput, TeamRunInput } from './specs';
 import { oneLine } from './text';
 
 /**
@@ -34,7 +35,11 @@ export function runDetails(record: RunRecord, context: { namespace: string; role
   ].join('\n');
 }
 
-/** What a model run's activities are labelled with: `Writer, member of ResearchTeam`, `ResearchTeam leader`. */
-export function modelRunLabel(name: string, role: { leader?: boolean; roleInParent?: string }): string {
-  return role.leader ? `${name} leader` : `${name}${role.roleInParent ? `, ${role.roleInParent}` : ''}`;
+/**
+ * What a model run's activities and current details are labelled with: `Writer, member of Research Team`,
+ * `Research Team leader`, `Inner Team leader, member of Outer Team`.
+ */
+export function modelRunLabel(input: AgentRunInput | TeamRunInput): string {
+  const name = input.kind === 'team' ? `${input.team.name} leader` : input.agent.name;
+  return `${name}${input.roleInParent ? `, ${input.roleInParent}` : ''}`;
 }

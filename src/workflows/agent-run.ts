@@ -19,7 +19,7 @@ export async function agentRun(saved: AgentRunInput): Promise<RunOutput> {
   const stream = new RunStream(input);
   const state = new AgentRunState(input, stream);
   const agent = input.agent;
-  const label = modelRunLabel(agent.name, { roleInParent: input.roleInParent });
+  const label = modelRunLabel(input);
   return runLifecycle(input, stream, state, () =>
     runModelLoop(input, state, {
       label,

@@ -1,6 +1,7 @@
 import { CancellationScope, isCancellation, setCurrentDetails } from '@temporalio/workflow';
 import type { ToolCallResult } from '../shared/model-call';
 import type { ToolCall } from '../shared/run-output';
+import { modelRunLabel } from '../shared/run-labels';
 import { RunStatus } from '../shared/run-status';
 import type { MemberSpec, TeamRunInput, TeamSpec, ToolSpec } from '../shared/specs';
 import { DELEGATE_TO_ALL, DELEGATE_TO_MEMBER, parseToolArguments } from '../shared/tool-calls';
@@ -101,7 +102,7 @@ async function runMember(
 ): Promise<{ content: string; isError: boolean }> {
   const memberInput = childRunInput(input, member, task, `member of ${input.team.name}`);
   state.memberStarted(memberInput);
-  setCurrentDetails(`${input.team.name} leader: waiting on ${specOf(member).name}`);
+  setCurrentDetails(`${modelRunLabel(input)}: waiting on ${specOf(member).name}`);
   try {
     const output = await runChild(memberInput);
     state.memberEnded(output);

@@ -23,7 +23,7 @@ export async function teamRun(saved: TeamRunInput): Promise<TeamRunOutput> {
   const stream = new RunStream(input);
   const state = new TeamRunState(input, stream);
   const team = input.team;
-  const label = modelRunLabel(team.name, { leader: true });
+  const label = modelRunLabel(input);
   return runLifecycle(input, stream, state, async () => {
     try {
       await runModelLoop(input, state, {
