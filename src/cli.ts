@@ -1,16 +1,21 @@
 import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { createServer } from './server';
 import { startWorker } from './worker';
 
 const usage = `Usage:
   kern worker --app <module> [--task-queue <name>]   run a worker for the app (default export of defineApp)
+  kern serve --app <module> [--port 7777] [--host <name>]
+                                                     serve the app's runs over HTTP (the AgentOS API)
 
 Environment: TEMPORAL_ADDRESS (localhost:7233), TEMPORAL_NAMESPACE (default), KERN_TASK_QUEUE (kern),
-OPENAI_API_KEY and OPENAI_BASE_URL for the models.`;
+OPENAI_API_KEY and OPENAI_BASE_URL for the models (worker), OS_SECURITY_KEY or KERN_SECURITY_KEY for
+bearer auth and KERN_CORS_ORIGINS (comma-separated) for CORS (serve).`;
 
 /** `kern <command>`: the command-line entry point. */
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  if (command === 'serve') return serveCommand(rest);
   if (command !== 'worker') {
     console.error(command ? `kern: unknown command '${command}'\n\n${usage}` : usage);
     process.exitCode = 2;
@@ -31,4 +36,26 @@ export async function main(argv: string[]): Promise<void> {
   console.log(`kern worker: serving ${values.app} on task queue '${worker.taskQueue}' (Ctrl-C to stop)`);
   // The worker stops gracefully on SIGINT/SIGTERM (the Temporal runtime's shutdown signals).
   await worker.finished;
+}
+
+/** `kern serve`: the app's agents, teams and workflows over HTTP until SIGINT or SIGTERM. */
+async function serveCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { app: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' } },
+  });
+  const port = Number(values.port ?? 7777);
+  if (!values.app || !Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`kern serve: --app is required, and --port must be a port number\n\n${usage}`);
+    process.exitCode = 2;
+    return;
+  }
+  const server = createServer({ app: values.app });
+  const { url } = await server.listen({ port, ...(values.host ? { hostname: values.host } : {}) });
+  console.log(`kern serve: ${values.app} at ${url} (Ctrl-C to stop)`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await server.close();
 }

@@ -123,6 +123,15 @@ export abstract class Component<K extends RunKind, Output extends RunOutputOf<K>
     yield* (await this.client()).subscribe(runId, options);
   }
 
+  /**
+   * The workflow input a run of this component starts with, for code that starts runs with its own client (kern's
+   * HTTP server): `client.startRun(component.runInputFor(input, options))`. Checks the input and options as `run`
+   * does.
+   */
+  runInputFor(input: string, options: RunOptions = {}): RunInputOf<K> {
+    return this.prepareRun(input, options).runInput;
+  }
+
   protected client(): Promise<KernClient> {
     return this.clientOption ? Promise.resolve(this.clientOption) : KernClient.default();
   }

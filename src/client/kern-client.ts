@@ -14,10 +14,10 @@ import { WorkflowStreamClient } from '@temporalio/workflow-streams/client';
 import { FINAL_OUTPUT_MEMO, runEventsQuery, runOutputQuery } from '../workflows/messages';
 import { RunEventsUnavailable, RunIdInUseError, RunNotFound } from '../shared/errors';
 import { RUN_EVENTS_TOPIC, isTerminalEventOf, type AnyRunEvent } from '../shared/events';
-import { workflowIdForRun } from '../shared/ids';
+import { RUN_WORKFLOW_ID_PREFIX, workflowIdForRun } from '../shared/ids';
 import { RUN_RECORD_MEMO, outputFromRecord, runRecordOf, type RunRecord } from '../shared/run-record';
 import type { AnyRunOutput } from '../shared/run-output';
-import { RunStatus } from '../shared/run-status';
+import { RunStatus, isTerminalStatus } from '../shared/run-status';
 import { readRunOutput, recordFromMemo } from '../shared/saved-runs';
 import { kernComponentIdKey, kernKindKey, kernStatusKey, runSearchAttributes } from '../shared/search-attributes';
 import { runDetails, runSummary } from '../shared/run-labels';
@@ -35,6 +35,17 @@ export interface KernClientOptions {
   client?: Client;
   /** Who this client is in Temporal's history (who cancelled a run, for example); default `kern client @ <host>`. */
   identity?: string;
+}
+
+/** Which runs {@link KernClient.listRuns} returns; every field given must match. */
+export interface RunListFilter {
+  kind?: RunKind;
+  componentId?: string;
+  sessionId?: string;
+  userId?: string;
+  status?: RunStatus;
+  /** At most this many runs (default 20, at most 100). */
+  limit?: number;
 }
 
 /** Who cancelled before a run started, as far as the caller knows: the kind and id of the component. */
@@ -226,6 +237,49 @@ export class KernClient {
     yield* await this.recordedEvents(runId, next);
   }
 
+  /**
+   * What a run has published so far from `fromIndex` on, with its output as it stands; `null` for a run id that no run
+   * has. Never waits for more events: {@link subscribe} does. While the run is pending, or no worker answers in time,
+   * the events read so far may be fewer than were published; a subscription from the next index gets the rest.
+   */
+  async eventsSoFar(runId: string, fromIndex = 0): Promise<{ output: AnyRunOutput; events: AnyRunEvent[] } | null> {
+    const output = await this.getRunOutput(runId);
+    if (!output) return null;
+    if (isTerminalStatus(output.status)) return { output, events: await this.recordedEvents(runId, fromIndex) };
+    if (output.status === RunStatus.pending) return { output, events: [] };
+    try {
+      const events = await this.temporal.connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
+        this.runHandle(runId).query(runEventsQuery, fromIndex),
+      );
+      return { output, events };
+    } catch {
+      return { output, events: [] };
+    }
+  }
+
+  /**
+   * Runs newest first, from Temporal's visibility store, filtered by the `Kern…` search attributes. Values are
+   * quoted in the query, so an id that contains quotes matches only itself. Visibility lags a run's start by up to a
+   * second or so.
+   */
+  async listRuns(filter: RunListFilter = {}): Promise<AnyRunOutput[]> {
+    const conditions = [`WorkflowType != ${visibilityString(CANCEL_INTENT_TYPE)}`];
+    if (filter.kind) conditions.push(`KernKind = ${visibilityString(filter.kind)}`);
+    if (filter.componentId) conditions.push(`KernComponentId = ${visibilityString(filter.componentId)}`);
+    if (filter.sessionId) conditions.push(`KernSessionId = ${visibilityString(filter.sessionId)}`);
+    if (filter.userId) conditions.push(`KernUserId = ${visibilityString(filter.userId)}`);
+    if (filter.status) conditions.push(`KernStatus = ${visibilityString(filter.status)}`);
+    const limit = Math.min(Math.max(filter.limit ?? 20, 1), 100);
+    const runIds: string[] = [];
+    for await (const execution of this.temporal.workflow.list({ query: conditions.join(' AND '), pageSize: limit })) {
+      if (!execution.workflowId.startsWith(RUN_WORKFLOW_ID_PREFIX)) continue;
+      runIds.push(execution.workflowId.slice(RUN_WORKFLOW_ID_PREFIX.length));
+      if (runIds.length >= limit) break;
+    }
+    const outputs = await Promise.all(runIds.map((runId) => this.getRunOutput(runId)));
+    return outputs.filter((output): output is AnyRunOutput => output !== null);
+  }
+
   /** Closes the connection this client opened (not one it was given). */
   async close(): Promise<void> {
     await this.ownedConnection?.close();
@@ -305,6 +359,11 @@ export class KernClient {
       return true;
     }
   }
+}
+
+/** A string literal for a visibility query: quotes and backslashes escaped, so the value cannot end the literal. */
+function visibilityString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
 function endedWith(record: RunRecord, type: string, message: string): AnyRunOutput {

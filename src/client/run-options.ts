@@ -1,6 +1,18 @@
 import { z } from 'zod';
 import { InvalidInputError } from '../shared/errors';
 
+/**
+ * A run, session or user id: kept exactly as given (never trimmed), so the caller finds the run under the id it chose.
+ * Ids with surrounding spaces or control characters are refused rather than changed.
+ */
+export const RunKey = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine((value) => value.trim() === value, 'must not start or end with spaces')
+  // eslint-disable-next-line no-control-regex
+  .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), 'must not contain control characters');
+
 /** Options of `run()`. Unknown keys are an error, so a typo does not silently change what runs. */
 export const RunOptions = z.strictObject({
   /** Return `PENDING` as soon as Temporal has the run, instead of waiting for its end. */
@@ -8,9 +20,9 @@ export const RunOptions = z.strictObject({
   /** Return the run's events as they happen instead of an output. */
   stream: z.boolean().optional(),
   /** Use this run id instead of a new UUID. Must not have been used by another run. */
-  runId: z.string().trim().min(1).max(200).optional(),
-  sessionId: z.string().trim().min(1).max(200).optional(),
-  userId: z.string().trim().min(1).max(200).optional(),
+  runId: RunKey.optional(),
+  sessionId: RunKey.optional(),
+  userId: RunKey.optional(),
 });
 export type RunOptions = z.infer<typeof RunOptions>;
 

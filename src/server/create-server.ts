@@ -1,0 +1,171 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { serve, upgradeWebSocket } from '@hono/node-server';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { WebSocketServer } from 'ws';
+import { KernClient } from '../client/kern-client';
+import type { KernApp } from '../client/define';
+import { loadApp } from '../worker/start-worker';
+import { InvalidInputError, KernError } from '../shared/errors';
+import { Catalog, NOT_FOUND_DETAIL, type RouteKind } from './catalog';
+import { RunFeeds } from './run-feeds';
+import { InvalidRequest } from './run-request';
+import { NotFound, runRoutes, type ServerDeps } from './run-routes';
+import { workflowSocket } from './workflow-socket';
+
+/** How {@link createServer} is set up. Unset fields come from the environment, then from the defaults. */
+export interface ServerOptions {
+  /** The app (from `defineApp`), or the path of a module whose default export is one. */
+  app: KernApp | string;
+  /** The kern client runs are started with; default {@link KernClient.default}, from the environment. */
+  client?: KernClient;
+  /**
+   * The bearer token every route but `/` and `/health` requires; default `OS_SECURITY_KEY` (the framework's
+   * variable, so a deployment that sets it is never left open), then `KERN_SECURITY_KEY`. Unset: no auth.
+   */
+  securityKey?: string;
+  /** Origins allowed by CORS; default `KERN_CORS_ORIGINS` (comma-separated), else any origin. */
+  corsOrigins?: string[];
+  /** The largest request body, in bytes (default 1 MiB); a larger one gets 413 before it is read whole. */
+  maxBodyBytes?: number;
+}
+
+/** kern's HTTP server: mount {@link KernServer.fetch} in any fetch-style server, or {@link KernServer.listen}. */
+export interface KernServer {
+  /** The Hono app: `app.route('/kern', server.app)` mounts it in another Hono app. */
+  readonly app: Hono;
+  /** The request handler, for any server that speaks the Fetch API (the WebSocket needs {@link listen}). */
+  readonly fetch: (request: Request) => Response | Promise<Response>;
+  /** Listens on `port` (default 7777; 0 picks a free one), with the WebSocket route. */
+  listen(options?: { port?: number; hostname?: string }): Promise<{ url: string; server: Server }>;
+  /** Stops listening, ends live streams and closes the client the server opened. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * An HTTP server for the app's agents, teams and workflows that speaks the Python framework's AgentOS API, so clients
+ * written for that server work unchanged. It keeps no state another process needs: several can serve one Temporal
+ * namespace behind a load balancer. See the README's "HTTP API" for every route.
+ */
+export function createServer(options: ServerOptions): KernServer {
+  const catalog = new Catalog(typeof options.app === 'string' ? loadApp(options.app) : options.app);
+  const clientPromise = options.client ? Promise.resolve(options.client) : KernClient.default();
+  const securityKey =
+    options.securityKey ?? (process.env.OS_SECURITY_KEY || process.env.KERN_SECURITY_KEY || undefined);
+  const corsOrigins =
+    options.corsOrigins ??
+    process.env.KERN_CORS_ORIGINS?.split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean);
+  const checkToken = (token: string) => securityKey !== undefined && sameText(token, securityKey);
+  let feeds: RunFeeds | undefined;
+  const depsPromise = clientPromise.then((client): ServerDeps => {
+    feeds = new RunFeeds(client);
+    return { client, catalog, feeds };
+  });
+  // Creating the server never waits for Temporal; a request that needs it waits for the connection.
+  depsPromise.catch(() => undefined);
+  const connect = () => depsPromise;
+
+  const app = new Hono();
+  app.use('*', cors({ origin: corsOrigins && corsOrigins.length > 0 ? corsOrigins : '*' }));
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      // The rest of the body is never read, so the connection cannot carry another request: close it.
+      onError: (c) => c.json({ detail: 'Request body too large' }, 413, { connection: 'close' }),
+    }),
+  );
+  app.use('*', async (c, next) => {
+    if (securityKey === undefined || c.req.path === '/' || c.req.path === '/health' || c.req.path === '/workflows/ws') {
+      return next();
+    }
+    const header = c.req.header('authorization');
+    if (!header) return c.json({ detail: 'Authorization header required' }, 401);
+    const token = /^Bearer\s+(.+)$/i.exec(header)?.[1];
+    if (!token || !checkToken(token)) return c.json({ detail: 'Invalid authentication token' }, 401);
+    return next();
+  });
+
+  const startedAt = new Date().toISOString();
+  app.get('/', (c) => c.json({ name: 'kern', health: '/health', config: '/config' }));
+  app.get('/health', (c) => c.json({ status: 'ok', instantiated_at: startedAt }));
+  app.get('/config', (c) => c.json(catalog.config()));
+  app.get(
+    '/workflows/ws',
+    upgradeWebSocket(async () => workflowSocket({ ...(await depsPromise), securityKey, checkToken })),
+  );
+  for (const kind of ['agents', 'teams', 'workflows'] as const satisfies RouteKind[]) {
+    app.get(`/${kind}`, (c) => c.json(catalog.list(kind)));
+    app.get(`/${kind}/:componentId`, (c) => {
+      const found = catalog.list(kind).find((component) => component.id === c.req.param('componentId'));
+      if (!found) throw new NotFound(NOT_FOUND_DETAIL[kind]);
+      return c.json(found);
+    });
+    app.route(`/${kind}`, runRoutes(kind, catalog, connect));
+  }
+
+  app.notFound((c) => c.json({ detail: 'Not Found' }, 404));
+  app.onError(errorAnswer);
+
+  let listening: Server | undefined;
+  let webSockets: WebSocketServer | undefined;
+  return {
+    app,
+    fetch: (request) => app.fetch(request),
+    async listen({ port = 7777, hostname } = {}) {
+      webSockets = new WebSocketServer({ noServer: true });
+      const server = await new Promise<Server>((resolve) => {
+        const started = serve(
+          { fetch: app.fetch, port, ...(hostname ? { hostname } : {}), websocket: { server: webSockets! } },
+          () => resolve(started as Server),
+        );
+      });
+      listening = server;
+      const address = server.address() as AddressInfo;
+      return { url: `http://${hostname ?? 'localhost'}:${address.port}`, server };
+    },
+    async close() {
+      feeds?.close();
+      for (const socket of webSockets?.clients ?? []) socket.terminate();
+      webSockets?.close();
+      if (listening) {
+        listening.closeAllConnections();
+        await new Promise<void>((resolve) => listening!.close(() => resolve()));
+      }
+      if (!options.client) await (await clientPromise).close();
+    },
+  };
+}
+
+/** The framework's error bodies: `{"detail": …}`; a list of field problems for 422. */
+function errorAnswer(err: Error, c: import('hono').Context): Response {
+  if (err instanceof NotFound) return c.json({ detail: err.message }, 404);
+  if (err instanceof InvalidRequest) return c.json({ detail: err.problems }, 422);
+  if (err instanceof InvalidInputError) return c.json({ detail: err.message }, 422);
+  if (isUnavailable(err)) return c.json({ detail: 'Temporal is unreachable; try again shortly' }, 503);
+  if (err instanceof KernError) return c.json({ detail: err.message }, 500);
+  console.error('kern server:', err);
+  return c.json({ detail: 'Internal server error' }, 500);
+}
+
+/** Temporal's gRPC "unavailable" (the server is down or unreachable). */
+function isUnavailable(err: unknown): boolean {
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    ((err as { code?: unknown }).code === 14 || (err as { name?: unknown }).name === 'ServiceError')
+  );
+}
+
+function sameText(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}

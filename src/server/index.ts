@@ -1,0 +1,2 @@
+// kern's HTTP API: the Python framework's AgentOS routes over kern's runs (`npx kern serve --app ./app.ts`).
+export { createServer, type KernServer, type ServerOptions } from './create-server';

@@ -1,0 +1,152 @@
+import type { Context } from 'hono';
+import { z } from 'zod';
+import { MAX_INPUT_BYTES, RunKey } from '../client/run-options';
+
+/** A field the server refused, in the list form of the framework's 422 answers. */
+export interface FieldProblem {
+  type: string;
+  loc: Array<string | number>;
+  msg: string;
+  input: unknown;
+}
+
+/** A request kern cannot take: answered `422 {"detail": [...problems]}`. */
+export class InvalidRequest extends Error {
+  constructor(readonly problems: FieldProblem[]) {
+    super(problems.map((problem) => `${problem.loc.join('.')}: ${problem.msg}`).join('; '));
+  }
+}
+
+/** Booleans as the framework's server (pydantic) reads form fields. */
+const TRUE_WORDS = new Set(['1', 'on', 't', 'true', 'y', 'yes']);
+const FALSE_WORDS = new Set(['0', 'off', 'f', 'false', 'n', 'no']);
+
+const formBoolean = z.union([z.boolean(), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'boolean') return value;
+  const word = value.trim().toLowerCase();
+  if (TRUE_WORDS.has(word)) return true;
+  if (FALSE_WORDS.has(word)) return false;
+  ctx.addIssue({ code: 'custom', message: 'Input should be a valid boolean, unable to interpret input' });
+  return z.NEVER;
+});
+
+/** An optional id field: an empty form value counts as absent, as there. */
+const optionalKey = z.preprocess((value) => (value === '' ? undefined : value), RunKey.optional());
+
+/**
+ * The body of `POST /{kind}/{id}/runs`: the framework's form fields that kern honours. `stream` defaults to true
+ * and `background` to false, as there.
+ */
+export const RunRequest = z.object({
+  message: z
+    .string()
+    .refine((value) => value.trim() !== '', 'must not be empty')
+    .refine((value) => Buffer.byteLength(value, 'utf8') <= MAX_INPUT_BYTES, `must be at most ${MAX_INPUT_BYTES} bytes`),
+  stream: formBoolean.default(true),
+  background: formBoolean.default(false),
+  session_id: optionalKey,
+  user_id: optionalKey,
+  run_id: optionalKey,
+});
+export type RunRequest = z.infer<typeof RunRequest>;
+
+/**
+ * Fields the framework's server takes that change nothing for kern: accepted and left unused. `stream_events` and
+ * `stream_intermediate_steps` ask for what kern always streams; `metadata` is not kept (kern has no metadata yet).
+ */
+const NEUTRAL_FIELDS = new Set(['stream_events', 'stream_intermediate_steps', 'metadata']);
+
+/**
+ * Fields the framework's server takes that would change the result and kern cannot honour yet: refused, so
+ * nothing a caller sends is silently dropped.
+ */
+const UNSUPPORTED_FIELDS: Readonly<Record<string, string>> = {
+  files: 'file uploads are not supported by kern yet',
+  files_metadata: 'file uploads are not supported by kern yet',
+  images: 'images are not supported by kern yet',
+  audio: 'audio is not supported by kern yet',
+  videos: 'videos are not supported by kern yet',
+  input_files: 'files are not supported by kern yet',
+  session_state: 'session state is not supported by kern yet',
+  dependencies: 'dependencies are not supported by kern',
+  knowledge_filters: 'knowledge is not supported by kern',
+  output_schema: 'structured output is not supported by kern yet',
+  use_json_schema: 'structured output is not supported by kern yet',
+  version: 'kern components have no versions; a run always uses the definition the server was started with',
+  factory_input: 'kern has no component factories',
+  add_history_to_context: 'session history is not supported by kern yet',
+};
+
+/** The fields of a request body: form (urlencoded or multipart) as the framework reads them, or a JSON object. */
+export async function readBodyFields(c: Context): Promise<Record<string, unknown>> {
+  const contentType = c.req.header('content-type') ?? '';
+  if (/^application\/json\b/i.test(contentType)) {
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      throw new InvalidRequest([{ type: 'json_invalid', loc: ['body'], msg: 'JSON decode error', input: null }]);
+    }
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      throw new InvalidRequest([
+        { type: 'model_attributes_type', loc: ['body'], msg: 'Input should be a JSON object', input: null },
+      ]);
+    }
+    return body as Record<string, unknown>;
+  }
+  if (/^(application\/x-www-form-urlencoded|multipart\/form-data)\b/i.test(contentType)) {
+    return (await c.req.parseBody({ all: true })) as Record<string, unknown>;
+  }
+  return {};
+}
+
+/** Checks a run request's fields: the framework's 422 problems for what is missing, wrong or unsupported. */
+export function parseRunRequest(fields: Record<string, unknown>): RunRequest {
+  const problems: FieldProblem[] = [];
+  for (const [name, value] of Object.entries(fields)) {
+    if (name in RunRequest.shape || NEUTRAL_FIELDS.has(name)) {
+      if (Array.isArray(value)) {
+        problems.push({ type: 'string_type', loc: ['body', name], msg: 'Field given more than once', input: null });
+      }
+      continue;
+    }
+    const reason = UNSUPPORTED_FIELDS[name] ?? 'unknown field';
+    problems.push({ type: 'unsupported', loc: ['body', name], msg: reason, input: null });
+  }
+  const parsed = RunRequest.safeParse(fields);
+  if (!parsed.success) problems.push(...parsed.error.issues.map((issue) => fieldProblem(issue, fields)));
+  if (problems.length > 0 || !parsed.success) throw new InvalidRequest(problems);
+  return parsed.data;
+}
+
+/** Reads an optional integer form or query field (`last_event_index`), as the framework's 422 says when it is not. */
+export function optionalInteger(value: unknown, loc: string[]): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const number = typeof value === 'number' ? value : typeof value === 'string' ? Number(value.trim()) : NaN;
+  if (!Number.isInteger(number)) {
+    throw new InvalidRequest([
+      {
+        type: 'int_parsing',
+        loc,
+        msg: 'Input should be a valid integer, unable to parse string as an integer',
+        input: typeof value === 'string' ? value : null,
+      },
+    ]);
+  }
+  return number;
+}
+
+function fieldProblem(issue: z.core.$ZodIssue, fields: Record<string, unknown>): FieldProblem {
+  const name = String(issue.path[0] ?? '');
+  const input = fields[name];
+  if (input === undefined) return { type: 'missing', loc: ['body', name], msg: 'Field required', input: null };
+  const shown = typeof input === 'string' && input.length <= 200 ? input : null;
+  if (issue.code === 'invalid_type' || issue.code === 'invalid_union') {
+    return { type: 'type_error', loc: ['body', name], msg: `Input should be a ${expectedType(name)}`, input: shown };
+  }
+  return { type: 'value_error', loc: ['body', name], msg: issue.message, input: shown };
+}
+
+function expectedType(name: string): string {
+  return name === 'stream' || name === 'background' ? 'valid boolean' : 'valid string';
+}

@@ -1,0 +1,208 @@
+import { Hono, type Context } from 'hono';
+import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
+import type { KernClient } from '../client/kern-client';
+import { RunKey } from '../client/run-options';
+import { RunIdInUseError } from '../shared/errors';
+import { isTerminalEventOf, type AnyRunEvent } from '../shared/events';
+import { componentIdentityOf, type AnyRunOutput } from '../shared/run-output';
+import { RunStatus } from '../shared/run-status';
+import { NOT_FOUND_DETAIL, RUN_KIND_OF, type Catalog, type RouteKind } from './catalog';
+import { resumeRun, type ResumeItem } from './run-events';
+import type { RunFeeds } from './run-feeds';
+import { InvalidRequest, optionalInteger, parseRunRequest, readBodyFields } from './run-request';
+import { pythonJson, wireEvent, wireOutput } from './wire';
+
+/** What the routes use; the client connects on first use, so creating the server never waits for Temporal. */
+export interface ServerDeps {
+  client: KernClient;
+  catalog: Catalog;
+  feeds: RunFeeds;
+}
+
+const KIND_WORD: Readonly<Record<RouteKind, string>> = { agents: 'agent', teams: 'team', workflows: 'workflow' };
+
+const RUN_STATUSES = new Set<string>(Object.values(RunStatus));
+
+/** The run routes of one kind of component (`/agents/:id/runs…`, and the same for teams and workflows). */
+export function runRoutes(kind: RouteKind, catalog: Catalog, connect: () => Promise<ServerDeps>): Hono {
+  const routes = new Hono();
+
+  /** The component named in the path, or the framework's 404. */
+  const componentOf = (c: Context) => {
+    const component = catalog.find(kind, c.req.param('componentId') ?? '');
+    if (!component) throw new NotFound(NOT_FOUND_DETAIL[kind]);
+    return component;
+  };
+  /** True when the output is a run of the component in the path (and of the session, when one is given). */
+  const owns = (c: Context, output: AnyRunOutput, sessionId?: string) =>
+    output.kind === RUN_KIND_OF[kind] &&
+    componentIdentityOf(output).id === c.req.param('componentId') &&
+    (sessionId === undefined || sessionId === '' || output.sessionId === sessionId);
+
+  routes.post('/:componentId/runs', async (c) => {
+    const component = componentOf(c);
+    const { client, feeds } = await connect();
+    const request = parseRunRequest(await readBodyFields(c));
+    const runInput = component.runInputFor(request.message, {
+      background: request.background,
+      stream: request.stream,
+      ...(request.run_id !== undefined ? { runId: request.run_id } : {}),
+      ...(request.session_id !== undefined ? { sessionId: request.session_id } : {}),
+      ...(request.user_id !== undefined ? { userId: request.user_id } : {}),
+    });
+    const { runId, sessionId } = runInput;
+    try {
+      await client.startRun(runInput);
+    } catch (err) {
+      if (err instanceof RunIdInUseError) return c.json({ detail: err.message }, 409);
+      throw err;
+    }
+    if (!request.stream) {
+      if (request.background) return c.json({ run_id: runId, session_id: sessionId, status: RunStatus.pending }, 202);
+      return c.json(wireOutput(await client.waitForRun(runId)));
+    }
+    return sse(c, async (stream, signal) => {
+      let ended = false;
+      // A plain stream belongs to its request: when the client goes away before the end, the run is cancelled (as
+      // the framework's server does). A background stream only loses a viewer; the run goes on, and `/resume` picks
+      // it up.
+      if (!request.background) {
+        signal.addEventListener('abort', () => {
+          if (!ended) void client.cancelRun(runId).catch(() => undefined);
+        });
+      }
+      for await (const event of feeds.follow(runId, 0, signal)) {
+        ended = isTerminalEventOf(event, runId);
+        await writeEvent(stream, event, request.background);
+      }
+    });
+  });
+
+  routes.get('/:componentId/runs', async (c) => {
+    const component = componentOf(c);
+    const { client } = await connect();
+    const status = c.req.query('status');
+    if (status !== undefined && !RUN_STATUSES.has(status)) {
+      throw new InvalidRequest([
+        {
+          type: 'enum',
+          loc: ['query', 'status'],
+          msg: `Input should be ${[...RUN_STATUSES].map((s) => `'${s}'`).join(', ')}`,
+          input: status,
+        },
+      ]);
+    }
+    const limit = optionalInteger(c.req.query('limit'), ['query', 'limit']);
+    const sessionId = c.req.query('session_id') || undefined;
+    const runs = await client.listRuns({
+      kind: component.kind,
+      componentId: component.id,
+      ...(sessionId ? { sessionId } : {}),
+      ...(status ? { status: status as RunStatus } : {}),
+      ...(limit !== undefined ? { limit } : {}),
+    });
+    return c.json(runs.map(wireOutput));
+  });
+
+  routes.get('/:componentId/runs/:runId', async (c) => {
+    componentOf(c);
+    const { client } = await connect();
+    const runId = validRunId(c);
+    const output = runId === undefined ? null : await client.getRunOutput(runId);
+    if (!output || !owns(c, output, c.req.query('session_id'))) throw new NotFound('Run not found');
+    return c.json(wireOutput(output));
+  });
+
+  routes.post('/:componentId/runs/:runId/cancel', async (c) => {
+    const component = componentOf(c);
+    const { client } = await connect();
+    const runId = validRunId(c);
+    if (runId === undefined) return c.json({ cancelled: false });
+    const output = await client.getRunOutput(runId);
+    // A run of another component is not this route's to cancel; an unknown id records the cancel (before start).
+    if (output && !owns(c, output)) return c.json({ cancelled: false });
+    return c.json({ cancelled: await client.cancelRun(runId, { kind: component.kind, componentId: component.id }) });
+  });
+
+  const resume = async (c: Context, lastEventIndex: number | undefined, sessionId: string | undefined) => {
+    componentOf(c);
+    const deps = await connect();
+    const runId = c.req.param('runId') ?? '';
+    return sse(c, async (stream, signal) => {
+      const items: AsyncIterable<ResumeItem> | ResumeItem[] = RunKey.safeParse(runId).success
+        ? resumeRun(deps, {
+            runId,
+            lastEventIndex,
+            owns: (output) => owns(c, output, sessionId),
+            kindWord: KIND_WORD[kind],
+            signal,
+          })
+        : [{ meta: { event: 'error', error: `Run ${runId} not found in buffer or database` } }];
+      for await (const item of items) {
+        if ('meta' in item) {
+          await stream.writeSSE({ event: String(item.meta.event), data: pythonJson(item.meta) });
+        } else {
+          await writeEvent(stream, item.event, true);
+        }
+      }
+    });
+  };
+
+  routes.post('/:componentId/runs/:runId/resume', async (c) => {
+    const fields = await readBodyFields(c);
+    return await resume(
+      c,
+      optionalInteger(fields.last_event_index, ['body', 'last_event_index']),
+      typeof fields.session_id === 'string' ? fields.session_id : undefined,
+    );
+  });
+
+  // For a browser's EventSource, which reconnects by itself with the last `id:` it saw in `Last-Event-ID`.
+  routes.get('/:componentId/runs/:runId/events', async (c) => {
+    const lastEventId = c.req.header('last-event-id') ?? c.req.query('last_event_index');
+    return await resume(c, optionalInteger(lastEventId, ['header', 'last-event-id']), c.req.query('session_id'));
+  });
+
+  return routes;
+}
+
+/** The run id in the path, or `undefined` for one no run can have (too long, spaces around it, control characters). */
+function validRunId(c: Context): string | undefined {
+  const runId = c.req.param('runId') ?? '';
+  return RunKey.safeParse(runId).success ? runId : undefined;
+}
+
+/** A 404 with the framework's `{"detail": …}` body. */
+export class NotFound extends Error {}
+
+/**
+ * An SSE response (`text/event-stream; charset=utf-8`, as the framework sends it). `signal` aborts when the client
+ * disconnects. A failure after the headers are sent becomes an `error` frame: the status line is already out.
+ */
+function sse(c: Context, write: (stream: SSEStreamingApi, signal: AbortSignal) => Promise<void>): Response {
+  const response = streamSSE(c, async (stream) => {
+    const left = new AbortController();
+    stream.onAbort(() => left.abort());
+    try {
+      await write(stream, left.signal);
+    } catch (err) {
+      if (!stream.aborted) {
+        const message = err instanceof Error ? err.message : String(err);
+        await stream.writeSSE({ event: 'error', data: pythonJson({ event: 'error', error: message }) });
+      }
+    } finally {
+      left.abort();
+    }
+  });
+  response.headers.set('content-type', 'text/event-stream; charset=utf-8');
+  return response;
+}
+
+/** One run event as an SSE frame; resumable streams carry `event_index` and an `id:` line. */
+async function writeEvent(stream: SSEStreamingApi, event: AnyRunEvent, resumable: boolean): Promise<void> {
+  await stream.writeSSE({
+    event: event.event,
+    data: JSON.stringify(wireEvent(event, { withIndex: resumable })),
+    ...(resumable && event.eventIndex !== undefined ? { id: String(event.eventIndex) } : {}),
+  });
+}
