@@ -25,14 +25,14 @@ export interface Metric {
   note?: string;
 }
 
-const agentOf = (bench: Bench) =>
+export const agentOf = (bench: Bench) =>
   new Agent({ name: 'Bench Agent', model: new OpenAIResponses({ id: 'bench' }), client: bench.kern });
 
 /**
  * Repetitions of a kern and a baseline measurement, alternating so that drift on the machine hits both alike.
  * Reports each side's median p50 and p99, and the spread of its p50 over the repetitions.
  */
-async function alternating(
+export async function alternating(
   reps: number,
   kernSamples: () => Promise<number[]>,
   baselineSamples: () => Promise<number[]>,
@@ -50,7 +50,7 @@ async function alternating(
   return [summary(kern), summary(base)];
 }
 
-function compare(
+export function compare(
   name: string,
   unit: string,
   kern: { p50: Spread; p99: number },
@@ -290,7 +290,7 @@ export async function streamLatency(
 }
 
 /** For each word "wK" in what the consumer received, receipt time minus the time the server emitted word K. */
-function tokenLatencies(received: Array<{ at: number; text: string }>, wordTimes: number[]): number[] {
+export function tokenLatencies(received: Array<{ at: number; text: string }>, wordTimes: number[]): number[] {
   return received.flatMap(({ at, text }) =>
     [...text.matchAll(/w(\d+)/g)].map((match) => at - wordTimes[Number(match[1])]!),
   );

@@ -14,6 +14,7 @@ import {
   type Metric,
   type ThroughputPoint,
 } from './metrics';
+import { httpApi } from './http-metrics';
 import { table, writeChart, writeResults } from './report';
 import { startBench } from './setup';
 
@@ -51,6 +52,8 @@ async function main(): Promise<void> {
     metrics.push(...(await cancelLatency(bench, config.cancels)));
     step('stream latency and history size');
     metrics.push(...(await streamLatency(bench, config.streamRuns, config.streamTokens, config.tokenDelayMs)));
+    step('HTTP API');
+    metrics.push(...(await httpApi(bench, config.repetitions, config.sequentialRuns, config.tokenDelayMs)));
     step('replay speed');
     metrics.push(await replaySpeed(bench, config.replayPasses));
   } finally {

@@ -94,23 +94,27 @@ async function cancelAfterDelay(team: Team, container: RunIdContainer, delaySeco
   else console.log(`Failed to cancel team run ${runId} (may not exist or already completed)`);
 }
 
+const storytellerAgent = new Agent({
+  name: 'StorytellerAgent',
+  model: new OpenAIResponses({ id: 'gpt-5.2' }),
+  description: 'An agent that writes creative stories',
+});
+const editorAgent = new Agent({
+  name: 'EditorAgent',
+  model: new OpenAIResponses({ id: 'gpt-5.2' }),
+  description: 'An agent that reviews and improves stories',
+});
+
+/** The seed's team; its id is `storytelling-team`, as in the seed's `curl …/teams/storytelling-team/runs/…/cancel`. */
+export const storytellingTeam = new Team({
+  name: 'Storytelling Team',
+  members: [storytellerAgent, editorAgent],
+  model: new OpenAIResponses({ id: 'gpt-5.2' }), // Team leader model
+  description: 'A team that collaborates to write detailed stories',
+});
+
 export async function main(): Promise<void> {
-  const storytellerAgent = new Agent({
-    name: 'StorytellerAgent',
-    model: new OpenAIResponses({ id: 'gpt-5.2' }),
-    description: 'An agent that writes creative stories',
-  });
-  const editorAgent = new Agent({
-    name: 'EditorAgent',
-    model: new OpenAIResponses({ id: 'gpt-5.2' }),
-    description: 'An agent that reviews and improves stories',
-  });
-  const team = new Team({
-    name: 'Storytelling Team',
-    members: [storytellerAgent, editorAgent],
-    model: new OpenAIResponses({ id: 'gpt-5.2' }), // Team leader model
-    description: 'A team that collaborates to write detailed stories',
-  });
+  const team = storytellingTeam;
 
   console.log('Starting team run cancellation example...');
   console.log('='.repeat(50));

@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { RunStatus } from 'kern';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { WebSocket } from 'ws';
 import { createServer, type KernServer } from 'kern/server';
 import app from './fixtures/http-app';
+
+const appPath = path.resolve(__dirname, 'fixtures/http-app.ts');
 import { startHarness, type Harness } from './support/harness';
 import { postForm, readFrames } from './support/http';
 
@@ -378,4 +383,193 @@ describe('bad input gets a clear answer and touches nothing', () => {
     expect(await json(big)).toEqual({ status: 413, body: { detail: 'Request body too large' } });
     expect((await json(await fetch(`${base}/health`))).status).toBe(200);
   });
+});
+
+/** A WebSocket client that collects what the server sends and can wait for a message. */
+async function openSocket(url: string) {
+  const socket = new WebSocket(url.replace(/^http/, 'ws'));
+  const received: string[] = [];
+  const waiters = new Set<() => void>();
+  socket.on('message', (data) => {
+    received.push(String(data));
+    for (const wake of waiters) wake();
+  });
+  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+  const waitFor = async (predicate: (message: string) => boolean, timeoutMs = 15_000): Promise<string> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = received.find(predicate);
+      if (found !== undefined) return found;
+      if (Date.now() > deadline) throw new Error(`no such message; got ${received.slice(-3).join(' | ')}`);
+      await new Promise<void>((resolve) => {
+        waiters.add(resolve);
+        setTimeout(resolve, 200);
+      });
+    }
+  };
+  const send = (message: unknown) => socket.send(typeof message === 'string' ? message : JSON.stringify(message));
+  return { socket, received, waitFor, send, close: () => socket.close() };
+}
+
+/** The JSON of a WebSocket message: flat, or SSE-framed (`event: X`, `data: {…}`) as a started run's events are. */
+const socketJson = (message: string): Wire =>
+  JSON.parse(message.startsWith('event: ') ? message.split('\ndata: ')[1]! : message);
+
+describe('the workflow WebSocket', () => {
+  test('connected, ping, start-workflow, disconnect, reconnect mid-run and after the end, bad messages', async () => {
+    const prompt = `ws ${randomUUID()}`;
+    h.model.replyWhen(prompt, { text: story(80), tokenDelayMs: 30 });
+    const first = await openSocket(`${base}/workflows/ws`);
+    expect(await first.waitFor(() => true)).toBe(
+      '{"event": "connected", "message": "Connected to AgentOS.", "requires_auth": false}',
+    );
+    first.send({ action: 'ping' });
+    await first.waitFor((message) => message === '{"event": "pong"}');
+    first.send({ action: 'start-workflow', workflow_id: 'content-creation-workflow', message: prompt });
+    const started = await first.waitFor((message) => message.startsWith('event: WorkflowStarted\ndata: {'));
+    expect(started.endsWith('\n\n')).toBe(true);
+    const { run_id: runId, session_id: sessionId } = socketJson(started);
+    await first.waitFor((message) => message.startsWith('event: RunContent'));
+    const seen = first.received.filter((message) => message.startsWith('event: ')).map(socketJson);
+    first.close();
+    const lastSeen = seen.at(-1)!.event_index as number;
+
+    const second = await openSocket(`${base}/workflows/ws`);
+    second.send({ action: 'reconnect', run_id: runId, session_id: sessionId, last_event_index: lastSeen });
+    await second.waitFor((message) => message.includes('"event": "WorkflowCompleted"'));
+    const metas = second.received.map(socketJson).filter((message) => message.event_index === undefined);
+    expect(metas.map((meta) => meta.event)).toEqual(
+      metas[1]?.event === 'catch_up' ? ['connected', 'catch_up', 'subscribed'] : ['connected', 'subscribed'],
+    );
+    const rest = second.received.map(socketJson).filter((message) => message.event_index !== undefined);
+    expect(rest.map((event) => event.event_index)).toEqual(rest.map((_, i) => lastSeen + 1 + i));
+    expect(rest.at(-1)).toMatchObject({ event: 'WorkflowCompleted', workflow_id: 'content-creation-workflow' });
+
+    // After the end, from the index asked for (the framework replays everything; kern honours the index).
+    second.send({ action: 'reconnect', run_id: runId, last_event_index: 2 });
+    await second.waitFor((message) => message.includes('"event": "replay"'));
+    const replay = second.received.slice(second.received.findIndex((m) => m.includes('"event": "replay"')));
+    await second.waitFor(() => second.received.filter((m) => m.includes('"event": "WorkflowCompleted"')).length === 2);
+    const replayed = replay.map(socketJson).filter((message) => message.event_index !== undefined);
+    expect(replayed[0].event_index).toBe(3);
+
+    second.send('not json');
+    await second.waitFor((message) => message.includes('Invalid message'));
+    second.send({ action: 'no-such-action' });
+    await second.waitFor((message) => message === '{"event": "error", "error": "Unknown action: no-such-action"}');
+    second.send({ action: 'reconnect', run_id: 'no-such-run', last_event_index: 3 });
+    await second.waitFor(
+      (message) => message === '{"event": "error", "error": "Run no-such-run not found in buffer or database"}',
+    );
+    second.send({ action: 'start-workflow', workflow_id: 'nope', message: 'hi' });
+    await second.waitFor((message) => message === '{"event": "error", "error": "Workflow nope not found"}');
+    second.close();
+  });
+});
+
+describe('auth', () => {
+  test('with a security key: bearer on every route but / and /health, the framework 401 bodies, WebSocket by message', async () => {
+    const secured = createServer({ app, client: h.client, securityKey: 'sekret-key' });
+    const { url } = await secured.listen({ port: 0 });
+    try {
+      expect(await json(await fetch(`${url}/agents`))).toEqual({
+        status: 401,
+        body: { detail: 'Authorization header required' },
+      });
+      expect(
+        await json(
+          await postForm(`${url}/agents/researcher/runs`, { message: 'hi' }, { authorization: 'Bearer nope' }),
+        ),
+      ).toEqual({ status: 401, body: { detail: 'Invalid authentication token' } });
+      expect((await fetch(`${url}/health`)).status).toBe(200);
+      expect((await fetch(`${url}/`)).status).toBe(200);
+      expect((await fetch(`${url}/agents`, { headers: { authorization: 'Bearer sekret-key' } })).status).toBe(200);
+
+      const socket = await openSocket(`${url}/workflows/ws`);
+      await socket.waitFor((m) => m.includes('"requires_auth": true'));
+      socket.send({ action: 'ping' });
+      await socket.waitFor((m) => m.includes('"event": "auth_required"'));
+      socket.send({ action: 'start-workflow', workflow_id: 'content-creation-workflow', message: 'hi' });
+      socket.send({ action: 'authenticate', token: 'wrong' });
+      await socket.waitFor((m) => m === '{"event": "auth_error", "error": "Invalid token"}');
+      socket.send({ action: 'authenticate', token: 'sekret-key' });
+      await socket.waitFor((m) => m.includes('"event": "authenticated"'));
+      socket.send({ action: 'ping' });
+      await socket.waitFor((m) => m === '{"event": "pong"}');
+      // The start sent before authenticating did nothing.
+      expect(socket.received.some((m) => m.includes('WorkflowStarted'))).toBe(false);
+      socket.close();
+    } finally {
+      await secured.close();
+    }
+  });
+});
+
+describe('a second server process', () => {
+  test('`kern serve` in another process resumes a run this one started, from the last index its client saw', async () => {
+    const prompt = `two servers ${randomUUID()}`;
+    h.model.replyWhen(prompt, { text: story(60), tokenDelayMs: 40 });
+    const first = await readFrames(
+      await postForm(`${base}/teams/storytelling-team/runs`, { message: prompt, background: 'true' }),
+      4,
+    );
+    const runId = first[0]!.json.run_id as string;
+
+    const child = spawn(
+      process.execPath,
+      [path.resolve(__dirname, '../bin/kern.js'), 'serve', '--app', appPath, '--port', '0'],
+      {
+        env: { ...process.env, TEMPORAL_ADDRESS: process.env.KERN_TEST_TEMPORAL_ADDRESS, KERN_TASK_QUEUE: h.taskQueue },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    try {
+      const otherBase = await new Promise<string>((resolve, reject) => {
+        let output = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          output += String(chunk);
+          const url = /at (http:\/\/\S+)/.exec(output)?.[1];
+          if (url) resolve(url);
+        });
+        child.once('exit', (code) => reject(new Error(`kern serve exited with ${code}: ${output}`)));
+      });
+      const resumed = await readFrames(
+        await postForm(`${otherBase}/teams/storytelling-team/runs/${runId}/resume`, { last_event_index: '3' }),
+      );
+      const events = resumed.filter((frame) => frame.id !== undefined);
+      expect(events.map((frame) => frame.json.event_index)).toEqual(events.map((_, i) => 4 + i));
+      expect(events.at(-1)!.event).toBe('TeamRunCompleted');
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('Temporal unreachable', () => {
+  test('requests that need Temporal get 503 with a clear detail; the rest of the server keeps answering', async () => {
+    const saved = process.env.TEMPORAL_ADDRESS;
+    process.env.TEMPORAL_ADDRESS = '127.0.0.1:1';
+    const cut = createServer({ app });
+    try {
+      const response = await cut.fetch(
+        new Request('http://kern.test/agents/researcher/runs', {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'message=hi&stream=false',
+        }),
+      );
+      expect(await json(response)).toEqual({
+        status: 503,
+        body: { detail: 'the Temporal server at 127.0.0.1:1 is unreachable; try again once it is up' },
+      });
+      expect((await cut.fetch(new Request('http://kern.test/health'))).status).toBe(200);
+      expect((await cut.fetch(new Request('http://kern.test/agents'))).status).toBe(200);
+    } finally {
+      process.env.TEMPORAL_ADDRESS = saved;
+      await cut.close();
+    }
+  }, 30_000);
 });

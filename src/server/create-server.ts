@@ -9,7 +9,7 @@ import { WebSocketServer } from 'ws';
 import { KernClient } from '../client/kern-client';
 import type { KernApp } from '../client/define';
 import { loadApp } from '../worker/start-worker';
-import { InvalidInputError, KernError } from '../shared/errors';
+import { InvalidInputError, KernError, TemporalUnreachable } from '../shared/errors';
 import { Catalog, NOT_FOUND_DETAIL, type RouteKind } from './catalog';
 import { RunFeeds } from './run-feeds';
 import { InvalidRequest } from './run-request';
@@ -20,7 +20,7 @@ import { workflowSocket } from './workflow-socket';
 export interface ServerOptions {
   /** The app (from `defineApp`), or the path of a module whose default export is one. */
   app: KernApp | string;
-  /** The kern client runs are started with; default {@link KernClient.default}, from the environment. */
+  /** The kern client runs are started with; default: one the server connects from the environment (and closes). */
   client?: KernClient;
   /**
    * The bearer token every route but `/` and `/health` requires; default `OS_SECURITY_KEY` (the framework's
@@ -54,7 +54,6 @@ const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
  */
 export function createServer(options: ServerOptions): KernServer {
   const catalog = new Catalog(typeof options.app === 'string' ? loadApp(options.app) : options.app);
-  const clientPromise = options.client ? Promise.resolve(options.client) : KernClient.default();
   const securityKey =
     options.securityKey ?? (process.env.OS_SECURITY_KEY || process.env.KERN_SECURITY_KEY || undefined);
   const corsOrigins =
@@ -63,14 +62,24 @@ export function createServer(options: ServerOptions): KernServer {
       .map((origin) => origin.trim())
       .filter(Boolean);
   const checkToken = (token: string) => securityKey !== undefined && sameText(token, securityKey);
-  let feeds: RunFeeds | undefined;
-  const depsPromise = clientPromise.then((client): ServerDeps => {
-    feeds = new RunFeeds(client);
-    return { client, catalog, feeds };
-  });
-  // Creating the server never waits for Temporal; a request that needs it waits for the connection.
-  depsPromise.catch(() => undefined);
-  const connect = () => depsPromise;
+
+  // Creating the server never waits for Temporal: the first request that needs it connects. A failed connection is
+  // not kept, so the server recovers by itself once Temporal is back; meanwhile such requests get 503.
+  let deps: Promise<ServerDeps> | undefined;
+  let ownedClient: KernClient | undefined;
+  const connect = (): Promise<ServerDeps> => {
+    deps ??= (options.client ? Promise.resolve(options.client) : KernClient.connect()).then(
+      (client) => {
+        if (!options.client) ownedClient = client;
+        return { client, catalog, feeds: new RunFeeds(client) };
+      },
+      (err: unknown) => {
+        deps = undefined;
+        throw new TemporalUnreachable(process.env.TEMPORAL_ADDRESS ?? 'localhost:7233', err);
+      },
+    );
+    return deps;
+  };
 
   const app = new Hono();
   app.use('*', cors({ origin: corsOrigins && corsOrigins.length > 0 ? corsOrigins : '*' }));
@@ -99,7 +108,7 @@ export function createServer(options: ServerOptions): KernServer {
   app.get('/config', (c) => c.json(catalog.config()));
   app.get(
     '/workflows/ws',
-    upgradeWebSocket(async () => workflowSocket({ ...(await depsPromise), securityKey, checkToken })),
+    upgradeWebSocket(async () => workflowSocket({ ...(await connect()), securityKey, checkToken })),
   );
   for (const kind of ['agents', 'teams', 'workflows'] as const satisfies RouteKind[]) {
     app.get(`/${kind}`, (c) => c.json(catalog.list(kind)));
@@ -132,14 +141,14 @@ export function createServer(options: ServerOptions): KernServer {
       return { url: `http://${hostname ?? 'localhost'}:${address.port}`, server };
     },
     async close() {
-      feeds?.close();
+      (await deps?.catch(() => undefined))?.feeds.close();
       for (const socket of webSockets?.clients ?? []) socket.terminate();
       webSockets?.close();
       if (listening) {
         listening.closeAllConnections();
         await new Promise<void>((resolve) => listening!.close(() => resolve()));
       }
-      if (!options.client) await (await clientPromise).close();
+      await ownedClient?.close();
     },
   };
 }
@@ -149,7 +158,8 @@ function errorAnswer(err: Error, c: import('hono').Context): Response {
   if (err instanceof NotFound) return c.json({ detail: err.message }, 404);
   if (err instanceof InvalidRequest) return c.json({ detail: err.problems }, 422);
   if (err instanceof InvalidInputError) return c.json({ detail: err.message }, 422);
-  if (isUnavailable(err)) return c.json({ detail: 'Temporal is unreachable; try again shortly' }, 503);
+  if (err instanceof TemporalUnreachable) return c.json({ detail: err.message }, 503);
+  if (isUnavailable(err)) return c.json({ detail: 'the Temporal server is unreachable; try again once it is up' }, 503);
   if (err instanceof KernError) return c.json({ detail: err.message }, 500);
   console.error('kern server:', err);
   return c.json({ detail: 'Internal server error' }, 500);

@@ -40,6 +40,13 @@ export class RunNotFound extends KernError {
   }
 }
 
+/** The Temporal server cannot be reached (down, restarting, or a wrong `TEMPORAL_ADDRESS`). Worth trying again. */
+export class TemporalUnreachable extends KernError {
+  constructor(address: string, cause?: unknown) {
+    super(`the Temporal server at ${address} is unreachable; try again once it is up`, { cause, retryable: true });
+  }
+}
+
 /** A finished run's events cannot be read: no worker replayed it in time, and its component did not store them. */
 export class RunEventsUnavailable extends KernError {
   constructor(

@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import { Agent, KernClient, OpenAIResponses, defineApp } from 'kern';
+import { createServer } from 'kern/server';
+import { agentOf, alternating, compare, tokenLatencies, type Metric } from './metrics';
+import type { Bench } from './setup';
+import { percentile, spreadOf, timeEach } from './stats';
+
+/**
+ * 8. The HTTP API next to the TypeScript client: time to PENDING over HTTP vs `agent.run(…, { background: true })`,
+ * token → SSE client latency with 1 and 100 viewers of one run, and the run's history with 1 and 100 viewers (one
+ * shared subscription per run per server process, so they should be equal).
+ */
+export async function httpApi(bench: Bench, reps: number, count: number, delayMs: number): Promise<Metric[]> {
+  // Starts on a task queue no worker polls, as timeToPending does, so only the start is timed.
+  const idle = await KernClient.connect({ client: bench.temporal, taskQueue: 'bench-no-worker' });
+  const idleAgent = new Agent({ name: 'Bench Agent', model: new OpenAIResponses({ id: 'bench' }), client: idle });
+  const idleServer = createServer({ app: defineApp({ agents: [idleAgent] }), client: idle });
+  const server = createServer({ app: defineApp({ agents: [agentOf(bench)] }), client: bench.kern });
+  const idleBase = (await idleServer.listen({ port: 0 })).url;
+  const base = (await server.listen({ port: 0 })).url;
+  const post = (url: string, fields: Record<string, string>) =>
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(fields).toString(),
+    });
+  try {
+    const overHttp = () =>
+      post(`${idleBase}/agents/bench-agent/runs`, { message: 'pending', stream: 'false', background: 'true' }).then(
+        (response) => response.json(),
+      );
+    await timeEach(10, overHttp);
+    await timeEach(10, () => idleAgent.run('warm-up', { background: true }));
+    const [http, client] = await alternating(
+      reps,
+      () => timeEach(count, overHttp),
+      () => timeEach(count, () => idleAgent.run('pending', { background: true })),
+    );
+    const pending = compare('HTTP: time to PENDING (POST background=true)', 'ms', http, client, {
+      goal: 'close to the client',
+      note: 'baseline: agent.run(…, { background: true }) from the TypeScript client',
+    });
+
+    /** One background run of `tokens` tokens read over SSE by `viewers` clients at once. */
+    const watch = async (viewers: number, tokens: number) => {
+      const id = randomUUID();
+      const created = await post(`${base}/agents/bench-agent/runs`, {
+        message: `${id} words=${tokens} delay=${delayMs}`,
+        stream: 'false',
+        background: 'true',
+      });
+      const { run_id: runId } = (await created.json()) as { run_id: string };
+      const latencies = await Promise.all(
+        Array.from({ length: viewers }, async () => {
+          const response = await post(`${base}/agents/bench-agent/runs/${runId}/resume`, { last_event_index: '-1' });
+          const received: Array<{ at: number; text: string }> = [];
+          const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+          let buffered = '';
+          for (;;) {
+            const { done, value: chunk } = await reader.read();
+            if (done) break;
+            const at = performance.now();
+            buffered += chunk;
+            const frames = buffered.split('\n\n');
+            buffered = frames.pop()!;
+            for (const frame of frames) {
+              const data = /^data: (.*)$/m.exec(frame)?.[1];
+              if (frame.startsWith('event: RunContent') && data) {
+                received.push({ at, text: (JSON.parse(data) as { content: string }).content });
+              }
+            }
+          }
+          return received;
+        }),
+      );
+      const wordTimes = bench.model.requestsFor(id)[0]!.wordTimes;
+      const samples = latencies.flatMap((received) => tokenLatencies(received, wordTimes));
+      const history = (await bench.temporal.workflow.getHandle(`kern-run-${runId}`).describe()).historyLength;
+      return { samples, history };
+    };
+    const tokens = 200;
+    const one = await watch(1, tokens);
+    const hundred = await watch(100, tokens);
+    const latency = (samples: number[]) => ({ p50: spreadOf([percentile(samples, 50)]), p99: percentile(samples, 99) });
+    const viewersLatency = compare(
+      'HTTP: token → SSE client, 100 viewers vs 1',
+      'ms',
+      latency(hundred.samples),
+      latency(one.samples),
+      { note: `one run of ${tokens} tokens at one per ${delayMs} ms; every viewer's every token counted` },
+    );
+    const viewersHistory: Metric = {
+      name: 'HTTP: history events per 1,000 tokens, 100 viewers vs 1',
+      unit: 'events',
+      kern: (hundred.history * 1000) / tokens,
+      baseline: (one.history * 1000) / tokens,
+      ratio: hundred.history / one.history,
+      goal: 'equal (one subscription per run per server process)',
+    };
+    return [pending, viewersLatency, viewersHistory];
+  } finally {
+    await server.close();
+    await idleServer.close();
+  }
+}
