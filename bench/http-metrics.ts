@@ -41,38 +41,45 @@ export async function httpApi(bench: Bench, reps: number, count: number, delayMs
       note: 'baseline: agent.run(…, { background: true }) from the TypeScript client',
     });
 
-    /** One background run of `tokens` tokens read over SSE by `viewers` clients at once. */
+    /** Reads a run's SSE stream to the end: each content delta with the time it arrived. */
+    const readContent = async (response: Response) => {
+      const received: Array<{ at: number; text: string }> = [];
+      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let buffered = '';
+      for (;;) {
+        const { done, value: chunk } = await reader.read();
+        if (done) return received;
+        const at = performance.now();
+        buffered += chunk;
+        const frames = buffered.split('\n\n');
+        buffered = frames.pop()!;
+        for (const frame of frames) {
+          const data = /^data: (.*)$/m.exec(frame)?.[1];
+          if (frame.startsWith('event: RunContent') && data) {
+            received.push({ at, text: (JSON.parse(data) as { content: string }).content });
+          }
+        }
+      }
+    };
+    /**
+     * One run of `tokens` tokens, started as a resumable stream (`stream=true&background=true`) and read over SSE by
+     * `viewers` clients at once: the one that started it, and the others through `/resume` from the start.
+     */
     const watch = async (viewers: number, tokens: number) => {
       const id = randomUUID();
+      const runId = randomUUID();
       const created = await post(`${base}/agents/bench-agent/runs`, {
         message: `${id} words=${tokens} delay=${delayMs}`,
-        stream: 'false',
+        stream: 'true',
         background: 'true',
+        run_id: runId,
       });
-      const { run_id: runId } = (await created.json()) as { run_id: string };
-      const latencies = await Promise.all(
-        Array.from({ length: viewers }, async () => {
-          const response = await post(`${base}/agents/bench-agent/runs/${runId}/resume`, { last_event_index: '-1' });
-          const received: Array<{ at: number; text: string }> = [];
-          const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-          let buffered = '';
-          for (;;) {
-            const { done, value: chunk } = await reader.read();
-            if (done) break;
-            const at = performance.now();
-            buffered += chunk;
-            const frames = buffered.split('\n\n');
-            buffered = frames.pop()!;
-            for (const frame of frames) {
-              const data = /^data: (.*)$/m.exec(frame)?.[1];
-              if (frame.startsWith('event: RunContent') && data) {
-                received.push({ at, text: (JSON.parse(data) as { content: string }).content });
-              }
-            }
-          }
-          return received;
-        }),
-      );
+      const latencies = await Promise.all([
+        readContent(created),
+        ...Array.from({ length: viewers - 1 }, () =>
+          post(`${base}/agents/bench-agent/runs/${runId}/resume`, { last_event_index: '-1' }).then(readContent),
+        ),
+      ]);
       const wordTimes = bench.model.requestsFor(id)[0]!.wordTimes;
       const samples = latencies.flatMap((received) => tokenLatencies(received, wordTimes));
       const history = (await bench.temporal.workflow.getHandle(`kern-run-${runId}`).describe()).historyLength;

@@ -548,6 +548,17 @@ describe('a second server process', () => {
   });
 });
 
+test('CORS: only the configured origins are allowed', async () => {
+  const limited = createServer({ app, client: h.client, corsOrigins: ['https://ui.example'] });
+  const from = (origin: string) =>
+    Promise.resolve(limited.fetch(new Request('http://kern.test/agents', { headers: { origin } }))).then((response) =>
+      response.headers.get('access-control-allow-origin'),
+    );
+  expect(await from('https://ui.example')).toBe('https://ui.example');
+  expect(await from('https://evil.example')).toBeNull();
+  await limited.close();
+});
+
 describe('Temporal unreachable', () => {
   test('requests that need Temporal get 503 with a clear detail; the rest of the server keeps answering', async () => {
     const saved = process.env.TEMPORAL_ADDRESS;

@@ -238,6 +238,22 @@ export class KernClient {
   }
 
   /**
+   * A run as Temporal's server knows it, without asking a worker: its kind, component, session and ids, with its
+   * status (`content` and the rest empty); `null` for a run id that no run has. Cheap enough to call for every viewer
+   * of a run; {@link getRunOutput} has the content.
+   */
+  async peekRun(runId: string): Promise<AnyRunOutput | null> {
+    const description = await this.describe(runId);
+    const record = recordFromMemo(description?.memo);
+    if (!description || !record) return null;
+    const kernStatus = description.typedSearchAttributes.get(kernStatusKey) as RunStatus | undefined;
+    if (description.status.name === 'RUNNING') return outputFromRecord(record, kernStatus ?? RunStatus.running);
+    // Every way a run ends sets its KernStatus first; a run Temporal ended on its own (terminated) did not.
+    if (kernStatus && isTerminalStatus(kernStatus)) return outputFromRecord(record, kernStatus);
+    return outputFromRecord(record, description.status.name === 'CANCELLED' ? RunStatus.cancelled : RunStatus.error);
+  }
+
+  /**
    * What a run has published so far from `fromIndex` on, with its output as it stands; `null` for a run id that no run
    * has. Never waits for more events: {@link subscribe} does. While the run is pending, or no worker answers in time,
    * the events read so far may be fewer than were published; a subscription from the next index gets the rest.

@@ -62,7 +62,11 @@ export class Catalog {
     };
     return {
       os_id: 'kern',
+      name: 'kern',
       description: 'kern: durable agents, teams and workflows on Temporal',
+      // Temporal is kern's only store: no databases of the framework's kind.
+      os_database: null,
+      databases: [],
       available_models: [...models.values()],
       agents: this.app.agents.map(brief),
       teams: this.app.teams.map((team) => ({ ...brief(team), mode: team.spec().mode })),

@@ -10,8 +10,8 @@ export type ResumeItem = { meta: WireObject } | { event: AnyRunEvent };
 
 /**
  * The frames of a resumed stream, as the framework's `/resume` sends them: for a run that has ended, a `replay` meta
- * frame and the events after `lastEventIndex`; for a live one, `catch_up` and the missed events (when there are any),
- * `subscribed`, then live events until the run ends. For an unknown run (or one `owns` rejects), one `error` frame.
+ * frame and the events after `lastEventIndex`; for a live one, `catch_up` and the missed events (when this process
+ * already holds them), `subscribed`, then the rest and live events until the run ends. For an unknown run (or one `owns` rejects), one `error` frame.
  * Unlike the framework, this works from any server process and after the run has ended: the events come from
  * Temporal, not from a buffer in the process that started the run.
  */
@@ -27,30 +27,37 @@ export async function* resumeRun(
   },
 ): AsyncGenerator<ResumeItem, void> {
   const { runId, lastEventIndex } = request;
-  const from = (lastEventIndex ?? -1) + 1;
-  const soFar = await deps.client.eventsSoFar(runId, Math.max(from, 0));
-  if (!soFar || !request.owns(soFar.output)) {
+  const from = Math.max((lastEventIndex ?? -1) + 1, 0);
+  // Who the run is and whether it is live come from Temporal's server alone: a hundred viewers joining a run must
+  // not send it a hundred queries, which its worker answers one at a time, ahead of the run's own work.
+  const run = await deps.client.peekRun(runId);
+  if (!run || !request.owns(run)) {
     yield { meta: { event: 'error', error: `Run ${runId} not found in buffer or database` } };
     return;
   }
-  const { output, events } = soFar;
-  const next = (events.at(-1)?.eventIndex ?? from - 1) + 1;
-  if (isTerminalStatus(output.status)) {
-    const total = Math.max(next, from);
+  if (isTerminalStatus(run.status)) {
+    const ended = await deps.client.eventsSoFar(runId, from);
+    const events = ended?.events ?? [];
+    const status = ended?.output.status ?? run.status;
+    const total = Math.max((events.at(-1)?.eventIndex ?? from - 1) + 1, from);
     yield {
       meta: {
         event: 'replay',
         run_id: runId,
-        status: output.status,
+        status,
         total_events: events.length,
         total_buffered: total,
         last_event_index_requested: lastEventIndex ?? -1,
-        message: `Run ${output.status}. Replaying ${events.length} missed events (of ${total} total).`,
+        message: `Run ${status}. Replaying ${events.length} missed events (of ${total} total).`,
       },
     };
     for (const event of events) yield { event };
     return;
   }
+  // A live run is never queried: when others in this process watch it, the missed events come from their shared
+  // feed at once (`catch_up`); otherwise the new feed's first read brings them, right after `subscribed`.
+  const events = deps.feeds.buffered(runId, from) ?? [];
+  const next = (events.at(-1)?.eventIndex ?? from - 1) + 1;
   if (events.length > 0) {
     yield {
       meta: {
@@ -73,5 +80,5 @@ export async function* resumeRun(
       message: `Subscribed to ${request.kindWord} run. Receiving live events.`,
     },
   };
-  for await (const event of deps.feeds.follow(runId, Math.max(next, from), request.signal)) yield { event };
+  for await (const event of deps.feeds.follow(runId, next, request.signal)) yield { event };
 }

@@ -29,9 +29,13 @@ export class RunFeeds {
     yield* feed.follow(fromIndex, signal);
   }
 
-  /** How many live subscriptions this process holds (one per run being viewed). */
-  get size(): number {
-    return this.feeds.size;
+  /**
+   * The events this process has already read of a live run from `fromIndex` on, or `undefined` when it holds none
+   * that far back: a viewer joining a run others watch catches up from here, at no cost to the run.
+   */
+  buffered(runId: string, fromIndex: number): AnyRunEvent[] | undefined {
+    const feed = this.feeds.get(runId);
+    return feed && !feed.closed ? feed.bufferedFrom(fromIndex) : undefined;
   }
 
   /** Stops every feed; their viewers end. */
@@ -63,6 +67,10 @@ class RunFeed {
   /** True once the feed has stopped reading; a new viewer then needs a new feed. */
   get closed(): boolean {
     return this.ended || this.stopped;
+  }
+
+  bufferedFrom(fromIndex: number): AnyRunEvent[] | undefined {
+    return fromIndex < this.start ? undefined : this.events.slice(fromIndex - this.start);
   }
 
   async *follow(fromIndex: number, signal: AbortSignal): AsyncGenerator<AnyRunEvent, void> {

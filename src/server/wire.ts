@@ -30,7 +30,12 @@ export function wireOutput(output: AnyRunOutput): WireObject {
     case 'team':
       return { ...wire, input: { input_content: input }, member_responses: output.memberResponses.map(wireOutput) };
     case 'workflow':
-      return { ...wire, input, step_results: output.stepResults.map(wireStepOutput) };
+      return {
+        ...wire,
+        input,
+        step_results: output.stepResults.map(wireStepOutput),
+        metrics: wireWorkflowMetrics(output.stepResults, output.metrics.duration),
+      };
   }
 }
 
@@ -75,6 +80,25 @@ export function wireEvent(event: AnyRunEvent, options: { withIndex?: boolean } =
   }
   if (options.withIndex && eventIndex !== undefined) wire.event_index = eventIndex;
   return wire;
+}
+
+/** A workflow's metrics as the framework shapes them: per step by name, and the run's duration. */
+function wireWorkflowMetrics(steps: StepOutput[], duration: number | undefined): WireObject {
+  return {
+    steps: Object.fromEntries(
+      steps.map((step) => [
+        step.stepName,
+        {
+          step_name: step.stepName,
+          // kern's step outputs do not say which kind of executor ran them.
+          executor_type: null,
+          executor_name: step.stepName,
+          metrics: step.metrics ? (snakeKeys(step.metrics) as WireObject) : null,
+        },
+      ]),
+    ),
+    duration: duration ?? null,
+  };
 }
 
 function wireStepOutput(step: StepOutput): WireObject {
