@@ -41,8 +41,8 @@ export function runRoutes(kind: RouteKind, catalog: Catalog, connect: () => Prom
 
   routes.post('/:componentId/runs', async (c) => {
     const component = componentOf(c);
-    const { client, feeds } = await connect();
     const request = parseRunRequest(await readBodyFields(c));
+    const { client, feeds } = await connect();
     const runInput = component.runInputFor(request.message, {
       background: request.background,
       stream: request.stream,
@@ -65,9 +65,10 @@ export function runRoutes(kind: RouteKind, catalog: Catalog, connect: () => Prom
       let ended = false;
       // A plain stream belongs to its request: when the client goes away before the end, the run is cancelled (as
       // the framework's server does). A background stream only loses a viewer; the run goes on, and `/resume` picks
-      // it up.
+      // it up. Only the client leaving cancels: a stream that fails on the server's side ends with an `error` frame
+      // and leaves the run going.
       if (!request.background) {
-        signal.addEventListener('abort', () => {
+        stream.onAbort(() => {
           if (!ended) void client.cancelRun(runId).catch(() => undefined);
         });
       }
@@ -118,7 +119,7 @@ export function runRoutes(kind: RouteKind, catalog: Catalog, connect: () => Prom
     const { client } = await connect();
     const runId = validRunId(c);
     if (runId === undefined) return c.json({ cancelled: false });
-    const output = await client.getRunOutput(runId);
+    const output = await client.peekRun(runId);
     // A run of another component is not this route's to cancel; an unknown id records the cancel (before start).
     if (output && !owns(c, output)) return c.json({ cancelled: false });
     return c.json({ cancelled: await client.cancelRun(runId, { kind: component.kind, componentId: component.id }) });
@@ -177,7 +178,7 @@ export class NotFound extends Error {}
 
 /**
  * An SSE response (`text/event-stream; charset=utf-8`, as the framework sends it). `signal` aborts when the client
- * disconnects. A failure after the headers are sent becomes an `error` frame: the status line is already out.
+ * disconnects or the response ends. A failure after the headers are sent becomes an `error` frame: the status line is already out.
  */
 function sse(c: Context, write: (stream: SSEStreamingApi, signal: AbortSignal) => Promise<void>): Response {
   const response = streamSSE(c, async (stream) => {
