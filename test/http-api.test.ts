@@ -8,7 +8,7 @@ import app from './fixtures/http-app';
 
 const appPath = path.resolve(__dirname, 'fixtures/http-app.ts');
 import { startHarness, type Harness } from './support/harness';
-import { postForm, readFrames } from './support/http';
+import { postForm, readFrames, sseFrames, type SseFrame } from './support/http';
 
 let h: Harness;
 let server: KernServer;
@@ -289,6 +289,48 @@ describe('resumable streams', () => {
       await fetch(`${base}/agents/researcher/runs/${runId}/events`, { headers: { 'last-event-id': String(mid + 1) } }),
     );
     expect(browser.slice(1).map((frame) => frame.id)).toEqual(indexes.filter((index) => index > mid + 1).map(String));
+  });
+
+  test('a resume while another viewer of this server watches catches up from the shared feed', async () => {
+    const prompt = `catch up ${randomUUID()}`;
+    h.model.replyWhen(prompt, { text: story(80), tokenDelayMs: 30 });
+    const watcher = sseFrames(
+      await postForm(`${base}/agents/researcher/runs`, { message: prompt, background: 'true' }),
+    );
+    const watched: SseFrame[] = [];
+    for await (const frame of watcher) {
+      watched.push(frame);
+      if (watched.length === 6) break;
+    }
+    // The first viewer is gone again; a fresh one, from the start, keeps a feed open while the second joins.
+    const runId = watched[0]!.json.run_id as string;
+    const keeper = readFrames(
+      await postForm(`${base}/agents/researcher/runs/${runId}/resume`, { last_event_index: '-1' }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const joined = await readFrames(
+      await postForm(`${base}/agents/researcher/runs/${runId}/resume`, { last_event_index: '1' }),
+    );
+    expect(joined[0]!.json).toMatchObject({ event: 'catch_up', run_id: runId, status: 'running' });
+    const caughtUp = joined[0]!.json.missed_events as number;
+    expect(joined[caughtUp + 1]!.event).toBe('subscribed');
+    const indexes = joined.filter((frame) => frame.id !== undefined).map((frame) => frame.json.event_index);
+    expect(indexes).toEqual(indexes.map((_, i) => 2 + i));
+    expect(joined.at(-1)!.event).toBe('RunCompleted');
+    expect((await keeper).at(-1)!.event).toBe('RunCompleted');
+  });
+
+  test('a run id with a slash and quotes is kept as given and found again', async () => {
+    const runId = `odd/"id" ${randomUUID()}`;
+    h.model.replyWhen(runId, { text: 'kept' });
+    const created = await fetch(`${base}/agents/researcher/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message: `id ${runId}`, stream: false, run_id: runId }),
+    });
+    expect((await json(created)).body).toMatchObject({ run_id: runId, status: 'COMPLETED' });
+    const found = await json(await fetch(`${base}/agents/researcher/runs/${encodeURIComponent(runId)}`));
+    expect(found.body).toMatchObject({ run_id: runId, content: 'kept' });
   });
 
   test('/resume of an unknown run: 200 with one error frame', async () => {
