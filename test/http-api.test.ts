@@ -208,6 +208,27 @@ describe('runs', () => {
     expect(h.model.requestsFor(futureId)).toHaveLength(0);
   });
 
+  test('cancel of a pending run (no worker yet): true, and the run ends CANCELLED without calling the model', async () => {
+    const prompt = `pending ${randomUUID()}`;
+    let runId = '';
+    await h.stopWorker();
+    try {
+      const { body } = await json(
+        await postForm(`${base}/agents/researcher/runs`, { message: prompt, stream: 'false', background: 'true' }),
+      );
+      runId = body.run_id;
+      expect((await json(await fetch(`${base}/agents/researcher/runs/${runId}`))).body.status).toBe('PENDING');
+      const cancel = await fetch(`${base}/agents/researcher/runs/${runId}/cancel`, { method: 'POST' });
+      expect(await json(cancel)).toEqual({ status: 200, body: { cancelled: true } });
+    } finally {
+      await h.startWorker();
+    }
+    expect((await waitForRunStatus(`/agents/researcher/runs/${runId}`, 'CANCELLED', 'COMPLETED')).status).toBe(
+      'CANCELLED',
+    );
+    expect(h.model.requestsFor(prompt)).toHaveLength(0);
+  });
+
   test('GET …/runs lists a component’s runs, newest first, filtered by session and status', async () => {
     const sessionId = `list-${randomUUID()}`;
     for (const text of ['first', 'second']) {
