@@ -267,6 +267,9 @@ describe('bad input', () => {
     await expect(agent.run('hi', { backgroud: true } as never)).rejects.toThrow("unknown option 'backgroud'");
     await expect(agent.run('x'.repeat(600 * 1024))).rejects.toThrow('larger than');
     await expect(agent.run('hi', { runId: '' })).rejects.toThrow(InvalidInputError);
+    // Ids are kept exactly as given or refused, never trimmed: a poll by the id the caller chose must find the run.
+    await expect(agent.run('hi', { runId: ' spaced ' })).rejects.toThrow('runId: must not start or end with spaces');
+    await expect(agent.run('hi', { sessionId: 'tab\t' })).rejects.toThrow(InvalidInputError);
   });
 
   test('a run id already used by another run is refused, and the first run is untouched', async () => {
