@@ -51,7 +51,14 @@ async function cancelTeamRunOverHttp(base: string): Promise<void> {
   console.log('POST /teams/storytelling-team/runs (stream=true, background=true)');
   const response = await fetch(
     `${base}/teams/storytelling-team/runs`,
-    form({ message: 'Write a very long story about a dragon who learns to code.', stream: 'true', background: 'true' }),
+    form({
+      // The seed's task: long enough that the cancel lands while the storyteller is still writing.
+      message:
+        'Write a very long story about a dragon who learns to code. ' +
+        'Make it at least 2000 words with detailed descriptions and dialogue.',
+      stream: 'true',
+      background: 'true',
+    }),
   );
   let runId = '';
   let contentEvents = 0;
@@ -75,8 +82,9 @@ async function cancelTeamRunOverHttp(base: string): Promise<void> {
   };
   console.log(`GET /teams/storytelling-team/runs/${runId} -> ${output.status}`);
   for (const member of output.member_responses) {
+    const kept = member.status === 'CANCELLED' ? ' kept' : '';
     console.log(
-      `  member ${member.agent_id}: ${member.status}, ${member.content?.length ?? 0} chars of its answer kept`,
+      `  member ${member.agent_id}: ${member.status}, ${member.content?.length ?? 0} chars of its answer${kept}`,
     );
   }
 }
