@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { serve, upgradeWebSocket } from '@hono/node-server';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { WebSocketServer } from 'ws';
@@ -154,7 +154,7 @@ export function createServer(options: ServerOptions): KernServer {
 }
 
 /** The framework's error bodies: `{"detail": …}`; a list of field problems for 422. */
-function errorAnswer(err: Error, c: import('hono').Context): Response {
+function errorAnswer(err: Error, c: Context): Response {
   if (err instanceof NotFound) return c.json({ detail: err.message }, 404);
   if (err instanceof InvalidRequest) return c.json({ detail: err.problems }, 422);
   if (err instanceof InvalidInputError) return c.json({ detail: err.message }, 422);
@@ -165,13 +165,14 @@ function errorAnswer(err: Error, c: import('hono').Context): Response {
   return c.json({ detail: 'Internal server error' }, 500);
 }
 
-/** Temporal's gRPC "unavailable" (the server is down or unreachable). */
+/** gRPC status 14, UNAVAILABLE: the Temporal server went away after the client connected. */
+const GRPC_UNAVAILABLE = 14;
+
+/** True for Temporal's "unavailable" failure, on the error or on its cause (the client wraps it in a ServiceError). */
 function isUnavailable(err: unknown): boolean {
-  return (
-    typeof err === 'object' &&
-    err !== null &&
-    ((err as { code?: unknown }).code === 14 || (err as { name?: unknown }).name === 'ServiceError')
-  );
+  const codeOf = (value: unknown) =>
+    typeof value === 'object' && value !== null ? (value as { code?: unknown }).code : undefined;
+  return codeOf(err) === GRPC_UNAVAILABLE || codeOf((err as { cause?: unknown }).cause) === GRPC_UNAVAILABLE;
 }
 
 function sameText(a: string, b: string): boolean {
