@@ -12,7 +12,7 @@ import {
 } from '@temporalio/client';
 import { WorkflowStreamClient } from '@temporalio/workflow-streams/client';
 import { FINAL_OUTPUT_MEMO, runEventsQuery, runOutputQuery } from '../workflows/messages';
-import { RunEventsUnavailable, RunIdInUseError, RunNotFound } from '../shared/errors';
+import { RunEventsUnavailable, RunIdInUseError, RunNotFound, TemporalUnreachable } from '../shared/errors';
 import { RUN_EVENTS_TOPIC, isTerminalEventOf, type AnyRunEvent } from '../shared/events';
 import { RUN_WORKFLOW_ID_PREFIX, workflowIdForRun } from '../shared/ids';
 import { RUN_RECORD_MEMO, outputFromRecord, runRecordOf, type RunRecord } from '../shared/run-record';
@@ -85,21 +85,27 @@ export class KernClient {
     /** The task queue runs are started on. */
     readonly taskQueue: string,
     private readonly ownedConnection: Connection | undefined,
+    /** Where Temporal is, for error messages; unknown for a client given to `connect`. */
+    private readonly address = 'the configured address',
   ) {}
 
   /** Connects to Temporal (see {@link KernClientOptions} for where the settings come from). */
   static async connect(options: KernClientOptions = {}): Promise<KernClient> {
     const taskQueue = options.taskQueue ?? process.env.KERN_TASK_QUEUE ?? 'kern';
     if (options.client) return new KernClient(options.client, taskQueue, undefined);
-    const connection = await Connection.connect({
-      address: options.address ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233',
-    });
+    const address = options.address ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233';
+    let connection: Connection;
+    try {
+      connection = await Connection.connect({ address });
+    } catch (err) {
+      throw new TemporalUnreachable(address, err);
+    }
     const client = new Client({
       connection,
       namespace: options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default',
       identity: options.identity ?? `kern client @ ${hostname()}`,
     });
-    return new KernClient(client, taskQueue, connection);
+    return new KernClient(client, taskQueue, connection, address);
   }
 
   /** The process-wide client from the environment, connected on first use. Used when a component has none. */
@@ -132,7 +138,7 @@ export class KernClient {
     try {
       await this.temporal.workflow.start<RunWorkflow>(workflowType, options);
     } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw this.unreachableOr(err);
       const existing = await this.describe(input.runId);
       if (existing?.type !== CANCEL_INTENT_TYPE) throw new RunIdInUseError(input.runId);
       // A cancel was recorded for this id: start the run so it can be polled, and cancel it at once. The flag
@@ -152,7 +158,7 @@ export class KernClient {
     try {
       return await this.runHandle(runId).result();
     } catch (err) {
-      if (!(err instanceof WorkflowFailedError)) throw err;
+      if (!(err instanceof WorkflowFailedError)) throw this.unreachableOr(err);
       const output = await this.getRunOutput(runId);
       if (!output) throw err;
       return output;
@@ -301,6 +307,14 @@ export class KernClient {
     await this.ownedConnection?.close();
   }
 
+  /**
+   * Temporal's "unavailable" failure (its server is down or unreachable, after the client's own retries) as
+   * {@link TemporalUnreachable}, which says so; any other error as it is.
+   */
+  private unreachableOr(err: unknown): unknown {
+    return isTemporalUnavailable(err) ? new TemporalUnreachable(this.address, err) : err;
+  }
+
   private runHandle(runId: string, temporalRunId?: string): WorkflowHandle<RunWorkflow> {
     return this.temporal.workflow.getHandle<RunWorkflow>(workflowIdForRun(runId), temporalRunId);
   }
@@ -310,7 +324,7 @@ export class KernClient {
       return await this.runHandle(runId).describe();
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return undefined;
-      throw err;
+      throw this.unreachableOr(err);
     }
   }
 
@@ -375,6 +389,16 @@ export class KernClient {
       return true;
     }
   }
+}
+
+/** gRPC status 14, UNAVAILABLE: the Temporal server cannot be reached. */
+const GRPC_UNAVAILABLE = 14;
+
+/** True for Temporal's "unavailable" failure, on the error or on its cause (the client wraps it in a ServiceError). */
+export function isTemporalUnavailable(err: unknown): boolean {
+  const codeOf = (value: unknown) =>
+    typeof value === 'object' && value !== null ? (value as { code?: unknown }).code : undefined;
+  return codeOf(err) === GRPC_UNAVAILABLE || codeOf((err as { cause?: unknown } | null)?.cause) === GRPC_UNAVAILABLE;
 }
 
 /** A string literal for a visibility query: quotes and backslashes escaped, so the value cannot end the literal. */

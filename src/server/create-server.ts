@@ -6,7 +6,7 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { WebSocketServer } from 'ws';
-import { KernClient } from '../client/kern-client';
+import { KernClient, isTemporalUnavailable } from '../client/kern-client';
 import type { KernApp } from '../client/define';
 import { loadApp } from '../worker/start-worker';
 import { InvalidInputError, KernError, TemporalUnreachable } from '../shared/errors';
@@ -159,20 +159,12 @@ function errorAnswer(err: Error, c: Context): Response {
   if (err instanceof InvalidRequest) return c.json({ detail: err.problems }, 422);
   if (err instanceof InvalidInputError) return c.json({ detail: err.message }, 422);
   if (err instanceof TemporalUnreachable) return c.json({ detail: err.message }, 503);
-  if (isUnavailable(err)) return c.json({ detail: 'the Temporal server is unreachable; try again once it is up' }, 503);
+  if (isTemporalUnavailable(err)) {
+    return c.json({ detail: 'the Temporal server is unreachable; try again once it is up' }, 503);
+  }
   if (err instanceof KernError) return c.json({ detail: err.message }, 500);
   console.error('kern server:', err);
   return c.json({ detail: 'Internal server error' }, 500);
-}
-
-/** gRPC status 14, UNAVAILABLE: the Temporal server went away after the client connected. */
-const GRPC_UNAVAILABLE = 14;
-
-/** True for Temporal's "unavailable" failure, on the error or on its cause (the client wraps it in a ServiceError). */
-function isUnavailable(err: unknown): boolean {
-  const codeOf = (value: unknown) =>
-    typeof value === 'object' && value !== null ? (value as { code?: unknown }).code : undefined;
-  return codeOf(err) === GRPC_UNAVAILABLE || codeOf((err as { cause?: unknown }).cause) === GRPC_UNAVAILABLE;
 }
 
 function sameText(a: string, b: string): boolean {
