@@ -267,7 +267,9 @@ export class KernClient {
   async eventsSoFar(runId: string, fromIndex = 0): Promise<{ output: AnyRunOutput; events: AnyRunEvent[] } | null> {
     const output = await this.getRunOutput(runId);
     if (!output) return null;
-    if (isTerminalStatus(output.status)) return { output, events: await this.recordedEvents(runId, fromIndex) };
+    if (isTerminalStatus(output.status)) {
+      return { output, events: await this.recordedEvents(runId, fromIndex, output) };
+    }
     if (output.status === RunStatus.pending) return { output, events: [] };
     try {
       const events = await this.temporal.connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
@@ -328,9 +330,16 @@ export class KernClient {
     }
   }
 
-  /** A closed run's events from `fromIndex` on: from its output when it kept them, else replayed by a worker. */
-  private async recordedEvents(runId: string, fromIndex: number): Promise<AnyRunEvent[]> {
-    const output = await this.getRunOutput(runId);
+  /**
+   * A closed run's events from `fromIndex` on: from its output when it kept them (read here unless given), else
+   * replayed by a worker.
+   */
+  private async recordedEvents(
+    runId: string,
+    fromIndex: number,
+    output: AnyRunOutput | null | undefined = undefined,
+  ): Promise<AnyRunEvent[]> {
+    output ??= await this.getRunOutput(runId);
     if (output?.events) return output.events.filter((event) => (event.eventIndex ?? 0) >= fromIndex);
     try {
       return await this.temporal.connection.withDeadline(Date.now() + EVENTS_QUERY_TIMEOUT_MS, () =>

@@ -39,6 +39,12 @@ export class Catalog {
     return this.byKind[kind].get(id);
   }
 
+  /** `GET /{kind}/{id}`: one component as the framework describes it, or `undefined`. */
+  describe(kind: RouteKind, id: string): WireObject | undefined {
+    const component = this.find(kind, id);
+    return component && describe(component);
+  }
+
   /** `GET /agents`, `/teams`, `/workflows`. */
   list(kind: RouteKind): WireObject[] {
     return [...this.byKind[kind].values()].map(describe);

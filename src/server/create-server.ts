@@ -113,7 +113,7 @@ export function createServer(options: ServerOptions): KernServer {
   for (const kind of ['agents', 'teams', 'workflows'] as const satisfies RouteKind[]) {
     app.get(`/${kind}`, (c) => c.json(catalog.list(kind)));
     app.get(`/${kind}/:componentId`, (c) => {
-      const found = catalog.list(kind).find((component) => component.id === c.req.param('componentId'));
+      const found = catalog.describe(kind, c.req.param('componentId'));
       if (!found) throw new NotFound(NOT_FOUND_DETAIL[kind]);
       return c.json(found);
     });

@@ -19,8 +19,6 @@ export interface ServerDeps {
   feeds: RunFeeds;
 }
 
-const KIND_WORD: Readonly<Record<RouteKind, string>> = { agents: 'agent', teams: 'team', workflows: 'workflow' };
-
 const RUN_STATUSES = new Set<string>(Object.values(RunStatus));
 
 /** The run routes of one kind of component (`/agents/:id/runs…`, and the same for teams and workflows). */
@@ -135,7 +133,7 @@ export function runRoutes(kind: RouteKind, catalog: Catalog, connect: () => Prom
             runId,
             lastEventIndex,
             owns: (output) => owns(c, output, sessionId),
-            kindWord: KIND_WORD[kind],
+            kindWord: RUN_KIND_OF[kind],
             signal,
           })
         : [{ meta: { event: 'error', error: `Run ${runId} not found in buffer or database` } }];
