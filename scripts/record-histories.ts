@@ -113,6 +113,13 @@ const agentScenarios: Scenario[] = [
     },
   },
   {
+    name: 'undeclared-tool',
+    async run({ agent, model }) {
+      model.replyWhen('rogue', { toolCalls: [{ name: 'launch_rocket', arguments: {} }] }, { text: 'I cannot.' });
+      return (await agent.run('A rogue tool call.')).runId;
+    },
+  },
+  {
     name: 'model-rejected',
     async run({ agent, model }) {
       model.replyWhen('rejected', { error: { status: 401, message: 'Incorrect API key provided' } });
@@ -303,12 +310,17 @@ const teamScenarios: TeamScenario[] = [
 
 // Step functions of the workflow scenarios, registered on the recording worker.
 let flakyAttempts = 0;
+let flakyOnceAttempts = 0;
 const stepFunctions = {
   async shout(input: StepInput) {
     return `${(input.previousStepContent ?? input.input).toUpperCase()}!`;
   },
   async flaky() {
     if (++flakyAttempts === 1) throw new Error('first attempt fails');
+    return 'second attempt worked';
+  },
+  async flakyOnce() {
+    if (++flakyOnceAttempts === 1) throw new Error('first attempt fails');
     return 'second attempt worked';
   },
   async alwaysFails(): Promise<string> {
@@ -324,7 +336,7 @@ const stepFunctions = {
     return iteration >= 2;
   },
 };
-const { shout, flaky, alwaysFails, isLong, pickSecond, stopAfterTwo } = stepFunctions;
+const { shout, flaky, flakyOnce, alwaysFails, isLong, pickSecond, stopAfterTwo } = stepFunctions;
 
 interface WorkflowScenario {
   name: string;
@@ -386,6 +398,15 @@ const workflowScenarios: WorkflowScenario[] = [
     name: 'retried-and-skipped',
     workflow: () => [
       new Step({ name: 'Flaky', executor: flaky, maxRetries: 1 }),
+      new Step({ name: 'Fails', executor: alwaysFails, skipOnFailure: true }),
+    ],
+    run: async ({ workflow }) => (await workflow.run('go on')).runId,
+  },
+  {
+    // Since `kern-step-function-attempts`: the workflow calls a function again for what it threw.
+    name: 'retried-by-the-workflow',
+    workflow: () => [
+      new Step({ name: 'Flaky once', executor: flakyOnce, maxRetries: 1 }),
       new Step({ name: 'Fails', executor: alwaysFails, skipOnFailure: true }),
     ],
     run: async ({ workflow }) => (await workflow.run('go on')).runId,

@@ -16,6 +16,7 @@ import { RUN_RECORD_MEMO, runRecordOf, type RunRecord } from '../src/shared/run-
 import { runSearchAttributes } from '../src/shared/search-attributes';
 import { RUN_INPUT_VERSION, type AgentRunInput } from '../src/shared/specs';
 import { startHarness, type Harness } from './support/harness';
+import { historyText } from './support/history-text';
 
 const weatherCalls: string[] = [];
 const getWeather = defineTool({
@@ -207,10 +208,28 @@ describe('tools', () => {
     expect(await temporalStatus(output.runId)).toBe('FAILED');
   });
 
-  test('a tool the worker does not have ends the run ERROR with a clear message', async () => {
+  test('a declared tool the worker does not have is retried (a rolling deploy), then ends the run ERROR', async () => {
     const prompt = `unknown tool ${randomUUID()}`;
     h.model.replyWhen(prompt, { toolCalls: [{ name: 'launch_rocket', arguments: {} }] });
-    const output = await agentOn().run(prompt);
+    const launchRocket = defineTool({
+      name: 'launch_rocket',
+      description: 'Launches a rocket.',
+      parameters: z.object({}),
+      execute: () => 'launched',
+    });
+    const agent = new Agent({
+      name: 'Test Agent',
+      model: new OpenAIResponses({ id: 'gpt-test' }),
+      tools: [launchRocket],
+      client: h.client,
+    });
+    const output = await agent.run(prompt);
+    const history = await h.client.temporal.workflow.getHandle(workflowIdForRun(output.runId)).fetchHistory();
+    const failed = history.events?.find((event) => event.activityTaskFailedEventAttributes);
+    const started = history.events?.find(
+      (event) => Number(event.eventId) === Number(failed?.activityTaskFailedEventAttributes?.startedEventId),
+    );
+    expect(started?.activityTaskStartedEventAttributes?.attempt).toBe(3);
     expect(output.error).toEqual({
       type: 'ToolNotFound',
       message: expect.stringContaining("tool 'launch_rocket' is not registered on this worker"),
@@ -325,12 +344,20 @@ describe('saved run inputs', () => {
 });
 
 describe('secrets and visibility', () => {
-  test('the API key reaches the model server but never the run history', async () => {
+  test('the API key reaches the model server but never the run history, searched with every payload decoded', async () => {
+    const historyOf = (runId: string) => h.client.temporal.workflow.getHandle(workflowIdForRun(runId)).fetchHistory();
     const prompt = `secret ${randomUUID()}`;
+    h.model.replyWhen(prompt, { toolCalls: [{ name: 'get_weather', arguments: { city: 'Oslo' } }] }, { text: 'Cold.' });
     const output = await agentOn().run(prompt);
-    const history = await h.client.temporal.workflow.getHandle(workflowIdForRun(output.runId)).fetchHistory();
-    expect(JSON.stringify(history)).not.toContain('test-key-never-in-history');
+    expect(output.status).toBe(RunStatus.completed);
+    expect(historyText(await historyOf(output.runId))).not.toContain('test-key-never-in-history');
     expect(h.model.requestsFor(prompt)[0]!.authorized).toBe(true);
+
+    // The canary: a key inside a payload (base64 in the history's JSON) is found, so the search above can fail.
+    const leaked = await agentOn().run(`my key is test-key-never-in-history ${randomUUID()}`);
+    const leakedHistory = await historyOf(leaked.runId);
+    expect(JSON.stringify(leakedHistory)).not.toContain('test-key-never-in-history');
+    expect(historyText(leakedHistory)).toContain('test-key-never-in-history');
   });
 
   test('search attributes tell what the run is and how it ended', async () => {

@@ -183,6 +183,34 @@ test('a team run publishes Team events and records its members; cancelled ones k
   ]);
 });
 
+test('a member that failed while its team was being cancelled stays ERROR; one with no last event is CANCELLED', () => {
+  const log = new MemoryLog();
+  const state = new TeamRunState(teamInput, log, steppingClock());
+  state.start();
+  const member = (runId: string): AgentRunInput => ({ ...agentInput, runId, parentRunId: 'team-run-1' });
+  state.memberStarted(member('member-1'));
+  state.memberStarted(member('member-2'));
+  const error = { type: 'ModelUnavailable', message: '500 from the provider' };
+  log.publish({
+    kind: 'agent',
+    event: RunEvent.runError,
+    runId: 'member-1',
+    sessionId: 'session-1',
+    agentId: 'weather',
+    agentName: 'Weather',
+    error,
+    content: 'Half',
+    createdAt: '2026-01-01T00:00:02.000Z',
+  });
+  state.cancelOpenMembers();
+  state.cancel('cancelled');
+
+  expect(state.snapshot().memberResponses).toEqual([
+    expect.objectContaining({ runId: 'member-1', status: RunStatus.error, error, content: 'Half' }),
+    expect.objectContaining({ runId: 'member-2', status: RunStatus.cancelled }),
+  ]);
+});
+
 test('a routed team answers with its member answer, as TeamRunContent', () => {
   const log = new MemoryLog();
   const state = new TeamRunState(teamInput, log, steppingClock());

@@ -1,8 +1,35 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Agent, OpenAIResponses, RunStatus } from 'kern';
+import { Agent, OpenAIResponses, RunStatus, type AnyRunOutput } from 'kern';
+import crashApp, { crashTeam, preparingWorkflow, writingWorkflow } from './fixtures/crash-app';
 import { startHarness, type Harness } from './support/harness';
+
+const root = path.resolve(__dirname, '..');
+
+/** A real `kern worker` process serving `app`, as a user would run it, and a way to SIGKILL it. */
+function spawnWorker(app: string, env: Record<string, string> = {}) {
+  const child = spawn(
+    process.execPath,
+    [path.join(root, 'bin/kern.js'), 'worker', '--app', app, '--log-level', 'error'],
+    {
+      cwd: root,
+      env: {
+        ...process.env,
+        ...env,
+        TEMPORAL_ADDRESS: process.env.KERN_TEST_TEMPORAL_ADDRESS,
+        KERN_TASK_QUEUE: h.taskQueue,
+        OPENAI_BASE_URL: h.model.url,
+        OPENAI_API_KEY: 'test-key',
+      },
+      stdio: 'ignore',
+    },
+  );
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  return { kill: () => child.kill('SIGKILL'), exited };
+}
 
 let h: Harness;
 beforeAll(async () => {
@@ -15,33 +42,70 @@ test('a worker process killed mid-answer loses nothing: another worker retries t
   const prompt = `crash ${randomUUID()}`;
   h.model.replyWhen(prompt, { text: 'Half an answer', tokenDelayMs: 50, hang: true }, { text: 'The full answer.' });
 
-  // A real `kern worker` process, as a user would run it.
-  const root = path.resolve(__dirname, '..');
-  const child = spawn(
-    process.execPath,
-    [path.join(root, 'bin/kern.js'), 'worker', '--app', 'examples/app.ts', '--log-level', 'error'],
-    {
-      cwd: root,
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: process.env.KERN_TEST_TEMPORAL_ADDRESS,
-        KERN_TASK_QUEUE: h.taskQueue,
-        OPENAI_BASE_URL: h.model.url,
-        OPENAI_API_KEY: 'test-key',
-      },
-      stdio: 'ignore',
-    },
-  );
-  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const worker = spawnWorker('examples/app.ts');
 
   const agent = new Agent({ name: 'Crash Agent', model: new OpenAIResponses({ id: 'gpt-test' }), client: h.client });
   const run = await agent.run(prompt, { background: true });
   await h.model.waitFor(() => h.model.requestsFor(prompt).length === 1, 30_000);
-  child.kill('SIGKILL');
-  await exited;
+  worker.kill();
+  await worker.exited;
 
   await h.startWorker();
   const output = await h.waitForStatus(run.runId, RunStatus.completed, RunStatus.error, RunStatus.cancelled);
   expect(output).toMatchObject({ status: RunStatus.completed, content: 'The full answer.' });
   expect(h.model.requestsFor(prompt)).toHaveLength(2);
 }, 90_000);
+
+test("a worker killed during a team member's answer, a workflow's agent step and a function step: all complete", async () => {
+  await h.stopWorker();
+  const id = randomUUID();
+  const marker = path.join(mkdtempSync(path.join(tmpdir(), 'kern-crash-')), 'starts');
+  h.model
+    .replyWhen(
+      `team task ${id}`,
+      {
+        toolCalls: [{ name: 'delegate_task_to_member', arguments: { member_id: 'writer', task: `member task ${id}` } }],
+      },
+      { text: 'The team is done.' },
+    )
+    .replyWhen(
+      `member task ${id}`,
+      { text: 'Half a member answer', tokenDelayMs: 50, hang: true },
+      { text: 'Member done.' },
+    )
+    .replyWhen(`step task ${id}`, { text: 'Half a step answer', tokenDelayMs: 50, hang: true }, { text: 'Step done.' });
+  const worker = spawnWorker('test/fixtures/crash-app.ts', { KERN_CRASH_MARKER: marker });
+  process.env.KERN_CRASH_MARKER = marker;
+
+  const runs = [
+    crashTeam.runInputFor(`team task ${id}`),
+    writingWorkflow.runInputFor(`step task ${id}`),
+    preparingWorkflow.runInputFor(`prepare ${id}`),
+  ];
+  for (const input of runs) await h.client.startRun(input);
+  const answering = (text: string) => () => (h.model.requestsFor(text)[0]?.wordTimes.length ?? 0) > 0;
+  await h.model.waitFor(answering(`member task ${id}`), 30_000);
+  await h.model.waitFor(answering(`step task ${id}`), 30_000);
+  for (let i = 0; i < 300 && !existsSync(marker); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  expect(readFileSync(marker, 'utf8')).toContain('start');
+  worker.kill();
+  await worker.exited;
+
+  await h.stopWorker();
+  await h.startWorker(crashApp);
+  const [team, writing, preparing] = (await Promise.all(
+    runs.map((input) => h.waitForStatus(input.runId, RunStatus.completed, RunStatus.error, RunStatus.cancelled)),
+  )) as [AnyRunOutput, AnyRunOutput, AnyRunOutput];
+
+  expect(team).toMatchObject({ status: RunStatus.completed, content: 'The team is done.' });
+  expect(team.kind === 'team' && team.memberResponses).toEqual([
+    expect.objectContaining({ status: RunStatus.completed, content: 'Member done.' }),
+  ]);
+  expect(writing).toMatchObject({ status: RunStatus.completed, content: 'Step done.' });
+  expect(preparing).toMatchObject({ status: RunStatus.completed, content: 'prepared' });
+  // The calls that had finished before the crash were not made again; the interrupted ones were made once more.
+  expect(h.model.requestsFor(`team task ${id}`)).toHaveLength(2);
+  expect(h.model.requestsFor(`member task ${id}`)).toHaveLength(2);
+  expect(h.model.requestsFor(`step task ${id}`)).toHaveLength(2);
+  expect(readFileSync(marker, 'utf8').trim().split('\n')).toHaveLength(2);
+}, 120_000);

@@ -2,6 +2,8 @@ import type { ToolCall } from '../shared/run-output';
 
 /** What a provider adapter reports while it reads a model's answer. */
 export interface ModelStreamSink {
+  /** Any event of a streamed answer arrived (text, tool-call arguments, usage): the stream is alive. */
+  onEvent(): void;
   /** A piece of the answer's text, as it arrives. */
   onDelta(text: string): void;
 }

@@ -1,10 +1,11 @@
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import OpenAI, { APIError, APIUserAbortError } from 'openai';
-import { KernError, ModelRequestRejected, ModelUnavailable } from '../shared/errors';
+import { KernError, ModelRequestRejected, ModelUnavailable, redactSecrets } from '../shared/errors';
 import type { ModelCallCancelledDetails, ModelCallInput, ModelCallResult } from '../shared/model-call';
 import type { ModelProvider } from '../shared/specs';
 import { DeltaPublisher } from './delta-publisher';
+import { HEARTBEAT_INTERVAL_MS } from './heartbeats';
 import type { ModelAnswer, ModelStreamSink } from './model-stream';
 import { callChatCompletions } from './openai-chat';
 import { callResponses } from './openai-responses';
@@ -27,16 +28,24 @@ export interface ModelProviderOptions {
   baseURL?: string;
 }
 
-/** How model answers are streamed to subscribers. */
+/** How model answers are streamed to subscribers, and when a stream counts as hung. */
 export interface StreamingOptions {
   /** Tokens are coalesced into one `RunContent` event per window, for runs someone streams (default 100 ms). */
   liveWindowMs?: number;
   /** The window for background runs, whose deltas only serve polls of partial content (default 1,000 ms). */
   backgroundWindowMs?: number;
+  /**
+   * A streamed answer that sends nothing (no text, no event) for this long is abandoned and the model call retried
+   * (default 120,000 ms). Raise it for models that think silently for longer before they answer.
+   */
+  idleTimeoutMs?: number;
 }
 
-/** Milliseconds between heartbeats while a model call waits for tokens; each chunk heartbeats too. */
-const HEARTBEAT_INTERVAL_MS = 1_000;
+/** The default of {@link StreamingOptions.idleTimeoutMs}. */
+export const DEFAULT_MODEL_IDLE_TIMEOUT_MS = 120_000;
+
+/** The longest `Retry-After` a model call honours; a longer one is cut to this. */
+const MAX_RETRY_AFTER_MS = 10 * 60_000;
 
 /** Statuses worth retrying: rate limits, timeouts, conflicts and server errors. */
 function isRetryableStatus(status: number): boolean {
@@ -46,25 +55,34 @@ function isRetryableStatus(status: number): boolean {
 /** Builds the `callModel` activity around one lazily created OpenAI client. */
 export function createCallModel(options: ModelProviderOptions = {}, streaming: StreamingOptions = {}) {
   let openai: OpenAI | undefined;
+  const apiKey = (): string | undefined => options.apiKey ?? process.env.OPENAI_API_KEY;
   const client = (): OpenAI => {
-    const apiKey = options.apiKey ?? process.env.OPENAI_API_KEY;
-    if (!apiKey) throw new ModelRequestRejected('OPENAI_API_KEY is not set in the worker environment');
+    const key = apiKey();
+    if (!key) throw new ModelRequestRejected('OPENAI_API_KEY is not set in the worker environment');
     // Temporal owns retries (visible in history, durable across crashes), so the client does not retry.
-    openai ??= new OpenAI({ apiKey, baseURL: options.baseURL ?? process.env.OPENAI_BASE_URL, maxRetries: 0 });
+    openai ??= new OpenAI({ apiKey: key, baseURL: options.baseURL ?? process.env.OPENAI_BASE_URL, maxRetries: 0 });
     return openai;
   };
+  const idleTimeoutMs = streaming.idleTimeoutMs ?? DEFAULT_MODEL_IDLE_TIMEOUT_MS;
 
-  /** One model request. Heartbeats while it runs; a cancel aborts the HTTP request and reports the partial text. */
+  /**
+   * One model request. Heartbeats while it runs; a cancel aborts the HTTP request and reports the partial text; a
+   * stream that goes quiet for `idleTimeoutMs` is aborted and retried.
+   */
   return async function callModel(input: ModelCallInput): Promise<ModelCallResult> {
     const ctx = Context.current();
     const startedAt = Date.now();
     let partial = '';
     let firstTokenAt: number | undefined;
+    let lastEventAt = startedAt;
     const context = input.eventContext;
     const windowMs = context?.live ? (streaming.liveWindowMs ?? 100) : (streaming.backgroundWindowMs ?? 1_000);
     const deltas = context ? new DeltaPublisher(context, windowMs) : undefined;
     if (ctx.info.attempt > 1) deltas?.announceRetry(ctx.info.attempt);
     const sink: ModelStreamSink = {
+      onEvent() {
+        lastEventAt = Date.now();
+      },
       onDelta(text) {
         firstTokenAt ??= Date.now();
         partial += text;
@@ -72,11 +90,17 @@ export function createCallModel(options: ModelProviderOptions = {}, streaming: S
         ctx.heartbeat();
       },
     };
-    const ticker = setInterval(() => ctx.heartbeat(), HEARTBEAT_INTERVAL_MS);
+    const idle = new AbortController();
+    const streamed = input.model.stream !== false;
+    const ticker = setInterval(() => {
+      ctx.heartbeat();
+      if (streamed && Date.now() - lastEventAt > idleTimeoutMs) idle.abort();
+    }, HEARTBEAT_INTERVAL_MS);
+    const signal = AbortSignal.any([ctx.cancellationSignal, idle.signal]);
     try {
-      const answer = await providers[input.model.provider](client(), input, sink, ctx.cancellationSignal);
-      // The openai stream ends quietly (no throw) when its signal aborts, so a cancel is checked here too.
-      if (ctx.cancellationSignal.aborted) throw new APIUserAbortError();
+      const answer = await providers[input.model.provider](client(), input, sink, signal);
+      // The openai stream ends quietly (no throw) when its signal aborts, so an abort is checked here too.
+      if (signal.aborted) throw new APIUserAbortError();
       await deltas?.closeLeavingTail();
       return {
         ...answer,
@@ -84,26 +108,47 @@ export function createCallModel(options: ModelProviderOptions = {}, streaming: S
         ...(firstTokenAt !== undefined ? { timeToFirstToken: (firstTokenAt - startedAt) / 1000 } : {}),
       };
     } catch (err) {
-      if (ctx.cancellationSignal.aborted || err instanceof APIUserAbortError) {
+      if (ctx.cancellationSignal.aborted) {
         // The answer so far goes out whole before the cancel is reported, so the stream says what the output says.
         await deltas?.close().catch(() => undefined);
         const details: ModelCallCancelledDetails = { partialContent: partial };
         throw new CancelledFailure('the model request was cancelled', [details]);
       }
       await deltas?.abandon();
-      throw toModelError(err);
+      if (idle.signal.aborted) {
+        throw new ModelUnavailable(`the model stream sent nothing for ${idleTimeoutMs / 1000} s; retrying`);
+      }
+      throw toModelError(err, apiKey());
     } finally {
       clearInterval(ticker);
     }
   };
 }
 
-/** Maps a provider error to a kern error: rejected requests end the run, anything else is retried. */
-function toModelError(err: unknown): KernError {
+/**
+ * Maps a provider error to a kern error: rejected requests end the run, anything else is retried (after the
+ * provider's `Retry-After`, when it sends one). Key-like strings are redacted from the message, which goes into
+ * the run's history and output.
+ */
+function toModelError(err: unknown, apiKey: string | undefined): KernError {
   if (err instanceof KernError) return err;
+  const message = redactSecrets(err instanceof Error ? err.message : String(err), apiKey);
   if (err instanceof APIError && err.status !== undefined && !isRetryableStatus(err.status)) {
-    return new ModelRequestRejected(err.message, err.status);
+    return new ModelRequestRejected(message, err.status);
   }
-  const status = err instanceof APIError ? err.status : undefined;
-  return new ModelUnavailable(err instanceof Error ? err.message : String(err), status);
+  if (!(err instanceof APIError)) return new ModelUnavailable(message);
+  return new ModelUnavailable(message, err.status, retryAfterMs(err.headers));
+}
+
+/** How long the provider asked to wait before the next request (`retry-after-ms`, or `retry-after` in s or a date). */
+function retryAfterMs(headers: Headers | undefined): number | undefined {
+  const ms = Number(headers?.get('retry-after-ms') ?? NaN);
+  const after = headers?.get('retry-after');
+  let wait = Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+  if (wait === undefined && after) {
+    const seconds = Number(after);
+    wait = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(after) - Date.now();
+  }
+  if (wait === undefined || !Number.isFinite(wait) || wait <= 0) return undefined;
+  return Math.min(wait, MAX_RETRY_AFTER_MS);
 }

@@ -48,6 +48,7 @@ export async function callChatCompletions(
     { signal },
   );
   for await (const chunk of stream) {
+    sink.onEvent();
     const delta = chunk.choices[0]?.delta;
     if (delta?.content) {
       answer.content += delta.content;

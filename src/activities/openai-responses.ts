@@ -39,6 +39,7 @@ export async function callResponses(
   const answer: ModelAnswer = { content: '', toolCalls: [], inputTokens: 0, outputTokens: 0 };
   const stream = await openai.responses.create({ ...request, stream: true }, { signal });
   for await (const event of stream) {
+    sink.onEvent();
     switch (event.type) {
       case 'response.output_text.delta':
         answer.content += event.delta;

@@ -1,12 +1,14 @@
+import { Context } from '@temporalio/activity';
 import { StepFunctionFailed, StepFunctionInvalidResult, StepFunctionNotFound } from '../shared/errors';
 import type { StepFunction } from '../client/steps';
 import type { StepFunctionCall, StepFunctionResult } from '../shared/step-functions';
 import { unreachable } from '../shared/never';
+import { whileHeartbeating } from './heartbeats';
 
 /**
  * Builds the `runStepFunction` activity over the worker's registered step functions: executors, evaluators,
- * selectors and end conditions. An unknown name or a result of the wrong shape fails the step at once; an error
- * thrown by the function is retried as the step allows.
+ * selectors and end conditions. A result of the wrong shape fails the step at once; an error thrown by the function
+ * is `StepFunctionFailed`, which the workflow retries as the step allows. It heartbeats while the function runs.
  */
 export function createRunStepFunction(functions: ReadonlyMap<string, StepFunction>) {
   return async function runStepFunction(call: StepFunctionCall): Promise<StepFunctionResult> {
@@ -14,11 +16,13 @@ export function createRunStepFunction(functions: ReadonlyMap<string, StepFunctio
     if (!fn) throw new StepFunctionNotFound(call.name);
     let value: unknown;
     try {
-      value =
+      value = await whileHeartbeating(async () =>
         call.role === 'endCondition'
           ? await (fn as (outputs: unknown, iteration?: number) => unknown)(call.iterationOutputs ?? [], call.iteration)
-          : await fn(call.stepInput);
+          : await fn(call.stepInput),
+      );
     } catch (err) {
+      if (Context.current().cancellationSignal.aborted) throw err;
       throw new StepFunctionFailed(call.name, err instanceof Error ? err.message : String(err));
     }
     return toResult(call, value);

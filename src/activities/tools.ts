@@ -1,11 +1,19 @@
+import { Context } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
 import type { Tool } from '../client/define';
 import { ToolArgumentsInvalid, ToolNotFound } from '../shared/errors';
+import { truncateText } from '../shared/limits';
 import type { ToolCallInput, ToolCallResult } from '../shared/model-call';
+import { whileHeartbeating } from './heartbeats';
 
 /**
  * Builds the `executeTool` activity over the worker's registered tools. Arguments are validated with the tool's
- * zod schema before `execute` runs; invalid arguments or an unknown tool end the run `ERROR` (not retried).
- * A tool that throws returns its error message to the model instead of failing the run.
+ * zod schema before `execute` runs; invalid arguments end the run `ERROR` (not retried). A tool this worker lacks
+ * is retried, so that during a rolling deploy a worker that has it takes the call. A tool that throws returns its
+ * error message to the model instead of failing the run; a result longer than the tool's `maxResultChars` is cut.
+ *
+ * The activity heartbeats while the tool runs, so a lost worker is noticed in seconds and a cancel reaches it: the
+ * tool's `signal` aborts, and the activity reports the cancel at once, without waiting for a tool that ignores it.
  */
 export function createExecuteTool(tools: ReadonlyMap<string, Tool>) {
   return async function executeTool(input: ToolCallInput): Promise<ToolCallResult> {
@@ -23,11 +31,18 @@ export function createExecuteTool(tools: ReadonlyMap<string, Tool>) {
       throw new ToolArgumentsInvalid(input.toolName, problems.join('; '));
     }
     const args = parsed.data as Record<string, unknown>;
+    const signal = Context.current().cancellationSignal;
+    let result: unknown;
     try {
-      const result = await tool.execute(args, { runId: input.runId, toolCallId: input.toolCallId });
-      return { content: typeof result === 'string' ? result : JSON.stringify(result ?? null), isError: false, args };
+      result = await whileHeartbeating(() =>
+        Promise.resolve(tool.execute(args, { runId: input.runId, toolCallId: input.toolCallId, signal })),
+      );
     } catch (err) {
+      if (signal.aborted) throw new CancelledFailure(`tool '${tool.name}' was cancelled`);
       return { content: `Error: ${err instanceof Error ? err.message : String(err)}`, isError: true, args };
     }
+    const text = typeof result === 'string' ? result : JSON.stringify(result ?? null);
+    const why = `tool results are limited to ${tool.maxResultChars} characters (maxResultChars)`;
+    return { content: truncateText(text, tool.maxResultChars, why), isError: false, args };
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { InvalidInputError } from '../shared/errors';
+import { DEFAULT_MAX_TOOL_RESULT_CHARS } from '../shared/limits';
 import type { ToolSpec } from '../shared/specs';
 import type { Agent } from './agent';
 import type { EndCondition, StepFunction } from './steps';
@@ -10,6 +11,11 @@ import type { Workflow } from './workflow';
 export interface ToolContext {
   runId: string;
   toolCallId: string;
+  /**
+   * Aborts when the run is cancelled (or the call timed out). Pass it on to `fetch` and other I/O. A tool that
+   * ignores it is not waited for: the run ends at once, and the tool's code runs on in the worker, its result dropped.
+   */
+  signal: AbortSignal;
 }
 
 /** A tool: a name and description for the model, zod parameters, and the function the worker runs. */
@@ -17,6 +23,8 @@ export interface Tool<P extends z.ZodType = z.ZodType> {
   readonly name: string;
   readonly description: string;
   readonly parameters: P;
+  /** The longest result the model and the run get, in characters; a longer one is cut, saying so. */
+  readonly maxResultChars: number;
   execute(args: z.infer<P>, context: ToolContext): unknown;
   /** The tool as the model sees it: the parameters as JSON schema. */
   toSpec(): ToolSpec;
@@ -33,15 +41,24 @@ export function defineTool<P extends z.ZodType>(definition: {
   description: string;
   parameters: P;
   execute: (args: z.infer<P>, context: ToolContext) => unknown;
+  /** Default 100,000. Results go into the run's history and every later model request, so keep them small. */
+  maxResultChars?: number;
 }): Tool<P> {
   if (!TOOL_NAME.test(definition.name)) {
     throw new InvalidInputError(`tool name '${definition.name}' must be 1-64 letters, digits, '_' or '-'`);
+  }
+  const maxResultChars = definition.maxResultChars ?? DEFAULT_MAX_TOOL_RESULT_CHARS;
+  if (!Number.isInteger(maxResultChars) || maxResultChars < 1 || maxResultChars > DEFAULT_MAX_TOOL_RESULT_CHARS * 5) {
+    throw new InvalidInputError(
+      `tool '${definition.name}': maxResultChars must be a whole number from 1 to ${DEFAULT_MAX_TOOL_RESULT_CHARS * 5}`,
+    );
   }
   let spec: ToolSpec | undefined;
   return {
     name: definition.name,
     description: definition.description,
     parameters: definition.parameters,
+    maxResultChars,
     execute: definition.execute,
     toSpec() {
       spec ??= {

@@ -6,17 +6,33 @@ import { ApplicationFailure } from '@temporalio/common';
  */
 export class KernError extends Error {
   readonly retryable: boolean;
+  /** For a retryable error: how long to wait before the next attempt, instead of the retry policy's backoff. */
+  readonly nextRetryDelayMs: number | undefined;
 
-  constructor(message: string, options?: { cause?: unknown; retryable?: boolean }) {
+  constructor(message: string, options?: { cause?: unknown; retryable?: boolean; nextRetryDelayMs?: number }) {
     super(message, options);
     this.retryable = options?.retryable ?? false;
+    this.nextRetryDelayMs = options?.nextRetryDelayMs;
     this.name = new.target.name;
   }
 }
 
 /** The failure an activity or workflow throws for a kern error: `type` is its class name. */
 export function toApplicationFailure(err: KernError): ApplicationFailure {
-  return ApplicationFailure.create({ type: err.name, message: err.message, nonRetryable: !err.retryable });
+  return ApplicationFailure.create({
+    type: err.name,
+    message: err.message,
+    nonRetryable: !err.retryable,
+    ...(err.nextRetryDelayMs !== undefined ? { nextRetryDelay: err.nextRetryDelayMs } : {}),
+  });
+}
+
+/** Secret-shaped strings (API keys, bearer tokens), and `secret` itself, replaced: for text bound for history. */
+export function redactSecrets(text: string, secret?: string): string {
+  const redacted = secret && secret.length >= 8 ? text.split(secret).join('[redacted]') : text;
+  return redacted
+    .replace(/\b(sk|rk|pk)-[A-Za-z0-9_*.-]{6,}/g, '$1-[redacted]')
+    .replace(/\b(Bearer)\s+[A-Za-z0-9_*.~+/=-]{8,}/gi, '$1 [redacted]');
 }
 
 /** The caller passed something kern cannot run: empty input, unknown options, a bad definition. */
@@ -71,13 +87,17 @@ export class ModelRequestRejected extends KernError {
   }
 }
 
-/** The model provider failed in a way worth retrying (429, 5xx, timeout, dropped connection). */
+/**
+ * The model provider failed in a way worth retrying (429, 5xx, timeout, dropped connection, a stream gone quiet).
+ * The next attempt waits `retryAfterMs` when the provider said how long.
+ */
 export class ModelUnavailable extends KernError {
   constructor(
     message: string,
     readonly status?: number,
+    retryAfterMs?: number,
   ) {
-    super(message, { retryable: true });
+    super(message, { retryable: true, ...(retryAfterMs !== undefined ? { nextRetryDelayMs: retryAfterMs } : {}) });
   }
 }
 
@@ -88,10 +108,13 @@ export class ToolArgumentsInvalid extends KernError {
   }
 }
 
-/** The model asked for a tool that the worker does not have. */
+/**
+ * The run's component declares a tool that the worker does not have. Retried (with the tool activity's attempts), so
+ * that during a rolling deploy a worker that has it takes the call; then the run ends `ERROR`.
+ */
 export class ToolNotFound extends KernError {
   constructor(readonly toolName: string) {
-    super(`tool '${toolName}' is not registered on this worker; add it to defineApp({ tools })`);
+    super(`tool '${toolName}' is not registered on this worker; add it to defineApp({ tools })`, { retryable: true });
   }
 }
 
@@ -102,19 +125,23 @@ export class MaxToolRoundsExceeded extends KernError {
   }
 }
 
-/** A workflow names a step function that the worker does not have. */
+/**
+ * A workflow names a step function that the worker does not have. Retried like a lost worker, so that during a
+ * rolling deploy a worker that has it takes the call; then the step fails.
+ */
 export class StepFunctionNotFound extends KernError {
   constructor(readonly functionName: string) {
     super(
       `step function '${functionName}' is not registered on this worker; add its workflow to defineApp({ workflows })`,
+      { retryable: true },
     );
   }
 }
 
-/** A step function threw. Retried as its step allows. */
+/** A step function threw. The workflow calls it again as its step allows (`maxRetries`). */
 export class StepFunctionFailed extends KernError {
   constructor(functionName: string, message: string) {
-    super(`${functionName}: ${message}`, { retryable: true });
+    super(`${functionName}: ${message}`);
   }
 }
 
@@ -136,5 +163,15 @@ export class StepFailed extends KernError {
 export class UnknownRoute extends KernError {
   constructor(routerName: string, chosen: string, choices: string[]) {
     super(`router '${routerName}' chose '${chosen}', which is not one of its steps: ${choices.join(', ')}`);
+  }
+}
+
+/**
+ * A run outgrew what Temporal keeps for one execution: one model request over the payload budget, or a history
+ * near Temporal's limits. The run ends `ERROR` through kern's finish, with its output so far.
+ */
+export class RunTooLarge extends KernError {
+  constructor(message: string) {
+    super(message);
   }
 }

@@ -19,7 +19,13 @@ export type ScriptedTurn =
       dropAfterWords?: number;
     }
   | { toolCalls: Array<{ name: string; arguments: unknown; id?: string }> }
-  | { error: { status: number; message: string } };
+  | {
+      error: {
+        status: number;
+        message: string;
+        /** Sent as the `retry-after` header, in seconds. */ retryAfter?: number;
+      };
+    };
 
 /** A request the server received, as a test would check it. */
 export interface RecordedRequest {
@@ -160,6 +166,7 @@ export class ScriptedModelServer {
       return c.json(
         { error: { message: turn.error.message, type: 'scripted_error', code: null } },
         turn.error.status as 400,
+        turn.error.retryAfter !== undefined ? { 'retry-after': String(turn.error.retryAfter) } : {},
       );
     }
     const answer = 'text' in turn ? turn : { text: '' };

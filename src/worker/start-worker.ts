@@ -32,6 +32,11 @@ export interface StartWorkerOptions {
    * answers use longer windows (see the README).
    */
   streamBatchWindows?: { live?: number; background?: number };
+  /**
+   * Milliseconds a streamed model answer may send nothing before the call is abandoned and retried (default
+   * 120,000). Raise it for models that think silently for longer before they answer.
+   */
+  modelIdleTimeout?: number;
 }
 
 /** A running worker. */
@@ -65,6 +70,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<KernWork
       streaming: {
         liveWindowMs: options.streamBatchWindows?.live,
         backgroundWindowMs: options.streamBatchWindows?.background,
+        idleTimeoutMs: options.modelIdleTimeout,
       },
     }),
     maxHeartbeatThrottleInterval: options.heartbeatInterval ?? '250 milliseconds',

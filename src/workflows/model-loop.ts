@@ -3,14 +3,17 @@ import {
   isCancellation,
   proxyActivities,
   setCurrentDetails,
+  workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { KernActivities } from '../activities';
-import { MaxToolRoundsExceeded, toApplicationFailure } from '../shared/errors';
+import { MaxToolRoundsExceeded, RunTooLarge, toApplicationFailure } from '../shared/errors';
+import { HISTORY_BUDGET, PAYLOAD_BUDGET_BYTES, jsonBytes } from '../shared/limits';
 import type { RunEventContext } from '../shared/events';
-import type { ToolCallResult } from '../shared/model-call';
+import type { ModelCallInput, ToolCallResult } from '../shared/model-call';
 import type { RunOutput, TeamRunOutput, ToolCall } from '../shared/run-output';
 import type { AgentRunInput, ModelSpec, TeamRunInput, ToolSpec } from '../shared/specs';
+import { parseToolArguments } from '../shared/tool-calls';
 import type { ModelRunState } from './model-run-state';
 import { partialAnswerOf, toRunError } from './run-errors';
 
@@ -29,6 +32,8 @@ const modelActivityOptions: ActivityOptions = {
 
 const toolActivityOptions: ActivityOptions = {
   startToCloseTimeout: '5 minutes',
+  // Tools heartbeat while they run: a lost worker is noticed, and a cancel reaches the tool, within seconds.
+  heartbeatTimeout: '20 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   // Errors thrown by a tool go back to the model as its result; only infrastructure failures are retried.
   retry: { initialInterval: '1 second', maximumAttempts: 3 },
@@ -70,6 +75,8 @@ export async function runModelLoop(
       tools: loop.tools,
       eventContext,
     };
+    checkModelRequestSize(request);
+    checkHistoryBudget();
     // Summaries tell turns apart in the Temporal UI: `ResearchTeam leader · turn 2 · gpt-5-mini`.
     const summary = `${loop.label} · turn ${round + 1} · ${loop.model.id}`;
     setCurrentDetails(`${loop.label}: waiting on the model (turn ${round + 1})`);
@@ -85,9 +92,60 @@ export async function runModelLoop(
     if (round >= loop.maxToolRounds) {
       throw toApplicationFailure(new MaxToolRoundsExceeded(loop.maxToolRounds));
     }
-    setCurrentDetails(`${loop.label}: running ${result.toolCalls.map((call) => call.name).join(', ')}`);
-    if (await loop.runToolCalls(result.toolCalls)) return;
+    // A tool the component does not declare never runs, even if the worker has one by that name.
+    const declared = new Set(loop.tools.map((tool) => tool.name));
+    const [calls, undeclared] = partition(result.toolCalls, (call) => declared.has(call.name));
+    for (const call of undeclared) await runWorkflowTool(state, call, async () => refuseUndeclared(call, declared));
+    if (calls.length === 0) continue;
+    setCurrentDetails(`${loop.label}: running ${calls.map((call) => call.name).join(', ')}`);
+    if (await loop.runToolCalls(calls)) return;
   }
+}
+
+/** The model's answer to a call of a tool its component does not have: a tool error it can correct. */
+function refuseUndeclared(call: ToolCall, declared: Set<string>): ToolCallResult {
+  const names = [...declared].join(', ') || 'none';
+  return {
+    content: `Error: there is no tool named '${call.name}' here; the tools are: ${names}`,
+    isError: true,
+    args: parseToolArguments(call.arguments),
+  };
+}
+
+function partition<T>(items: T[], keep: (item: T) => boolean): [T[], T[]] {
+  return [items.filter(keep), items.filter((item) => !keep(item))];
+}
+
+/** A conversation too large for one model request ends the run `RunTooLarge`, before Temporal refuses the payload. */
+function checkModelRequestSize(request: ModelCallInput): void {
+  const bytes = jsonBytes(request);
+  if (bytes <= PAYLOAD_BUDGET_BYTES) return;
+  throw toApplicationFailure(
+    new RunTooLarge(
+      `the conversation has grown to ${megabytes(bytes)} MB, over the ${megabytes(PAYLOAD_BUDGET_BYTES)} MB kern ` +
+        `sends in one model request (Temporal refuses payloads over 2 MB); give tools a smaller maxResultChars`,
+    ),
+  );
+}
+
+/**
+ * A run whose history nears Temporal's limits ends `RunTooLarge` through kern's finish, before Temporal would
+ * terminate it. Called before each model request and each workflow step.
+ */
+export function checkHistoryBudget(): void {
+  const { historySize, historyLength } = workflowInfo();
+  if (historySize <= HISTORY_BUDGET.bytes && historyLength <= HISTORY_BUDGET.events) return;
+  throw toApplicationFailure(
+    new RunTooLarge(
+      `the run's Temporal history has reached ${megabytes(historySize)} MB and ${historyLength} events, ` +
+        `past kern's bound of ${megabytes(HISTORY_BUDGET.bytes)} MB or ${HISTORY_BUDGET.events} events ` +
+        `(Temporal terminates a run at 50 MB or 51,200)`,
+    ),
+  );
+}
+
+function megabytes(bytes: number): string {
+  return (bytes / (1024 * 1024)).toFixed(1);
 }
 
 /** Runs one tool call as an activity on a worker that has the tool, recording it on the run. */

@@ -1,4 +1,11 @@
-import { ActivityFailure, ApplicationFailure, CancelledFailure, ChildWorkflowFailure } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
+  ChildWorkflowFailure,
+  isCancellation,
+} from '@temporalio/workflow';
 import type { ModelCallCancelledDetails } from '../shared/model-call';
 import type { RunError } from '../shared/run-output';
 
@@ -16,4 +23,13 @@ export function partialAnswerOf(err: unknown): string | undefined {
   if (!(cancelled instanceof CancelledFailure)) return undefined;
   const details = cancelled.details[0] as ModelCallCancelledDetails | undefined;
   return details?.partialContent || undefined;
+}
+
+/**
+ * True when `err` ends the current scope as a cancel: it is a cancellation, or a cancel was requested before it
+ * arrived (Temporal does not retry an activity once its cancel is requested, so a failure in the moment before the
+ * cancel reached the activity comes back as a failure). Once a cancel was requested, the run ends `CANCELLED`.
+ */
+export function endsByCancel(err: unknown): boolean {
+  return isCancellation(err) || CancellationScope.current().consideredCancelled;
 }

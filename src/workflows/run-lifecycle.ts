@@ -1,6 +1,7 @@
 import {
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   isCancellation,
   setCurrentDetails,
   setHandler,
@@ -8,12 +9,13 @@ import {
   upsertMemo,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
+import { boundOutput } from '../shared/limits';
 import type { AnyRunOutput } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
 import { kernStatusKey } from '../shared/search-attributes';
 import { componentOf, type RunInput } from '../shared/specs';
 import { FINAL_OUTPUT_MEMO, runOutputQuery } from './messages';
-import { toRunError } from './run-errors';
+import { endsByCancel, toRunError } from './run-errors';
 import type { LifecycleState } from './run-state';
 import type { RunStream } from './run-stream';
 
@@ -50,7 +52,7 @@ export async function runLifecycle<Output extends AnyRunOutput>(
   state: LifecycleState<Output>,
   body: () => Promise<void>,
 ): Promise<Output> {
-  setHandler(runOutputQuery, () => state.snapshot());
+  setHandler(runOutputQuery, () => boundOutput(state.snapshot()));
   const end = (transition: () => void) => finish(input, stream, state, transition);
   try {
     if (input.cancelledBeforeStart) {
@@ -66,9 +68,10 @@ export async function runLifecycle<Output extends AnyRunOutput>(
     await body();
     return await end(() => state.complete());
   } catch (err) {
-    if (isCancellation(err)) {
+    if (endsByCancel(err)) {
       await end(() => state.cancel(input.cancelledBeforeStart ? CANCELLED_BEFORE_START : 'cancelled'));
-      throw err;
+      // A failure that raced the cancel (a model 5xx in the moment before the cancel reached it) ends it canceled too.
+      throw isCancellation(err) ? err : new CancelledFailure('cancelled', [], err instanceof Error ? err : undefined);
     }
     const error = toRunError(err);
     await end(() => state.fail(error));
@@ -87,8 +90,9 @@ async function finish<Output extends AnyRunOutput>(
   transition: () => void,
 ): Promise<Output> {
   transition();
-  const output = state.snapshot();
-  if (componentOf(input).storeEvents) output.events = stream.read();
+  const snapshot = state.snapshot();
+  if (componentOf(input).storeEvents) snapshot.events = stream.read();
+  const output = boundOutput(snapshot);
   await CancellationScope.nonCancellable(async () => {
     await stream.drain();
     await stream.close();

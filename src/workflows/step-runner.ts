@@ -13,6 +13,8 @@ type Step<T extends StepSpec['type']> = StepSpec & { type: T };
 
 /** What the step runner asks of Temporal: named functions run as activities, agent and team steps as child runs. */
 export interface StepCalls {
+  /** Called before each step; throws to end the run (a history near Temporal's limits), whatever the step allows. */
+  beforeStep?(): void;
   /** Runs a step function on a worker, at most `attempts` times (retrying what it throws). */
   runFunction(call: Omit<StepFunctionCall, 'runId'>, attempts: number): Promise<StepFunctionResult>;
   /** Starts an agent or team step as a child run: its run id at once, its output (or failure) when it ends. */
@@ -79,6 +81,7 @@ export class StepRunner {
    */
   private async runStep(step: StepSpec, previous: StepOutput | undefined, topLevel: boolean): Promise<StepOutput> {
     const startedAt = new Date();
+    this.calls.beforeStep?.();
     const mayFail = step.type === 'step' && step.skipOnFailure === true;
     this.partial.delete(step);
     let output: StepOutput;

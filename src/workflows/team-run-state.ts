@@ -42,15 +42,22 @@ export class TeamRunState extends ModelRunState<TeamRunOutput> {
   }
 
   /**
-   * Ends the member runs that have not ended as `CANCELLED` (the team was cancelled), each with the partial answer
-   * its forwarded `RunCancelled` event carried, if that has arrived.
+   * Ends the member runs that have not ended (the team was cancelled), as their forwarded terminal events say: a
+   * member whose last event was an error stays `ERROR`; the others are `CANCELLED`, with the partial answer their
+   * `RunCancelled` event carried, if that has arrived.
    */
   cancelOpenMembers(): void {
     const events = this.log.read();
     for (const member of this.output.memberResponses) {
       if (isTerminalStatus(member.status)) continue;
-      member.status = RunStatus.cancelled;
-      member.content = cancelledContent(events, member.runId) ?? member.content;
+      const end = terminalEventOf(events, member.runId);
+      if (end && (end.event === RunEvent.runError || end.event === TeamRunEvent.runError)) {
+        member.status = RunStatus.error;
+        member.error = end.error;
+      } else {
+        member.status = RunStatus.cancelled;
+      }
+      member.content = end?.content ?? member.content;
       member.updatedAt = this.now().toISOString();
     }
   }
@@ -69,11 +76,19 @@ export class TeamRunState extends ModelRunState<TeamRunOutput> {
   }
 }
 
-/** What a member run said before it was cancelled, from its forwarded `RunCancelled` event. */
-function cancelledContent(events: readonly AnyRunEvent[], runId: string): string | null | undefined {
+/** A member run's forwarded `RunCancelled` or `RunError` event, if it has arrived. */
+function terminalEventOf(events: readonly AnyRunEvent[], runId: string) {
   for (const event of events) {
     if (event.runId !== runId) continue;
-    if (event.event === RunEvent.runCancelled || event.event === TeamRunEvent.runCancelled) return event.content;
+    switch (event.event) {
+      case RunEvent.runCancelled:
+      case TeamRunEvent.runCancelled:
+      case RunEvent.runError:
+      case TeamRunEvent.runError:
+        return event;
+      default:
+        break;
+    }
   }
   return undefined;
 }

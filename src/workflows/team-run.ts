@@ -1,4 +1,4 @@
-import { CancellationScope, condition, isCancellation } from '@temporalio/workflow';
+import { CancellationScope, condition } from '@temporalio/workflow';
 import { isTerminalEventOf } from '../shared/events';
 import type { TeamRunOutput } from '../shared/run-output';
 import type { TeamRunInput } from '../shared/specs';
@@ -6,6 +6,7 @@ import { delegate, delegationTool, isDelegation, leaderGuidance } from './delega
 import { runActivityTool, runModelLoop, runWorkflowTool, systemInstructions } from './model-loop';
 import { modelRunLabel } from '../shared/run-labels';
 import { readRunInput } from '../shared/saved-runs';
+import { endsByCancel } from './run-errors';
 import { runLifecycle } from './run-lifecycle';
 import { RunStream } from './run-stream';
 import { settleAll } from './settle-all';
@@ -47,7 +48,7 @@ export async function teamRun(saved: TeamRunInput): Promise<TeamRunOutput> {
         },
       });
     } catch (err) {
-      if (isCancellation(err)) await settleCancelledMembers(stream, state);
+      if (endsByCancel(err)) await settleCancelledMembers(stream, state);
       throw err;
     }
   });

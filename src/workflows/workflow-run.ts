@@ -1,15 +1,31 @@
-import { proxyActivities, setCurrentDetails, type ActivityOptions } from '@temporalio/workflow';
+import { patched, proxyActivities, setCurrentDetails, type ActivityOptions } from '@temporalio/workflow';
 import type { KernActivities } from '../activities';
+import { StepFunctionFailed } from '../shared/errors';
 import type { WorkflowRunOutput } from '../shared/run-output';
 import type { WorkflowRunInput } from '../shared/specs';
 import { childRunInput, runChild } from './child-runs';
+import { checkHistoryBudget } from './model-loop';
 import { readRunInput } from '../shared/saved-runs';
+import { toRunError } from './run-errors';
 import { runLifecycle } from './run-lifecycle';
 import { RunStream } from './run-stream';
 import { StepRunner, type StepCalls } from './step-runner';
 import { WorkflowRunState } from './workflow-run-state';
 
+/**
+ * Step functions heartbeat while they run, so a lost worker is noticed in seconds; a lost worker, a timeout or a
+ * worker that lacks the function is retried here. What the function itself throws is not: the workflow calls it
+ * again as its step allows (`maxRetries`), so only the user's failures count against that.
+ */
 const functionActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '20 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
+};
+
+/** Runs recorded before the change above retried everything a function threw, as its step allowed. */
+const STEP_FUNCTION_ATTEMPTS = 'kern-step-function-attempts';
+const legacyFunctionActivityOptions: ActivityOptions = {
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '500 milliseconds', maximumAttempts: 1 },
 };
@@ -26,17 +42,26 @@ export async function workflowRun(saved: WorkflowRunInput): Promise<WorkflowRunO
   const state = new WorkflowRunState(input, stream);
   const name = input.workflow.name;
   const calls: StepCalls = {
-    runFunction(call, attempts) {
+    beforeStep: checkHistoryBudget,
+    async runFunction(call, attempts) {
       const what = `${call.role} ${call.name}`;
       setCurrentDetails(`${name}: running ${what}`);
-      return runStepFunction.executeWithOptions(
-        {
-          ...functionActivityOptions,
-          retry: { ...functionActivityOptions.retry, maximumAttempts: attempts },
-          summary: `${name} · ${what}`,
-        },
-        [{ runId: input.runId, ...call }],
-      );
+      const args = [{ runId: input.runId, ...call }] as const;
+      if (!patched(STEP_FUNCTION_ATTEMPTS)) {
+        const retry = { ...legacyFunctionActivityOptions.retry, maximumAttempts: attempts };
+        return runStepFunction.executeWithOptions(
+          { ...legacyFunctionActivityOptions, retry, summary: `${name} · ${what}` },
+          [...args],
+        );
+      }
+      for (let attempt = 1; ; attempt++) {
+        const summary = `${name} · ${what}${attempt > 1 ? ` · attempt ${attempt} of ${attempts}` : ''}`;
+        try {
+          return await runStepFunction.executeWithOptions({ ...functionActivityOptions, summary }, [...args]);
+        } catch (err) {
+          if (attempt >= attempts || toRunError(err).type !== StepFunctionFailed.name) throw err;
+        }
+      }
     },
     runChild(member, task, step) {
       const childInput = childRunInput(input, member, task, `step ${step.name} of ${name}`);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { KernClient, defineApp, type AnyRunOutput, type KernApp, type RunStatus } from 'kern';
-import { startWorker, type KernWorker } from 'kern/worker';
+import { startWorker, type KernWorker, type StartWorkerOptions } from 'kern/worker';
 import { ScriptedModelServer } from 'kern/testing';
 
 /** What one test file runs against: the shared real Temporal server, a real worker, a scripted model server. */
@@ -9,14 +9,17 @@ export interface Harness {
   client: KernClient;
   model: ScriptedModelServer;
   taskQueue: string;
-  /** Starts (or restarts) the worker on this harness's task queue. */
-  startWorker(app?: KernApp): Promise<KernWorker>;
+  /** Starts (or restarts) the worker on this harness's task queue, with these worker options if given. */
+  startWorker(app?: KernApp, options?: WorkerTuning): Promise<KernWorker>;
   /** Stops the worker, leaving runs in Temporal. */
   stopWorker(): Promise<void>;
   /** Polls until the run's status is one of `statuses`. */
   waitForStatus(runId: string, ...statuses: RunStatus[]): Promise<AnyRunOutput>;
   close(): Promise<void>;
 }
+
+/** Worker options a test may change. */
+export type WorkerTuning = Pick<StartWorkerOptions, 'heartbeatInterval' | 'modelIdleTimeout'>;
 
 let runtimeInstalled = false;
 
@@ -39,8 +42,9 @@ export async function startHarness(app: KernApp = defineApp({})): Promise<Harnes
     client,
     model,
     taskQueue,
-    async startWorker(workerApp = app) {
+    async startWorker(workerApp = app, options = {}) {
       worker = await startWorker({
+        ...options,
         app: workerApp,
         taskQueue,
         connection: workerConnection,

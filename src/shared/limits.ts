@@ -1,0 +1,88 @@
+import type { AnyRunOutput, Message, ToolExecution } from './run-output';
+
+/**
+ * The bounds kern keeps a run within, so that Temporal never refuses what a run sends (which would retry the
+ * workflow task forever) and never terminates a run for its history (which would end it without kern's finish).
+ * Pure and sandbox-safe: workflows, activities and the client share it.
+ */
+
+/** The most kern puts in one payload (a run's output, one model request): Temporal refuses a payload over 2 MB. */
+export const PAYLOAD_BUDGET_BYTES = 1536 * 1024;
+
+/** The longest tool result the model and the run keep, unless the tool says otherwise (`maxResultChars`). */
+export const DEFAULT_MAX_TOOL_RESULT_CHARS = 100_000;
+
+/**
+ * A run ends `ERROR` (`RunTooLarge`) once its history passes either bound, well before Temporal's own limits of
+ * 50 MB and 51,200 events, at which Temporal would terminate it.
+ */
+export const HISTORY_BUDGET = { bytes: 40 * 1024 * 1024, events: 40_000 } as const;
+
+/** The size of `value` as a JSON payload, in UTF-8 bytes. */
+export function jsonBytes(value: unknown): number {
+  return new TextEncoder().encode(JSON.stringify(value) ?? '').length;
+}
+
+/** `text` cut to `maxChars`, saying how much was cut, so a reader (or a model) knows it is not all there. */
+export function truncateText(text: string, maxChars: number, why: string): string {
+  if (text.length <= maxChars) return text;
+  const cut = text.length - maxChars;
+  return `${text.slice(0, maxChars)}\n[kern cut ${cut} more characters: ${why}]`;
+}
+
+const CUT_FOR_PAYLOAD = "the run's output has to stay under Temporal's 2 MB payload limit";
+const RESULT_IN_TOOLS =
+  "[kern: this result is the matching entry of the run's tools; one copy is kept to stay under 2 MB]";
+
+/**
+ * `output` within {@link PAYLOAD_BUDGET_BYTES}, cut as little as it takes, in this order:
+ * 1. the stored `events` go (a worker still replays them, see `KernClient.subscribe`);
+ * 2. tool results are kept once: in `tools`, not again in `messages` (for the run and each of its members);
+ * 3. long texts are cut, longest allowance first (each cut says so);
+ * 4. the `messages` go, for the run and each of its members.
+ * An output already within the budget is returned as it is.
+ */
+export function boundOutput<Output extends AnyRunOutput>(output: Output): Output {
+  if (jsonBytes(output) <= PAYLOAD_BUDGET_BYTES) return output;
+  const bounded: Output = JSON.parse(JSON.stringify(output));
+  delete bounded.events;
+  if (jsonBytes(bounded) <= PAYLOAD_BUDGET_BYTES) return bounded;
+  for (const run of runsIn(bounded)) keepToolResultsOnce(run);
+  for (const maxChars of [200_000, 50_000, 10_000, 2_000, 500]) {
+    if (jsonBytes(bounded) <= PAYLOAD_BUDGET_BYTES) return bounded;
+    cutTexts(bounded, maxChars);
+  }
+  for (const run of runsIn(bounded)) run.messages = [];
+  return bounded;
+}
+
+/** The run and every member run inside it (a team's `memberResponses`, nested). */
+function runsIn(output: AnyRunOutput): AnyRunOutput[] {
+  return [output, ...(output.kind === 'team' ? output.memberResponses.flatMap(runsIn) : [])];
+}
+
+function keepToolResultsOnce(run: AnyRunOutput): void {
+  const results = new Map(run.tools.map((tool: ToolExecution) => [tool.toolCallId, tool.result]));
+  run.messages = run.messages.map((message: Message): Message =>
+    message.role === 'tool' && results.get(message.toolCallId) === message.content
+      ? { ...message, content: RESULT_IN_TOOLS }
+      : message,
+  );
+}
+
+/** Cuts every string longer than `maxChars` inside `value`, in place. */
+function cutTexts(value: unknown, maxChars: number): void {
+  if (Array.isArray(value)) {
+    value.forEach((item, index) => {
+      if (typeof item === 'string') value[index] = truncateText(item, maxChars, CUT_FOR_PAYLOAD);
+      else cutTexts(item, maxChars);
+    });
+    return;
+  }
+  if (typeof value !== 'object' || value === null) return;
+  const record = value as Record<string, unknown>;
+  for (const [key, item] of Object.entries(record)) {
+    if (typeof item === 'string') record[key] = truncateText(item, maxChars, CUT_FOR_PAYLOAD);
+    else cutTexts(item, maxChars);
+  }
+}

@@ -1,0 +1,269 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { Agent, OpenAIResponses, RunStatus, Team, defineApp, defineTool, type AnyRunOutput, type Tool } from 'kern';
+import { workflowIdForRun } from '../src/shared/ids';
+import { startHarness, type Harness, type WorkerTuning } from './support/harness';
+import { historyText } from './support/history-text';
+
+/** Faults and hostile inputs: each test injects the fault for real, against the real server and worker. */
+
+const TWO_MB = 2 * 1024 * 1024;
+const bytesOf = (value: unknown) => Buffer.byteLength(JSON.stringify(value), 'utf8');
+
+const bigPage = defineTool({
+  name: 'fetch_page',
+  description: 'Fetches a page.',
+  parameters: z.object({ size: z.number() }),
+  execute: ({ size }) => 'x'.repeat(size),
+});
+const dump = defineTool({
+  name: 'fetch_dump',
+  description: 'Fetches a data dump.',
+  parameters: z.object({ size: z.number() }),
+  maxResultChars: 500_000,
+  execute: ({ size }) => 'y'.repeat(size),
+});
+let launches = 0;
+const launchRocket = defineTool({
+  name: 'launch_rocket',
+  description: 'Launches a rocket.',
+  parameters: z.object({}),
+  execute: () => {
+    launches++;
+    return 'launched';
+  },
+});
+const toolCalls: Array<{ tool: string; aborted: boolean; finished: boolean }> = [];
+const waitForAbort = defineTool({
+  name: 'wait_for_approval',
+  description: 'Waits for an approval.',
+  parameters: z.object({}),
+  execute: (_args, { signal }) => {
+    const call = { tool: 'wait_for_approval', aborted: false, finished: false };
+    toolCalls.push(call);
+    return new Promise((_resolve, reject) =>
+      signal.addEventListener('abort', () => {
+        call.aborted = true;
+        reject(new Error('stopped'));
+      }),
+    );
+  },
+});
+const ignoreAbort = defineTool({
+  name: 'slow_report',
+  description: 'Builds a slow report.',
+  parameters: z.object({}),
+  execute: async () => {
+    const call = { tool: 'slow_report', aborted: false, finished: false };
+    toolCalls.push(call);
+    await new Promise((resolve) => setTimeout(resolve, 8_000));
+    call.finished = true;
+    return 'report';
+  },
+});
+
+const app = defineApp({ tools: [bigPage, dump, launchRocket, waitForAbort, ignoreAbort] });
+const tuning: WorkerTuning = { modelIdleTimeout: 2_000 };
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness(app);
+  await h.stopWorker();
+  await h.startWorker(app, tuning);
+});
+afterAll(() => h.close());
+
+const model = new OpenAIResponses({ id: 'gpt-test' });
+const agentWith = (tools: Tool[], maxToolRounds = 10) =>
+  new Agent({ name: 'Reliable Agent', model, tools, maxToolRounds, client: h.client });
+const call = (name: string, args: unknown = {}) => ({ toolCalls: [{ name, arguments: args }] });
+const handleOf = (runId: string) => h.client.temporal.workflow.getHandle(workflowIdForRun(runId));
+const temporalStatus = async (runId: string) => (await handleOf(runId).describe()).status.name;
+const kernStatusAttribute = async (runId: string) =>
+  (await handleOf(runId).describe()).searchAttributes.KernStatus?.[0];
+
+describe('payloads and history stay within Temporal limits', () => {
+  test('a tool returning 5 MB: the model and the output get its first 100,000 characters and a note', async () => {
+    const prompt = `huge page ${randomUUID()}`;
+    h.model.replyWhen(prompt, call('fetch_page', { size: 5_000_000 }), { text: 'Read the start of it.' });
+    const output = await agentWith([bigPage]).run(prompt);
+
+    expect(output).toMatchObject({ status: RunStatus.completed, content: 'Read the start of it.' });
+    const result = output.tools[0]!.result!;
+    expect(result.startsWith('x'.repeat(100_000))).toBe(true);
+    expect(result).toContain('[kern cut 4900000 more characters: tool results are limited to 100000 characters');
+    expect(JSON.stringify(h.model.requestsFor(prompt)[1]!.body)).toContain('[kern cut 4900000 more characters');
+    expect(bytesOf(output)).toBeLessThan(TWO_MB);
+  });
+
+  test('results adding up past one request: the run ends ERROR RunTooLarge through kern, not wedged', async () => {
+    const prompt = `four dumps ${randomUUID()}`;
+    const dumpCall = call('fetch_dump', { size: 400_000 });
+    h.model.replyWhen(prompt, dumpCall, dumpCall, dumpCall, dumpCall, { text: 'never asked' });
+    const output = await agentWith([dump]).run(prompt);
+
+    expect(output.status).toBe(RunStatus.error);
+    expect(output.error).toEqual({
+      type: 'RunTooLarge',
+      message: expect.stringMatching(/the conversation has grown to 1\.\d MB, over the 1\.5 MB kern sends/),
+    });
+    // Four answers with tool calls; the fifth request, at 1.6 MB, was never sent.
+    expect(h.model.requestsFor(prompt)).toHaveLength(4);
+    expect(output.tools).toHaveLength(4);
+    expect(bytesOf(output)).toBeLessThan(TWO_MB);
+    expect(await temporalStatus(output.runId)).toBe('FAILED');
+    expect(await kernStatusAttribute(output.runId)).toBe('ERROR');
+    expect(await h.client.getRunOutput(output.runId)).toMatchObject({ status: RunStatus.error });
+  });
+
+  test('cancelling a run whose output is past 2 MB keeps each tool result once and ends CANCELLED', async () => {
+    const prompt = `three dumps ${randomUUID()}`;
+    const dumpCall = call('fetch_dump', { size: 400_000 });
+    h.model.replyWhen(prompt, dumpCall, dumpCall, dumpCall, { text: 'Summing up', tokenDelayMs: 20, hang: true });
+    const agent = agentWith([dump]);
+    const run = await agent.run(prompt, { background: true });
+    await h.model.waitFor(() => h.model.requestsFor(prompt).length === 4, 30_000);
+    expect(await agent.cancelRun(run.runId)).toBe(true);
+
+    const output = await h.waitForStatus(run.runId, RunStatus.cancelled, RunStatus.error);
+    expect(output.status).toBe(RunStatus.cancelled);
+    expect(output.tools.map((tool) => tool.result?.length)).toEqual([400_000, 400_000, 400_000]);
+    const toolMessages = output.messages.filter((message) => message.role === 'tool');
+    expect(toolMessages.map((message) => message.content)).toEqual(
+      Array(3).fill(expect.stringContaining("this result is the matching entry of the run's tools")),
+    );
+    expect(bytesOf(output)).toBeLessThan(TWO_MB);
+    expect(await temporalStatus(run.runId)).toBe('CANCELLED');
+  });
+
+  test('a long loop over a large input ends RunTooLarge before Temporal would terminate it', async () => {
+    const prompt = `long loop ${randomUUID()} ${'z'.repeat(480_000)}`;
+    h.model.replyWhen(prompt.slice(0, 50), ...Array.from({ length: 120 }, () => call('launch_rocket')));
+    const output = await agentWith([launchRocket], 200).run(prompt);
+
+    expect(output.status).toBe(RunStatus.error);
+    expect(output.error).toEqual({
+      type: 'RunTooLarge',
+      message: expect.stringContaining("the run's Temporal history has reached"),
+    });
+    expect(await temporalStatus(output.runId)).toBe('FAILED');
+    const { historySize } = await handleOf(output.runId).describe();
+    expect(historySize).toBeGreaterThan(40 * 1024 * 1024);
+    expect(historySize).toBeLessThan(50 * 1024 * 1024);
+    expect(output.tools.length).toBeGreaterThan(50);
+  }, 120_000);
+});
+
+describe('model faults', () => {
+  test('a stream that goes quiet after its headers is abandoned after the idle timeout and retried', async () => {
+    const prompt = `silent ${randomUUID()}`;
+    h.model.replyWhen(prompt, { text: '', hang: true }, { text: 'Back again.' });
+    const output = await agentWith([]).run(prompt);
+
+    expect(output).toMatchObject({ status: RunStatus.completed, content: 'Back again.' });
+    const [first, second] = h.model.requestsFor(prompt);
+    expect(first!.aborted).toBe(true);
+    expect(second!.completed).toBe(true);
+  });
+
+  test('a 429 with Retry-After is retried no sooner than the provider asked', async () => {
+    const prompt = `slow down ${randomUUID()}`;
+    h.model.replyWhen(
+      prompt,
+      { error: { status: 429, message: 'Rate limit reached', retryAfter: 3 } },
+      { text: 'Ok.' },
+    );
+    const output = await agentWith([]).run(prompt);
+
+    expect(output).toMatchObject({ status: RunStatus.completed, content: 'Ok.' });
+    const [first, second] = h.model.requestsFor(prompt);
+    // Without the header the first retry comes after 1 s.
+    expect(second!.receivedAt - first!.receivedAt).toBeGreaterThanOrEqual(2_900);
+  });
+
+  test("a provider's key-bearing error message is redacted before it reaches the run", async () => {
+    const prompt = `leaky ${randomUUID()}`;
+    const message = 'Incorrect API key provided: sk-proj-abcd1234****wxyz, and test-key-never-in-history.';
+    h.model.replyWhen(prompt, { error: { status: 401, message } });
+    const output = await agentWith([]).run(prompt);
+
+    expect(output.error).toEqual({
+      type: 'ModelRequestRejected',
+      message: expect.stringContaining('Incorrect API key provided: sk-[redacted], and [redacted].'),
+    });
+    expect(historyText(await handleOf(output.runId).fetchHistory())).not.toContain('abcd1234');
+  });
+
+  test('a failure that races a cancel (a dropped stream before the cancel reached the call) ends CANCELLED', async () => {
+    // A slow heartbeat keeps the cancel from reaching the model call before the provider drops the connection.
+    await h.stopWorker();
+    await h.startWorker(app, { ...tuning, heartbeatInterval: '10 seconds' });
+    try {
+      const prompt = `race ${randomUUID()}`;
+      const words = 'one two three four five six seven eight nine ten';
+      h.model.replyWhen(prompt, { text: words, tokenDelayMs: 150, dropAfterWords: 7 });
+      const agent = agentWith([]);
+      const run = await agent.run(prompt, { background: true });
+      await h.model.waitFor(() => (h.model.requestsFor(prompt)[0]?.wordTimes.length ?? 0) >= 3);
+      expect(await agent.cancelRun(run.runId)).toBe(true);
+
+      const output = await h.waitForStatus(run.runId, RunStatus.cancelled, RunStatus.error);
+      expect(output.status).toBe(RunStatus.cancelled);
+      expect(await temporalStatus(run.runId)).toBe('CANCELLED');
+      expect(await kernStatusAttribute(run.runId)).toBe('CANCELLED');
+      expect(h.model.requestsFor(prompt)).toHaveLength(1);
+    } finally {
+      await h.stopWorker();
+      await h.startWorker(app, tuning);
+    }
+  });
+});
+
+describe('tools', () => {
+  test('a tool the agent does not declare never runs, even though the worker has it', async () => {
+    const prompt = `rogue ${randomUUID()}`;
+    h.model.replyWhen(prompt, call('launch_rocket'), { text: 'I cannot launch anything.' });
+    const before = launches;
+    const output = await agentWith([bigPage]).run(prompt);
+
+    expect(output).toMatchObject({ status: RunStatus.completed, content: 'I cannot launch anything.' });
+    expect(launches).toBe(before);
+    expect(output.tools[0]).toMatchObject({ toolName: 'launch_rocket', toolCallError: true });
+    expect(JSON.stringify(h.model.requestsFor(prompt)[1]!.body)).toContain(
+      "there is no tool named 'launch_rocket' here; the tools are: fetch_page",
+    );
+  });
+
+  test('a coordinate-mode leader cannot call the broadcast tool', async () => {
+    const prompt = `broadcast anyway ${randomUUID()}`;
+    h.model.replyWhen(prompt, call('delegate_task_to_all_members', { task: 'everyone, go' }), { text: 'Done alone.' });
+    const member = (name: string) => new Agent({ name, model, client: h.client });
+    const team = new Team({ name: 'Coordinated', model, members: [member('A'), member('B')], client: h.client });
+    const output = await team.run(prompt);
+
+    expect(output).toMatchObject({ status: RunStatus.completed, content: 'Done alone.', memberResponses: [] });
+    expect(output.tools[0]).toMatchObject({ toolName: 'delegate_task_to_all_members', toolCallError: true });
+  });
+
+  test('a cancel reaches a running tool through its signal, and the run does not wait for a tool that ignores it', async () => {
+    for (const [tool, name] of [
+      [waitForAbort, 'wait_for_approval'],
+      [ignoreAbort, 'slow_report'],
+    ] as const) {
+      const prompt = `cancel ${name} ${randomUUID()}`;
+      h.model.replyWhen(prompt, call(name));
+      const agent = agentWith([tool]);
+      const run = await agent.run(prompt, { background: true });
+      const before = toolCalls.length;
+      await h.model.waitFor(() => h.model.requestsFor(prompt).length === 1);
+      for (let i = 0; i < 100 && toolCalls.length === before; i++) await new Promise((r) => setTimeout(r, 50));
+      const started = toolCalls[before]!;
+      expect(await agent.cancelRun(run.runId)).toBe(true);
+
+      const output: AnyRunOutput = await h.waitForStatus(run.runId, RunStatus.cancelled, RunStatus.error);
+      expect(output.status).toBe(RunStatus.cancelled);
+      if (name === 'wait_for_approval') expect(started.aborted).toBe(true);
+      else expect(started.finished).toBe(false);
+    }
+  });
+});
