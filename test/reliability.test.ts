@@ -1,8 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { Agent, OpenAIResponses, RunStatus, Team, defineApp, defineTool, type AnyRunOutput, type Tool } from 'kern';
+import {
+  Agent,
+  OpenAIResponses,
+  RunEvent,
+  RunStatus,
+  Team,
+  defineApp,
+  defineTool,
+  type AnyRunEvent,
+  type AnyRunOutput,
+  type Tool,
+} from 'kern';
 import { workflowIdForRun } from '../src/shared/ids';
 import { startHarness, type Harness, type WorkerTuning } from './support/harness';
+import { UPDATES_PER_RUN_LIMIT } from './support/global-setup';
 import { historyText } from './support/history-text';
 
 /** Faults and hostile inputs: each test injects the fault for real, against the real server and worker. */
@@ -266,4 +278,64 @@ describe('tools', () => {
       else expect(started.finished).toBe(false);
     }
   });
+});
+
+describe('viewers', () => {
+  test('fifteen viewers of one run in one process (past the 10 concurrent updates Temporal takes) all get every event, and a foreground stream is not cancelled', async () => {
+    const prompt = `crowd ${randomUUID()}`;
+    const text = Array.from({ length: 30 }, (_, i) => `word${i}`).join(' ');
+    h.model.replyWhen(prompt, { text, tokenDelayMs: 50 });
+    const agent = agentWith([]);
+    const events = agent.run(prompt, { stream: true });
+    const iterator = events[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    const runId = (first.value as AnyRunEvent).runId;
+    const read = async (stream: AsyncIterable<AnyRunEvent>) => {
+      const seen: AnyRunEvent[] = [];
+      for await (const event of stream) seen.push(event);
+      return seen;
+    };
+    const viewers = Array.from({ length: 14 }, () => read(h.client.subscribe(runId)));
+    const starter = read({ [Symbol.asyncIterator]: () => iterator });
+    const [own, ...others] = await Promise.all([starter, ...viewers]);
+
+    const content = (seen: AnyRunEvent[]) =>
+      seen.flatMap((event) => (event.event === RunEvent.runContent ? [event.content] : [])).join('');
+    expect(own.at(-1)?.event).toBe(RunEvent.runCompleted);
+    expect(content(own)).toBe(text);
+    for (const seen of others) {
+      expect(seen.map((event) => event.eventIndex)).toEqual(seen.map((_, index) => index));
+      expect(seen.at(-1)?.event).toBe(RunEvent.runCompleted);
+      expect(content(seen)).toBe(text);
+    }
+    expect(await h.client.getRunOutput(runId)).toMatchObject({ status: RunStatus.completed, content: text });
+  });
+
+  test(`a viewer whose polls pass Temporal's limit of updates per run reads on by query, and the run is unharmed`, async () => {
+    // Tiny batch windows: one delta, and one poll, per word.
+    await h.stopWorker();
+    await h.startWorker(app, { ...tuning, streamBatchWindows: { live: 2, background: 2 } });
+    try {
+      const prompt = `marathon ${randomUUID()}`;
+      const words = UPDATES_PER_RUN_LIMIT + 100;
+      const text = Array.from({ length: words }, (_, i) => `w${i}`).join(' ');
+      h.model.replyWhen(prompt, { text, tokenDelayMs: 25 });
+      const seen: AnyRunEvent[] = [];
+      for await (const event of agentWith([]).run(prompt, { stream: true })) seen.push(event);
+
+      expect(seen.at(-1)?.event).toBe(RunEvent.runCompleted);
+      expect(seen.flatMap((event) => (event.event === RunEvent.runContent ? [event.content] : [])).join('')).toBe(text);
+      expect(seen.map((event) => event.eventIndex)).toEqual(seen.map((_, index) => index));
+      const runId = seen[0]!.runId;
+      expect(await h.client.getRunOutput(runId)).toMatchObject({ status: RunStatus.completed, content: text });
+      // The stream went on past the limit: more events than the run could take polls.
+      expect(seen.length).toBeGreaterThan(UPDATES_PER_RUN_LIMIT);
+      const history = await handleOf(runId).fetchHistory();
+      const polls = history.events?.filter((event) => event.workflowExecutionUpdateAcceptedEventAttributes);
+      expect(polls).toHaveLength(UPDATES_PER_RUN_LIMIT);
+    } finally {
+      await h.stopWorker();
+      await h.startWorker(app, tuning);
+    }
+  }, 90_000);
 });

@@ -96,9 +96,13 @@ export class DeltaPublisher {
     for (const stream of this.streams) stream.topic(RUN_EVENTS_TOPIC).publish(event, { forceFlush: true });
   }
 
+  /**
+   * Best-effort: a stream that refuses the deltas (a team above that has closed, a run at Temporal's signal limit)
+   * costs its subscribers that text, never the model call, which has its answer and is not repeated for this.
+   */
   private async flushAndDispose(): Promise<void> {
-    await Promise.all(this.streams.map((stream) => stream.flush()));
-    await this.dispose();
+    await Promise.all(this.streams.map((stream) => stream.flush().catch(() => undefined)));
+    await this.dispose().catch(() => undefined);
   }
 
   private async dispose(): Promise<void> {

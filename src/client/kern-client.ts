@@ -72,6 +72,9 @@ const EVENTS_QUERY_TIMEOUT_MS = 30_000;
  */
 const STREAM_POLL_COOLDOWN = '10 milliseconds';
 
+/** How often a subscription that fell back to queries asks for new events. */
+const STREAM_QUERY_INTERVAL_MS = 250;
+
 /**
  * kern's connection to Temporal: starts runs, polls them, cancels them. Every operation works from a run id alone,
  * from any process, whether or not a worker is running.
@@ -222,23 +225,36 @@ export class KernClient {
     const live = WorkflowStreamClient.create(this.temporal, workflowIdForRun(runId)).topic<AnyRunEvent>(
       RUN_EVENTS_TOPIC,
     );
+    // Polls are updates, which Temporal bounds per execution (10 at once, 2,000 in all). A subscription whose polls
+    // are refused, or fail while the run goes on, reads by query instead: queries cost the run nothing.
+    let byQuery = false;
     while (description?.status.name === 'RUNNING') {
-      try {
-        for await (const item of live.subscribe(next, { pollCooldown: STREAM_POLL_COOLDOWN })) {
-          const event: AnyRunEvent = { ...item.data, eventIndex: item.offset };
-          next = item.offset + 1;
+      if (byQuery) {
+        const events = await this.queryEvents(runId, next);
+        for (const event of events) {
+          next = (event.eventIndex ?? next) + 1;
           yield event;
           if (isTerminalEventOf(event, runId)) return;
         }
-      } catch (err) {
-        // Polls are update handlers in the run's root scope, so cancelling the run fails the waiting poll; a poll
-        // that lands as the run closes fails too. Either way the last events are read once the run has closed.
-        const runClosing = err instanceof WorkflowUpdateFailedError && err.cause instanceof CancelledFailure;
-        if (!runClosing && (await this.describe(runId))?.status.name === 'RUNNING') throw err;
+        if (events.length === 0) await new Promise((resolve) => setTimeout(resolve, STREAM_QUERY_INTERVAL_MS));
+      } else {
+        try {
+          for await (const item of live.subscribe(next, { pollCooldown: STREAM_POLL_COOLDOWN })) {
+            const event: AnyRunEvent = { ...item.data, eventIndex: item.offset };
+            next = item.offset + 1;
+            yield event;
+            if (isTerminalEventOf(event, runId)) return;
+          }
+        } catch (err) {
+          // Polls are update handlers in the run's root scope, so cancelling the run fails the waiting poll; a poll
+          // that lands as the run closes fails too. Either way the last events are read once the run has closed.
+          const runClosing = err instanceof WorkflowUpdateFailedError && err.cause instanceof CancelledFailure;
+          byQuery = !runClosing;
+        }
       }
       // The polls ended without the last event: the run closed, or no worker took the poll in time (poll again).
       description = await this.describe(runId);
-      if (description?.status.name === 'RUNNING') await new Promise((resolve) => setTimeout(resolve, 100));
+      if (description?.status.name === 'RUNNING' && !byQuery) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     yield* await this.recordedEvents(runId, next);
   }
@@ -271,14 +287,7 @@ export class KernClient {
       return { output, events: await this.recordedEvents(runId, fromIndex, output) };
     }
     if (output.status === RunStatus.pending) return { output, events: [] };
-    try {
-      const events = await this.temporal.connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
-        this.runHandle(runId).query(runEventsQuery, fromIndex),
-      );
-      return { output, events };
-    } catch {
-      return { output, events: [] };
-    }
+    return { output, events: await this.queryEvents(runId, fromIndex) };
   }
 
   /**
@@ -334,6 +343,17 @@ export class KernClient {
    * A closed run's events from `fromIndex` on: from its output when it kept them (read here unless given), else
    * replayed by a worker.
    */
+  /** A running run's events from `fromIndex` on, by query; none when no worker answers in time. */
+  private async queryEvents(runId: string, fromIndex: number): Promise<AnyRunEvent[]> {
+    try {
+      return await this.temporal.connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
+        this.runHandle(runId).query(runEventsQuery, fromIndex),
+      );
+    } catch {
+      return [];
+    }
+  }
+
   private async recordedEvents(
     runId: string,
     fromIndex: number,

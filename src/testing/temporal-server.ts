@@ -5,9 +5,17 @@ import { kernSearchAttributes } from '../shared/search-attributes';
 
 /**
  * Starts a throwaway Temporal dev server on a free port with kern's search attributes registered. The CLI comes
- * from kern's temporal-dev.sh (installed on first use, then cached). Call `teardown()` on the result when done.
+ * from kern's temporal-dev.sh (installed on first use, then cached). `dynamicConfig` overrides server limits (for
+ * example `{ 'history.maxTotalUpdates': 300 }`, to meet a limit sooner in a test). Call `teardown()` on the result
+ * when done.
  */
-export async function startLocalTemporal(): Promise<TestWorkflowEnvironment> {
+export async function startLocalTemporal(
+  options: { dynamicConfig?: Record<string, number | string | boolean> } = {},
+): Promise<TestWorkflowEnvironment> {
+  const dynamicConfig = Object.entries(options.dynamicConfig ?? {}).flatMap(([key, value]) => [
+    '--dynamic-config-value',
+    `${key}=${JSON.stringify(value)}`,
+  ]);
   const script = path.resolve(__dirname, '../../temporal-dev.sh');
   const cli = execFileSync('bash', [script, '--print-path'], {
     encoding: 'utf8',
@@ -18,7 +26,7 @@ export async function startLocalTemporal(): Promise<TestWorkflowEnvironment> {
       executable: { type: 'existing-path', path: cli },
       searchAttributes: kernSearchAttributes,
       ip: '127.0.0.1',
-      extraArgs: ['--log-level', 'error'],
+      extraArgs: ['--log-level', 'error', ...dynamicConfig],
     },
   });
 }

@@ -5,10 +5,14 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import { startLocalTemporal } from '../../src/testing/temporal-server';
 
+/** What the test server allows one execution in updates (each subscriber poll is one). */
+export const UPDATES_PER_RUN_LIMIT = 150;
+
 /** Starts one real Temporal dev server and bundles the workflow code once, for every test file. */
 export default async function globalSetup(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const env = await startLocalTemporal();
+  // Temporal's limit of updates per execution, lowered from 2,000 so that a test meets it in seconds.
+  const env = await startLocalTemporal({ dynamicConfig: { 'history.maxTotalUpdates': UPDATES_PER_RUN_LIMIT } });
   const bundle = await bundleWorkflowCode({
     workflowsPath: path.resolve(__dirname, '../../src/workflows'),
     logger: new DefaultLogger('WARN'),

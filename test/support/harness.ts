@@ -19,7 +19,7 @@ export interface Harness {
 }
 
 /** Worker options a test may change. */
-export type WorkerTuning = Pick<StartWorkerOptions, 'heartbeatInterval' | 'modelIdleTimeout'>;
+export type WorkerTuning = Pick<StartWorkerOptions, 'heartbeatInterval' | 'modelIdleTimeout' | 'streamBatchWindows'>;
 
 let runtimeInstalled = false;
 
