@@ -21,7 +21,9 @@ import { partialAnswerOf, toRunError } from './run-errors';
 type LoopState = ModelRunState<RunOutput | TeamRunOutput>;
 
 const modelActivityOptions: ActivityOptions = {
-  startToCloseTimeout: '10 minutes',
+  // A backstop only: a lost worker is noticed by the heartbeat timeout, a hung stream by the worker's idle timeout,
+  // so a long answer that keeps streaming is not killed and started again from scratch.
+  startToCloseTimeout: '60 minutes',
   // Model calls heartbeat while they wait and per streamed chunk; a dead worker is noticed within this time.
   heartbeatTimeout: '10 seconds',
   // Wait for the activity to report its cancellation, so the HTTP request is aborted and the partial answer
@@ -66,7 +68,6 @@ export async function runModelLoop(
     ...(input.liveStream ? { live: true } : {}),
   };
   for (let round = 0; ; round++) {
-    state.modelRequestStarted();
     const request = {
       runId: input.runId,
       model: loop.model,
@@ -77,6 +78,7 @@ export async function runModelLoop(
     };
     checkModelRequestSize(request);
     checkHistoryBudget();
+    state.modelRequestStarted();
     // Summaries tell turns apart in the Temporal UI: `ResearchTeam leader · turn 2 · gpt-5-mini`.
     const summary = `${loop.label} · turn ${round + 1} · ${loop.model.id}`;
     setCurrentDetails(`${loop.label}: waiting on the model (turn ${round + 1})`);
