@@ -42,7 +42,7 @@ export interface StreamingOptions {
 }
 
 /** The default of {@link StreamingOptions.idleTimeoutMs}. */
-export const DEFAULT_MODEL_IDLE_TIMEOUT_MS = 120_000;
+const DEFAULT_MODEL_IDLE_TIMEOUT_MS = 120_000;
 
 /** The longest `Retry-After` a model call honours; a longer one is cut to this. */
 const MAX_RETRY_AFTER_MS = 10 * 60_000;

@@ -23,6 +23,16 @@ export function jsonBytes(value: unknown): number {
   return new TextEncoder().encode(JSON.stringify(value) ?? '').length;
 }
 
+/**
+ * True when `value` fits {@link PAYLOAD_BUDGET_BYTES} as a JSON payload. Polls and model requests check every time,
+ * so the common case skips encoding: a UTF-16 code unit is at most 3 bytes of UTF-8.
+ */
+export function withinPayloadBudget(value: unknown): boolean {
+  const text = JSON.stringify(value) ?? '';
+  if (text.length * 3 <= PAYLOAD_BUDGET_BYTES) return true;
+  return new TextEncoder().encode(text).length <= PAYLOAD_BUDGET_BYTES;
+}
+
 /** `text` cut to `maxChars`, saying how much was cut, so a reader (or a model) knows it is not all there. */
 export function truncateText(text: string, maxChars: number, why: string): string {
   if (text.length <= maxChars) return text;
@@ -43,13 +53,13 @@ const RESULT_IN_TOOLS =
  * An output already within the budget is returned as it is.
  */
 export function boundOutput<Output extends AnyRunOutput>(output: Output): Output {
-  if (jsonBytes(output) <= PAYLOAD_BUDGET_BYTES) return output;
+  if (withinPayloadBudget(output)) return output;
   const bounded: Output = JSON.parse(JSON.stringify(output));
   delete bounded.events;
-  if (jsonBytes(bounded) <= PAYLOAD_BUDGET_BYTES) return bounded;
+  if (withinPayloadBudget(bounded)) return bounded;
   for (const run of runsIn(bounded)) keepToolResultsOnce(run);
   for (const maxChars of [200_000, 50_000, 10_000, 2_000, 500]) {
-    if (jsonBytes(bounded) <= PAYLOAD_BUDGET_BYTES) return bounded;
+    if (withinPayloadBudget(bounded)) return bounded;
     cutTexts(bounded, maxChars);
   }
   for (const run of runsIn(bounded)) run.messages = [];

@@ -8,7 +8,7 @@ import {
 } from '@temporalio/workflow';
 import type { KernActivities } from '../activities';
 import { MaxToolRoundsExceeded, RunTooLarge, toApplicationFailure } from '../shared/errors';
-import { HISTORY_BUDGET, PAYLOAD_BUDGET_BYTES, jsonBytes } from '../shared/limits';
+import { HISTORY_BUDGET, PAYLOAD_BUDGET_BYTES, jsonBytes, withinPayloadBudget } from '../shared/limits';
 import type { RunEventContext } from '../shared/events';
 import type { ModelCallInput, ToolCallResult } from '../shared/model-call';
 import type { RunOutput, TeamRunOutput, ToolCall } from '../shared/run-output';
@@ -120,8 +120,8 @@ function partition<T>(items: T[], keep: (item: T) => boolean): [T[], T[]] {
 
 /** A conversation too large for one model request ends the run `RunTooLarge`, before Temporal refuses the payload. */
 function checkModelRequestSize(request: ModelCallInput): void {
+  if (withinPayloadBudget(request)) return;
   const bytes = jsonBytes(request);
-  if (bytes <= PAYLOAD_BUDGET_BYTES) return;
   throw toApplicationFailure(
     new RunTooLarge(
       `the conversation has grown to ${megabytes(bytes)} MB, over the ${megabytes(PAYLOAD_BUDGET_BYTES)} MB kern ` +
