@@ -113,6 +113,18 @@ const agentScenarios: Scenario[] = [
     },
   },
   {
+    // Since `kern-cancel-wins-over-completion`: the answer is in after the cancel was requested; the run is CANCELLED.
+    name: 'cancelled-as-answer-completes',
+    async run({ agent, model, client }) {
+      model.replyWhen('quick answer', { text: 'All done now.', tokenDelayMs: 60 });
+      const run = await agent.run('A quick answer.', { background: true });
+      await model.waitFor(() => model.requestsFor('quick answer')[0]?.wordTimes.length === 1);
+      await agent.cancelRun(run.runId);
+      await client.waitForRun(run.runId);
+      return run.runId;
+    },
+  },
+  {
     name: 'undeclared-tool',
     async run({ agent, model }) {
       model.replyWhen('rogue', { toolCalls: [{ name: 'launch_rocket', arguments: {} }] }, { text: 'I cannot.' });
@@ -253,6 +265,24 @@ const teamScenarios: TeamScenario[] = [
       await team.cancelRun(run.runId);
       await client.waitForRun(run.runId);
       return [{ file: 'teamRun-cancelled-member-in-flight', runId: run.runId }];
+    },
+  },
+  {
+    // Since `kern-child-cancel-after-start`: the member is started out of the cancel's reach, then cancelled.
+    name: 'cancelled-member-started',
+    async run({ team, model, client }) {
+      model
+        .replyWhen('a story', delegateTo('writer', 'write the story'))
+        .replyWhen('write the story', { text: 'Once upon', tokenDelayMs: 20, hang: true });
+      const run = await team.run('Write a story.', { background: true });
+      await model.waitFor(() => model.requestsFor('write the story').length > 0);
+      await team.cancelRun(run.runId);
+      const output = await client.waitForRun(run.runId);
+      const member = output.kind === 'team' ? output.memberResponses[0] : undefined;
+      return [
+        { file: 'teamRun-cancelled-member-started', runId: run.runId },
+        ...(member ? [{ file: 'agentRun-cancelled-as-member', runId: member.runId }] : []),
+      ];
     },
   },
   {
@@ -422,6 +452,23 @@ const workflowScenarios: WorkflowScenario[] = [
       );
       const run = await workflow.run('two branches', { background: true });
       await model.waitFor(() => model.requestsFor('two branches').length === 2);
+      await workflow.cancelRun(run.runId);
+      await client.waitForRun(run.runId);
+      return run.runId;
+    },
+  },
+  {
+    // Since `kern-child-cancel-after-start`: each branch's agent is started out of the cancel's reach, then cancelled.
+    name: 'cancelled-agent-steps',
+    workflow: (agent) => [new Parallel({ name: 'Branches', steps: [agent('Left'), agent('Right')] })],
+    async run({ workflow, model, client }) {
+      model.replyWhen(
+        'both branches',
+        { text: 'Working', tokenDelayMs: 20, hang: true },
+        { text: 'Working', tokenDelayMs: 20, hang: true },
+      );
+      const run = await workflow.run('both branches', { background: true });
+      await model.waitFor(() => model.requestsFor('both branches').length === 2);
       await workflow.cancelRun(run.runId);
       await client.waitForRun(run.runId);
       return run.runId;

@@ -229,6 +229,103 @@ describe('model faults', () => {
       await h.startWorker(app, tuning);
     }
   });
+
+  test('an answer that completes after the cancel was requested (before the cancel reached the call) ends CANCELLED, with the whole answer', async () => {
+    await h.stopWorker();
+    await h.startWorker(app, { ...tuning, heartbeatInterval: '10 seconds' });
+    try {
+      const prompt = `answer race ${randomUUID()}`;
+      h.model.replyWhen(prompt, { text: 'one two three four five six', tokenDelayMs: 150 });
+      const agent = agentWith([]);
+      const run = await agent.run(prompt, { background: true });
+      await h.model.waitFor(() => (h.model.requestsFor(prompt)[0]?.wordTimes.length ?? 0) >= 2);
+      expect(await agent.cancelRun(run.runId)).toBe(true);
+
+      const output = await h.waitForStatus(run.runId, RunStatus.cancelled, RunStatus.completed);
+      expect(h.model.requestsFor(prompt)[0]!.completed).toBe(true);
+      expect(output).toMatchObject({ status: RunStatus.cancelled, content: 'one two three four five six' });
+      expect(await temporalStatus(run.runId)).toBe('CANCELLED');
+      expect(await kernStatusAttribute(run.runId)).toBe('CANCELLED');
+    } finally {
+      await h.stopWorker();
+      await h.startWorker(app, tuning);
+    }
+  });
+});
+
+describe('cancel races for one run id', () => {
+  /** Every execution under a run's workflow id (the run, and the record of a cancel made before it started). */
+  async function executionsOf(runId: string) {
+    const executions = [];
+    for await (const execution of h.client.temporal.workflow.list({
+      query: `WorkflowId = '${workflowIdForRun(runId)}'`,
+    })) {
+      executions.push({ type: execution.type, status: execution.status.name });
+    }
+    return executions;
+  }
+
+  test('cancelRun and run with the same id at once: the run ends CANCELLED, and neither call throws', async () => {
+    const agent = agentWith([]);
+    for (let i = 0; i < 10; i++) {
+      const runId = randomUUID();
+      h.model.replyWhen(`at once ${runId}`, { text: 'Too late to stop me.', tokenDelayMs: 100 });
+      // Alternate which call goes first.
+      const [cancelled, started] = await (i % 2 === 0
+        ? Promise.all([agent.cancelRun(runId), agent.run(`at once ${runId}`, { background: true, runId })])
+        : Promise.all([agent.cancelRun(runId), agent.run(`at once ${runId}`, { background: true, runId })].reverse()));
+      expect([typeof cancelled, typeof started].sort()).toEqual(['boolean', 'object']);
+      expect((await h.waitForStatus(runId, RunStatus.cancelled, RunStatus.completed, RunStatus.error)).status).toBe(
+        RunStatus.cancelled,
+      );
+      const runs = (await executionsOf(runId)).filter((execution) => execution.type === 'agentRun');
+      expect(runs).toEqual([{ type: 'agentRun', status: 'CANCELLED' }]);
+    }
+  });
+
+  test('two runs with one id after a recorded cancel: one run, CANCELLED without a model call; the other is refused', async () => {
+    const agent = agentWith([]);
+    for (let i = 0; i < 5; i++) {
+      const runId = randomUUID();
+      expect(await agent.cancelRun(runId)).toBe(false);
+      const starts = await Promise.allSettled([
+        agent.run(`twice ${runId}`, { background: true, runId }),
+        agent.run(`twice ${runId}`, { background: true, runId }),
+      ]);
+      const refused = starts.flatMap((start) => (start.status === 'rejected' ? [start.reason as Error] : []));
+      expect(refused.map((err) => err.name)).toEqual(['RunIdInUseError']);
+      expect((await h.waitForStatus(runId, RunStatus.cancelled, RunStatus.completed, RunStatus.error)).status).toBe(
+        RunStatus.cancelled,
+      );
+      const runs = (await executionsOf(runId)).filter((execution) => execution.type === 'agentRun');
+      expect(runs).toEqual([{ type: 'agentRun', status: 'CANCELLED' }]);
+      expect(h.model.requestsFor(`twice ${runId}`)).toHaveLength(0);
+    }
+  });
+
+  test('cancelRun on a run as it finishes never throws: true or false, and the run ends in one final state', async () => {
+    const agent = agentWith([]);
+    for (let i = 0; i < 5; i++) {
+      const prompt = `finishing ${randomUUID()}`;
+      h.model.replyWhen(prompt, { text: 'Quick.' });
+      const run = await agent.run(prompt, { background: true });
+      const answers: boolean[] = [];
+      // Cancel over and over while the run starts, answers and closes: some calls find it running, some find it
+      // closed, and some find it running and then closed before the cancel request lands.
+      while (
+        (await h.client.temporal.workflow.getHandle(workflowIdForRun(run.runId)).describe()).status.name === 'RUNNING'
+      ) {
+        answers.push(...(await Promise.all([agent.cancelRun(run.runId), agent.cancelRun(run.runId)])));
+      }
+      expect(await agent.cancelRun(run.runId)).toBe(false);
+      const output = await h.client.getRunOutput(run.runId);
+      expect([RunStatus.cancelled, RunStatus.completed]).toContain(output?.status);
+      if (answers.includes(true) && output?.status === RunStatus.completed) {
+        // Asked to cancel only once it was finishing: it kept its whole answer.
+        expect(output.content).toBe('Quick.');
+      }
+    }
+  });
 });
 
 describe('tools', () => {

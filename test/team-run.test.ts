@@ -170,6 +170,37 @@ test("cancel while a member's model call is in flight: team and member CANCELLED
   expect((await describeRun(output.memberResponses[0]!.runId)).status.name).toBe('CANCELLED');
 });
 
+test('cancel while the team is starting its member, at 0–45 ms: the member is cancelled too, and the team does not wait', async () => {
+  const team = teamOf([agent('Writer', 'Write.')]);
+  const historyOf = async (runId: string) =>
+    (await h.client.temporal.workflow.getHandle(workflowIdForRun(runId)).fetchHistory()).events ?? [];
+  for (let delayMs = 0; delayMs < 50; delayMs += 5) {
+    const id = randomUUID();
+    h.model
+      .replyWhen(`essay ${id}`, delegateTo('writer', `short essay ${id}`), { text: 'Unreachable.' })
+      .replyWhen(`short essay ${id}`, { text: 'A short essay in six words.', tokenDelayMs: 30 });
+    const run = await team.run(`essay ${id}`, { background: true });
+    // The leader's delegating answer is out: the team is about to start its member, or has just started it.
+    await h.model.waitFor(() => h.model.requestsFor(`essay ${id}`)[0]?.completed === true);
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    expect(await team.cancelRun(run.runId)).toBe(true);
+
+    const output = await teamOutput(run.runId, RunStatus.cancelled, RunStatus.completed, RunStatus.error);
+    expect(output.status).toBe(RunStatus.cancelled);
+    // The team did not wait out a grace period for a member's last events (a timer in its history).
+    expect((await historyOf(run.runId)).some((event) => event.timerStartedEventAttributes)).toBe(false);
+    for (const member of output.memberResponses) {
+      // Every member the team recorded exists, has ended, and ended as the team says it did.
+      expect((await h.client.getRunOutput(member.runId))?.status).toBe(member.status);
+      // A member that got the cancel before its answer was in is CANCELLED, not run to its end.
+      const memberHistory = await historyOf(member.runId);
+      const cancelAt = memberHistory.findIndex((event) => event.workflowExecutionCancelRequestedEventAttributes);
+      const answerAt = memberHistory.findIndex((event) => event.activityTaskCompletedEventAttributes);
+      if (cancelAt >= 0 && (answerAt < 0 || cancelAt < answerAt)) expect(member.status).toBe(RunStatus.cancelled);
+    }
+  }
+}, 120_000);
+
 test('cancel-before-start of a team run id: the team ends CANCELLED without calling any model', async () => {
   const runId = randomUUID();
   expect(await h.client.cancelRun(runId)).toBe(false);

@@ -7,6 +7,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   WorkflowNotFoundError,
+  type WorkflowStartOptions,
   type WorkflowExecutionDescription,
   type WorkflowHandle,
 } from '@temporalio/client';
@@ -59,6 +60,9 @@ type RunWorkflow = (input: RunInput) => Promise<AnyRunOutput>;
 
 /** Workflow type of the marker that records a cancel for a run id that has not started yet. */
 const CANCEL_INTENT_TYPE = 'kernCancelIntent';
+
+/** How often a run started after a recorded cancel looks again while the cancel record is still being written. */
+const CANCEL_INTENT_CHECKS = 10;
 
 /** How long a poll waits for a running run's worker to answer before falling back to what history says. */
 const QUERY_TIMEOUT_MS = 5_000;
@@ -142,17 +146,34 @@ export class KernClient {
       await this.temporal.workflow.start<RunWorkflow>(workflowType, options);
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw this.unreachableOr(err);
+      await this.startAfterCancelIntent(input, options);
+    }
+  }
+
+  /**
+   * Starts a run whose id is taken: when what holds the id is a recorded cancel, the run starts so it can be polled,
+   * and is cancelled at once (the `cancelledBeforeStart` flag keeps the model from being called even if this process
+   * dies before the cancel request is sent). Only an execution that did not complete may be replaced, and only when
+   * none is open, so of two runs started with one id after a cancel, one starts and the other is refused.
+   */
+  private async startAfterCancelIntent(input: RunInput, options: WorkflowStartOptions<RunWorkflow>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
       const existing = await this.describe(input.runId);
       if (existing?.type !== CANCEL_INTENT_TYPE) throw new RunIdInUseError(input.runId);
-      // A cancel was recorded for this id: start the run so it can be polled, and cancel it at once. The flag
-      // keeps the model from being called even if this process dies before the cancel request is sent.
-      const handle = await this.temporal.workflow.start<RunWorkflow>(workflowType, {
-        ...options,
-        args: [{ ...input, cancelledBeforeStart: true }],
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-        workflowIdConflictPolicy: 'TERMINATE_EXISTING',
-      });
-      await handle.cancel();
+      try {
+        const handle = await this.temporal.workflow.start<RunWorkflow>(RUN_WORKFLOW_TYPES[input.kind], {
+          ...options,
+          args: [{ ...input, cancelledBeforeStart: true }],
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+        });
+        await handle.cancel();
+        return;
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw this.unreachableOr(err);
+        // The cancel record is still being written (it is open until its recorder terminates it): look again.
+        if (attempt >= CANCEL_INTENT_CHECKS) throw new RunIdInUseError(input.runId);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
     }
   }
 

@@ -1,9 +1,15 @@
 import {
+  CancellationScope,
   ChildWorkflowCancellationType,
   ParentClosePolicy,
   executeChild,
+  getExternalWorkflowHandle,
+  patched,
+  startChild,
   uuid4,
   workflowInfo,
+  type ChildWorkflowOptions,
+  type WithWorkflowArgs,
 } from '@temporalio/workflow';
 import { workflowIdForRun } from '../shared/ids';
 import { RUN_RECORD_MEMO, runRecordOf } from '../shared/run-record';
@@ -45,23 +51,53 @@ export function childRunInput(parent: RunInput, child: MemberSpec, task: string,
 }
 
 /**
- * Runs a child as a child workflow and returns its output; rejects with a `ChildWorkflowFailure` when it fails or
- * is cancelled. A cancelled parent cancels the child and waits for it, so its model request is aborted before the
- * parent ends; a parent that closes otherwise has its open children cancelled.
+ * Runs started before this patch cancelled a child through the scope that started it. A cancel that arrived while the
+ * child was being started could be lost (the child was not found yet, and the cancel was never sent again), so the
+ * child ran to its end; or the start was withdrawn, and the parent waited for a child that never existed.
  */
-export function runChild(childInput: ChildRunInput): Promise<RunOutput | TeamRunOutput> {
+const CANCEL_AFTER_START = 'kern-child-cancel-after-start';
+
+type ChildRunOutput = RunOutput | TeamRunOutput;
+type ChildRun = (input: ChildRunInput) => Promise<ChildRunOutput>;
+
+/**
+ * Runs a child as a child workflow and returns its output; rejects with a `ChildWorkflowFailure` when it fails or
+ * is cancelled, and with a `CancelledFailure` when the caller's scope was cancelled before the child was started.
+ * `onStart` is called as the child is about to be started (not at all if it never is).
+ *
+ * A cancel of the caller's scope reaches the child once it has started, and the caller waits for the child to end,
+ * so a child's model request is aborted and its last events are in before the parent ends. The start itself is not
+ * cancellable: a child is either never started, or started and then cancelled, never lost in between. A parent that
+ * closes otherwise has its open children cancelled (the parent close policy).
+ */
+export function runChild(childInput: ChildRunInput, onStart: () => void = () => {}): Promise<ChildRunOutput> {
   const record = runRecordOf(childInput);
-  return executeChild<(input: ChildRunInput) => Promise<RunOutput | TeamRunOutput>>(
-    RUN_WORKFLOW_TYPES[childInput.kind],
-    {
-      workflowId: workflowIdForRun(childInput.runId),
-      args: [childInput],
-      cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
-      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-      typedSearchAttributes: runSearchAttributes(record),
-      memo: { [RUN_RECORD_MEMO]: record },
-      staticSummary: runSummary(record, childInput.roleInParent),
-      staticDetails: runDetails(record, { namespace: workflowInfo().namespace, roleInParent: childInput.roleInParent }),
-    },
-  );
+  const options: WithWorkflowArgs<ChildRun, ChildWorkflowOptions> = {
+    workflowId: workflowIdForRun(childInput.runId),
+    args: [childInput],
+    cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+    parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+    typedSearchAttributes: runSearchAttributes(record),
+    memo: { [RUN_RECORD_MEMO]: record },
+    staticSummary: runSummary(record, childInput.roleInParent),
+    staticDetails: runDetails(record, { namespace: workflowInfo().namespace, roleInParent: childInput.roleInParent }),
+  };
+  const type = RUN_WORKFLOW_TYPES[childInput.kind];
+  if (!patched(CANCEL_AFTER_START)) {
+    onStart();
+    return executeChild<ChildRun>(type, options);
+  }
+  const caller = CancellationScope.current();
+  if (caller.consideredCancelled) return caller.cancelRequested;
+  onStart();
+  return CancellationScope.nonCancellable(async () => {
+    const child = await startChild<ChildRun>(type, options);
+    caller.cancelRequested.catch(() =>
+      // The child may have ended in the meantime: then there is nothing to cancel.
+      getExternalWorkflowHandle(child.workflowId, child.firstExecutionRunId)
+        .cancel()
+        .catch(() => undefined),
+    );
+    return child.result();
+  });
 }

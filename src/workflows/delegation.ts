@@ -101,10 +101,9 @@ async function runMember(
   task: string,
 ): Promise<{ content: string; isError: boolean }> {
   const memberInput = childRunInput(input, member, task, `member of ${input.team.name}`);
-  state.memberStarted(memberInput);
   setCurrentDetails(`${modelRunLabel(input)}: waiting on ${specOf(member).name}`);
   try {
-    const output = await runChild(memberInput);
+    const output = await runChild(memberInput, () => state.memberStarted(memberInput));
     state.memberEnded(output);
     return { content: output.content ?? '', isError: false };
   } catch (err) {

@@ -3,6 +3,7 @@ import {
   CancellationScope,
   CancelledFailure,
   isCancellation,
+  patched,
   setCurrentDetails,
   setHandler,
   sleep,
@@ -23,6 +24,12 @@ import type { RunStream } from './run-stream';
 const CANCEL_BEFORE_START_GRACE = '1 minute';
 
 const CANCELLED_BEFORE_START = 'cancelled before the run started';
+
+/**
+ * Runs started before this patch completed when their last model call or member finished after the cancel was
+ * requested (the answer arrived before the cancel reached the call); they replay so.
+ */
+const CANCEL_WINS_OVER_COMPLETION = 'kern-cancel-wins-over-completion';
 
 /**
  * The life of one run around its body, and where a run's facts live.
@@ -66,6 +73,11 @@ export async function runLifecycle<Output extends AnyRunOutput>(
     state.start();
     upsertSearchAttributes([{ key: kernStatusKey, value: RunStatus.running }]);
     await body();
+    // A cancel requested before the run finished ends it CANCELLED (with its whole answer as the content), even
+    // when its last call finished before the cancel reached it: `cancelRun` said true, so the run is cancelled.
+    if (CancellationScope.current().consideredCancelled && patched(CANCEL_WINS_OVER_COMPLETION)) {
+      throw new CancelledFailure('cancelled');
+    }
     return await end(() => state.complete());
   } catch (err) {
     if (endsByCancel(err)) {
