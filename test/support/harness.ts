@@ -23,8 +23,11 @@ export type WorkerTuning = Pick<StartWorkerOptions, 'heartbeatInterval' | 'model
 
 let runtimeInstalled = false;
 
-export async function startHarness(app: KernApp = defineApp({})): Promise<Harness> {
-  const address = process.env.KERN_TEST_TEMPORAL_ADDRESS;
+/** `address`: a Temporal server of the test's own, instead of the one every test file shares. */
+export async function startHarness(
+  app: KernApp = defineApp({}),
+  address = process.env.KERN_TEST_TEMPORAL_ADDRESS,
+): Promise<Harness> {
   const bundlePath = process.env.KERN_TEST_WORKFLOW_BUNDLE;
   if (!address || !bundlePath) throw new Error('run the tests with jest: global setup starts Temporal');
   if (!runtimeInstalled) {
