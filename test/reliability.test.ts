@@ -166,6 +166,37 @@ describe('payloads and history stay within Temporal limits', () => {
   }, 120_000);
 });
 
+describe('load', () => {
+  test('200 tool rounds in one run: every call runs once, the answer comes after the last, history stays small', async () => {
+    const prompt = `many rounds ${randomUUID()}`;
+    const rounds = Array.from({ length: 200 }, (_, i) => call('launch_rocket', { round: i }));
+    h.model.replyWhen(prompt, ...rounds, { text: 'All 200 rockets are away.' });
+    const launchesBefore = launches;
+    const output = await agentWith([launchRocket], 200).run(prompt);
+
+    expect(output).toMatchObject({ status: RunStatus.completed, content: 'All 200 rockets are away.' });
+    expect(output.tools).toHaveLength(200);
+    expect(launches - launchesBefore).toBe(200);
+    expect(h.model.requestsFor(prompt)).toHaveLength(201);
+    const { historyLength, historySize } = await handleOf(output.runId).describe();
+    expect(historyLength).toBeLessThan(40_000);
+    expect(historySize).toBeLessThan(40 * 1024 * 1024);
+  }, 120_000);
+
+  test('300 runs started at once on one worker all complete, each with its own answer', async () => {
+    const agent = agentWith([]);
+    const prompts = Array.from({ length: 300 }, (_, i) => `crowd ${i} ${randomUUID()}`);
+    for (const prompt of prompts) h.model.replyWhen(prompt, { text: `Answer to ${prompt.split(' ')[1]}.` });
+    const runs = await Promise.all(prompts.map((prompt) => agent.run(prompt, { background: true })));
+    const outputs = await Promise.all(runs.map((run) => h.client.waitForRun(run.runId)));
+
+    expect(outputs.map((output) => output.status)).toEqual(prompts.map(() => RunStatus.completed));
+    expect(outputs.map((output) => output.content)).toEqual(
+      prompts.map((prompt) => `Answer to ${prompt.split(' ')[1]}.`),
+    );
+  }, 180_000);
+});
+
 describe('model faults', () => {
   test('a stream that goes quiet after its headers is abandoned after the idle timeout and retried', async () => {
     const prompt = `silent ${randomUUID()}`;
