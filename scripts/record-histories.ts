@@ -198,6 +198,18 @@ const agentScenarios: Scenario[] = [
     },
   },
   {
+    // Since `kern-drop-superseded-deltas`: the retried attempt's deltas carry its attempt, and the stream filters.
+    name: 'retried-midway-attempts-tracked',
+    async run({ agent, model }) {
+      model.replyWhen(
+        'unsteady',
+        { text: 'A first try that breaks off', tokenDelayMs: 20, dropAfterWords: 3 },
+        { text: STORY, tokenDelayMs: 15 },
+      );
+      return lastRunId(agent.run('An unsteady provider.', { stream: true }));
+    },
+  },
+  {
     name: 'store-events',
     agentOptions: { storeEvents: true },
     async run({ agent, model }) {
@@ -441,39 +453,9 @@ const workflowScenarios: WorkflowScenario[] = [
     ],
     run: async ({ workflow }) => (await workflow.run('go on')).runId,
   },
-  {
-    name: 'cancelled-in-parallel',
-    workflow: (agent) => [new Parallel({ name: 'Branches', steps: [agent('Left'), agent('Right')] })],
-    async run({ workflow, model, client }) {
-      model.replyWhen(
-        'two branches',
-        { text: 'Working', tokenDelayMs: 20, hang: true },
-        { text: 'Working', tokenDelayMs: 20, hang: true },
-      );
-      const run = await workflow.run('two branches', { background: true });
-      await model.waitFor(() => model.requestsFor('two branches').length === 2);
-      await workflow.cancelRun(run.runId);
-      await client.waitForRun(run.runId);
-      return run.runId;
-    },
-  },
-  {
-    // Since `kern-child-cancel-after-start`: each branch's agent is started out of the cancel's reach, then cancelled.
-    name: 'cancelled-agent-steps',
-    workflow: (agent) => [new Parallel({ name: 'Branches', steps: [agent('Left'), agent('Right')] })],
-    async run({ workflow, model, client }) {
-      model.replyWhen(
-        'both branches',
-        { text: 'Working', tokenDelayMs: 20, hang: true },
-        { text: 'Working', tokenDelayMs: 20, hang: true },
-      );
-      const run = await workflow.run('both branches', { background: true });
-      await model.waitFor(() => model.requestsFor('both branches').length === 2);
-      await workflow.cancelRun(run.runId);
-      await client.waitForRun(run.runId);
-      return run.runId;
-    },
-  },
+  cancelledInParallel('cancelled-in-parallel', 'two branches'),
+  // Since `kern-child-cancel-after-start`: each branch's agent is started out of the cancel's reach, then cancelled.
+  cancelledInParallel('cancelled-agent-steps', 'both branches'),
   {
     name: 'cancelled-before-start',
     workflow: () => [new Step({ name: 'Shout', executor: shout })],
@@ -486,6 +468,23 @@ const workflowScenarios: WorkflowScenario[] = [
     },
   },
 ];
+
+/** A workflow of two agent branches side by side, cancelled while both are answering. */
+function cancelledInParallel(name: string, prompt: string): WorkflowScenario {
+  return {
+    name,
+    workflow: (agent) => [new Parallel({ name: 'Branches', steps: [agent('Left'), agent('Right')] })],
+    async run({ workflow, model, client }) {
+      const working = { text: 'Working', tokenDelayMs: 20, hang: true };
+      model.replyWhen(prompt, working, working);
+      const run = await workflow.run(prompt, { background: true });
+      await model.waitFor(() => model.requestsFor(prompt).length === 2);
+      await workflow.cancelRun(run.runId);
+      await client.waitForRun(run.runId);
+      return run.runId;
+    },
+  };
+}
 
 const STORY = 'Once upon a time a small dragon learned to write code and it was very happy about it.';
 

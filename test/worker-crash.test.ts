@@ -3,9 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Agent, OpenAIResponses, RunStatus, type AnyRunOutput } from 'kern';
+import { Agent, OpenAIResponses, RunEvent, RunStatus, type AnyRunEvent, type AnyRunOutput } from 'kern';
 import crashApp, { crashTeam, preparingWorkflow, writingWorkflow } from './fixtures/crash-app';
 import { startHarness, type Harness } from './support/harness';
+import { TcpProxy } from './support/tcp-proxy';
 
 const root = path.resolve(__dirname, '..');
 
@@ -18,17 +19,20 @@ function spawnWorker(app: string, env: Record<string, string> = {}) {
       cwd: root,
       env: {
         ...process.env,
-        ...env,
         TEMPORAL_ADDRESS: process.env.KERN_TEST_TEMPORAL_ADDRESS,
         KERN_TASK_QUEUE: h.taskQueue,
         OPENAI_BASE_URL: h.model.url,
         OPENAI_API_KEY: 'test-key',
+        ...env,
       },
       stdio: 'ignore',
     },
   );
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  return { kill: () => child.kill('SIGKILL'), exited };
+  return {
+    kill: () => child.kill('SIGKILL'),
+    exited,
+  };
 }
 
 let h: Harness;
@@ -108,4 +112,45 @@ test("a worker killed during a team member's answer, a workflow's agent step and
   expect(h.model.requestsFor(`member task ${id}`)).toHaveLength(2);
   expect(h.model.requestsFor(`step task ${id}`)).toHaveLength(2);
   expect(readFileSync(marker, 'utf8').trim().split('\n')).toHaveLength(2);
+}, 120_000);
+
+test('a worker cut off from Temporal mid-answer, its call retried elsewhere: when it reconnects, its stale text never mixes into the new answer', async () => {
+  await h.stopWorker();
+  const prompt = `partitioned ${randomUUID()}`;
+  const stale = Array.from({ length: 200 }, (_, i) => `stale${i}`).join(' ');
+  const fresh = Array.from({ length: 20 }, (_, i) => `fresh${i}`).join(' ');
+  h.model.replyWhen(prompt, { text: stale, tokenDelayMs: 100 }, { text: fresh, tokenDelayMs: 150 });
+  // The worker reaches Temporal through a proxy that the test cuts; it still reaches the model.
+  const network = await TcpProxy.start(process.env.KERN_TEST_TEMPORAL_ADDRESS!);
+  const cutOff = spawnWorker('examples/app.ts', { TEMPORAL_ADDRESS: network.address });
+  try {
+    const agent = new Agent({
+      name: 'Cut-off Agent',
+      model: new OpenAIResponses({ id: 'gpt-test' }),
+      client: h.client,
+    });
+    const run = await agent.run(prompt, { background: true });
+    await h.model.waitFor(() => (h.model.requestsFor(prompt)[0]?.wordTimes.length ?? 0) >= 15, 30_000);
+    network.cut();
+    // The model call's heartbeat times out (10 s), and another worker retries it. The cut-off worker streams on.
+    await h.startWorker();
+    await h.model.waitFor(() => (h.model.requestsFor(prompt)[1]?.wordTimes.length ?? 0) >= 2, 30_000);
+    network.restore();
+
+    const output = await h.waitForStatus(run.runId, RunStatus.completed, RunStatus.error, RunStatus.cancelled);
+    expect(output).toMatchObject({ status: RunStatus.completed, content: fresh });
+    // The cut-off worker did reconnect and publish while the new attempt ran, and then gave its call up.
+    expect(h.model.requestsFor(prompt)[0]!.aborted).toBe(true);
+    const events: AnyRunEvent[] = [];
+    for await (const event of h.client.subscribe(run.runId)) events.push(event);
+    const lastReset = events.map((event) => event.event).lastIndexOf(RunEvent.runContentReset);
+    expect(lastReset).toBeGreaterThan(0);
+    const deltas = (from: number, to?: number) =>
+      events.slice(from, to).flatMap((event) => (event.event === RunEvent.runContent ? [event.content] : []));
+    expect(deltas(lastReset).join('')).toBe(fresh);
+  } finally {
+    cutOff.kill();
+    await cutOff.exited;
+    await network.close();
+  }
 }, 120_000);

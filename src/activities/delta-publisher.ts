@@ -22,6 +22,8 @@ export class DeltaPublisher {
   constructor(
     private readonly context: RunEventContext,
     private readonly baseWindowMs: number,
+    /** The model call's attempt: deltas of a retried call carry it, so the run can drop a superseded attempt's. */
+    private readonly attempt = 1,
   ) {
     const activity = Context.current();
     this.streams = [
@@ -34,8 +36,8 @@ export class DeltaPublisher {
    * A retried attempt says so first, so subscribers drop what the failed attempt streamed instead of seeing two
    * versions of the answer one after the other.
    */
-  announceRetry(attempt: number): void {
-    this.publish({ event: RunEvent.runContentReset, attempt });
+  announceRetry(): void {
+    this.publish({ event: RunEvent.runContentReset, attempt: this.attempt });
   }
 
   add(text: string): void {
@@ -86,7 +88,11 @@ export class DeltaPublisher {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (!this.pending) return;
-    this.publish({ event: RunEvent.runContent, content: this.pending });
+    this.publish({
+      event: RunEvent.runContent,
+      content: this.pending,
+      ...(this.attempt > 1 ? { attempt: this.attempt } : {}),
+    });
     this.published += this.pending.length;
     this.pending = '';
   }

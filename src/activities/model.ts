@@ -77,8 +77,8 @@ export function createCallModel(options: ModelProviderOptions = {}, streaming: S
     let lastEventAt = startedAt;
     const context = input.eventContext;
     const windowMs = context?.live ? (streaming.liveWindowMs ?? 100) : (streaming.backgroundWindowMs ?? 1_000);
-    const deltas = context ? new DeltaPublisher(context, windowMs) : undefined;
-    if (ctx.info.attempt > 1) deltas?.announceRetry(ctx.info.attempt);
+    const deltas = context ? new DeltaPublisher(context, windowMs, ctx.info.attempt) : undefined;
+    if (ctx.info.attempt > 1) deltas?.announceRetry();
     const sink: ModelStreamSink = {
       onEvent() {
         lastEventAt = Date.now();

@@ -133,7 +133,8 @@ export type RunEventSource = AgentEventSource | TeamEventSource | WorkflowEventS
 /** The body of an event, by its agent name: what happened, without who and when. */
 export type EventBody =
   | { event: typeof RunEvent.runStarted; model: string; input: string }
-  | { event: typeof RunEvent.runContent; content: string }
+  /** `attempt`: the model call's attempt that streamed it, on deltas of a retried call (2, 3, …). */
+  | { event: typeof RunEvent.runContent; content: string; attempt?: number }
   | { event: typeof RunEvent.runCompleted; content: string | null; metrics: RunMetrics }
   | { event: typeof RunEvent.runError; error: RunError; content: string | null }
   | { event: typeof RunEvent.runCancelled; reason: string; content: string | null }

@@ -11,16 +11,21 @@ import {
   WorkflowStream,
   decodePayloadWire,
   workflowStreamPollUpdate,
+  workflowStreamPublishSignal,
   type PollInput,
   type PollResult,
+  type PublishInput,
 } from '@temporalio/workflow-streams/workflow';
-import { RUN_EVENTS_TOPIC, type AnyRunEvent } from '../shared/events';
+import { RUN_EVENTS_TOPIC, RunEvent, TeamRunEvent, type AnyRunEvent } from '../shared/events';
 import type { RunInput } from '../shared/specs';
 import { EventForwarder } from './event-forwarder';
 import { runEventsQuery } from './messages';
 
 /** The patch under which a run's stream ends its subscribers' polls cleanly (see `RunStream.close`). */
 const POLLS_END_CLEANLY = 'kern-stream-polls-end-cleanly';
+
+/** The patch under which a run's stream drops the deltas of a superseded model call attempt (`RunStream.publish`). */
+const DROPS_SUPERSEDED_DELTAS = 'kern-drop-superseded-deltas';
 
 /** A run's event log, as its state sees it: where it publishes, and what it has published so far. */
 export interface RunEventLog {
@@ -44,6 +49,8 @@ export class RunStream implements RunEventLog {
   private closed = false;
   /** Runs started before this patch leave polls open when they end (and fail them on a cancel); they replay so. */
   private readonly endsPollsCleanly = patched(POLLS_END_CLEANLY);
+  /** By run id (this run's and its members'): the attempt of the model call now streaming, once one was retried. */
+  private readonly streamingAttempts = new Map<string, number>();
 
   constructor(input: RunInput) {
     this.forwarder = new EventForwarder(input.forwardEventsTo ?? [], `run-${input.runId}`);
@@ -51,9 +58,11 @@ export class RunStream implements RunEventLog {
     // still be read.
     setHandler(runEventsQuery, (fromIndex) => this.read(fromIndex));
     this.pollOutsideCancellation();
+    this.dropSupersededDeltas();
   }
 
   publish(event: AnyRunEvent): void {
+    this.keepsEvent(event);
     this.topic.publish(event);
     this.forwarder.forward(event);
   }
@@ -91,6 +100,52 @@ export class RunStream implements RunEventLog {
     this.closed = true;
     this.stream.detachPollers();
     await condition(allHandlersFinished);
+  }
+
+  /**
+   * Model activities publish their deltas to the stream themselves, by signal. An attempt that Temporal has given up
+   * on (its worker was cut off, its heartbeat timed out) can still publish once it reconnects, while the retried
+   * attempt streams: its text would mix into the new answer. Incoming batches are therefore filtered: once an
+   * attempt has announced itself (`RunContentReset`), deltas of earlier attempts of that call are dropped, until
+   * the run's next model call starts. Like the poll handler below, this replaces the stream's own (private) signal
+   * handler, and keeps its sequence numbers, which drop a batch delivered twice.
+   */
+  private dropSupersededDeltas(): void {
+    if (!patched(DROPS_SUPERSEDED_DELTAS)) return;
+    const handler = (this.stream as unknown as { onPublish?: (input: PublishInput) => void }).onPublish;
+    if (typeof handler !== 'function') return;
+    const publish = handler.bind(this.stream);
+    setHandler(workflowStreamPublishSignal, (input: PublishInput) =>
+      publish({
+        ...input,
+        items: input.items.filter(
+          (item) =>
+            item.topic !== RUN_EVENTS_TOPIC ||
+            this.keepsEvent(defaultPayloadConverter.fromPayload<AnyRunEvent>(decodePayloadWire(item.data))),
+        ),
+      }),
+    );
+  }
+
+  /** Tracks the attempt each run's model call is streaming; false for a delta (or reset) of a superseded attempt. */
+  private keepsEvent(event: AnyRunEvent): boolean {
+    const current = this.streamingAttempts.get(event.runId) ?? 1;
+    switch (event.event) {
+      case RunEvent.modelRequestStarted:
+      case TeamRunEvent.modelRequestStarted:
+        this.streamingAttempts.delete(event.runId);
+        return true;
+      case RunEvent.runContentReset:
+      case TeamRunEvent.runContentReset:
+        if (event.attempt < current) return false;
+        this.streamingAttempts.set(event.runId, event.attempt);
+        return true;
+      case RunEvent.runContent:
+      case TeamRunEvent.runContent:
+        return (event.attempt ?? 1) >= current;
+      default:
+        return true;
+    }
   }
 
   /**
