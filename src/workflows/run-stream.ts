@@ -24,7 +24,7 @@ import { runEventsQuery } from './messages';
 /** The patch under which a run's stream ends its subscribers' polls cleanly (see `RunStream.close`). */
 const POLLS_END_CLEANLY = 'kern-stream-polls-end-cleanly';
 
-/** The patch under which a run's stream drops the deltas of a superseded model call attempt (`RunStream.publish`). */
+/** The patch under which a run's stream drops the deltas of a superseded model call attempt (see `RunStream`). */
 const DROPS_SUPERSEDED_DELTAS = 'kern-drop-superseded-deltas';
 
 /** A run's event log, as its state sees it: where it publishes, and what it has published so far. */
@@ -62,7 +62,8 @@ export class RunStream implements RunEventLog {
   }
 
   publish(event: AnyRunEvent): void {
-    this.keepsEvent(event);
+    // The run's own events are all kept; its ModelRequestStarted ends the previous call's attempts.
+    this.admit(event);
     this.topic.publish(event);
     this.forwarder.forward(event);
   }
@@ -121,14 +122,14 @@ export class RunStream implements RunEventLog {
         items: input.items.filter(
           (item) =>
             item.topic !== RUN_EVENTS_TOPIC ||
-            this.keepsEvent(defaultPayloadConverter.fromPayload<AnyRunEvent>(decodePayloadWire(item.data))),
+            this.admit(defaultPayloadConverter.fromPayload<AnyRunEvent>(decodePayloadWire(item.data))),
         ),
       }),
     );
   }
 
   /** Tracks the attempt each run's model call is streaming; false for a delta (or reset) of a superseded attempt. */
-  private keepsEvent(event: AnyRunEvent): boolean {
+  private admit(event: AnyRunEvent): boolean {
     const current = this.streamingAttempts.get(event.runId) ?? 1;
     switch (event.event) {
       case RunEvent.modelRequestStarted:
