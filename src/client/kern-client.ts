@@ -257,7 +257,9 @@ export class KernClient {
           yield event;
           if (isTerminalEventOf(event, runId)) return;
         }
-        if (events.length === 0) await new Promise((resolve) => setTimeout(resolve, STREAM_QUERY_INTERVAL_MS));
+        // Events came, so the run was running: ask again at once. Only a quiet run is waited on and described.
+        if (events.length > 0) continue;
+        await new Promise((resolve) => setTimeout(resolve, STREAM_QUERY_INTERVAL_MS));
       } else {
         try {
           for await (const item of live.subscribe(next, { pollCooldown: STREAM_POLL_COOLDOWN })) {
@@ -273,7 +275,7 @@ export class KernClient {
           byQuery = !runClosing;
         }
       }
-      // The polls ended without the last event: the run closed, or no worker took the poll in time (poll again).
+      // The reads ended without the last event: the run closed, or no worker answered in time (read again).
       description = await this.describe(runId);
       if (description?.status.name === 'RUNNING' && !byQuery) await new Promise((resolve) => setTimeout(resolve, 100));
     }

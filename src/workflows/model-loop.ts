@@ -3,18 +3,17 @@ import {
   isCancellation,
   proxyActivities,
   setCurrentDetails,
-  workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { KernActivities } from '../activities';
-import { MaxToolRoundsExceeded, RunTooLarge, toApplicationFailure } from '../shared/errors';
-import { HISTORY_BUDGET, PAYLOAD_BUDGET_BYTES, jsonBytes, withinPayloadBudget } from '../shared/limits';
+import { MaxToolRoundsExceeded, toApplicationFailure } from '../shared/errors';
 import type { RunEventContext } from '../shared/events';
-import type { ModelCallInput, ToolCallResult } from '../shared/model-call';
+import type { ToolCallResult } from '../shared/model-call';
 import type { RunOutput, TeamRunOutput, ToolCall } from '../shared/run-output';
 import type { AgentRunInput, ModelSpec, TeamRunInput, ToolSpec } from '../shared/specs';
 import { parseToolArguments } from '../shared/tool-calls';
 import type { ModelRunState } from './model-run-state';
+import { checkHistoryBudget, checkModelRequestSize } from './run-bounds';
 import { partialAnswerOf, toRunError } from './run-errors';
 
 /** The state of an agent's or a team leader's model loop. */
@@ -67,6 +66,8 @@ export async function runModelLoop(
     ...(input.forwardEventsTo?.length ? { forwardTo: input.forwardEventsTo } : {}),
     ...(input.liveStream ? { live: true } : {}),
   };
+  // A tool the component does not declare never runs, even if the worker has one by that name.
+  const declared = new Set(loop.tools.map((tool) => tool.name));
   for (let round = 0; ; round++) {
     const request = {
       runId: input.runId,
@@ -94,8 +95,6 @@ export async function runModelLoop(
     if (round >= loop.maxToolRounds) {
       throw toApplicationFailure(new MaxToolRoundsExceeded(loop.maxToolRounds));
     }
-    // A tool the component does not declare never runs, even if the worker has one by that name.
-    const declared = new Set(loop.tools.map((tool) => tool.name));
     const [calls, undeclared] = partition(result.toolCalls, (call) => declared.has(call.name));
     for (const call of undeclared) await runWorkflowTool(state, call, async () => refuseUndeclared(call, declared));
     if (calls.length === 0) continue;
@@ -116,38 +115,6 @@ function refuseUndeclared(call: ToolCall, declared: Set<string>): ToolCallResult
 
 function partition<T>(items: T[], keep: (item: T) => boolean): [T[], T[]] {
   return [items.filter(keep), items.filter((item) => !keep(item))];
-}
-
-/** A conversation too large for one model request ends the run `RunTooLarge`, before Temporal refuses the payload. */
-function checkModelRequestSize(request: ModelCallInput): void {
-  if (withinPayloadBudget(request)) return;
-  const bytes = jsonBytes(request);
-  throw toApplicationFailure(
-    new RunTooLarge(
-      `the conversation has grown to ${megabytes(bytes)} MB, over the ${megabytes(PAYLOAD_BUDGET_BYTES)} MB kern ` +
-        `sends in one model request (Temporal refuses payloads over 2 MB); give tools a smaller maxResultChars`,
-    ),
-  );
-}
-
-/**
- * A run whose history nears Temporal's limits ends `RunTooLarge` through kern's finish, before Temporal would
- * terminate it. Called before each model request and each workflow step.
- */
-export function checkHistoryBudget(): void {
-  const { historySize, historyLength } = workflowInfo();
-  if (historySize <= HISTORY_BUDGET.bytes && historyLength <= HISTORY_BUDGET.events) return;
-  throw toApplicationFailure(
-    new RunTooLarge(
-      `the run's Temporal history has reached ${megabytes(historySize)} MB and ${historyLength} events, ` +
-        `past kern's bound of ${megabytes(HISTORY_BUDGET.bytes)} MB or ${HISTORY_BUDGET.events} events ` +
-        `(Temporal terminates a run at 50 MB or 51,200)`,
-    ),
-  );
-}
-
-function megabytes(bytes: number): string {
-  return (bytes / (1024 * 1024)).toFixed(1);
 }
 
 /** Runs one tool call as an activity on a worker that has the tool, recording it on the run. */

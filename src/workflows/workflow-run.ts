@@ -4,7 +4,7 @@ import { StepFunctionFailed } from '../shared/errors';
 import type { WorkflowRunOutput } from '../shared/run-output';
 import type { WorkflowRunInput } from '../shared/specs';
 import { childRunInput, runChild } from './child-runs';
-import { checkHistoryBudget } from './model-loop';
+import { checkHistoryBudget } from './run-bounds';
 import { readRunInput } from '../shared/saved-runs';
 import { toRunError } from './run-errors';
 import { runLifecycle } from './run-lifecycle';
