@@ -445,7 +445,8 @@ describe('viewers', () => {
     await h.startWorker(app, { ...tuning, streamBatchWindows: { live: 2, background: 2 } });
     try {
       const prompt = `marathon ${randomUUID()}`;
-      const words = UPDATES_PER_RUN_LIMIT + 100;
+      // The viewer polls about once every two words: three words per allowed update make sure it meets the limit.
+      const words = UPDATES_PER_RUN_LIMIT * 3;
       const text = Array.from({ length: words }, (_, i) => `w${i}`).join(' ');
       h.model.replyWhen(prompt, { text, tokenDelayMs: 25 });
       const seen: AnyRunEvent[] = [];
