@@ -15,6 +15,7 @@ import { ScriptedModelServer } from 'kern/testing';
 import { startWorker } from 'kern/worker';
 import app from '../examples/app';
 import * as agentBackgroundExecution from '../examples/agent-background-execution';
+import * as agentSession from '../examples/agent-session';
 import * as httpApi from '../examples/http-api';
 import * as teamBackgroundExecution from '../examples/team-background-execution';
 import * as teamRunCancellation from '../examples/team-run-cancellation';
@@ -26,6 +27,7 @@ const examples: Array<{ seed: string; file: string; main: () => Promise<void> }>
   { seed: '004', file: 'examples/team-run-cancellation.ts', main: teamRunCancellation.main },
   { seed: '002', file: 'examples/workflow-background-execution.ts', main: workflowBackgroundExecution.main },
   { seed: '004 / 002 over HTTP', file: 'examples/http-api.ts', main: httpApi.main },
+  { seed: 'every seed: session_id', file: 'examples/agent-session.ts', main: agentSession.main },
 ];
 
 const root = path.resolve(__dirname, '..');

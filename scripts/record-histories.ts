@@ -36,7 +36,11 @@ import {
 import { ScriptedModelServer, startLocalTemporal } from 'kern/testing';
 import { startWorker } from 'kern/worker';
 import { workflowIdForRun } from '../src/shared/ids';
-import { RUN_INPUT_VERSION } from '../src/shared/specs';
+import { SESSION_FORMAT_VERSION, workflowIdForSession } from '../src/shared/sessions';
+import { RUN_INPUT_VERSION, runInputVersionOf } from '../src/shared/specs';
+
+/** The format of the runs that use no session: what the agent, team and workflow scenarios above carry. */
+const SESSIONLESS_FORMAT = runInputVersionOf({});
 
 const historiesDir = path.resolve(__dirname, '../test/histories');
 
@@ -45,6 +49,17 @@ const getWeather = defineTool({
   description: 'The weather in a city.',
   parameters: z.object({ city: z.string() }),
   execute: ({ city }) => `Sunny in ${city}`,
+});
+
+/** A tool that writes the session state, for the session scenarios. */
+const remember = defineTool({
+  name: 'remember',
+  description: 'Remember a value for the session.',
+  parameters: z.object({ key: z.string(), value: z.string() }),
+  execute: ({ key, value }, { sessionState }) => {
+    sessionState[key] = value;
+    return `remembered ${key}`;
+  },
 });
 
 interface Scenario {
@@ -495,6 +510,145 @@ async function lastRunId(events: AsyncIterable<AnyRunEvent>): Promise<string> {
   return runId;
 }
 
+/** What the session scenarios run with. */
+interface SessionContext {
+  client: KernClient;
+  model: ScriptedModelServer;
+  /** An agent with history and the `remember` tool. */
+  agent: Agent;
+  /** A team with history whose member has the `remember` tool. */
+  team: Team;
+  /** A workflow whose agent step has the `remember` tool. */
+  workflow: Workflow;
+}
+
+/**
+ * A history of a session path: a run that reads or writes its session (run input format 3), or the session's own
+ * workflow (its format, `SESSION_FORMAT_VERSION`).
+ */
+interface SessionScenario {
+  /** `<workflow type>-<scenario>`. */
+  name: string;
+  /** The format the recorded workflow's input carries, the file name's suffix. */
+  format: number;
+  /** Runs the scenario; returns the workflow (and execution, for a session that continued as new) to record. */
+  record(ctx: SessionContext): Promise<{ workflowId: string; runId?: string }>;
+}
+
+const runIn = (runId: string) => ({ workflowId: workflowIdForRun(runId) });
+const rememberCall = (key: string, value: string) => ({
+  toolCalls: [{ name: 'remember', arguments: { key, value } }],
+});
+
+const sessionScenarios: SessionScenario[] = [
+  {
+    name: 'agentRun-session-remembered',
+    format: RUN_INPUT_VERSION,
+    async record({ agent, model }) {
+      model.replyWhen((r) => r.lastUserText === 'My name is Ada.', { text: 'Hello Ada.' });
+      model.replyWhen((r) => r.lastUserText === 'Who am I?', { text: 'You are Ada.' });
+      await agent.run('My name is Ada.', { sessionId: 'recorded-session' });
+      return runIn((await agent.run('Who am I?', { sessionId: 'recorded-session' })).runId);
+    },
+  },
+  {
+    name: 'kernSession-written',
+    format: SESSION_FORMAT_VERSION,
+    async record() {
+      return { workflowId: workflowIdForSession('recorded-session') };
+    },
+  },
+  {
+    name: 'agentRun-session-state',
+    format: RUN_INPUT_VERSION,
+    async record({ agent, model }) {
+      model.replyWhen((r) => r.lastUserText === 'Remember blue.', rememberCall('color', 'blue'), { text: 'Kept.' });
+      const output = await agent.run('Remember blue.', { sessionId: 'state-session', sessionState: { plan: 'free' } });
+      return runIn(output.runId);
+    },
+  },
+  {
+    name: 'agentRun-session-cancelled',
+    format: RUN_INPUT_VERSION,
+    async record({ agent, model, client }) {
+      model.replyWhen((r) => r.lastUserText === 'Talk forever.', { text: 'Talking', tokenDelayMs: 20, hang: true });
+      const run = await agent.run('Talk forever.', { sessionId: 'recorded-session', background: true });
+      await model.waitFor(() => model.requests.some((r) => r.lastUserText === 'Talk forever.'));
+      await agent.cancelRun(run.runId);
+      await client.waitForRun(run.runId);
+      return runIn(run.runId);
+    },
+  },
+  {
+    name: 'teamRun-session-member-state',
+    format: RUN_INPUT_VERSION,
+    async record({ team, model }) {
+      model
+        .replyWhen((r) => r.lastUserText === 'Note the city.', delegateTo('keeper', 'keep Lisbon'), { text: 'Noted.' })
+        .replyWhen((r) => r.lastUserText === 'keep Lisbon', rememberCall('city', 'Lisbon'), { text: 'Kept Lisbon.' });
+      return runIn((await team.run('Note the city.', { sessionId: 'team-session' })).runId);
+    },
+  },
+  {
+    name: 'teamRun-session-cancelled',
+    format: RUN_INPUT_VERSION,
+    async record({ team, model, client }) {
+      model
+        .replyWhen((r) => r.lastUserText === 'A long errand.', delegateTo('keeper', 'run the errand'))
+        .replyWhen((r) => r.lastUserText === 'run the errand', { text: 'Running', tokenDelayMs: 20, hang: true });
+      const run = await team.run('A long errand.', { sessionId: 'team-session', background: true });
+      await model.waitFor(() => model.requests.some((r) => r.lastUserText === 'run the errand'));
+      await team.cancelRun(run.runId);
+      await client.waitForRun(run.runId);
+      return runIn(run.runId);
+    },
+  },
+  {
+    name: 'workflowRun-session-state',
+    format: RUN_INPUT_VERSION,
+    async record({ workflow, model }) {
+      model.replyWhen((r) => r.lastUserText.startsWith('Plan a party'), rememberCall('theme', 'jazz'), {
+        text: 'A jazz party.',
+      });
+      const output = await workflow.run('Plan a party', { sessionId: 'wf-session', sessionState: { guests: '12' } });
+      return runIn(output.runId);
+    },
+  },
+  {
+    name: 'workflowRun-session-cancelled',
+    format: RUN_INPUT_VERSION,
+    async record({ workflow, model, client }) {
+      model.replyWhen((r) => r.lastUserText.startsWith('Plan forever'), { text: 'Planning', hang: true });
+      const run = await workflow.run('Plan forever', { sessionId: 'wf-session', sessionState: {}, background: true });
+      await model.waitFor(() => model.requests.some((r) => r.lastUserText.startsWith('Plan forever')));
+      await workflow.cancelRun(run.runId);
+      await client.waitForRun(run.runId);
+      return runIn(run.runId);
+    },
+  },
+  {
+    name: 'kernSession-continued-as-new',
+    format: SESSION_FORMAT_VERSION,
+    async record({ agent, client }) {
+      // Each completed run with history writes its turn: enough of them make the session continue as new.
+      for (let batch = 0; batch < 15; batch++) {
+        await Promise.all(
+          Array.from({ length: 10 }, (_, n) => agent.run(`Turn ${batch * 10 + n}.`, { sessionId: 'long-session' })),
+        );
+      }
+      const workflowId = workflowIdForSession('long-session');
+      // Visibility follows the continue-as-new by a moment.
+      for (let attempt = 0; attempt < 50; attempt++) {
+        for await (const execution of client.temporal.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+          if (execution.status.name === 'CONTINUED_AS_NEW') return { workflowId, runId: execution.runId };
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      throw new Error('the session did not continue as new');
+    },
+  },
+];
+
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   mkdirSync(historiesDir, { recursive: true });
@@ -506,7 +660,7 @@ async function main(): Promise<void> {
   const workflowFor = (scenario: WorkflowScenario) =>
     new Workflow({ name: 'History Workflow', steps: scenario.workflow(agentOf), client });
   const worker = await startWorker({
-    app: defineApp({ tools: [getWeather], workflows: workflowScenarios.map(workflowFor) }),
+    app: defineApp({ tools: [getWeather, remember], workflows: workflowScenarios.map(workflowFor) }),
     address: env.address,
     taskQueue,
     modelProvider: { baseURL: model.url, apiKey: 'recording' },
@@ -537,6 +691,31 @@ async function main(): Promise<void> {
       console.log(`recorded ${path.relative(process.cwd(), historyPath(file))}`);
     }
   };
+  const sessionAgent = (name: string, options: { history?: boolean } = {}) =>
+    new Agent({
+      name,
+      model: new OpenAIResponses({ id: 'gpt-test' }),
+      tools: [remember],
+      addHistoryToContext: options.history ?? false,
+      client,
+    });
+  const sessionContext: SessionContext = {
+    client,
+    model,
+    agent: sessionAgent('Session Agent', { history: true }),
+    team: new Team({
+      name: 'Session Team',
+      model: new OpenAIResponses({ id: 'gpt-test' }),
+      members: [sessionAgent('Keeper')],
+      addHistoryToContext: true,
+      client,
+    }),
+    workflow: new Workflow({
+      name: 'Session Workflow',
+      steps: [new Step({ name: 'Plan', agent: sessionAgent('Planner') })],
+      client,
+    }),
+  };
   try {
     for (const scenario of agentScenarios) {
       if (kept(`agentRun-${scenario.name}`)) continue;
@@ -553,6 +732,13 @@ async function main(): Promise<void> {
       const runId = await scenario.run({ workflow: workflowFor(scenario), client, model });
       save([{ file: `workflowRun-${scenario.name}`, runId }]);
     }
+    for (const scenario of sessionScenarios) {
+      const file = historyPath(scenario.name, scenario.format);
+      if (kept(scenario.name, scenario.format)) continue;
+      const { workflowId, runId } = await scenario.record(sessionContext);
+      writeFileSync(file, exportHistory(env.address, workflowId, runId));
+      console.log(`recorded ${path.relative(process.cwd(), file)}`);
+    }
   } finally {
     await worker.shutdown();
     await client.close();
@@ -565,14 +751,14 @@ async function main(): Promise<void> {
  * Where a scenario's history goes: its name ends with the run input format it was recorded with (histories of
  * format 1 have no suffix), so each format kern has written keeps its own recorded runs.
  */
-function historyPath(name: string): string {
-  return path.join(historiesDir, `${name}.v${RUN_INPUT_VERSION}.json`);
+function historyPath(name: string, format = SESSIONLESS_FORMAT): string {
+  return path.join(historiesDir, `${name}.v${format}.json`);
 }
 
 /** True, with a note, when a history is recorded already: recorded histories are never regenerated in place. */
-function kept(name: string): boolean {
-  if (!existsSync(historyPath(name))) return false;
-  console.log(`kept     ${path.relative(process.cwd(), historyPath(name))} (never regenerated in place)`);
+function kept(name: string, format = SESSIONLESS_FORMAT): boolean {
+  if (!existsSync(historyPath(name, format))) return false;
+  console.log(`kept     ${path.relative(process.cwd(), historyPath(name, format))} (never regenerated in place)`);
   return true;
 }
 
@@ -580,13 +766,23 @@ function kept(name: string): boolean {
  * The history as the Temporal CLI exports it (`temporal workflow show --output json`), the format Temporal's tools
  * and SDKs read for replay.
  */
-function exportHistory(address: string, workflowId: string): string {
+function exportHistory(address: string, workflowId: string, runId?: string): string {
   const cli = execFileSync('bash', [path.resolve(__dirname, '../temporal-dev.sh'), '--print-path'], {
     encoding: 'utf8',
   }).trim();
   return execFileSync(
     cli,
-    ['workflow', 'show', '--address', address, '--workflow-id', workflowId, '--output', 'json'],
+    [
+      'workflow',
+      'show',
+      '--address',
+      address,
+      '--workflow-id',
+      workflowId,
+      ...(runId ? ['--run-id', runId] : []),
+      '--output',
+      'json',
+    ],
     {
       encoding: 'utf8',
       maxBuffer: 64 * 1024 * 1024,

@@ -14,7 +14,18 @@ export {
   type WorkflowStep,
 } from './client/steps';
 export type { StepInput } from './shared/step-functions';
-export { KernClient, type KernClientOptions, type CancelIntent, type RunListFilter } from './client/kern-client';
+export {
+  KernClient,
+  type KernClientOptions,
+  type CancelIntent,
+  type RunListFilter,
+  type RunPage,
+  type Session,
+  type SessionInfo,
+  type SessionListFilter,
+  type SessionPage,
+} from './client/kern-client';
+export type { SessionState } from './shared/sessions';
 export { OpenAIResponses, OpenAIChat, type Model, type ModelOptions } from './client/models';
 export { defineTool, defineApp, type Tool, type ToolContext, type KernApp } from './client/define';
 export { RunOptions, MAX_INPUT_BYTES } from './client/run-options';

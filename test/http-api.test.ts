@@ -413,8 +413,17 @@ describe('bad input gets a clear answer and touches nothing', () => {
     expect((await post('message=hi&temperature=2')).body.detail).toEqual([
       expect.objectContaining({ type: 'unsupported', loc: ['body', 'temperature'], msg: 'unknown field' }),
     ]);
-    expect((await post('message=hi&session_state=%7B%7D')).body.detail).toEqual([
-      expect.objectContaining({ loc: ['body', 'session_state'], msg: expect.stringContaining('not supported') }),
+    expect((await post('message=hi&session_state=%5B1%5D')).body.detail).toEqual([
+      expect.objectContaining({ loc: ['body', 'session_state'], msg: 'Input should be a JSON object' }),
+    ]);
+    expect((await post('message=hi&session_state=%7Bnot+json')).body.detail).toEqual([
+      expect.objectContaining({ loc: ['body', 'session_state'], msg: 'Input should be a JSON object' }),
+    ]);
+    expect((await post('message=hi&add_history_to_context=true')).body.detail).toEqual([
+      expect.objectContaining({
+        loc: ['body', 'add_history_to_context'],
+        msg: expect.stringContaining('agent or team'),
+      }),
     ]);
     expect((await post(`message=hi&run_id=${encodeURIComponent(' spaced ')}`)).body.detail).toEqual([
       expect.objectContaining({ loc: ['body', 'run_id'], msg: expect.stringContaining('spaces') }),

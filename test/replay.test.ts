@@ -2,7 +2,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import * as workflows from '../src/workflows';
-import { RUN_INPUT_VERSION } from '../src/shared/specs';
+import { SESSION_FORMAT_VERSION } from '../src/shared/sessions';
+import { RUN_INPUT_VERSION, runInputVersionOf } from '../src/shared/specs';
 
 const historiesDir = path.resolve(__dirname, 'histories');
 const files = readdirSync(historiesDir).filter((file) => file.endsWith('.json'));
@@ -29,14 +30,28 @@ test('every recorded history replays against the current workflow code', async (
   expect(replayed).toBe(files.length);
 });
 
-test('every workflow type has histories of format 1 and of the current format, a cancelled run among them', () => {
-  const ofFormat = (file: string, version: number) =>
-    version === 1 ? !/\.v\d+\.json$/.test(file) : file.endsWith(`.v${version}.json`);
-  const missing = Object.keys(workflows).flatMap((type) =>
-    [1, RUN_INPUT_VERSION].flatMap((version) => {
-      const recorded = files.filter((file) => file.startsWith(`${type}-`) && ofFormat(file, version));
-      return recorded.some((file) => file.includes('cancelled')) ? [] : [`${type}, format ${version}`];
-    }),
-  );
+test('every run workflow type has histories of each format kern writes, a cancelled run among each', () => {
+  // Format 1 (no suffix) is what the first kern wrote; a run that uses no session is still written in format 2.
+  const formats = [1, runInputVersionOf({}), RUN_INPUT_VERSION];
+  const missing = Object.keys(workflows)
+    .filter((type) => type !== 'kernSession')
+    .flatMap((type) =>
+      formats.flatMap((version) => {
+        const recorded = files.filter((file) => file.startsWith(`${type}-`) && ofFormat(file, version));
+        return recorded.some((file) => file.includes('cancelled')) ? [] : [`${type}, format ${version}`];
+      }),
+    );
   expect(missing).toEqual([]);
 });
+
+test('the session workflow has histories of its format, one that continued as new among them', () => {
+  const recorded = files.filter((file) => file.startsWith('kernSession-') && ofFormat(file, SESSION_FORMAT_VERSION));
+  expect(recorded.some((file) => file.includes('continued-as-new'))).toBe(true);
+  expect(recorded.length).toBeGreaterThan(1);
+});
+
+function ofFormat(file: string, version: number): boolean {
+  return version === 1 && !file.startsWith('kernSession-')
+    ? !/\.v\d+\.json$/.test(file)
+    : file.endsWith(`.v${version}.json`);
+}

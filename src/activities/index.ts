@@ -2,6 +2,7 @@ import type { Tool } from '../client/define';
 import type { StepFunction } from '../client/steps';
 import { KernError, toApplicationFailure } from '../shared/errors';
 import { createCallModel, type ModelProviderOptions, type StreamingOptions } from './model';
+import { createSessionActivities } from './sessions';
 import { createRunStepFunction } from './step-functions';
 import { createExecuteTool } from './tools';
 
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDependencies) {
     callModel: atBoundary(createCallModel(deps.modelProvider, deps.streaming)),
     executeTool: atBoundary(createExecuteTool(deps.tools)),
     runStepFunction: atBoundary(createRunStepFunction(deps.stepFunctions ?? new Map())),
+    ...createSessionActivities(),
   };
 }
 

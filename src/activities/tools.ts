@@ -4,6 +4,7 @@ import type { Tool } from '../client/define';
 import { ToolArgumentsInvalid, ToolNotFound } from '../shared/errors';
 import { truncateText } from '../shared/limits';
 import type { ToolCallInput, ToolCallResult } from '../shared/model-call';
+import { sessionStateChanges, type SessionState } from '../shared/sessions';
 import { whileHeartbeating } from './heartbeats';
 
 /**
@@ -32,17 +33,29 @@ export function createExecuteTool(tools: ReadonlyMap<string, Tool>) {
     }
     const args = parsed.data as Record<string, unknown>;
     const signal = Context.current().cancellationSignal;
+    const before = input.sessionState ?? {};
+    const sessionState: SessionState = JSON.parse(JSON.stringify(before));
+    const context = { runId: input.runId, toolCallId: input.toolCallId, signal, sessionState };
     let result: unknown;
     try {
-      result = await whileHeartbeating(() =>
-        Promise.resolve(tool.execute(args, { runId: input.runId, toolCallId: input.toolCallId, signal })),
-      );
+      result = await whileHeartbeating(() => Promise.resolve(tool.execute(args, context)));
     } catch (err) {
       if (signal.aborted) throw new CancelledFailure(`tool '${tool.name}' was cancelled`);
       return { content: `Error: ${err instanceof Error ? err.message : String(err)}`, isError: true, args };
     }
     const text = typeof result === 'string' ? result : JSON.stringify(result ?? null);
     const why = `tool results are limited to ${tool.maxResultChars} characters (maxResultChars)`;
-    return { content: truncateText(text, tool.maxResultChars, why), isError: false, args };
+    const sessionStateChanges = changesOf(before, context.sessionState);
+    return {
+      content: truncateText(text, tool.maxResultChars, why),
+      isError: false,
+      args,
+      ...(sessionStateChanges ? { sessionStateChanges } : {}),
+    };
   };
+}
+
+/** What a tool changed in the session state it was given, as JSON carries it (kept only when the tool returns). */
+function changesOf(before: SessionState, after: SessionState) {
+  return sessionStateChanges(before, JSON.parse(JSON.stringify(after)) as SessionState);
 }

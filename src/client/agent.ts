@@ -1,6 +1,6 @@
 import type { RunOutput } from '../shared/run-output';
 import type { AgentRunInput, AgentSpec, RunInputBase } from '../shared/specs';
-import { Component, modelComponentSpec, type ModelComponentOptions } from './component';
+import { Component, historyRunsOption, modelComponentSpec, type ModelComponentOptions } from './component';
 import type { Tool } from './define';
 
 /** How an agent is defined. */
@@ -20,6 +20,7 @@ export class Agent extends Component<'agent'> {
 
   constructor(options: AgentOptions) {
     super(options);
+    historyRunsOption(options.name, options);
     this.options = options;
     this.tools = options.tools ?? [];
   }

@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { isTerminalEventOf, type AnyRunEvent } from '../shared/events';
 import { InvalidInputError } from '../shared/errors';
 import { slugify } from '../shared/ids';
+import { MAX_HISTORY_RUNS } from '../shared/sessions';
 import { outputFromRecord, runRecordOf } from '../shared/run-record';
 import { componentIdentityOf, isRunOutputOf, type AnyRunOutput, type RunOutputOf } from '../shared/run-output';
 import {
-  RUN_INPUT_VERSION,
+  historyRunsOf,
+  runInputVersionOf,
   type ModelComponentSpec,
   type RunInputBase,
   type RunInputOf,
@@ -15,6 +17,9 @@ import type { Tool } from './define';
 import { KernClient } from './kern-client';
 import { OpenAIResponses, type Model } from './models';
 import { parseRunRequest, type RunOptions } from './run-options';
+
+/** Earlier runs `addHistoryToContext` puts before the input when `numHistoryRuns` is not given (as the framework). */
+const DEFAULT_HISTORY_RUNS = 3;
 
 /** The model a component uses when it names none. */
 export const defaultModel = (): Model => new OpenAIResponses({ id: 'gpt-5-mini' });
@@ -39,6 +44,13 @@ export interface ModelComponentOptions extends ComponentOptions {
   maxToolRounds?: number;
   /** Keep every event on the run's final output (`events`), readable with no worker. */
   storeEvents?: boolean;
+  /**
+   * Put earlier completed runs of the session (this component's: their input and answer) before a run's input.
+   * Needs a `sessionId` on the run to find them.
+   */
+  addHistoryToContext?: boolean;
+  /** How many earlier runs `addHistoryToContext` puts in, newest kept (default 3, at most 20). */
+  numHistoryRuns?: number;
 }
 
 /** The spec fields an agent and a team share, from their options. */
@@ -47,6 +59,7 @@ export function modelComponentSpec(
   options: ModelComponentOptions,
 ): Omit<ModelComponentSpec, 'tools'> {
   const { instructions, model, description, role, maxToolRounds, storeEvents } = options;
+  const numHistoryRuns = historyRunsOption(component.name, options);
   return {
     id: component.id,
     name: component.name,
@@ -56,7 +69,21 @@ export function modelComponentSpec(
     model: (model ?? defaultModel()).toSpec(),
     maxToolRounds: maxToolRounds ?? 10,
     ...(storeEvents ? { storeEvents } : {}),
+    ...(numHistoryRuns !== undefined ? { numHistoryRuns } : {}),
   };
+}
+
+/**
+ * How many earlier runs a component's runs put before their input: `undefined` without `addHistoryToContext`.
+ * Throws {@link InvalidInputError} for a `numHistoryRuns` out of range; agents and teams check it when defined.
+ */
+export function historyRunsOption(name: string, options: ModelComponentOptions): number | undefined {
+  if (!options.addHistoryToContext) return undefined;
+  const numHistoryRuns = options.numHistoryRuns ?? DEFAULT_HISTORY_RUNS;
+  if (!Number.isInteger(numHistoryRuns) || numHistoryRuns < 1 || numHistoryRuns > MAX_HISTORY_RUNS) {
+    throw new InvalidInputError(`${name}: numHistoryRuns must be a whole number from 1 to ${MAX_HISTORY_RUNS}`);
+  }
+  return numHistoryRuns;
 }
 
 /**
@@ -175,15 +202,22 @@ export abstract class Component<K extends RunKind, Output extends RunOutputOf<K>
 
   private prepareRun(input: string, options: RunOptions): { runInput: RunInputOf<K>; background: boolean } {
     const request = parseRunRequest(input, options);
+    const { sessionId, sessionState, runId, userId, stream, background } = request.options;
     const runInput = this.runInput({
-      version: RUN_INPUT_VERSION,
-      runId: request.options.runId ?? randomUUID(),
-      sessionId: request.options.sessionId ?? randomUUID(),
-      ...(request.options.userId !== undefined ? { userId: request.options.userId } : {}),
+      version: 2,
+      runId: runId ?? randomUUID(),
+      sessionId: sessionId ?? randomUUID(),
+      ...(userId !== undefined ? { userId } : {}),
       input: request.input,
       createdAt: new Date().toISOString(),
-      ...(request.options.stream ? { liveStream: true } : {}),
+      ...(stream ? { liveStream: true } : {}),
+      ...(sessionState !== undefined ? { sessionState } : {}),
     });
-    return { runInput, background: request.options.background ?? false };
+    // A session the caller names may hold history and state; a new one (no id given) holds nothing to read yet. A run
+    // that neither keeps history nor has tools nor was given state has no use for it.
+    const mayUseSession = historyRunsOf(runInput) > 0 || sessionState !== undefined || this.allTools().length > 0;
+    if (sessionId !== undefined && mayUseSession) runInput.readSession = true;
+    runInput.version = runInputVersionOf(runInput);
+    return { runInput, background: background ?? false };
   }
 }

@@ -16,6 +16,11 @@ export interface ToolContext {
    * ignores it is not waited for: the run ends at once, and the tool's code runs on in the worker, its result dropped.
    */
   signal: AbortSignal;
+  /**
+   * The session's state (a JSON object), to read and change in place. Changes are kept when the run completes and
+   * seen by the session's next runs; see the README's Sessions section for how concurrent runs merge.
+   */
+  readonly sessionState: Record<string, unknown>;
 }
 
 /** A tool: a name and description for the model, zod parameters, and the function the worker runs. */

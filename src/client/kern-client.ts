@@ -12,15 +12,66 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { WorkflowStreamClient } from '@temporalio/workflow-streams/client';
-import { FINAL_OUTPUT_MEMO, runEventsQuery, runOutputQuery } from '../workflows/messages';
-import { RunEventsUnavailable, RunIdInUseError, RunNotFound, TemporalUnreachable } from '../shared/errors';
+import { FINAL_OUTPUT_MEMO, runEventsQuery, runOutputQuery, sessionQuery } from '../workflows/messages';
+import {
+  RunEventsUnavailable,
+  RunIdInUseError,
+  RunNotFound,
+  SessionUnavailable,
+  TemporalUnreachable,
+} from '../shared/errors';
 import { RUN_EVENTS_TOPIC, isTerminalEventOf, type AnyRunEvent } from '../shared/events';
-import { RUN_WORKFLOW_ID_PREFIX, workflowIdForRun } from '../shared/ids';
+import { workflowIdForRun } from '../shared/ids';
 import { RUN_RECORD_MEMO, outputFromRecord, runRecordOf, type RunRecord } from '../shared/run-record';
 import type { AnyRunOutput } from '../shared/run-output';
 import { RunStatus, isTerminalStatus } from '../shared/run-status';
 import { readRunOutput, recordFromMemo } from '../shared/saved-runs';
-import { kernComponentIdKey, kernKindKey, kernStatusKey, runSearchAttributes } from '../shared/search-attributes';
+import {
+  kernComponentIdKey,
+  kernKindKey,
+  kernStatusKey,
+  kernUserIdKey,
+  runSearchAttributes,
+} from '../shared/search-attributes';
+import {
+  SESSION_MEMO,
+  SESSION_WORKFLOW_TYPE,
+  sessionWorkflowOptions,
+  type SessionMemo,
+} from '../shared/session-workflow';
+import { newSession, workflowIdForSession, type SessionState, type SessionSummary } from '../shared/sessions';
+import {
+  countExecutions,
+  listPage,
+  pageLimit,
+  runIdOfWorkflow,
+  runsQuery,
+  sessionIdOfWorkflow,
+  sessionsQuery,
+  type RunListFilter,
+  type RunPage,
+  type SessionInfo,
+  type SessionListFilter,
+  type SessionPage,
+} from './listing';
+
+export type { RunListFilter, RunPage, SessionInfo, SessionListFilter, SessionPage } from './listing';
+
+/** A session as {@link KernClient.getSession} reads it. */
+export interface Session {
+  sessionId: string;
+  /** The start of the input of the run that created the session. */
+  name?: string;
+  /** The component whose run created the session. */
+  componentId?: string;
+  userId?: string;
+  /** The state as it stands: what completed runs and their tools left in it. */
+  sessionState: SessionState;
+  /** Its newest top-level runs, at most 100, oldest first. */
+  runs: AnyRunOutput[];
+  createdAt: string;
+  updatedAt: string;
+}
 import { runDetails, runSummary } from '../shared/run-labels';
 import { RUN_WORKFLOW_TYPES, type RunInput, type RunKind } from '../shared/specs';
 
@@ -36,17 +87,6 @@ export interface KernClientOptions {
   client?: Client;
   /** Who this client is in Temporal's history (who cancelled a run, for example); default `kern client @ <host>`. */
   identity?: string;
-}
-
-/** Which runs {@link KernClient.listRuns} returns; every field given must match. */
-export interface RunListFilter {
-  kind?: RunKind;
-  componentId?: string;
-  sessionId?: string;
-  userId?: string;
-  status?: RunStatus;
-  /** At most this many runs (default 20, at most 100). */
-  limit?: number;
 }
 
 /** Who cancelled before a run started, as far as the caller knows: the kind and id of the component. */
@@ -142,12 +182,33 @@ export class KernClient {
       staticSummary: runSummary(record),
       staticDetails: runDetails(record, { namespace: this.temporal.options.namespace }),
     };
-    try {
-      await this.temporal.workflow.start<RunWorkflow>(workflowType, options);
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw this.unreachableOr(err);
-      await this.startAfterCancelIntent(input, options);
-    }
+    const startRun = async () => {
+      try {
+        await this.temporal.workflow.start<RunWorkflow>(workflowType, options);
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw this.unreachableOr(err);
+        await this.startAfterCancelIntent(input, options);
+      }
+    };
+    // Side by side: a run in a session that exists costs one more request, which the server answers at once.
+    const [run, session] = await Promise.allSettled([
+      startRun(),
+      input.parentRunId === undefined ? this.startSession(record) : Promise.resolve(),
+    ]);
+    if (run.status === 'rejected') throw run.reason;
+    if (session.status === 'rejected') throw this.unreachableOr(session.reason);
+  }
+
+  /**
+   * Starts the session's workflow, unless it is running already (then the server changes nothing): every session
+   * has one from its first run on, so sessions can be listed and counted from visibility.
+   */
+  private async startSession(record: RunRecord): Promise<void> {
+    const session = newSession(record.sessionId, record.createdAt, record.userId);
+    await this.temporal.workflow.start(SESSION_WORKFLOW_TYPE, {
+      ...sessionWorkflowOptions(session, this.taskQueue, { componentId: record.componentId, input: record.input }),
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
   }
 
   /**
@@ -314,26 +375,73 @@ export class KernClient {
   }
 
   /**
-   * Runs newest first, from Temporal's visibility store, filtered by the `Kern…` search attributes. Values are
-   * quoted in the query, so an id that contains quotes matches only itself. Visibility lags a run's start by up to a
-   * second or so.
+   * Runs newest first, a page at a time, from Temporal's visibility store (see `client/listing.ts`): top-level runs,
+   * or the member and step runs of `parentRunId`. Visibility lags a run's start by up to a second or so.
    */
-  async listRuns(filter: RunListFilter = {}): Promise<AnyRunOutput[]> {
-    const conditions = [`WorkflowType != ${visibilityString(CANCEL_INTENT_TYPE)}`];
-    if (filter.kind) conditions.push(`KernKind = ${visibilityString(filter.kind)}`);
-    if (filter.componentId) conditions.push(`KernComponentId = ${visibilityString(filter.componentId)}`);
-    if (filter.sessionId) conditions.push(`KernSessionId = ${visibilityString(filter.sessionId)}`);
-    if (filter.userId) conditions.push(`KernUserId = ${visibilityString(filter.userId)}`);
-    if (filter.status) conditions.push(`KernStatus = ${visibilityString(filter.status)}`);
-    const limit = Math.min(Math.max(filter.limit ?? 20, 1), 100);
-    const runIds: string[] = [];
-    for await (const execution of this.temporal.workflow.list({ query: conditions.join(' AND '), pageSize: limit })) {
-      if (!execution.workflowId.startsWith(RUN_WORKFLOW_ID_PREFIX)) continue;
-      runIds.push(execution.workflowId.slice(RUN_WORKFLOW_ID_PREFIX.length));
-      if (runIds.length >= limit) break;
-    }
+  async listRuns(filter: RunListFilter = {}): Promise<RunPage> {
+    const { limit, pageToken, ...match } = filter;
+    const page = await this.visibility(() => listPage(this.temporal, runsQuery(match), pageLimit(limit), pageToken));
+    const runIds = page.executions.flatMap((execution) => runIdOfWorkflow(execution.workflowId) ?? []);
     const outputs = await Promise.all(runIds.map((runId) => this.getRunOutput(runId)));
-    return outputs.filter((output): output is AnyRunOutput => output !== null);
+    return {
+      runs: outputs.filter((output): output is AnyRunOutput => output !== null),
+      ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}),
+    };
+  }
+
+  /**
+   * Sessions, newest first, a page at a time: each with its first run's component, its user, how many top-level runs
+   * it has and when it was created and last used. From visibility, with no worker.
+   */
+  async listSessions(filter: SessionListFilter = {}): Promise<SessionPage> {
+    const { limit, pageToken, ...match } = filter;
+    const page = await this.visibility(() =>
+      listPage(this.temporal, sessionsQuery(match), pageLimit(limit), pageToken),
+    );
+    const sessionIds = page.executions.flatMap((execution) => sessionIdOfWorkflow(execution.workflowId) ?? []);
+    const sessions = await Promise.all(sessionIds.map((sessionId) => this.getSessionInfo(sessionId)));
+    return {
+      sessions: sessions.filter((session): session is SessionInfo => session !== null),
+      ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}),
+    };
+  }
+
+  /** How many sessions match `filter` (all of them, not a page). */
+  async countSessions(filter: Omit<SessionListFilter, 'limit' | 'pageToken'> = {}): Promise<number> {
+    return this.visibility(() => countExecutions(this.temporal, sessionsQuery(filter)));
+  }
+
+  /**
+   * A session: its user, its state as it stands, and its newest top-level runs (at most 100, oldest first; `listRuns`
+   * pages through all of them), or `null` for a session id that no run has used. Reading the state asks a worker:
+   * with none answering within 5 s, this throws {@link SessionUnavailable}.
+   */
+  async getSession(sessionId: string): Promise<Session | null> {
+    const info = await this.getSessionInfo(sessionId);
+    if (!info) return null;
+    const handle = this.temporal.workflow.getHandle(workflowIdForSession(sessionId));
+    let summary: SessionSummary;
+    try {
+      summary = await this.temporal.connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
+        handle.query(sessionQuery),
+      );
+    } catch (err) {
+      if (isTemporalUnavailable(err)) throw this.unreachableOr(err);
+      throw new SessionUnavailable(sessionId, err);
+    }
+    const { runs } = await this.listRuns({ sessionId, limit: 100 });
+    runs.reverse();
+    const updatedAt = [summary.updatedAt, ...runs.map((run) => run.updatedAt)].sort().at(-1) ?? summary.createdAt;
+    return {
+      sessionId,
+      ...(info.name !== undefined ? { name: info.name } : {}),
+      ...(info.componentId !== undefined ? { componentId: info.componentId } : {}),
+      ...(summary.userId !== undefined ? { userId: summary.userId } : {}),
+      sessionState: summary.sessionState,
+      runs,
+      createdAt: summary.createdAt,
+      updatedAt,
+    };
   }
 
   /** Closes the connection this client opened (not one it was given). */
@@ -347,6 +455,52 @@ export class KernClient {
    */
   private unreachableOr(err: unknown): unknown {
     return isTemporalUnavailable(err) ? new TemporalUnreachable(this.address, err) : err;
+  }
+
+  /** A visibility call, with Temporal being unreachable said as {@link TemporalUnreachable}. */
+  private async visibility<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      throw this.unreachableOr(err);
+    }
+  }
+
+  /**
+   * A session as a listing shows it (its first run's component, its user, run count, creation and last use), or
+   * `null` for a session id that no run has used. From Temporal's server alone: no worker needed.
+   */
+  async getSessionInfo(sessionId: string): Promise<SessionInfo | null> {
+    const handle = this.temporal.workflow.getHandle(workflowIdForSession(sessionId));
+    const runs = runsQuery({ sessionId });
+    let description: WorkflowExecutionDescription;
+    let runCount: number;
+    let newest: Awaited<ReturnType<typeof listPage>>;
+    try {
+      [description, runCount, newest] = await Promise.all([
+        handle.describe(),
+        countExecutions(this.temporal, runs),
+        listPage(this.temporal, runs, 1, undefined),
+      ]);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw this.unreachableOr(err);
+    }
+    const memo = description.memo?.[SESSION_MEMO] as Partial<SessionMemo> | undefined;
+    const createdAt = memo?.createdAt ?? description.startTime.toISOString();
+    const lastRun = newest.executions[0];
+    const lastUsed = lastRun?.closeTime ?? lastRun?.startTime;
+    const componentId = description.typedSearchAttributes.get(kernComponentIdKey);
+    const userId = description.typedSearchAttributes.get(kernUserIdKey);
+    return {
+      sessionId,
+      ...(memo?.name !== undefined ? { name: memo.name } : {}),
+      ...(componentId !== undefined ? { componentId } : {}),
+      ...(userId !== undefined ? { userId } : {}),
+      runCount,
+      createdAt,
+      updatedAt: lastUsed && lastUsed.toISOString() > createdAt ? lastUsed.toISOString() : createdAt,
+    };
   }
 
   private runHandle(runId: string, temporalRunId?: string): WorkflowHandle<RunWorkflow> {
@@ -451,11 +605,6 @@ export function isTemporalUnavailable(err: unknown): boolean {
   const codeOf = (value: unknown) =>
     typeof value === 'object' && value !== null ? (value as { code?: unknown }).code : undefined;
   return codeOf(err) === GRPC_UNAVAILABLE || codeOf((err as { cause?: unknown } | null)?.cause) === GRPC_UNAVAILABLE;
-}
-
-/** A string literal for a visibility query: quotes and backslashes escaped, so the value cannot end the literal. */
-function visibilityString(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
 function endedWith(record: RunRecord, type: string, message: string): AnyRunOutput {

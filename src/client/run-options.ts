@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { InvalidInputError } from '../shared/errors';
+import { MAX_SESSION_STATE_BYTES, sessionStateBytes } from '../shared/sessions';
 
 /**
  * A run, session or user id: kept exactly as given (never trimmed), so the caller finds the run under the id it chose.
@@ -13,6 +14,15 @@ export const RunKey = z
   // eslint-disable-next-line no-control-regex
   .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), 'must not contain control characters');
 
+/**
+ * A session or user id: a {@link RunKey} that Temporal's visibility can also match. Its query language never matches a
+ * value holding `"` or a backslash, however it is escaped (server 1.32), so such an id is refused rather than left unlistable.
+ */
+export const ListedKey = RunKey.refine(
+  (value) => !/["\\]/.test(value),
+  'must not contain double quotes or backslashes (Temporal visibility cannot match them)',
+);
+
 /** Options of `run()`. Unknown keys are an error, so a typo does not silently change what runs. */
 export const RunOptions = z.strictObject({
   /** Return `PENDING` as soon as Temporal has the run, instead of waiting for its end. */
@@ -21,8 +31,19 @@ export const RunOptions = z.strictObject({
   stream: z.boolean().optional(),
   /** Use this run id instead of a new UUID. Must not have been used by another run. */
   runId: RunKey.optional(),
-  sessionId: RunKey.optional(),
-  userId: RunKey.optional(),
+  sessionId: ListedKey.optional(),
+  userId: ListedKey.optional(),
+  /**
+   * Session state for this run: merged over what the session holds (these keys win), handed to tools, and kept
+   * with the tools' changes when the run completes.
+   */
+  sessionState: z
+    .record(z.string(), z.unknown())
+    .refine(
+      (state) => sessionStateBytes(state) <= MAX_SESSION_STATE_BYTES,
+      `must be at most ${MAX_SESSION_STATE_BYTES} bytes as JSON`,
+    )
+    .optional(),
 });
 export type RunOptions = z.infer<typeof RunOptions>;
 

@@ -39,6 +39,11 @@ export class Catalog {
     return this.byKind[kind].get(id);
   }
 
+  /** The ids of this kind's components. */
+  ids(kind: RouteKind): string[] {
+    return [...this.byKind[kind].keys()];
+  }
+
   /** `GET /{kind}/{id}`: one component as the framework describes it, or `undefined`. */
   describe(kind: RouteKind, id: string): WireObject | undefined {
     const component = this.find(kind, id);

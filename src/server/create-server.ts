@@ -14,6 +14,7 @@ import { Catalog, NOT_FOUND_DETAIL, type RouteKind } from './catalog';
 import { RunFeeds } from './run-feeds';
 import { InvalidRequest } from './run-request';
 import { NotFound, runRoutes, type ServerDeps } from './run-routes';
+import { sessionRoutes } from './session-routes';
 import { workflowSocket } from './workflow-socket';
 
 /** How {@link createServer} is set up. Unset fields come from the environment, then from the defaults. */
@@ -119,6 +120,8 @@ export function createServer(options: ServerOptions): KernServer {
     });
     app.route(`/${kind}`, runRoutes(kind, catalog, connect));
   }
+
+  app.route('/sessions', sessionRoutes(catalog, connect));
 
   app.notFound((c) => c.json({ detail: 'Not Found' }, 404));
   app.onError(errorAnswer);

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
-import { MAX_INPUT_BYTES, RunKey } from '../client/run-options';
+import { ListedKey, MAX_INPUT_BYTES, RunKey, RunOptions } from '../client/run-options';
 
 /** A field the server refused, in the list form of the framework's 422 answers. */
 export interface FieldProblem {
@@ -31,7 +31,8 @@ const formBoolean = z.union([z.boolean(), z.string()]).transform((value, ctx) =>
 });
 
 /** An optional id field: an empty form value counts as absent, as there. */
-const optionalKey = z.preprocess((value) => (value === '' ? undefined : value), RunKey.optional());
+const optionalKey = <T extends z.ZodType>(key: T) =>
+  z.preprocess((value) => (value === '' ? undefined : value), key.optional());
 
 /**
  * The body of `POST /{kind}/{id}/runs`: the framework's form fields that kern honours. `stream` defaults to true
@@ -44,9 +45,14 @@ export const RunRequest = z.object({
     .refine((value) => Buffer.byteLength(value, 'utf8') <= MAX_INPUT_BYTES, `must be at most ${MAX_INPUT_BYTES} bytes`),
   stream: formBoolean.default(true),
   background: formBoolean.default(false),
-  session_id: optionalKey,
-  user_id: optionalKey,
-  run_id: optionalKey,
+  session_id: optionalKey(ListedKey),
+  user_id: optionalKey(ListedKey),
+  run_id: optionalKey(RunKey),
+  /** A JSON object, sent as JSON text in a form (as the framework's client sends it) or as an object in JSON. */
+  session_state: z.preprocess(
+    (value) => (value === '' ? undefined : typeof value === 'string' ? parseJsonOrKeep(value) : value),
+    RunOptions.shape.sessionState,
+  ),
 });
 export type RunRequest = z.infer<typeof RunRequest>;
 
@@ -67,14 +73,14 @@ const UNSUPPORTED_FIELDS: Readonly<Record<string, string>> = {
   audio: 'audio is not supported by kern yet',
   videos: 'videos are not supported by kern yet',
   input_files: 'files are not supported by kern yet',
-  session_state: 'session state is not supported by kern yet',
   dependencies: 'dependencies are not supported by kern',
   knowledge_filters: 'knowledge is not supported by kern',
   output_schema: 'structured output is not supported by kern yet',
   use_json_schema: 'structured output is not supported by kern yet',
   version: 'kern components have no versions; a run always uses the definition the server was started with',
   factory_input: 'kern has no component factories',
-  add_history_to_context: 'session history is not supported by kern yet',
+  add_history_to_context:
+    'history is set on the agent or team (addHistoryToContext); kern has no per-run override of it yet',
 };
 
 /** The fields of a request body: form (urlencoded or multipart) as the framework reads them, or a JSON object. */
@@ -119,6 +125,15 @@ export function parseRunRequest(fields: Record<string, unknown>): RunRequest {
   return parsed.data;
 }
 
+/** JSON text as its value; text that is not JSON stays as it is (and fails the object check with the field's name). */
+function parseJsonOrKeep(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
 /** Reads an optional integer form or query field (`last_event_index`), as the framework's 422 says when it is not. */
 export function optionalInteger(value: unknown, loc: string[]): number | undefined {
   if (value === undefined || value === '') return undefined;
@@ -148,5 +163,6 @@ function fieldProblem(issue: z.core.$ZodIssue, fields: Record<string, unknown>):
 }
 
 function expectedType(name: string): string {
-  return name === 'stream' || name === 'background' ? 'valid boolean' : 'valid string';
+  if (name === 'stream' || name === 'background') return 'valid boolean';
+  return name === 'session_state' ? 'JSON object' : 'valid string';
 }

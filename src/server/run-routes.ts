@@ -47,6 +47,7 @@ export function runRoutes(kind: RouteKind, catalog: Catalog, connect: () => Prom
       ...(request.run_id !== undefined ? { runId: request.run_id } : {}),
       ...(request.session_id !== undefined ? { sessionId: request.session_id } : {}),
       ...(request.user_id !== undefined ? { userId: request.user_id } : {}),
+      ...(request.session_state !== undefined ? { sessionState: request.session_state } : {}),
     });
     const { runId, sessionId } = runInput;
     try {
@@ -93,7 +94,7 @@ export function runRoutes(kind: RouteKind, catalog: Catalog, connect: () => Prom
     }
     const limit = optionalInteger(c.req.query('limit'), ['query', 'limit']);
     const sessionId = c.req.query('session_id') || undefined;
-    const runs = await client.listRuns({
+    const { runs } = await client.listRuns({
       kind: component.kind,
       componentId: component.id,
       ...(sessionId ? { sessionId } : {}),

@@ -112,12 +112,14 @@ function wireStepOutput(step: StepOutput): WireObject {
 function wireMessage(message: Message): WireObject {
   switch (message.role) {
     case 'system':
-    case 'user':
       return { role: message.role, content: message.content };
+    case 'user':
+      return { role: message.role, content: message.content, from_history: message.fromHistory ?? false };
     case 'assistant':
       return {
         role: 'assistant',
         content: message.content,
+        from_history: message.fromHistory ?? false,
         ...(message.toolCalls?.length
           ? {
               tool_calls: message.toolCalls.map((call) => ({
@@ -134,7 +136,7 @@ function wireMessage(message: Message): WireObject {
 }
 
 /** Keys whose values are the user's or the model's own data, kept as they are. */
-const OPAQUE_KEYS: ReadonlySet<string> = new Set(['toolArgs']);
+const OPAQUE_KEYS: ReadonlySet<string> = new Set(['toolArgs', 'sessionState']);
 
 /** camelCase keys to snake_case, deeply, except under {@link OPAQUE_KEYS}; `undefined` fields are left out. */
 function snakeKeys(value: unknown): WireValue {

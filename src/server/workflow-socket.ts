@@ -1,7 +1,7 @@
 import type { WSContext, WSEvents } from 'hono/ws';
 import { z } from 'zod';
 import type { KernClient } from '../client/kern-client';
-import { RunKey } from '../client/run-options';
+import { ListedKey, RunKey } from '../client/run-options';
 import { KernError } from '../shared/errors';
 import type { AnyRunEvent } from '../shared/events';
 import type { Catalog } from './catalog';
@@ -15,8 +15,8 @@ const SocketMessage = z.object({ action: z.string() }).passthrough();
 const StartWorkflow = z.object({
   workflow_id: z.string().min(1),
   message: z.string().min(1),
-  session_id: RunKey.optional(),
-  user_id: RunKey.optional(),
+  session_id: ListedKey.optional(),
+  user_id: ListedKey.optional(),
   run_id: RunKey.optional(),
 });
 

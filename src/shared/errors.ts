@@ -56,6 +56,19 @@ export class RunNotFound extends KernError {
   }
 }
 
+/** A session's state cannot be read: no kern worker answered for its workflow in time. */
+export class SessionUnavailable extends KernError {
+  constructor(
+    readonly sessionId: string,
+    cause: unknown,
+  ) {
+    super(`session ${sessionId}: reading its state needs a running kern worker, and none answered in time`, {
+      cause,
+      retryable: true,
+    });
+  }
+}
+
 /** The Temporal server cannot be reached (down, restarting, or a wrong `TEMPORAL_ADDRESS`). Worth trying again. */
 export class TemporalUnreachable extends KernError {
   constructor(address: string, cause?: unknown) {

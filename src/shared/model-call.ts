@@ -1,5 +1,6 @@
 import type { RunEventContext } from './events';
 import type { Message, ToolCall } from './run-output';
+import type { SessionState, SessionStateChanges } from './sessions';
 import type { ModelSpec, ToolSpec } from './specs';
 
 /** Input of the `callModel` activity. Holds no API key: the worker reads it from its own environment. */
@@ -43,6 +44,8 @@ export interface ToolCallInput {
   toolName: string;
   /** The JSON text of the arguments, as the model produced it; validated on the worker. */
   arguments: string;
+  /** The session state as the run sees it, handed to the tool as `context.sessionState`. */
+  sessionState?: SessionState;
 }
 
 /** Result of a tool execution. A tool that throws returns `isError` and its message, which goes to the model. */
@@ -50,4 +53,6 @@ export interface ToolCallResult {
   content: string;
   isError: boolean;
   args: Record<string, unknown>;
+  /** What the tool changed in `context.sessionState`, when it changed anything. */
+  sessionStateChanges?: SessionStateChanges;
 }

@@ -1,5 +1,6 @@
 import type { AnyRunEvent } from './events';
 import type { RunStatus } from './run-status';
+import type { SessionState } from './sessions';
 import type { RunKind } from './specs';
 import { unreachable } from './never';
 
@@ -13,8 +14,8 @@ export interface ToolCall {
 /** A message of the conversation, provider-neutral. */
 export type Message =
   | { role: 'system'; content: string }
-  | { role: 'user'; content: string }
-  | { role: 'assistant'; content: string; toolCalls?: ToolCall[] }
+  | { role: 'user'; content: string; fromHistory?: boolean }
+  | { role: 'assistant'; content: string; toolCalls?: ToolCall[]; fromHistory?: boolean }
   | { role: 'tool'; toolCallId: string; toolName: string; content: string };
 
 /** A tool execution as recorded on the run. */
@@ -61,6 +62,8 @@ export interface RunOutputBase {
   error?: RunError;
   /** Every event of the run, when its component was built with `storeEvents: true`. */
   events?: AnyRunEvent[];
+  /** The session state as this run sees it (with its own changes), when the run reads or changes it. */
+  sessionState?: SessionState;
   createdAt: string;
   updatedAt: string;
 }

@@ -46,6 +46,8 @@ export interface ModelComponentSpec {
   maxToolRounds: number;
   /** Keep every event on the final output (`events`). */
   storeEvents?: boolean;
+  /** Put this many earlier runs of the session before the input (`addHistoryToContext`); absent: none. */
+  numHistoryRuns?: number;
 }
 
 /** An agent, resolved to data. */
@@ -93,11 +95,20 @@ export interface WorkflowSpec {
 }
 
 /**
- * The version of the run input format that this kern writes. Version 1 had no `kind`; version 2 adds it. A worker
- * reads every version up to its own (see `readRunInput`); bump this when a field is added that readers need, or
- * changes meaning.
+ * The newest run input format, which this kern reads and writes. Version 1 had no `kind`; version 2 adds it; version 3
+ * adds the session fields (`sessionState`, `readSession`). A worker reads every version up to its own (see
+ * `readRunInput`); bump this when a field is added that readers need, or changes meaning.
  */
-export const RUN_INPUT_VERSION = 2;
+export const RUN_INPUT_VERSION = 3;
+
+/**
+ * The version a run input is written with: 3 only when it uses the session fields, which a worker of format 2 would
+ * ignore (the run would forget its session). Every other run keeps format 2, so older workers in a rolling deploy
+ * go on taking them.
+ */
+export function runInputVersionOf(input: Pick<RunInputBase, 'sessionState' | 'readSession'>): number {
+  return input.sessionState !== undefined || input.readSession ? RUN_INPUT_VERSION : 2;
+}
 
 /** Fields every run's input has. New fields must be optional. */
 export interface RunInputBase {
@@ -117,6 +128,13 @@ export interface RunInputBase {
   liveStream?: boolean;
   /** How a child run stands to its parent, for labels: `member of ResearchTeam`, `step Research of Content`. */
   roleInParent?: string;
+  /**
+   * Session state for the run: the caller's seed (merged over what the session holds), or, for a member or step run,
+   * the state of the run that started it.
+   */
+  sessionState?: Record<string, unknown>;
+  /** The run reads its session when it starts (history, state); set by the client when the session may exist. */
+  readSession?: boolean;
 }
 
 /** The single input of the `agentRun` workflow. */
@@ -166,6 +184,21 @@ export function modelIdOf(input: RunInput): string {
       return input.team.model.id;
     case 'workflow':
       return '';
+    default:
+      return unreachable(input, 'run input');
+  }
+}
+
+/** How many earlier runs of its session a run puts before its input: 0 for member and step runs, and without history. */
+export function historyRunsOf(input: RunInput): number {
+  if (input.parentRunId !== undefined) return 0;
+  switch (input.kind) {
+    case 'agent':
+      return input.agent.numHistoryRuns ?? 0;
+    case 'team':
+      return input.team.numHistoryRuns ?? 0;
+    case 'workflow':
+      return 0;
     default:
       return unreachable(input, 'run input');
   }

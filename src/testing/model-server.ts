@@ -32,8 +32,10 @@ export interface RecordedRequest {
   api: 'responses' | 'chat';
   model: string;
   stream: boolean;
-  /** The request's user messages, joined. */
+  /** The request's user messages, joined (earlier turns of a session included). */
   userText: string;
+  /** The request's last user message: the run's own input, without the history before it. */
+  lastUserText: string;
   body: Record<string, unknown>;
   /** The `Authorization` header was present (its value is never recorded). */
   authorized: boolean;
@@ -148,7 +150,8 @@ export class ScriptedModelServer {
       api,
       model: String(body.model),
       stream: body.stream === true,
-      userText: userTextOf(api, body),
+      userText: userTextsOf(api, body).join('\n'),
+      lastUserText: userTextsOf(api, body).at(-1) ?? '',
       body,
       authorized: Boolean(c.req.header('authorization')),
       aborted: false,
@@ -389,14 +392,13 @@ function normalizeToolCalls(calls: Array<{ name: string; arguments: unknown; id?
   }));
 }
 
-function userTextOf(api: 'responses' | 'chat', body: Record<string, unknown>): string {
+function userTextsOf(api: 'responses' | 'chat', body: Record<string, unknown>): string[] {
   const items = (api === 'responses' ? body.input : body.messages) as unknown;
-  if (typeof items === 'string') return items;
-  if (!Array.isArray(items)) return '';
+  if (typeof items === 'string') return [items];
+  if (!Array.isArray(items)) return [];
   return items
     .filter((item): item is { role: string; content: unknown } => typeof item === 'object' && item?.role === 'user')
-    .map((item) => (typeof item.content === 'string' ? item.content : JSON.stringify(item.content)))
-    .join('\n');
+    .map((item) => (typeof item.content === 'string' ? item.content : JSON.stringify(item.content)));
 }
 
 const STAND_IN_WORDS = (
@@ -411,7 +413,7 @@ const STAND_IN_WORDS = (
  * delegation tool, it plays the leader: it hands the task to each member in turn (or to all at once), then answers.
  */
 export function standInAnswer(request: RecordedRequest): ScriptedTurn {
-  const question = request.userText.split('\n')[0]!.trim();
+  const question = request.lastUserText.split('\n')[0]!.trim();
   const tools = offeredTools(request);
   const answered = toolOutputs(request);
   const toAll = tools.find((tool) => tool.name === DELEGATE_TO_ALL);
@@ -427,10 +429,15 @@ export function standInAnswer(request: RecordedRequest): ScriptedTurn {
     const gist = answered.map((output) => output.split(/\s+/).slice(0, 12).join(' ')).join(' … ');
     return { text: `[stand-in model] Here is what the team found: ${gist} …` };
   }
-  const asked = /(\d[\d,]*)\s*words/i.exec(request.userText);
+  const asked = /(\d[\d,]*)\s*words/i.exec(request.lastUserText);
   const length = asked ? Math.min(Number(asked[1]!.replace(/,/g, '')), 1_500) : 24;
   const words = Array.from({ length }, (_, index) => STAND_IN_WORDS[index % STAND_IN_WORDS.length]);
-  return { text: `[stand-in model] You asked: "${question}" Here is a made-up answer: ${words.join(' ')}.` };
+  // Earlier turns of a session come before the input: the stand-in shows it was given them.
+  const earlier = request.userText.slice(0, -request.lastUserText.length).trim();
+  const remembered = earlier ? ` Earlier in this session you said: "${earlier.split('\n')[0]!.trim()}".` : '';
+  return {
+    text: `[stand-in model] You asked: "${question}"${remembered} Here is a made-up answer: ${words.join(' ')}.`,
+  };
 }
 
 interface OfferedTool {

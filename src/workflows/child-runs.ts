@@ -15,8 +15,9 @@ import { workflowIdForRun } from '../shared/ids';
 import { RUN_RECORD_MEMO, runRecordOf } from '../shared/run-record';
 import type { RunOutput, TeamRunOutput } from '../shared/run-output';
 import { runSearchAttributes } from '../shared/search-attributes';
+import { sessionStateChanges, type SessionState } from '../shared/sessions';
 import {
-  RUN_INPUT_VERSION,
+  runInputVersionOf,
   RUN_WORKFLOW_TYPES,
   type AgentRunInput,
   type MemberSpec,
@@ -29,12 +30,18 @@ import { runDetails, runSummary } from '../shared/run-labels';
 export type ChildRunInput = AgentRunInput | TeamRunInput;
 
 /**
- * The input of a child run: a new run id, the parent's session and user, the parent as `parentRunId`, and the
- * parent's stream (and its ancestors') to forward events to.
+ * The input of a child run: a new run id, the parent's session and user (and its session state as it stands), the
+ * parent as `parentRunId`, and the parent's stream (and its ancestors') to forward events to.
  */
-export function childRunInput(parent: RunInput, child: MemberSpec, task: string, roleInParent: string): ChildRunInput {
+export function childRunInput(
+  parent: RunInput,
+  child: MemberSpec,
+  task: string,
+  roleInParent: string,
+  sessionState: SessionState | undefined,
+): ChildRunInput {
   const base = {
-    version: RUN_INPUT_VERSION,
+    version: runInputVersionOf({ sessionState }),
     runId: uuid4(),
     sessionId: parent.sessionId,
     ...(parent.userId !== undefined ? { userId: parent.userId } : {}),
@@ -44,6 +51,7 @@ export function childRunInput(parent: RunInput, child: MemberSpec, task: string,
     forwardEventsTo: [workflowInfo().workflowId, ...(parent.forwardEventsTo ?? [])],
     ...(parent.liveStream ? { liveStream: true } : {}),
     roleInParent,
+    ...(sessionState !== undefined ? { sessionState } : {}),
   };
   return child.kind === 'team'
     ? { ...base, kind: 'team', team: child.team }
@@ -100,4 +108,12 @@ export function runChild(childInput: ChildRunInput, onStart: () => void = () => 
     );
     return child.result();
   });
+}
+
+/**
+ * What a child run changed in the session state it was started with. The parent applies it when the child ends, so
+ * two members' changes to different keys both stay, and for one key the member that ended last wins.
+ */
+export function childSessionChanges(childInput: ChildRunInput, output: ChildRunOutput) {
+  return output.sessionState ? sessionStateChanges(childInput.sessionState ?? {}, output.sessionState) : undefined;
 }

@@ -5,7 +5,7 @@ import { modelRunLabel } from '../shared/run-labels';
 import { RunStatus } from '../shared/run-status';
 import type { MemberSpec, TeamRunInput, TeamSpec, ToolSpec } from '../shared/specs';
 import { DELEGATE_TO_ALL, DELEGATE_TO_MEMBER, parseToolArguments } from '../shared/tool-calls';
-import { childRunInput, runChild } from './child-runs';
+import { childRunInput, childSessionChanges, runChild } from './child-runs';
 import { toRunError } from './run-errors';
 import type { TeamRunState } from './team-run-state';
 
@@ -100,10 +100,11 @@ async function runMember(
   member: MemberSpec,
   task: string,
 ): Promise<{ content: string; isError: boolean }> {
-  const memberInput = childRunInput(input, member, task, `member of ${input.team.name}`);
+  const memberInput = childRunInput(input, member, task, `member of ${input.team.name}`, state.sessionState);
   setCurrentDetails(`${modelRunLabel(input)}: waiting on ${specOf(member).name}`);
   try {
     const output = await runChild(memberInput, () => state.memberStarted(memberInput));
+    state.changeSessionState(childSessionChanges(memberInput, output));
     state.memberEnded(output);
     return { content: output.content ?? '', isError: false };
   } catch (err) {

@@ -2,3 +2,4 @@
 export { agentRun } from './agent-run';
 export { teamRun } from './team-run';
 export { workflowRun } from './workflow-run';
+export { kernSession } from './session';

@@ -1,6 +1,7 @@
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { AnyRunEvent } from '../shared/events';
 import type { AnyRunOutput } from '../shared/run-output';
+import type { CloseSessionRequest, SessionContext, SessionContextRequest, SessionSummary } from '../shared/sessions';
 
 /** The run's output as it stands: status, content so far (also mid-answer), messages, tools, metrics. */
 export const runOutputQuery = defineQuery<AnyRunOutput>('runOutput');
@@ -10,3 +11,12 @@ export const runEventsQuery = defineQuery<AnyRunEvent[], [number]>('runEvents');
 
 /** Memo key under which a run that ends `CANCELLED` or `ERROR` leaves its output, readable with no worker. */
 export const FINAL_OUTPUT_MEMO = 'kernOutput';
+
+/** What a run reads from its session when it starts: the earlier turns it asked for, and the session state. */
+export const sessionContextQuery = defineQuery<SessionContext, [SessionContextRequest]>('sessionContext');
+
+/** A completed run writes its turn and its state changes to its session. */
+export const closeSessionUpdate = defineUpdate<void, [CloseSessionRequest]>('closeSessionRun');
+
+/** What a session holds but its turns: its state, user, and when it was created and last written. */
+export const sessionQuery = defineQuery<SessionSummary>('session');

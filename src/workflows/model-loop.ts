@@ -128,7 +128,13 @@ export async function runActivityTool(
   try {
     const summary = `${label} · tool ${call.name}`;
     const result = await executeTool.executeWithOptions({ ...toolActivityOptions, summary }, [
-      { runId: input.runId, toolCallId: call.id, toolName: call.name, arguments: call.arguments },
+      {
+        runId: input.runId,
+        toolCallId: call.id,
+        toolName: call.name,
+        arguments: call.arguments,
+        sessionState: state.sessionState,
+      },
     ]);
     state.toolFinished(execution, result);
   } catch (err) {

@@ -90,6 +90,7 @@ export abstract class ModelRunState<Output extends RunOutput | TeamRunOutput> ex
     execution.toolArgs = result.args;
     execution.result = result.content;
     execution.toolCallError = result.isError;
+    this.changeSessionState(result.sessionStateChanges);
     this.output.messages.push({
       role: 'tool',
       toolCallId: execution.toolCallId,

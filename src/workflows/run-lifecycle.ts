@@ -18,6 +18,7 @@ import { componentOf, type RunInput } from '../shared/specs';
 import { FINAL_OUTPUT_MEMO, runOutputQuery } from './messages';
 import { endsByCancel, toRunError } from './run-errors';
 import type { LifecycleState } from './run-state';
+import { joinRunSession, readRunSession, readsSession, sessionWriteOf, writeRunSession } from './run-session';
 import type { RunStream } from './run-stream';
 
 /** How long a run whose cancel was recorded before it started waits for the starter's cancel request. */
@@ -72,12 +73,18 @@ export async function runLifecycle<Output extends AnyRunOutput>(
     }
     state.start();
     upsertSearchAttributes([{ key: kernStatusKey, value: RunStatus.running }]);
+    // Only a run that reads its session yields here (see `readsSession`).
+    const session = readsSession(input) ? await readRunSession(input, state) : joinRunSession(input, state);
     await body();
     // A cancel requested before the run finished ends it CANCELLED (with its whole answer as the content), even
     // when its last call finished before the cancel reached it: `cancelRun` said true, so the run is cancelled.
     if (CancellationScope.current().consideredCancelled && patched(CANCEL_WINS_OVER_COMPLETION)) {
       throw new CancelledFailure('cancelled');
     }
+    // Written before the run completes, so whoever sees it complete finds it in the session's next run. A run with
+    // nothing to write does not yield here (runs recorded before sessions replay with their commands in order).
+    const sessionWrite = sessionWriteOf(input, session, state.snapshot());
+    if (sessionWrite) await writeRunSession(input, sessionWrite);
     return await end(() => state.complete());
   } catch (err) {
     if (endsByCancel(err)) {

@@ -1,5 +1,6 @@
-import type { AnyRunOutput, RunError } from '../shared/run-output';
+import type { AnyRunOutput, Message, RunError } from '../shared/run-output';
 import { RunStatus, isTerminalStatus } from '../shared/run-status';
+import { applySessionStateChanges, type SessionState, type SessionStateChanges } from '../shared/sessions';
 import type { RunEventLog } from './run-stream';
 
 /** What the run lifecycle asks of a run's state: its status, the four transitions, and a copy of its output. */
@@ -9,6 +10,8 @@ export interface LifecycleState<Output extends AnyRunOutput> {
   complete(): void;
   fail(error: RunError): void;
   cancel(reason: string): void;
+  /** Takes what the run's session gave it: earlier turns (before the input) and the session state. */
+  joinSession(history: Message[], sessionState: SessionState | undefined): void;
   /** A copy of the output as it stands, for polls and for the end. */
   snapshot(): Output;
 }
@@ -38,6 +41,24 @@ export abstract class RunState<Output extends AnyRunOutput> implements Lifecycle
   abstract complete(): void;
   abstract fail(error: RunError): void;
   abstract cancel(reason: string): void;
+
+  joinSession(history: Message[], sessionState: SessionState | undefined): void {
+    if (history.length > 0) this.output.messages.unshift(...history);
+    if (sessionState !== undefined) this.output.sessionState = sessionState;
+  }
+
+  /**
+   * The session state as this run sees it now: what it started with, with its tools' and members' changes; undefined
+   * while the run has none (it neither read its session nor was given state, and nothing has written to it).
+   */
+  get sessionState(): SessionState | undefined {
+    return this.output.sessionState;
+  }
+
+  /** Applies changes a tool (or a member or step run) made to the session state. */
+  changeSessionState(changes: SessionStateChanges | undefined): void {
+    if (changes) this.output.sessionState = applySessionStateChanges(this.output.sessionState ?? {}, changes);
+  }
 
   /** A copy of the output as it stands, with a current duration and the content so far. */
   snapshot(): Output {

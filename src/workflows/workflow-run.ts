@@ -3,7 +3,7 @@ import type { KernActivities } from '../activities';
 import { StepFunctionFailed } from '../shared/errors';
 import type { WorkflowRunOutput } from '../shared/run-output';
 import type { WorkflowRunInput } from '../shared/specs';
-import { childRunInput, runChild } from './child-runs';
+import { childRunInput, childSessionChanges, runChild } from './child-runs';
 import { checkHistoryBudget } from './run-bounds';
 import { readRunInput } from '../shared/saved-runs';
 import { toRunError } from './run-errors';
@@ -64,9 +64,13 @@ export async function workflowRun(saved: WorkflowRunInput): Promise<WorkflowRunO
       }
     },
     runChild(member, task, step) {
-      const childInput = childRunInput(input, member, task, `step ${step.name} of ${name}`);
+      const childInput = childRunInput(input, member, task, `step ${step.name} of ${name}`, state.sessionState);
       setCurrentDetails(`${name}: waiting on step ${step.name}`);
-      return { runId: childInput.runId, output: runChild(childInput) };
+      const output = runChild(childInput).then((childOutput) => {
+        state.changeSessionState(childSessionChanges(childInput, childOutput));
+        return childOutput;
+      });
+      return { runId: childInput.runId, output };
     },
   };
   return runLifecycle(input, stream, state, async () => {

@@ -1,0 +1,61 @@
+import { Context } from '@temporalio/activity';
+import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  newSession,
+  workflowIdForSession,
+  type CloseSessionRequest,
+  type SessionCall,
+  type SessionContext,
+  type SessionContextRequest,
+} from '../shared/sessions';
+import { closeSessionUpdate, sessionContextQuery } from '../workflows/messages';
+import { sessionWorkflowOptions } from '../shared/session-workflow';
+import type { kernSession } from '../workflows/session';
+
+/**
+ * The activities through which runs reach their session's workflow: a query to read it when a run starts, an update
+ * (starting the session if it does not exist yet) when a run completes.
+ */
+export function createSessionActivities() {
+  return {
+    /** The earlier turns and state a run starts with; a session that does not exist yet has none. */
+    async readSession(call: SessionCall<SessionContextRequest>): Promise<SessionContext> {
+      const client = Context.current().client;
+      try {
+        return await client.workflow
+          .getHandle(workflowIdForSession(call.sessionId))
+          .query(sessionContextQuery, call.request);
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return { turns: [], sessionState: {} };
+        throw err;
+      }
+    },
+
+    /** Writes a completed run's turn and state changes; returns once the session has applied them. */
+    async writeSession(call: SessionCall<CloseSessionRequest>): Promise<void> {
+      const activity = Context.current();
+      const { sessionId, request } = call;
+      const start = new WithStartWorkflowOperation<typeof kernSession>('kernSession', {
+        ...sessionWorkflowOptions(newSession(sessionId, request.at, request.userId), activity.info.taskQueue),
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      });
+      try {
+        await activity.client.workflow.executeUpdateWithStart(closeSessionUpdate, {
+          args: [request],
+          startWorkflowOperation: start,
+        });
+      } catch (err) {
+        // The session refused the write (its validator): not retried, the run ends ERROR with the session's reason.
+        if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+          throw ApplicationFailure.create({
+            type: err.cause.type ?? 'SessionWriteRefused',
+            message: err.cause.message,
+            nonRetryable: true,
+          });
+        }
+        throw err;
+      }
+    },
+  };
+}

@@ -1,0 +1,189 @@
+import { createHash } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { InvalidInputError } from '../shared/errors';
+import { RUN_WORKFLOW_ID_PREFIX } from '../shared/ids';
+import type { AnyRunOutput } from '../shared/run-output';
+import type { RunStatus } from '../shared/run-status';
+import { SESSION_WORKFLOW_TYPE } from '../shared/session-workflow';
+import { SESSION_WORKFLOW_ID_PREFIX } from '../shared/sessions';
+import { RUN_WORKFLOW_TYPES, type RunKind } from '../shared/specs';
+
+/**
+ * Listing runs and sessions from Temporal's visibility store, by the `Kern…` search attributes. Values a caller
+ * passes are quoted in the query ({@link visibilityString}), so an id like `x' OR KernKind='team` matches only a
+ * run or session whose id is exactly that. Visibility follows a run's start (and each status change) by up to a
+ * second or so; a session's own state and history never lag (see `shared/sessions.ts`).
+ */
+
+/** Which runs {@link KernClient.listRuns} returns: top-level runs unless `parentRunId` is given; every field must match. */
+export interface RunListFilter {
+  kind?: RunKind;
+  componentId?: string;
+  sessionId?: string;
+  userId?: string;
+  status?: RunStatus;
+  /** The member or step runs of this run, instead of top-level runs. */
+  parentRunId?: string;
+  /** At most this many runs (default 20, at most 100). */
+  limit?: number;
+  /** From a previous page's `nextPageToken`, with the same filter. */
+  pageToken?: string;
+}
+
+/** One page of runs, newest first. `nextPageToken` is there when more may follow. */
+export interface RunPage {
+  runs: AnyRunOutput[];
+  nextPageToken?: string;
+}
+
+/** Which sessions {@link KernClient.listSessions} returns; every field given must match. */
+export interface SessionListFilter {
+  /** Sessions whose first run was this component's (or, given several ids, any of theirs). */
+  componentId?: string | string[];
+  userId?: string;
+  /** At most this many sessions (default 20, at most 100). */
+  limit?: number;
+  /** From a previous page's `nextPageToken`, with the same filter. */
+  pageToken?: string;
+}
+
+/** A session as a listing shows it. */
+export interface SessionInfo {
+  sessionId: string;
+  /** The start of the input of the run that created the session (as the framework names sessions). */
+  name?: string;
+  /** The component whose run created the session. */
+  componentId?: string;
+  userId?: string;
+  /** Its top-level runs (members and steps are counted in their parent's). */
+  runCount: number;
+  createdAt: string;
+  /** When its newest run started or ended; `createdAt` while it has none. */
+  updatedAt: string;
+}
+
+/** One page of sessions, newest first. */
+export interface SessionPage {
+  sessions: SessionInfo[];
+  nextPageToken?: string;
+}
+
+/** A string literal for a visibility query: quotes and backslashes escaped, so the value cannot end the literal. */
+export function visibilityString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+const RUN_TYPES = Object.values(RUN_WORKFLOW_TYPES).map(visibilityString).join(', ');
+
+/** The visibility query for runs matching `filter`. */
+export function runsQuery(filter: Omit<RunListFilter, 'limit' | 'pageToken'>): string {
+  const conditions = [`WorkflowType IN (${RUN_TYPES})`];
+  conditions.push(
+    filter.parentRunId !== undefined
+      ? `KernParentRunId = ${visibilityString(filter.parentRunId)}`
+      : 'KernParentRunId IS NULL',
+  );
+  if (filter.kind !== undefined) conditions.push(`KernKind = ${visibilityString(filter.kind)}`);
+  if (filter.componentId !== undefined) conditions.push(`KernComponentId = ${visibilityString(filter.componentId)}`);
+  if (filter.sessionId !== undefined) conditions.push(`KernSessionId = ${visibilityString(filter.sessionId)}`);
+  if (filter.userId !== undefined) conditions.push(`KernUserId = ${visibilityString(filter.userId)}`);
+  if (filter.status !== undefined) conditions.push(`KernStatus = ${visibilityString(filter.status)}`);
+  return conditions.join(' AND ');
+}
+
+/** The visibility query for sessions matching `filter`: their open entity workflows (one per session). */
+export function sessionsQuery(filter: Omit<SessionListFilter, 'limit' | 'pageToken'>): string {
+  const conditions = [`WorkflowType = ${visibilityString(SESSION_WORKFLOW_TYPE)}`, `ExecutionStatus = 'Running'`];
+  const componentIds = filter.componentId === undefined ? [] : [filter.componentId].flat();
+  if (filter.componentId !== undefined) {
+    // An empty list matches nothing: the query names an id no component can have.
+    const ids = componentIds.length > 0 ? componentIds : [''];
+    conditions.push(`KernComponentId IN (${ids.map(visibilityString).join(', ')})`);
+  }
+  if (filter.userId !== undefined) conditions.push(`KernUserId = ${visibilityString(filter.userId)}`);
+  return conditions.join(' AND ');
+}
+
+/** A page size a caller asked for, in 1 to 100 (default 20). */
+export function pageLimit(limit: number | undefined): number {
+  if (limit === undefined) return 20;
+  if (!Number.isInteger(limit) || limit < 1) throw new InvalidInputError('limit must be a whole number of at least 1');
+  return Math.min(limit, 100);
+}
+
+/** One execution of a listing page: its workflow id and times. */
+export interface ListedExecution {
+  workflowId: string;
+  startTime?: Date;
+  closeTime?: Date;
+}
+
+/**
+ * One page of executions matching `query`, newest first, from `pageToken`: an opaque string that wraps Temporal's page
+ * token with a digest of the query it belongs to. A token that is not one, or that belongs to another filter, is an
+ * {@link InvalidInputError} at once (Temporal answers a token it did not issue with an error its client retries for
+ * 20 s).
+ */
+export async function listPage(
+  temporal: Client,
+  query: string,
+  limit: number,
+  pageToken: string | undefined,
+): Promise<{ executions: ListedExecution[]; nextPageToken?: string }> {
+  const token = pageToken === undefined ? undefined : readPageToken(pageToken, query);
+  const response = await temporal.workflowService.listWorkflowExecutions({
+    namespace: temporal.options.namespace,
+    query,
+    pageSize: limit,
+    ...(token ? { nextPageToken: token } : {}),
+  });
+  const executions = (response.executions ?? []).map((raw) => ({
+    workflowId: raw.execution?.workflowId ?? '',
+    ...(raw.startTime ? { startTime: timestampToDate(raw.startTime) } : {}),
+    ...(raw.closeTime ? { closeTime: timestampToDate(raw.closeTime) } : {}),
+  }));
+  const next = response.nextPageToken;
+  return { executions, ...(next && next.length > 0 ? { nextPageToken: writePageToken(next, query) } : {}) };
+}
+
+/** kern's page token: the query's digest, a dot, and Temporal's token (both base64url). */
+function writePageToken(temporalToken: Uint8Array, query: string): string {
+  return `${queryDigest(query)}.${Buffer.from(temporalToken).toString('base64url')}`;
+}
+
+function readPageToken(pageToken: string, query: string): Uint8Array {
+  const [digest, token] = pageToken.split('.');
+  if (digest !== queryDigest(query) || !token) {
+    throw new InvalidInputError('pageToken is not one that this listing, with this filter, returned');
+  }
+  return Buffer.from(token, 'base64url');
+}
+
+function queryDigest(query: string): string {
+  return createHash('sha256').update(query).digest('base64url').slice(0, 16);
+}
+
+/** How many executions match `query`. */
+export async function countExecutions(temporal: Client, query: string): Promise<number> {
+  const response = await temporal.workflowService.countWorkflowExecutions({
+    namespace: temporal.options.namespace,
+    query,
+  });
+  return Number(response.count ?? 0);
+}
+
+/** The run id of a run's workflow id, or `undefined` for an execution that is not a run. */
+export function runIdOfWorkflow(workflowId: string): string | undefined {
+  return workflowId.startsWith(RUN_WORKFLOW_ID_PREFIX) ? workflowId.slice(RUN_WORKFLOW_ID_PREFIX.length) : undefined;
+}
+
+/** The session id of a session's workflow id. */
+export function sessionIdOfWorkflow(workflowId: string): string | undefined {
+  return workflowId.startsWith(SESSION_WORKFLOW_ID_PREFIX)
+    ? workflowId.slice(SESSION_WORKFLOW_ID_PREFIX.length)
+    : undefined;
+}
+
+function timestampToDate(ts: { seconds?: unknown; nanos?: number | null }): Date {
+  return new Date(Number(ts.seconds ?? 0) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6));
+}

@@ -1,0 +1,163 @@
+import { truncateText } from './limits';
+import type { Message } from './run-output';
+import type { RunKind } from './specs';
+
+/**
+ * Sessions, with Temporal as the only store. Every session is one entity workflow (`kernSession`, workflow id
+ * `kern-session-<sessionId>`), started by the client beside the session's first run. It holds the session's state and
+ * the turns its runs remember; the runs themselves are listed from Temporal visibility (`KernSessionId`).
+ *
+ * - A run reads its session (earlier turns, state) with a query when it starts, which costs the session nothing. Only
+ *   runs that may use it read: a run given a session id whose component keeps history or has tools, or that was
+ *   given `sessionState`.
+ * - A run that completes writes to it with an update, and only when it has something to write: its turn (when its
+ *   component keeps history) or its changes to the state. The update returns once the session has applied it, and
+ *   the run completes after that, so a run that was seen to finish is in the next run's history: no
+ *   eventual-consistency gap.
+ */
+
+/** What a session's workflow id starts with; the rest is the session id. */
+export const SESSION_WORKFLOW_ID_PREFIX = 'kern-session-';
+
+/** The Temporal workflow id of a session's entity workflow. */
+export function workflowIdForSession(sessionId: string): string {
+  return `${SESSION_WORKFLOW_ID_PREFIX}${sessionId}`;
+}
+
+/** The most earlier runs a run may put before its input (`numHistoryRuns`). */
+export const MAX_HISTORY_RUNS = 20;
+
+/** How many completed runs a session keeps for history; older ones drop out. */
+export const SESSION_TURNS_KEPT = 50;
+
+/** The most characters of a remembered run's input, and of its answer, that go into a later run's context. */
+export const MAX_TURN_CHARS = 8_000;
+
+/** The largest session state, as JSON, in bytes. It travels in every tool call's input and the session's history. */
+export const MAX_SESSION_STATE_BYTES = 256 * 1024;
+
+/** A session's state: a JSON object kept between runs, handed to tools as `context.sessionState`. */
+export type SessionState = Record<string, unknown>;
+
+/** One completed run as the session remembers it: what was asked and what was answered. */
+export interface SessionTurn {
+  runId: string;
+  kind: RunKind;
+  componentId: string;
+  input: string;
+  content: string;
+  createdAt: string;
+}
+
+/**
+ * What a run changed in the session state, key by key: keys set (to their new values) and keys deleted. Concurrent
+ * runs' changes merge key by key; for a key two runs changed, the run that completes last wins.
+ */
+export interface SessionStateChanges {
+  set: SessionState;
+  unset: string[];
+}
+
+/** The format of {@link SessionSnapshot} that this kern writes and reads. */
+export const SESSION_FORMAT_VERSION = 1;
+
+/** What a session holds: its workflow's input, carried across continue-as-new. */
+export interface SessionSnapshot {
+  version: number;
+  sessionId: string;
+  userId?: string;
+  createdAt: string;
+  updatedAt: string;
+  sessionState: SessionState;
+  /** Completed runs that keep history, oldest first, at most {@link SESSION_TURNS_KEPT}. */
+  turns: SessionTurn[];
+  /** Runs that completed in the session and wrote to it, over the session's whole life. */
+  runsRecorded: number;
+}
+
+/** A run reading its session when it starts: whose earlier turns it wants, and how many. */
+export interface SessionContextRequest {
+  kind: RunKind;
+  componentId: string;
+  /** The earlier runs of this component to return, the newest this many, oldest first (0: none). */
+  numHistoryRuns: number;
+}
+
+/** What a run reads from its session when it starts. */
+export interface SessionContext {
+  turns: SessionTurn[];
+  sessionState: SessionState;
+}
+
+/** What a session says of itself (the `session` query): everything but its turns. */
+export type SessionSummary = Omit<SessionSnapshot, 'turns' | 'version'>;
+
+/** A completed run writing to its session: its turn (when its component keeps history) and its state changes. */
+export interface CloseSessionRequest {
+  runId: string;
+  turn?: SessionTurn;
+  changes?: SessionStateChanges;
+  userId?: string;
+  at: string;
+}
+
+/** The activity inputs that reach a session: the request, and the session it is for. */
+export interface SessionCall<Request> {
+  sessionId: string;
+  request: Request;
+}
+
+/** A fresh session, as its first run (or the first write to it) creates it. */
+export function newSession(sessionId: string, at: string, userId?: string): SessionSnapshot {
+  return {
+    version: SESSION_FORMAT_VERSION,
+    sessionId,
+    ...(userId !== undefined ? { userId } : {}),
+    createdAt: at,
+    updatedAt: at,
+    sessionState: {},
+    turns: [],
+    runsRecorded: 0,
+  };
+}
+
+/** The changes that turn `before` into `after`, or `undefined` when there are none. Values compare as JSON. */
+export function sessionStateChanges(before: SessionState, after: SessionState): SessionStateChanges | undefined {
+  const set: SessionState = {};
+  for (const [key, value] of Object.entries(after)) {
+    if (!(key in before) || JSON.stringify(before[key]) !== JSON.stringify(value)) set[key] = value;
+  }
+  const unset = Object.keys(before).filter((key) => !(key in after));
+  return Object.keys(set).length > 0 || unset.length > 0 ? { set, unset } : undefined;
+}
+
+/** `state` with `changes` applied (a new object). */
+export function applySessionStateChanges(state: SessionState, changes: SessionStateChanges | undefined): SessionState {
+  if (!changes) return state;
+  const next = { ...state, ...changes.set };
+  for (const key of changes.unset) delete next[key];
+  return next;
+}
+
+/** The size of a session state as JSON, in bytes (UTF-8). */
+export function sessionStateBytes(state: SessionState): number {
+  return new TextEncoder().encode(JSON.stringify(state)).length;
+}
+
+/** A run as a turn its session remembers, cut to {@link MAX_TURN_CHARS} each way. */
+export function sessionTurn(run: Omit<SessionTurn, 'input' | 'content'> & { input: string; content: string }) {
+  const why = `earlier runs are cut to ${MAX_TURN_CHARS} characters in a session's history`;
+  return {
+    ...run,
+    input: truncateText(run.input, MAX_TURN_CHARS, why),
+    content: truncateText(run.content, MAX_TURN_CHARS, why),
+  };
+}
+
+/** Earlier turns as the messages that go before a run's input, oldest first, each marked as history. */
+export function historyMessages(turns: SessionTurn[]): Message[] {
+  return turns.flatMap((turn): Message[] => [
+    { role: 'user', content: turn.input, fromHistory: true },
+    { role: 'assistant', content: turn.content, fromHistory: true },
+  ]);
+}

@@ -1,0 +1,96 @@
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import {
+  MAX_SESSION_STATE_BYTES,
+  SESSION_FORMAT_VERSION,
+  SESSION_TURNS_KEPT,
+  applySessionStateChanges,
+  sessionStateBytes,
+  type CloseSessionRequest,
+  type SessionContext,
+  type SessionContextRequest,
+  type SessionSnapshot,
+} from '../shared/sessions';
+import { closeSessionUpdate, sessionContextQuery, sessionQuery } from './messages';
+
+/**
+ * Continue-as-new once the session's history has this many events (about a hundred writes) or bytes, far below
+ * Temporal's 51,200 events and 50 MB. What is carried over is at most about a megabyte: 50 turns of up to 16,000
+ * characters, and 256 KB of state.
+ */
+const CONTINUE_AS_NEW_AFTER_EVENTS = 500;
+const CONTINUE_AS_NEW_AFTER_BYTES = 8 * 1024 * 1024;
+
+/**
+ * One session: its state and the turns its runs remember (see `shared/sessions.ts`). Runs read it by query and write
+ * to it by update, which Temporal applies one at a time, in order; an update returns once the session has applied
+ * it. It waits without timers and holds nothing on a worker while idle, and continues as new before its history
+ * grows large.
+ */
+export async function kernSession(carried: SessionSnapshot): Promise<void> {
+  if (carried.version > SESSION_FORMAT_VERSION) {
+    // Fails the workflow task, not the session: a worker of the kern version that wrote it takes it up.
+    throw new Error(
+      `kern cannot read session format ${carried.version}; this worker reads up to ${SESSION_FORMAT_VERSION}`,
+    );
+  }
+  const session: SessionSnapshot = carried;
+
+  setHandler(sessionQuery, () => ({
+    sessionId: session.sessionId,
+    ...(session.userId !== undefined ? { userId: session.userId } : {}),
+    createdAt: session.createdAt,
+    updatedAt: session.updatedAt,
+    sessionState: session.sessionState,
+    runsRecorded: session.runsRecorded,
+  }));
+
+  setHandler(sessionContextQuery, (request: SessionContextRequest): SessionContext => {
+    const own = session.turns.filter((turn) => turn.componentId === request.componentId && turn.kind === request.kind);
+    return {
+      turns: request.numHistoryRuns > 0 ? own.slice(-request.numHistoryRuns) : [],
+      sessionState: session.sessionState,
+    };
+  });
+
+  setHandler(
+    closeSessionUpdate,
+    (request: CloseSessionRequest) => {
+      session.userId ??= request.userId;
+      session.sessionState = applySessionStateChanges(session.sessionState, request.changes);
+      if (request.turn) session.turns = [...session.turns, request.turn].slice(-SESSION_TURNS_KEPT);
+      session.runsRecorded += 1;
+      session.updatedAt = request.at;
+    },
+    {
+      // Refused before it is written to history: the run that sent it ends ERROR, and the session is unchanged.
+      validator(request: CloseSessionRequest) {
+        const bytes = sessionStateBytes(applySessionStateChanges(session.sessionState, request.changes));
+        if (bytes > MAX_SESSION_STATE_BYTES) {
+          throw ApplicationFailure.create({
+            type: 'SessionStateTooLarge',
+            message: `the session state would be ${bytes} bytes as JSON; the limit is ${MAX_SESSION_STATE_BYTES}`,
+            nonRetryable: true,
+          });
+        }
+      },
+    },
+  );
+
+  await condition(() => {
+    const info = workflowInfo();
+    return (
+      info.historyLength >= CONTINUE_AS_NEW_AFTER_EVENTS ||
+      info.historySize >= CONTINUE_AS_NEW_AFTER_BYTES ||
+      info.continueAsNewSuggested
+    );
+  });
+  await condition(allHandlersFinished);
+  await continueAsNew<typeof kernSession>(session);
+}
