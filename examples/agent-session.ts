@@ -44,7 +44,9 @@ export async function main(): Promise<void> {
     sessionState: { shoppingList: ['bread'] },
   });
   console.log(`Turn 1 (${first.status}): ${first.content}`);
-  console.log(`  session state after turn 1: ${JSON.stringify(first.sessionState)}`);
+  const called = first.tools.some((tool) => tool.toolName === addToList.name);
+  console.log(`  the model ${called ? 'called' : 'did not call'} ${addToList.name}; the session state after turn 1 is`);
+  console.log(`  ${JSON.stringify(first.sessionState)} (run() gave it ${JSON.stringify({ shoppingList: ['bread'] })})`);
 
   // Same session id: the model gets turn 1 before this input, and the tools get the state turn 1 left.
   const second = await sessionAgent.run("What's my name, and what is on my shopping list?", { sessionId });

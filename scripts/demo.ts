@@ -21,13 +21,21 @@ import * as teamBackgroundExecution from '../examples/team-background-execution'
 import * as teamRunCancellation from '../examples/team-run-cancellation';
 import * as workflowBackgroundExecution from '../examples/workflow-background-execution';
 
-const examples: Array<{ seed: string; file: string; main: () => Promise<void> }> = [
-  { seed: '001 / 003', file: 'examples/agent-background-execution.ts', main: agentBackgroundExecution.main },
-  { seed: '000', file: 'examples/team-background-execution.ts', main: teamBackgroundExecution.main },
-  { seed: '004', file: 'examples/team-run-cancellation.ts', main: teamRunCancellation.main },
-  { seed: '002', file: 'examples/workflow-background-execution.ts', main: workflowBackgroundExecution.main },
-  { seed: '004 / 002 over HTTP', file: 'examples/http-api.ts', main: httpApi.main },
-  { seed: 'every seed: session_id', file: 'examples/agent-session.ts', main: agentSession.main },
+const examples: Array<{ about: string; file: string; main: () => Promise<void> }> = [
+  {
+    about: 'twin of seed 001 / 003',
+    file: 'examples/agent-background-execution.ts',
+    main: agentBackgroundExecution.main,
+  },
+  { about: 'twin of seed 000', file: 'examples/team-background-execution.ts', main: teamBackgroundExecution.main },
+  { about: 'twin of seed 004', file: 'examples/team-run-cancellation.ts', main: teamRunCancellation.main },
+  {
+    about: 'twin of seed 002',
+    file: 'examples/workflow-background-execution.ts',
+    main: workflowBackgroundExecution.main,
+  },
+  { about: 'twin of seed 004 / 002 over HTTP', file: 'examples/http-api.ts', main: httpApi.main },
+  { about: "the sessions every seed's session_id opens", file: 'examples/agent-session.ts', main: agentSession.main },
 ];
 
 const root = path.resolve(__dirname, '..');
@@ -51,7 +59,7 @@ async function main(): Promise<void> {
   });
   try {
     for (const example of examples) {
-      console.log(`\n### ${example.file} (twin of seed ${example.seed})\n`);
+      console.log(`\n### ${example.file} (${example.about})\n`);
       await example.main();
     }
     console.log(`\nEvery run above is a Temporal workflow (id kern-run-<run id>): see them at http://localhost:8233`);

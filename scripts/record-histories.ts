@@ -38,6 +38,7 @@ import { startWorker } from 'kern/worker';
 import { workflowIdForRun } from '../src/shared/ids';
 import { SESSION_FORMAT_VERSION, workflowIdForSession } from '../src/shared/sessions';
 import { RUN_INPUT_VERSION, runInputVersionOf } from '../src/shared/specs';
+import { remember } from '../test/fixtures/session-tools';
 
 /** The format of the runs that use no session: what the agent, team and workflow scenarios above carry. */
 const SESSIONLESS_FORMAT = runInputVersionOf({});
@@ -49,17 +50,6 @@ const getWeather = defineTool({
   description: 'The weather in a city.',
   parameters: z.object({ city: z.string() }),
   execute: ({ city }) => `Sunny in ${city}`,
-});
-
-/** A tool that writes the session state, for the session scenarios. */
-const remember = defineTool({
-  name: 'remember',
-  description: 'Remember a value for the session.',
-  parameters: z.object({ key: z.string(), value: z.string() }),
-  execute: ({ key, value }, { sessionState }) => {
-    sessionState[key] = value;
-    return `remembered ${key}`;
-  },
 });
 
 interface Scenario {

@@ -1,19 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
-import { Agent, OpenAIResponses, Team, defineApp, defineTool } from 'kern';
+import { Agent, OpenAIResponses, Team, defineApp } from 'kern';
 import { createServer, type KernServer } from 'kern/server';
 import { startHarness, type Harness } from './support/harness';
 import { postForm } from './support/http';
+import { remember } from './fixtures/session-tools';
 
-const remember = defineTool({
-  name: 'remember',
-  description: 'Remember a value for the session.',
-  parameters: z.object({ key: z.string(), value: z.string() }),
-  execute: ({ key, value }, { sessionState }) => {
-    sessionState[key] = value;
-    return `remembered ${key}`;
-  },
-});
 const model = new OpenAIResponses({ id: 'gpt-test' });
 const assistant = new Agent({ name: 'Assistant', model, addHistoryToContext: true, tools: [remember] });
 const other = new Agent({ name: 'Other Agent', model });

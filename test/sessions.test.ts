@@ -15,17 +15,7 @@ import {
 import type { RecordedRequest } from 'kern/testing';
 import { workflowIdForSession } from '../src/shared/sessions';
 import { startHarness, type Harness } from './support/harness';
-
-/** A tool that writes one key of the session state, as a user's tool would. */
-const remember = defineTool({
-  name: 'remember',
-  description: 'Remember a value for the rest of the session.',
-  parameters: z.object({ key: z.string(), value: z.string() }),
-  execute: ({ key, value }, { sessionState }) => {
-    sessionState[key] = value;
-    return `remembered ${key}`;
-  },
-});
+import { remember } from './fixtures/session-tools';
 
 /** A tool that reads the session state and appends to a list in it. */
 const addItem = defineTool({

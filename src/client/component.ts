@@ -204,7 +204,7 @@ export abstract class Component<K extends RunKind, Output extends RunOutputOf<K>
     const request = parseRunRequest(input, options);
     const { sessionId, sessionState, runId, userId, stream, background } = request.options;
     const runInput = this.runInput({
-      version: 2,
+      version: runInputVersionOf({ sessionState }),
       runId: runId ?? randomUUID(),
       sessionId: sessionId ?? randomUUID(),
       ...(userId !== undefined ? { userId } : {}),
@@ -216,8 +216,10 @@ export abstract class Component<K extends RunKind, Output extends RunOutputOf<K>
     // A session the caller names may hold history and state; a new one (no id given) holds nothing to read yet. A run
     // that neither keeps history nor has tools nor was given state has no use for it.
     const mayUseSession = historyRunsOf(runInput) > 0 || sessionState !== undefined || this.allTools().length > 0;
-    if (sessionId !== undefined && mayUseSession) runInput.readSession = true;
-    runInput.version = runInputVersionOf(runInput);
+    if (sessionId !== undefined && mayUseSession) {
+      runInput.readSession = true;
+      runInput.version = runInputVersionOf(runInput);
+    }
     return { runInput, background: background ?? false };
   }
 }

@@ -412,6 +412,43 @@ export class KernClient {
   }
 
   /**
+   * A session as a listing shows it (its first run's component, its user, run count, creation and last use), or
+   * `null` for a session id that no run has used. From Temporal's server alone: no worker needed.
+   */
+  async getSessionInfo(sessionId: string): Promise<SessionInfo | null> {
+    const handle = this.temporal.workflow.getHandle(workflowIdForSession(sessionId));
+    const runs = runsQuery({ sessionId });
+    let description: WorkflowExecutionDescription;
+    let runCount: number;
+    let newest: Awaited<ReturnType<typeof listPage>>;
+    try {
+      [description, runCount, newest] = await Promise.all([
+        handle.describe(),
+        countExecutions(this.temporal, runs),
+        listPage(this.temporal, runs, 1, undefined),
+      ]);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw this.unreachableOr(err);
+    }
+    const memo = description.memo?.[SESSION_MEMO] as Partial<SessionMemo> | undefined;
+    const createdAt = memo?.createdAt ?? description.startTime.toISOString();
+    const lastRun = newest.executions[0];
+    const lastUsed = lastRun?.closeTime ?? lastRun?.startTime;
+    const componentId = description.typedSearchAttributes.get(kernComponentIdKey);
+    const userId = description.typedSearchAttributes.get(kernUserIdKey);
+    return {
+      sessionId,
+      ...(memo?.name !== undefined ? { name: memo.name } : {}),
+      ...(componentId !== undefined ? { componentId } : {}),
+      ...(userId !== undefined ? { userId } : {}),
+      runCount,
+      createdAt,
+      updatedAt: lastUsed && lastUsed.toISOString() > createdAt ? lastUsed.toISOString() : createdAt,
+    };
+  }
+
+  /**
    * A session: its user, its state as it stands, and its newest top-level runs (at most 100, oldest first; `listRuns`
    * pages through all of them), or `null` for a session id that no run has used. Reading the state asks a worker:
    * with none answering within 5 s, this throws {@link SessionUnavailable}.
@@ -464,43 +501,6 @@ export class KernClient {
     } catch (err) {
       throw this.unreachableOr(err);
     }
-  }
-
-  /**
-   * A session as a listing shows it (its first run's component, its user, run count, creation and last use), or
-   * `null` for a session id that no run has used. From Temporal's server alone: no worker needed.
-   */
-  async getSessionInfo(sessionId: string): Promise<SessionInfo | null> {
-    const handle = this.temporal.workflow.getHandle(workflowIdForSession(sessionId));
-    const runs = runsQuery({ sessionId });
-    let description: WorkflowExecutionDescription;
-    let runCount: number;
-    let newest: Awaited<ReturnType<typeof listPage>>;
-    try {
-      [description, runCount, newest] = await Promise.all([
-        handle.describe(),
-        countExecutions(this.temporal, runs),
-        listPage(this.temporal, runs, 1, undefined),
-      ]);
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return null;
-      throw this.unreachableOr(err);
-    }
-    const memo = description.memo?.[SESSION_MEMO] as Partial<SessionMemo> | undefined;
-    const createdAt = memo?.createdAt ?? description.startTime.toISOString();
-    const lastRun = newest.executions[0];
-    const lastUsed = lastRun?.closeTime ?? lastRun?.startTime;
-    const componentId = description.typedSearchAttributes.get(kernComponentIdKey);
-    const userId = description.typedSearchAttributes.get(kernUserIdKey);
-    return {
-      sessionId,
-      ...(memo?.name !== undefined ? { name: memo.name } : {}),
-      ...(componentId !== undefined ? { componentId } : {}),
-      ...(userId !== undefined ? { userId } : {}),
-      runCount,
-      createdAt,
-      updatedAt: lastUsed && lastUsed.toISOString() > createdAt ? lastUsed.toISOString() : createdAt,
-    };
   }
 
   private runHandle(runId: string, temporalRunId?: string): WorkflowHandle<RunWorkflow> {

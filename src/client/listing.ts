@@ -69,7 +69,7 @@ export interface SessionPage {
 }
 
 /** A string literal for a visibility query: quotes and backslashes escaped, so the value cannot end the literal. */
-export function visibilityString(value: string): string {
+function visibilityString(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
@@ -94,11 +94,10 @@ export function runsQuery(filter: Omit<RunListFilter, 'limit' | 'pageToken'>): s
 /** The visibility query for sessions matching `filter`: their open entity workflows (one per session). */
 export function sessionsQuery(filter: Omit<SessionListFilter, 'limit' | 'pageToken'>): string {
   const conditions = [`WorkflowType = ${visibilityString(SESSION_WORKFLOW_TYPE)}`, `ExecutionStatus = 'Running'`];
-  const componentIds = filter.componentId === undefined ? [] : [filter.componentId].flat();
   if (filter.componentId !== undefined) {
-    // An empty list matches nothing: the query names an id no component can have.
-    const ids = componentIds.length > 0 ? componentIds : [''];
-    conditions.push(`KernComponentId IN (${ids.map(visibilityString).join(', ')})`);
+    // No ids match nothing: the empty id is no component's.
+    const ids = [filter.componentId].flat();
+    conditions.push(`KernComponentId IN (${(ids.length > 0 ? ids : ['']).map(visibilityString).join(', ')})`);
   }
   if (filter.userId !== undefined) conditions.push(`KernUserId = ${visibilityString(filter.userId)}`);
   return conditions.join(' AND ');

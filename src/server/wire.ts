@@ -112,7 +112,7 @@ function wireStepOutput(step: StepOutput): WireObject {
 function wireMessage(message: Message): WireObject {
   switch (message.role) {
     case 'system':
-      return { role: message.role, content: message.content };
+      return { role: message.role, content: message.content, from_history: false };
     case 'user':
       return { role: message.role, content: message.content, from_history: message.fromHistory ?? false };
     case 'assistant':

@@ -145,7 +145,7 @@ export function sessionStateBytes(state: SessionState): number {
 }
 
 /** A run as a turn its session remembers, cut to {@link MAX_TURN_CHARS} each way. */
-export function sessionTurn(run: Omit<SessionTurn, 'input' | 'content'> & { input: string; content: string }) {
+export function sessionTurn(run: SessionTurn): SessionTurn {
   const why = `earlier runs are cut to ${MAX_TURN_CHARS} characters in a session's history`;
   return {
     ...run,

@@ -146,12 +146,13 @@ export class ScriptedModelServer {
 
   private async handle(c: Context, api: 'responses' | 'chat'): Promise<Response> {
     const body = (await c.req.json()) as Record<string, unknown>;
+    const userTexts = userTextsOf(api, body);
     const request: RecordedRequest = {
       api,
       model: String(body.model),
       stream: body.stream === true,
-      userText: userTextsOf(api, body).join('\n'),
-      lastUserText: userTextsOf(api, body).at(-1) ?? '',
+      userText: userTexts.join('\n'),
+      lastUserText: userTexts.at(-1) ?? '',
       body,
       authorized: Boolean(c.req.header('authorization')),
       aborted: false,
