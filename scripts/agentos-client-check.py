@@ -9,6 +9,7 @@ Each call parses kern's answers with the framework's own classes; any field it c
 import asyncio
 
 from agno.client import AgentOSClient
+from agno.db.base import SessionType
 
 
 async def main() -> None:
@@ -28,6 +29,19 @@ async def main() -> None:
 
     await client.cancel_team_run(team_id="storytelling-team", run_id="not-started-yet")
     print("cancel_team_run: ok")
+
+    first = await client.run_team(team_id="storytelling-team", message="A story about a fox", user_id="ada")
+    second = await client.run_team(
+        team_id="storytelling-team", message="Make it shorter", session_id=first.session_id, user_id="ada"
+    )
+    print("two runs in session", first.session_id, second.status)
+    await asyncio.sleep(2)  # visibility follows a run by a moment
+    sessions = await client.get_sessions(session_type=SessionType.TEAM, user_id="ada")
+    print("get_sessions:", sessions.meta.total_count, "sessions;", [(s.session_id, s.session_type) for s in sessions.data])
+    session = await client.get_session(first.session_id)
+    print("get_session:", type(session).__name__, session.team_id, len(session.chat_history or []), "messages")
+    runs = await client.get_session_runs(first.session_id)
+    print("get_session_runs:", [(type(run).__name__, run.run_id == first.run_id) for run in runs])
 
 
 asyncio.run(main())

@@ -73,27 +73,47 @@ test('a two-turn session over HTTP: the second run remembers the first, and the 
   const request = h.model.requests.find((r) => r.lastUserText.includes(`who am I ${id}`))!;
   expect(request.userText).toContain(`I am Ada ${id}`);
 
-  // GET /sessions/{id}/runs: the session's runs, oldest first, as the framework answers.
+  // GET /sessions/{id}/runs: the session's runs, oldest first, as the framework answers; filtered by status.
   const runs = await eventually(`/sessions/${sessionId}/runs`, (body) => body.length === 2);
   expect(runs.map((output: Wire) => output.run_id)).toEqual([first.body.run_id, second.body.run_id]);
   expect(runs[0]).toMatchObject({ agent_id: 'assistant', session_id: sessionId, status: 'COMPLETED' });
+  expect((await get(`/sessions/${sessionId}/runs?status=completed`)).body).toHaveLength(2);
+  expect((await get(`/sessions/${sessionId}/runs?status=ERROR&status=CANCELLED`)).body).toEqual([]);
+  const secondAt: number = second.body.created_at;
+  // Times are whole epoch seconds: two runs a moment apart may share one.
+  expect((await get(`/sessions/${sessionId}/runs?created_after=${secondAt - 3600}`)).body).toHaveLength(2);
+  expect((await get(`/sessions/${sessionId}/runs?created_after=${secondAt + 3600}`)).body).toEqual([]);
+  expect((await get(`/sessions/${sessionId}/runs?created_before=${secondAt - 3600}`)).body).toEqual([]);
+  expect(await get(`/sessions/${sessionId}/runs?status=DONE`)).toEqual({
+    status: 400,
+    body: {
+      detail:
+        "Invalid status value(s) ['DONE']; expected one of ['CANCELLED', 'COMPLETED', 'ERROR', 'PAUSED', 'PENDING', 'RUNNING']",
+    },
+  });
 
   // GET /sessions/{id}: the session with its state and conversation.
   const session = await get(`/sessions/${sessionId}`);
   expect(session.status).toBe(200);
   expect(session.body).toMatchObject({
     session_id: sessionId,
+    agent_session_id: sessionId,
     session_name: `I am Ada ${id}`,
     user_id: userId,
     session_state: { plan: 'free', name: 'Ada' },
     agent_id: 'assistant',
   });
-  expect(session.body.chat_history).toEqual([
-    { role: 'user', content: `I am Ada ${id}` },
-    { role: 'assistant', content: 'Hello Ada.' },
-    { role: 'user', content: `who am I ${id}` },
-    { role: 'assistant', content: 'You are Ada.' },
+  expect(session.body.chat_history.map((m: Wire) => `${m.role}: ${m.content}`)).toEqual([
+    `user: I am Ada ${id}`,
+    'assistant: Hello Ada.',
+    `user: who am I ${id}`,
+    'assistant: You are Ada.',
   ]);
+  expect((await get(`/sessions/${sessionId}?type=agent`)).status).toBe(200);
+  expect(await get(`/sessions/${sessionId}?type=team`)).toEqual({
+    status: 404,
+    body: { detail: `Team Session with id '${sessionId}' not found` },
+  });
   expect(session.body.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
 
   // GET /agents/{id}/runs?session_id=: the component's runs in the session, newest first.
@@ -118,12 +138,24 @@ test("GET /sessions lists one type of session, filtered and paged, with the fram
   );
   expect(page1.meta).toEqual({ page: 1, limit: 2, total_pages: 2, total_count: 3 });
   expect(page1.data.map((session: Wire) => session.session_id)).toEqual([agentSessions[2], agentSessions[1]]);
-  expect(page1.data[0]).toMatchObject({
+  expect(page1.data[0]).toEqual({
+    session_id: agentSessions[2],
     session_name: `agent session 3 ${id}`,
+    session_type: 'agent',
     agent_id: 'other-agent',
     user_id: userId,
     run_count: 1,
+    created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+    updated_at: expect.stringMatching(/Z$/),
   });
+  // Without a type, every type; with the framework client's default ordering, the same.
+  const all = await get(`/sessions?user_id=${userId}&sort_by=created_at&sort_order=desc`);
+  expect(all.body.meta.total_count).toBe(4);
+  expect(all.body.data.map((session: Wire) => session.session_id)).toEqual([
+    team.body.session_id,
+    ...[...agentSessions].reverse(),
+  ]);
+  expect((await get(`/sessions?user_id=${userId}&sort_order=asc`)).status).toBe(422);
   const page2 = await get(`/sessions?type=agent&user_id=${userId}&limit=2&page=2`);
   expect(page2.body.data.map((session: Wire) => session.session_id)).toEqual([agentSessions[0]]);
   expect((await get(`/sessions?type=agent&user_id=${userId}&limit=2&page=3`)).body.data).toEqual([]);
@@ -143,7 +175,10 @@ test('unknown sessions are 404, bad queries 422, and a quote in a filter widens 
     status: 404,
     body: { detail: `Session with id '${unknown}' not found` },
   });
-  expect((await get(`/sessions/${unknown}/runs`)).status).toBe(404);
+  expect(await get(`/sessions/${unknown}/runs`)).toEqual({
+    status: 404,
+    body: { detail: `Session with ID ${unknown} not found` },
+  });
   expect((await get('/sessions?type=robot')).status).toBe(422);
   expect((await get('/sessions?limit=0')).status).toBe(422);
   expect((await get('/sessions?page=abc')).status).toBe(422);

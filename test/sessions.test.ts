@@ -230,15 +230,22 @@ describe('session state', () => {
     expect(session?.runs.map((run) => run.runId)).toEqual([first.runId, second.runId]);
   });
 
-  test("a seed given to run() is merged over the session's state, its keys winning", async () => {
+  test("a seed given to run() is merged over the session's state as the framework merges it: nested objects too", async () => {
     const id = randomUUID();
     const sessionId = `seed-${id}`;
     answerTo(`one ${id}`, { text: 'One.' });
     answerTo(`two ${id}`, call('remember', { key: 'seen', value: 'yes' }), { text: 'Two.' });
-    await shopper().run(`one ${id}`, { sessionId, sessionState: { theme: 'dark', lang: 'en' } });
-    const second = await shopper().run(`two ${id}`, { sessionId, sessionState: { lang: 'fr' } });
-    expect(second.sessionState).toEqual({ theme: 'dark', lang: 'fr', seen: 'yes' });
-    expect((await h.client.getSession(sessionId))?.sessionState).toEqual({ theme: 'dark', lang: 'fr', seen: 'yes' });
+    await shopper().run(`one ${id}`, {
+      sessionId,
+      sessionState: { prefs: { theme: 'dark', lang: 'en' }, tags: ['a'] },
+    });
+    const second = await shopper().run(`two ${id}`, {
+      sessionId,
+      sessionState: { prefs: { lang: 'fr' }, tags: ['b'] },
+    });
+    const expected = { prefs: { theme: 'dark', lang: 'fr' }, tags: ['b'], seen: 'yes' };
+    expect(second.sessionState).toEqual(expected);
+    expect((await h.client.getSession(sessionId))?.sessionState).toEqual(expected);
   });
 
   test("a cancelled run's changes are not kept", async () => {

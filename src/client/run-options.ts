@@ -34,7 +34,7 @@ export const RunOptions = z.strictObject({
   sessionId: ListedKey.optional(),
   userId: ListedKey.optional(),
   /**
-   * Session state for this run: merged over what the session holds (these keys win), handed to tools, and kept
+   * Session state for this run: merged over what the session holds (nested objects merge, other values replace), handed to tools, and kept
    * with the tools' changes when the run completes.
    */
   sessionState: z

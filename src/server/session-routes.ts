@@ -2,14 +2,16 @@ import { Hono, type Context } from 'hono';
 import type { Session, SessionInfo, SessionListFilter } from '../client/kern-client';
 import { ListedKey } from '../client/run-options';
 import type { AnyRunOutput } from '../shared/run-output';
-import { RUN_KIND_OF, type Catalog, type RouteKind } from './catalog';
+import { RunStatus } from '../shared/run-status';
+import type { RunKind } from '../shared/specs';
+import type { Catalog, RouteKind } from './catalog';
 import { InvalidRequest, optionalInteger } from './run-request';
 import type { ServerDeps } from './run-routes';
 import { NotFound } from './run-routes';
 import { wireOutput, type WireObject } from './wire';
 
 /** The framework's session types (`?type=`), and the route kind whose components each lists. */
-const ROUTE_KIND_OF_TYPE: Readonly<Record<string, RouteKind>> = {
+const ROUTE_KIND_OF_TYPE: Readonly<Record<RunKind, RouteKind>> = {
   agent: 'agents',
   team: 'teams',
   workflow: 'workflows',
@@ -18,57 +20,104 @@ const ROUTE_KIND_OF_TYPE: Readonly<Record<string, RouteKind>> = {
 /** The most runs `GET /sessions/{id}/runs` answers with: the session's newest, oldest first. */
 const MAX_SESSION_RUNS = 1_000;
 
+/** The most sessions one page of `GET /sessions` holds (the framework sets no bound; every session costs reads). */
+const MAX_PAGE_LIMIT = 100;
+
+/** A session ordering the framework's client may ask for, and kern can honour: visibility lists newest first. */
+const HONOURED_SORT = { sort_by: ['created_at', 'updated_at'], sort_order: ['desc'] } as const;
+
 /**
- * The framework's session routes: `GET /sessions` (paged, of one type), `GET /sessions/{id}` and
- * `GET /sessions/{id}/runs`. Sessions and their runs come from Temporal visibility; a session's state (on
- * `/sessions/{id}`) from its workflow, which a worker answers for.
+ * The framework's session routes: `GET /sessions` (paged, of one type or all), `GET /sessions/{id}` and
+ * `GET /sessions/{id}/runs`, with the bodies its schemas give (`null` fields left out, as there). Sessions and their
+ * runs come from Temporal visibility; a session's state (on `/sessions/{id}`) from its workflow, which a worker
+ * answers for. `db_id` and `table` name the framework's databases; kern has one store, so they change nothing.
  */
 export function sessionRoutes(catalog: Catalog, connect: () => Promise<ServerDeps>): Hono {
   const routes = new Hono();
 
+  /** The session's kind: that of the server's component whose run created it, if it is one of this server's. */
+  const kindOf = (componentId: string | undefined): RunKind | undefined =>
+    (Object.keys(ROUTE_KIND_OF_TYPE) as RunKind[]).find(
+      (kind) => componentId !== undefined && catalog.ids(ROUTE_KIND_OF_TYPE[kind]).includes(componentId),
+    );
+
   routes.get('/', async (c) => {
-    const type = c.req.query('type') ?? 'agent';
-    const kind = ROUTE_KIND_OF_TYPE[type];
-    if (!kind) {
-      throw new InvalidRequest([
-        { type: 'enum', loc: ['query', 'type'], msg: "Input should be 'agent', 'team' or 'workflow'", input: type },
-      ]);
-    }
+    const type = sessionType(c);
     const limit = optionalInteger(c.req.query('limit'), ['query', 'limit']) ?? 20;
     const page = optionalInteger(c.req.query('page'), ['query', 'page']) ?? 1;
-    if (limit < 1 || limit > 100) throw problem('limit', 'Input should be between 1 and 100', limit);
-    if (page < 1) throw problem('page', 'Input should be greater than or equal to 1', page);
+    if (limit < 1 || limit > MAX_PAGE_LIMIT) {
+      throw problem('limit', `Input should be between 1 and ${MAX_PAGE_LIMIT}`, c.req.query('limit'));
+    }
+    if (page < 0) throw problem('page', 'Input should be greater than or equal to 0', c.req.query('page'));
+    for (const [field, honoured] of Object.entries(HONOURED_SORT)) {
+      const value = c.req.query(field);
+      if (value !== undefined && !(honoured as readonly string[]).includes(value)) {
+        throw problem(field, `kern lists sessions newest first; ${field} may be ${honoured.join(' or ')}`, value);
+      }
+    }
+    if (c.req.query('session_name') !== undefined) {
+      throw problem('session_name', 'filtering sessions by name is not supported by kern', c.req.query('session_name'));
+    }
     const userId = listedKey(c, 'user_id');
     const componentId = c.req.query('component_id') || undefined;
-    // Sessions of this type are those whose first run was one of this server's components of the kind.
-    const ids = catalog.ids(kind).filter((id) => componentId === undefined || id === componentId);
+    // Sessions of a type are those whose first run was one of this server's components of that kind.
+    const ids = type === undefined ? undefined : catalog.ids(ROUTE_KIND_OF_TYPE[type]);
+    const componentIds =
+      ids === undefined ? componentId : ids.filter((id) => componentId === undefined || id === componentId);
     const meta = (totalCount: number) => ({
       page,
       limit,
       total_pages: Math.ceil(totalCount / limit),
       total_count: totalCount,
     });
-    if (ids.length === 0) return c.json({ data: [], meta: meta(0) });
+    if (Array.isArray(componentIds) && componentIds.length === 0) return c.json({ data: [], meta: meta(0) });
     const { client } = await connect();
-    const filter: SessionListFilter = { componentId: ids, ...(userId !== undefined ? { userId } : {}), limit };
+    const filter: SessionListFilter = {
+      ...(componentIds !== undefined ? { componentId: componentIds } : {}),
+      ...(userId !== undefined ? { userId } : {}),
+      limit,
+    };
     const [totalCount, sessions] = await Promise.all([
       client.countSessions(filter),
-      sessionsPage(client, filter, page),
+      sessionsPage(client, filter, Math.max(page, 1)),
     ]);
-    return c.json({ data: sessions.map((session) => wireSession(session, RUN_KIND_OF[kind])), meta: meta(totalCount) });
+    return c.json({
+      data: sessions.map((session) => wireSession(session, kindOf(session.componentId))),
+      meta: meta(totalCount),
+    });
   });
 
   routes.get('/:sessionId', async (c) => {
+    const type = sessionType(c);
     const { client } = await connect();
-    const session = await client.getSession(c.req.param('sessionId'));
-    if (!session) throw new NotFound(sessionNotFound(c));
-    return c.json(wireSessionDetail(session));
+    const sessionId = c.req.param('sessionId');
+    const session = await client.getSession(sessionId);
+    const kind = kindOf(session?.componentId) ?? session?.runs[0]?.kind;
+    if (!session || (type !== undefined && kind !== type)) {
+      const typed = type === undefined ? '' : `${type[0]!.toUpperCase()}${type.slice(1)} `;
+      throw new NotFound(`${typed}Session with id '${sessionId}' not found`);
+    }
+    return c.json(wireSessionDetail(session, kind));
   });
 
   routes.get('/:sessionId/runs', async (c) => {
-    const { client } = await connect();
     const sessionId = c.req.param('sessionId');
-    if (!(await client.getSessionInfo(sessionId))) throw new NotFound(sessionNotFound(c));
+    const statuses = c.req.queries('status')?.map((status) => status.toUpperCase());
+    const known = new Set<string>(Object.values(RunStatus));
+    const unknown = statuses?.filter((status) => !known.has(status)) ?? [];
+    if (unknown.length > 0) {
+      // The framework answers an unknown status with 400 and this detail.
+      const valid = [...known].sort().map((status) => `'${status}'`);
+      const listed = unknown.sort().map((status) => `'${status}'`);
+      return c.json(
+        { detail: `Invalid status value(s) [${listed.join(', ')}]; expected one of [${valid.join(', ')}]` },
+        400,
+      );
+    }
+    const after = optionalInteger(c.req.query('created_after'), ['query', 'created_after']);
+    const before = optionalInteger(c.req.query('created_before'), ['query', 'created_before']);
+    const { client } = await connect();
+    if (!(await client.getSessionInfo(sessionId))) throw new NotFound(`Session with ID ${sessionId} not found`);
     const runs: AnyRunOutput[] = [];
     let pageToken: string | undefined;
     do {
@@ -76,7 +125,15 @@ export function sessionRoutes(catalog: Catalog, connect: () => Promise<ServerDep
       runs.push(...page.runs);
       pageToken = page.nextPageToken;
     } while (pageToken && runs.length < MAX_SESSION_RUNS);
-    return c.json(runs.slice(0, MAX_SESSION_RUNS).reverse().map(wireOutput));
+    const wanted = runs.slice(0, MAX_SESSION_RUNS).filter((run) => {
+      const created = Date.parse(run.createdAt) / 1000;
+      return (
+        (statuses === undefined || statuses.includes(run.status)) &&
+        (after === undefined || created >= after) &&
+        (before === undefined || created <= before)
+      );
+    });
+    return c.json(wanted.reverse().map(wireOutput));
   });
 
   return routes;
@@ -93,48 +150,63 @@ async function sessionsPage(client: ServerDeps['client'], filter: SessionListFil
   }
 }
 
-/** A session as the framework lists it (`SessionSchema`), with kern's `user_id`, component id and `run_count`. */
-function wireSession(session: SessionInfo, kind: string): WireObject {
+/**
+ * A session as the framework lists it (`SessionSchema`), with kern's `run_count`. `session_state` is left out, as the
+ * framework leaves out what it does not have: reading each session's state asks a worker; `GET /sessions/{id}` has it.
+ */
+function wireSession(session: SessionInfo, kind: RunKind | undefined): WireObject {
   return {
     session_id: session.sessionId,
-    session_name: session.name ?? session.sessionId,
-    // Reading each session's state asks a worker; `GET /sessions/{id}` has it.
-    session_state: null,
+    session_name: session.name ?? '',
+    created_at: isoSeconds(session.createdAt),
+    updated_at: isoSeconds(session.updatedAt),
+    ...(kind !== undefined ? { session_type: kind } : {}),
     ...(session.userId !== undefined ? { user_id: session.userId } : {}),
-    ...(session.componentId !== undefined ? { [`${kind}_id`]: session.componentId } : {}),
+    ...(kind !== undefined && session.componentId !== undefined ? { [`${kind}_id`]: session.componentId } : {}),
     run_count: session.runCount,
+  };
+}
+
+/**
+ * A session as the framework's `GET /sessions/{id}` answers (its agent, team or workflow session schema), with the
+ * conversation as `chat_history`: each run's input and answer.
+ */
+function wireSessionDetail(session: Session, kind: RunKind | undefined): WireObject {
+  const chatHistory = session.runs.flatMap((run): WireObject[] => [
+    { role: 'user', content: run.input, from_history: false },
+    ...(run.content !== null ? [{ role: 'assistant', content: run.content, from_history: false }] : []),
+  ]);
+  return {
+    ...(session.userId !== undefined ? { user_id: session.userId } : {}),
+    ...(kind === 'agent' ? { agent_session_id: session.sessionId } : {}),
+    session_id: session.sessionId,
+    session_name: session.name ?? '',
+    session_state: session.sessionState as WireObject,
+    ...(kind !== undefined && session.componentId !== undefined ? { [`${kind}_id`]: session.componentId } : {}),
+    ...(kind !== 'workflow'
+      ? {
+          total_tokens: session.runs.reduce((sum, run) => sum + run.metrics.totalTokens, 0),
+          chat_history: chatHistory,
+        }
+      : {}),
     created_at: isoSeconds(session.createdAt),
     updated_at: isoSeconds(session.updatedAt),
   };
 }
 
-/** A session as the framework's `GET /sessions/{id}` answers, its conversation as `chat_history`. */
-function wireSessionDetail(session: Session): WireObject {
-  const first = session.runs[0];
-  const chatHistory = session.runs.flatMap((run): WireObject[] => [
-    { role: 'user', content: run.input },
-    ...(run.content !== null ? [{ role: 'assistant', content: run.content }] : []),
+/** `?type=`: `agent`, `team` or `workflow`, or absent (every type). */
+function sessionType(c: Context): RunKind | undefined {
+  const type = c.req.query('type');
+  if (type === undefined || type === '') return undefined;
+  if (type in ROUTE_KIND_OF_TYPE) return type as RunKind;
+  throw new InvalidRequest([
+    { type: 'enum', loc: ['query', 'type'], msg: "Input should be 'agent', 'team' or 'workflow'", input: type },
   ]);
-  return {
-    session_id: session.sessionId,
-    session_name: session.name ?? session.sessionId,
-    user_id: session.userId ?? null,
-    session_state: session.sessionState as WireObject,
-    ...(first && session.componentId !== undefined ? { [`${first.kind}_id`]: session.componentId } : {}),
-    total_tokens: session.runs.reduce((sum, run) => sum + run.metrics.totalTokens, 0),
-    chat_history: chatHistory,
-    created_at: isoSeconds(session.createdAt),
-    updated_at: isoSeconds(session.updatedAt),
-  };
 }
 
 /** `2026-11-21T11:46:18Z`: the framework's datetimes, whole seconds in UTC. */
 function isoSeconds(iso: string): string {
   return `${iso.slice(0, 19)}Z`;
-}
-
-function sessionNotFound(c: Context): string {
-  return `Session with id '${c.req.param('sessionId')}' not found`;
 }
 
 /** An optional id query field that visibility can match, or the framework's 422. */
@@ -146,8 +218,6 @@ function listedKey(c: Context, name: string): string | undefined {
   return value;
 }
 
-function problem(name: string, msg: string, input: unknown): InvalidRequest {
-  return new InvalidRequest([
-    { type: 'value_error', loc: ['query', name], msg, input: typeof input === 'string' ? input : null },
-  ]);
+function problem(name: string, msg: string, input: string | undefined): InvalidRequest {
+  return new InvalidRequest([{ type: 'value_error', loc: ['query', name], msg, input: input ?? null }]);
 }

@@ -14,7 +14,7 @@ export interface SessionMemo {
 }
 
 /** How much of the first run's input a session's name keeps. */
-const SESSION_NAME_CHARS = 100;
+const SESSION_NAME_CHARS = 1_000;
 
 /**
  * How a session's workflow is started, by the client beside a run or by the first write to it: its id, search

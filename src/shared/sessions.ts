@@ -139,6 +139,24 @@ export function applySessionStateChanges(state: SessionState, changes: SessionSt
   return next;
 }
 
+/**
+ * `over` merged into `base` as the framework merges the state a run is given over the stored one: nested objects
+ * merge key by key, any other value replaces what was there. A new object; neither argument changes.
+ */
+export function mergeSessionState(base: SessionState, over: SessionState | undefined): SessionState {
+  if (!over) return base;
+  const merged: SessionState = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = merged[key];
+    merged[key] = isPlainObject(current) && isPlainObject(value) ? mergeSessionState(current, value) : value;
+  }
+  return merged;
+}
+
+function isPlainObject(value: unknown): value is SessionState {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /** The size of a session state as JSON, in bytes (UTF-8). */
 export function sessionStateBytes(state: SessionState): number {
   return new TextEncoder().encode(JSON.stringify(state)).length;

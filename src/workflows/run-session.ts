@@ -4,6 +4,7 @@ import type { AnyRunOutput, Message } from '../shared/run-output';
 import {
   MAX_SESSION_STATE_BYTES,
   historyMessages,
+  mergeSessionState,
   sessionStateBytes,
   sessionStateChanges,
   sessionTurn,
@@ -43,7 +44,7 @@ export async function readRunSession(input: RunInput, state: SessionAwareState):
     sessionId: input.sessionId,
     request: { kind: input.kind, componentId: componentOf(input).id, numHistoryRuns: historyRunsOf(input) },
   });
-  state.joinSession(historyMessages(context.turns), { ...context.sessionState, ...input.sessionState });
+  state.joinSession(historyMessages(context.turns), mergeSessionState(context.sessionState, input.sessionState));
   return { baseline: context.sessionState };
 }
 
