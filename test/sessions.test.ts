@@ -422,6 +422,27 @@ describe('listing runs and sessions', () => {
     await expect(chat().run('x', { userId: 'a\\b' })).rejects.toThrow(/double quotes or backslashes/);
   });
 
+  test('a session nothing writes to has run no workflow task: one history event, yet listed and read; a write wakes it', async () => {
+    const id = randomUUID();
+    const plain = new Agent({ name: 'Plain Agent', model, client: h.client });
+    answerTo(`plain ${id}`, { text: 'Plain.' });
+    const output = await plain.run(`plain ${id}`, { userId: `quiet-${id}` });
+    const handle = h.client.temporal.workflow.getHandle(workflowIdForSession(output.sessionId));
+    expect((await handle.describe()).historyLength).toBe(1);
+    const session = await eventually(
+      () => h.client.getSession(output.sessionId),
+      (found) => found?.runs.length === 1,
+    );
+    expect(session).toMatchObject({ userId: `quiet-${id}`, sessionState: {}, componentId: 'plain-agent' });
+    expect((await h.client.listSessions({ userId: `quiet-${id}` })).sessions.map((s) => s.runCount)).toEqual([1]);
+
+    // The first write (a run whose tool changes the state) runs it.
+    answerTo(`wake ${id}`, call('remember', { key: 'awake', value: 'yes' }), { text: 'Awake.' });
+    await shopper().run(`wake ${id}`, { sessionId: output.sessionId });
+    expect((await handle.describe()).historyLength).toBeGreaterThan(1);
+    expect((await h.client.getSession(output.sessionId))?.sessionState).toEqual({ awake: 'yes' });
+  });
+
   test('an unknown session is null, and a page token that no listing returned is refused', async () => {
     expect(await h.client.getSession(`unknown-${randomUUID()}`)).toBeNull();
     await expect(h.client.listRuns({ pageToken: 'not-a-token' })).rejects.toThrow(InvalidInputError);

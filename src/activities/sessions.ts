@@ -10,8 +10,10 @@ import {
   type SessionContextRequest,
 } from '../shared/sessions';
 import { closeSessionUpdate, sessionContextQuery } from '../workflows/messages';
-import { sessionWorkflowOptions } from '../shared/session-workflow';
+import { neverWritten, sessionWorkflowOptions } from '../shared/session-workflow';
 import type { kernSession } from '../workflows/session';
+
+const EMPTY_CONTEXT: SessionContext = { turns: [], sessionState: {} };
 
 /**
  * The activities through which runs reach their session's workflow: a query to read it when a run starts, an update
@@ -21,13 +23,12 @@ export function createSessionActivities() {
   return {
     /** The earlier turns and state a run starts with; a session that does not exist yet has none. */
     async readSession(call: SessionCall<SessionContextRequest>): Promise<SessionContext> {
-      const client = Context.current().client;
+      const handle = Context.current().client.workflow.getHandle(workflowIdForSession(call.sessionId));
       try {
-        return await client.workflow
-          .getHandle(workflowIdForSession(call.sessionId))
-          .query(sessionContextQuery, call.request);
+        return await handle.query(sessionContextQuery, call.request);
       } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return { turns: [], sessionState: {} };
+        // No session, or one nothing has written to yet (its workflow has not run, so it cannot answer): both empty.
+        if (err instanceof WorkflowNotFoundError || neverWritten(await handle.describe())) return EMPTY_CONTEXT;
         throw err;
       }
     },

@@ -35,7 +35,9 @@ import {
 } from '../shared/search-attributes';
 import {
   SESSION_MEMO,
+  SESSION_START_DELAY,
   SESSION_WORKFLOW_TYPE,
+  neverWritten,
   sessionWorkflowOptions,
   type SessionMemo,
 } from '../shared/session-workflow';
@@ -201,13 +203,16 @@ export class KernClient {
 
   /**
    * Starts the session's workflow, unless it is running already (then the server changes nothing): every session
-   * has one from its first run on, so sessions can be listed and counted from visibility.
+   * has one from its first run on, so sessions can be listed and counted from visibility. It starts in its start
+   * delay (see `SESSION_START_DELAY`), so until a run writes to it, it is a visibility row and one history event.
    */
   private async startSession(record: RunRecord): Promise<void> {
     const session = newSession(record.sessionId, record.createdAt, record.userId);
     await this.temporal.workflow.start(SESSION_WORKFLOW_TYPE, {
       ...sessionWorkflowOptions(session, this.taskQueue, { componentId: record.componentId, input: record.input }),
       workflowIdConflictPolicy: 'USE_EXISTING',
+      // It runs no workflow task until a run writes to it: a session nothing writes to costs no worker anything.
+      startDelay: SESSION_START_DELAY,
     });
   }
 
@@ -456,16 +461,7 @@ export class KernClient {
   async getSession(sessionId: string): Promise<Session | null> {
     const info = await this.getSessionInfo(sessionId);
     if (!info) return null;
-    const handle = this.temporal.workflow.getHandle(workflowIdForSession(sessionId));
-    let summary: SessionSummary;
-    try {
-      summary = await this.temporal.connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
-        handle.query(sessionQuery),
-      );
-    } catch (err) {
-      if (isTemporalUnavailable(err)) throw this.unreachableOr(err);
-      throw new SessionUnavailable(sessionId, err);
-    }
+    const summary = await this.sessionSummary(sessionId, info);
     const { runs } = await this.listRuns({ sessionId, limit: 100 });
     runs.reverse();
     const updatedAt = [summary.updatedAt, ...runs.map((run) => run.updatedAt)].sort().at(-1) ?? summary.createdAt;
@@ -492,6 +488,33 @@ export class KernClient {
    */
   private unreachableOr(err: unknown): unknown {
     return isTemporalUnavailable(err) ? new TemporalUnreachable(this.address, err) : err;
+  }
+
+  /**
+   * What a session's workflow says of itself, by query; for a session nothing has written to yet (its workflow has
+   * not run), its fresh state, from what visibility says of it.
+   */
+  private async sessionSummary(sessionId: string, info: SessionInfo): Promise<SessionSummary> {
+    const handle = this.temporal.workflow.getHandle(workflowIdForSession(sessionId));
+    try {
+      return await this.temporal.connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
+        handle.query(sessionQuery),
+      );
+    } catch (err) {
+      if (isTemporalUnavailable(err)) throw this.unreachableOr(err);
+      if (neverWritten(await handle.describe().catch(() => ({ historyLength: Infinity })))) {
+        const { userId, createdAt } = info;
+        return {
+          sessionId,
+          ...(userId !== undefined ? { userId } : {}),
+          createdAt,
+          updatedAt: createdAt,
+          sessionState: {},
+          runsRecorded: 0,
+        };
+      }
+      throw new SessionUnavailable(sessionId, err);
+    }
   }
 
   /** A visibility call, with Temporal being unreachable said as {@link TemporalUnreachable}. */

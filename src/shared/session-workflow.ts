@@ -4,6 +4,22 @@ import { workflowIdForSession, type SessionSnapshot } from './sessions';
 /** Workflow type of a session's entity workflow. */
 export const SESSION_WORKFLOW_TYPE = 'kernSession';
 
+/**
+ * The start delay the client gives a session's workflow. Until something writes to the session, its workflow runs no
+ * workflow task at all: it is a row in visibility (listed, counted) and one event of history, costing no worker
+ * anything. The first write (update-with-start) dispatches its first workflow task at once; a session nothing writes
+ * to for ten years then wakes and waits, as any session does.
+ */
+export const SESSION_START_DELAY = '3650 days';
+
+/**
+ * True for a session's workflow that has never run (still in its start delay, nothing written to it): its history is
+ * the start event alone. Such a session holds its fresh state, and cannot answer a query.
+ */
+export function neverWritten(description: { historyLength: number }): boolean {
+  return description.historyLength <= 1;
+}
+
 /** Memo key of what a listing shows of a session without asking a worker: {@link SessionMemo}. */
 export const SESSION_MEMO = 'kernSession';
 
