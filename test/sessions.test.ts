@@ -5,6 +5,7 @@ import {
   InvalidInputError,
   OpenAIResponses,
   RunStatus,
+  SessionUnavailable,
   Team,
   defineApp,
   defineTool,
@@ -441,6 +442,26 @@ describe('listing runs and sessions', () => {
     await shopper().run(`wake ${id}`, { sessionId: output.sessionId });
     expect((await handle.describe()).historyLength).toBeGreaterThan(1);
     expect((await h.client.getSession(output.sessionId))?.sessionState).toEqual({ awake: 'yes' });
+  });
+
+  test('with no worker, sessions are still listed, and reading a written session state says a worker is needed', async () => {
+    const id = randomUUID();
+    const sessionId = `no-worker-${id}`;
+    answerTo(`note ${id}`, call('remember', { key: 'k', value: 'v' }), { text: 'Noted.' });
+    await shopper().run(`note ${id}`, { sessionId, userId: `nw-${id}` });
+    await h.stopWorker();
+    try {
+      const listed = await eventually(
+        () => h.client.listSessions({ userId: `nw-${id}` }),
+        (page) => page.sessions.length === 1,
+      );
+      expect(listed.sessions.map((session) => session.sessionId)).toEqual([sessionId]);
+      expect((await h.client.getSessionInfo(sessionId))?.runCount).toBe(1);
+      await expect(h.client.getSession(sessionId)).rejects.toThrow(SessionUnavailable);
+    } finally {
+      await h.startWorker();
+    }
+    expect((await h.client.getSession(sessionId))?.sessionState).toEqual({ k: 'v' });
   });
 
   test('an unknown session is null, and a page token that no listing returned is refused', async () => {
