@@ -398,6 +398,10 @@ describe('listing runs and sessions', () => {
     const second = await h.client.listSessions({ ...filter, limit: 2, pageToken: first.nextPageToken! });
     expect(second.sessions.map((session) => session.sessionId)).toEqual([sessionIds[0]]);
     expect(second.nextPageToken).toBeUndefined();
+    // Page numbers, as the HTTP API takes them: the skipped sessions are read as ids only.
+    const skipped = await h.client.listSessions({ ...filter, limit: 1, offset: 1 });
+    expect(skipped.sessions.map((session) => session.sessionId)).toEqual([sessionIds[1]]);
+    expect((await h.client.listSessions({ ...filter, offset: 3 })).sessions).toEqual([]);
   });
 
   test('a value with quotes matches only itself: an injection attempt widens nothing', async () => {

@@ -106,6 +106,9 @@ const CANCEL_INTENT_TYPE = 'kernCancelIntent';
 /** How often a run started after a recorded cancel looks again while the cancel record is still being written. */
 const CANCEL_INTENT_CHECKS = 10;
 
+/** How many skipped sessions `listSessions` reads in one visibility page (`offset`). */
+const SKIP_PAGE = 1_000;
+
 /** How long a poll waits for a running run's worker to answer before falling back to what history says. */
 const QUERY_TIMEOUT_MS = 5_000;
 
@@ -399,10 +402,16 @@ export class KernClient {
    * it has and when it was created and last used. From visibility, with no worker.
    */
   async listSessions(filter: SessionListFilter = {}): Promise<SessionPage> {
-    const { limit, pageToken, ...match } = filter;
-    const page = await this.visibility(() =>
-      listPage(this.temporal, sessionsQuery(match), pageLimit(limit), pageToken),
-    );
+    const { limit, pageToken, offset, ...match } = filter;
+    const query = sessionsQuery(match);
+    // Skipped sessions are read as ids only, a thousand at a time: none of them costs a describe or a count.
+    let token = pageToken;
+    for (let skip = offset ?? 0; skip > 0; skip -= SKIP_PAGE) {
+      const skipped = await this.visibility(() => listPage(this.temporal, query, Math.min(skip, SKIP_PAGE), token));
+      if (!skipped.nextPageToken) return { sessions: [] };
+      token = skipped.nextPageToken;
+    }
+    const page = await this.visibility(() => listPage(this.temporal, query, pageLimit(limit), token));
     const sessionIds = page.executions.flatMap((execution) => sessionIdOfWorkflow(execution.workflowId) ?? []);
     const sessions = await Promise.all(sessionIds.map((sessionId) => this.getSessionInfo(sessionId)));
     return {
@@ -412,7 +421,7 @@ export class KernClient {
   }
 
   /** How many sessions match `filter` (all of them, not a page). */
-  async countSessions(filter: Omit<SessionListFilter, 'limit' | 'pageToken'> = {}): Promise<number> {
+  async countSessions(filter: Omit<SessionListFilter, 'limit' | 'pageToken' | 'offset'> = {}): Promise<number> {
     return this.visibility(() => countExecutions(this.temporal, sessionsQuery(filter)));
   }
 
@@ -436,17 +445,11 @@ export class KernClient {
       if (err instanceof WorkflowNotFoundError) return null;
       throw this.unreachableOr(err);
     }
-    const memo = description.memo?.[SESSION_MEMO] as Partial<SessionMemo> | undefined;
-    const createdAt = memo?.createdAt ?? description.startTime.toISOString();
     const lastRun = newest.executions[0];
     const lastUsed = lastRun?.closeTime ?? lastRun?.startTime;
-    const componentId = description.typedSearchAttributes.get(kernComponentIdKey);
-    const userId = description.typedSearchAttributes.get(kernUserIdKey);
+    const { createdAt, ...record } = sessionRecordOf(sessionId, description);
     return {
-      sessionId,
-      ...(memo?.name !== undefined ? { name: memo.name } : {}),
-      ...(componentId !== undefined ? { componentId } : {}),
-      ...(userId !== undefined ? { userId } : {}),
+      ...record,
       runCount,
       createdAt,
       updatedAt: lastUsed && lastUsed.toISOString() > createdAt ? lastUsed.toISOString() : createdAt,
@@ -459,16 +462,24 @@ export class KernClient {
    * with none answering within 5 s, this throws {@link SessionUnavailable}.
    */
   async getSession(sessionId: string): Promise<Session | null> {
-    const info = await this.getSessionInfo(sessionId);
-    if (!info) return null;
-    const summary = await this.sessionSummary(sessionId, info);
-    const { runs } = await this.listRuns({ sessionId, limit: 100 });
+    const handle = this.temporal.workflow.getHandle(workflowIdForSession(sessionId));
+    let description: WorkflowExecutionDescription;
+    let runs: AnyRunOutput[];
+    try {
+      [description, { runs }] = await Promise.all([handle.describe(), this.listRuns({ sessionId, limit: 100 })]);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw this.unreachableOr(err);
+    }
+    const record = sessionRecordOf(sessionId, description);
+    // A session nothing has written to has not run, so it cannot answer a query: it holds its fresh state.
+    const summary = neverWritten(description)
+      ? { createdAt: record.createdAt, updatedAt: record.createdAt, sessionState: {}, userId: record.userId }
+      : await this.querySession(sessionId);
     runs.reverse();
     const updatedAt = [summary.updatedAt, ...runs.map((run) => run.updatedAt)].sort().at(-1) ?? summary.createdAt;
     return {
-      sessionId,
-      ...(info.name !== undefined ? { name: info.name } : {}),
-      ...(info.componentId !== undefined ? { componentId: info.componentId } : {}),
+      ...record,
       ...(summary.userId !== undefined ? { userId: summary.userId } : {}),
       sessionState: summary.sessionState,
       runs,
@@ -490,11 +501,8 @@ export class KernClient {
     return isTemporalUnavailable(err) ? new TemporalUnreachable(this.address, err) : err;
   }
 
-  /**
-   * What a session's workflow says of itself, by query; for a session nothing has written to yet (its workflow has
-   * not run), its fresh state, from what visibility says of it.
-   */
-  private async sessionSummary(sessionId: string, info: SessionInfo): Promise<SessionSummary> {
+  /** What a session's workflow says of itself, by query; {@link SessionUnavailable} when no worker answers. */
+  private async querySession(sessionId: string): Promise<SessionSummary> {
     const handle = this.temporal.workflow.getHandle(workflowIdForSession(sessionId));
     try {
       return await this.temporal.connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
@@ -502,17 +510,6 @@ export class KernClient {
       );
     } catch (err) {
       if (isTemporalUnavailable(err)) throw this.unreachableOr(err);
-      if (neverWritten(await handle.describe().catch(() => ({ historyLength: Infinity })))) {
-        const { userId, createdAt } = info;
-        return {
-          sessionId,
-          ...(userId !== undefined ? { userId } : {}),
-          createdAt,
-          updatedAt: createdAt,
-          sessionState: {},
-          runsRecorded: 0,
-        };
-      }
       throw new SessionUnavailable(sessionId, err);
     }
   }
@@ -628,6 +625,20 @@ export function isTemporalUnavailable(err: unknown): boolean {
   const codeOf = (value: unknown) =>
     typeof value === 'object' && value !== null ? (value as { code?: unknown }).code : undefined;
   return codeOf(err) === GRPC_UNAVAILABLE || codeOf((err as { cause?: unknown } | null)?.cause) === GRPC_UNAVAILABLE;
+}
+
+/** What a session's workflow description says of it: its name, first component, user and creation time. */
+function sessionRecordOf(sessionId: string, description: WorkflowExecutionDescription) {
+  const memo = description.memo?.[SESSION_MEMO] as Partial<SessionMemo> | undefined;
+  const componentId = description.typedSearchAttributes.get(kernComponentIdKey);
+  const userId = description.typedSearchAttributes.get(kernUserIdKey);
+  return {
+    sessionId,
+    ...(memo?.name !== undefined ? { name: memo.name } : {}),
+    ...(componentId !== undefined ? { componentId } : {}),
+    ...(userId !== undefined ? { userId } : {}),
+    createdAt: memo?.createdAt ?? description.startTime.toISOString(),
+  };
 }
 
 function endedWith(record: RunRecord, type: string, message: string): AnyRunOutput {

@@ -45,6 +45,8 @@ export interface SessionListFilter {
   limit?: number;
   /** From a previous page's `nextPageToken`, with the same filter. */
   pageToken?: string;
+  /** Skip this many sessions first (after `pageToken`, if given): for page numbers, as the HTTP API takes them. */
+  offset?: number;
 }
 
 /** A session as a listing shows it. */
@@ -92,7 +94,7 @@ export function runsQuery(filter: Omit<RunListFilter, 'limit' | 'pageToken'>): s
 }
 
 /** The visibility query for sessions matching `filter`: their open entity workflows (one per session). */
-export function sessionsQuery(filter: Omit<SessionListFilter, 'limit' | 'pageToken'>): string {
+export function sessionsQuery(filter: Omit<SessionListFilter, 'limit' | 'pageToken' | 'offset'>): string {
   const conditions = [`WorkflowType = ${visibilityString(SESSION_WORKFLOW_TYPE)}`, `ExecutionStatus = 'Running'`];
   if (filter.componentId !== undefined) {
     // No ids match nothing: the empty id is no component's.

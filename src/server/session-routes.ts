@@ -77,9 +77,9 @@ export function sessionRoutes(catalog: Catalog, connect: () => Promise<ServerDep
       ...(userId !== undefined ? { userId } : {}),
       limit,
     };
-    const [totalCount, sessions] = await Promise.all([
+    const [totalCount, { sessions }] = await Promise.all([
       client.countSessions(filter),
-      sessionsPage(client, filter, Math.max(page, 1)),
+      client.listSessions({ ...filter, offset: (Math.max(page, 1) - 1) * limit }),
     ]);
     return c.json({
       data: sessions.map((session) => wireSession(session, kindOf(session.componentId))),
@@ -137,17 +137,6 @@ export function sessionRoutes(catalog: Catalog, connect: () => Promise<ServerDep
   });
 
   return routes;
-}
-
-/** Page `page` (from 1) of the sessions `filter` lists: visibility pages by token, so the earlier ones are read too. */
-async function sessionsPage(client: ServerDeps['client'], filter: SessionListFilter, page: number) {
-  let pageToken: string | undefined;
-  for (let n = 1; ; n++) {
-    const found = await client.listSessions({ ...filter, ...(pageToken ? { pageToken } : {}) });
-    if (n === page) return found.sessions;
-    if (!found.nextPageToken) return [];
-    pageToken = found.nextPageToken;
-  }
 }
 
 /**

@@ -71,8 +71,6 @@ export interface SessionSnapshot {
   sessionState: SessionState;
   /** Completed runs that keep history, oldest first, at most {@link SESSION_TURNS_KEPT}. */
   turns: SessionTurn[];
-  /** Runs that completed in the session and wrote to it, over the session's whole life. */
-  runsRecorded: number;
 }
 
 /** A run reading its session when it starts: whose earlier turns it wants, and how many. */
@@ -117,7 +115,6 @@ export function newSession(sessionId: string, at: string, userId?: string): Sess
     updatedAt: at,
     sessionState: {},
     turns: [],
-    runsRecorded: 0,
   };
 }
 

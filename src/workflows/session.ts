@@ -48,7 +48,6 @@ export async function kernSession(carried: SessionSnapshot): Promise<void> {
     createdAt: session.createdAt,
     updatedAt: session.updatedAt,
     sessionState: session.sessionState,
-    runsRecorded: session.runsRecorded,
   }));
 
   setHandler(sessionContextQuery, (request: SessionContextRequest): SessionContext => {
@@ -65,7 +64,6 @@ export async function kernSession(carried: SessionSnapshot): Promise<void> {
       session.userId ??= request.userId;
       session.sessionState = applySessionStateChanges(session.sessionState, request.changes);
       if (request.turn) session.turns = [...session.turns, request.turn].slice(-SESSION_TURNS_KEPT);
-      session.runsRecorded += 1;
       session.updatedAt = request.at;
     },
     {
