@@ -27,7 +27,14 @@ export {
 } from './client/kern-client';
 export type { SessionState } from './shared/sessions';
 export { OpenAIResponses, OpenAIChat, type Model, type ModelOptions } from './client/models';
-export { defineTool, defineApp, type Tool, type ToolContext, type KernApp } from './client/define';
+export { defineTool, defineApp, type Tool, type ToolDefinition, type ToolContext, type KernApp } from './client/define';
+export type {
+  RunRequirement,
+  RequirementAnswer,
+  RequirementNeed,
+  ContinueRequest,
+  UserInputField,
+} from './shared/requirements';
 export { RunOptions, MAX_INPUT_BYTES } from './client/run-options';
 export { RunStatus, isTerminalStatus } from './shared/run-status';
 export {
@@ -75,6 +82,7 @@ export type {
 export * from './shared/errors';
 
 import { KernClient } from './client/kern-client';
+import type { ContinueRequest } from './shared/requirements';
 
 /**
  * Cancels a run by id with the default client (from the environment). `true` when a pending or running run was
@@ -83,4 +91,16 @@ import { KernClient } from './client/kern-client';
  */
 export async function cancelRun(runId: string, options: { client?: KernClient } = {}): Promise<boolean> {
   return (options.client ?? (await KernClient.default())).cancelRun(runId);
+}
+
+/**
+ * Answers what a `PAUSED` run waits for, with the default client (from the environment); see
+ * {@link KernClient.continueRun}. Resolves once the run has taken the answers.
+ */
+export async function continueRun(
+  runId: string,
+  request: ContinueRequest,
+  options: { client?: KernClient } = {},
+): Promise<void> {
+  await (options.client ?? (await KernClient.default())).continueRun(runId, request);
 }

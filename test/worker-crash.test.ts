@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Agent, OpenAIResponses, RunEvent, RunStatus, type AnyRunEvent, type AnyRunOutput } from 'kern';
-import crashApp, { crashTeam, preparingWorkflow, writingWorkflow } from './fixtures/crash-app';
+import crashApp, { crashTeam, payingAgent, preparingWorkflow, writingWorkflow } from './fixtures/crash-app';
 import { startHarness, type Harness } from './support/harness';
 import { TcpProxy } from './support/tcp-proxy';
 
@@ -157,3 +157,36 @@ test('a worker cut off from Temporal mid-answer, its call retried elsewhere: whe
     await network.close();
   }
 }, 120_000);
+
+test('a worker process killed while a run is paused for a person: the run stays paused, and a new worker continues it', async () => {
+  const marker = path.join(mkdtempSync(path.join(tmpdir(), 'kern-pause-')), 'marker');
+  const prompt = `pay invoice ${randomUUID()}`;
+  h.model.replyWhen(
+    prompt,
+    { toolCalls: [{ name: 'approve_payment', arguments: { invoice: 'INV-7' } }] },
+    { text: 'Paid.' },
+  );
+  const worker = spawnWorker('test/fixtures/crash-app.ts', { KERN_CRASH_MARKER: marker });
+  const input = payingAgent.runInputFor(prompt);
+  await h.client.startRun(input);
+  const run = { runId: input.runId };
+  const paused = await h.waitForStatus(run.runId, RunStatus.paused);
+  worker.kill();
+  await worker.exited;
+
+  // Nothing of the pause lived in the killed process.
+  expect(await h.client.getRunOutput(run.runId)).toMatchObject({ status: RunStatus.paused });
+  process.env.KERN_CRASH_MARKER = marker;
+  await h.startWorker(crashApp);
+  try {
+    await h.client.continueRun(run.runId, { requirements: [{ id: paused.requirements![0]!.id, confirmation: true }] });
+    const output = await h.waitForStatus(run.runId, RunStatus.completed, RunStatus.error, RunStatus.cancelled);
+    expect(output).toMatchObject({ status: RunStatus.completed, content: 'Paid.' });
+    // The tool ran once, in this process (the new worker), after the answer.
+    expect(readFileSync(marker, 'utf8')).toBe(`paid INV-7 ${process.pid}\n`);
+    expect(h.model.requestsFor(prompt)).toHaveLength(2);
+  } finally {
+    await h.stopWorker();
+    delete process.env.KERN_CRASH_MARKER;
+  }
+});

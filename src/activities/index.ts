@@ -4,7 +4,7 @@ import { KernError, toApplicationFailure } from '../shared/errors';
 import { createCallModel, type ModelProviderOptions, type StreamingOptions } from './model';
 import { createSessionActivities } from './sessions';
 import { createRunStepFunction } from './step-functions';
-import { createExecuteTool } from './tools';
+import { createCheckUserInput, createExecuteTool } from './tools';
 
 export type { ModelProviderOptions, StreamingOptions } from './model';
 
@@ -22,6 +22,7 @@ export function createActivities(deps: ActivityDependencies) {
   return {
     callModel: atBoundary(createCallModel(deps.modelProvider, deps.streaming)),
     executeTool: atBoundary(createExecuteTool(deps.tools)),
+    checkUserInput: atBoundary(createCheckUserInput(deps.tools)),
     runStepFunction: atBoundary(createRunStepFunction(deps.stepFunctions ?? new Map())),
     ...createSessionActivities(),
   };

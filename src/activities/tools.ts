@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import type { z } from 'zod';
 import { CancelledFailure } from '@temporalio/common';
 import type { Tool } from '../client/define';
 import { ToolArgumentsInvalid, ToolNotFound } from '../shared/errors';
@@ -27,18 +28,24 @@ export function createExecuteTool(tools: ReadonlyMap<string, Tool>) {
       throw new ToolArgumentsInvalid(input.toolName, `arguments are not JSON: ${input.arguments.slice(0, 200)}`);
     }
     const parsed = tool.parameters.safeParse(raw);
-    if (!parsed.success) {
-      const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-      throw new ToolArgumentsInvalid(input.toolName, problems.join('; '));
+    if (!parsed.success) throw new ToolArgumentsInvalid(input.toolName, issuesOf(parsed.error));
+    let args = parsed.data as Record<string, unknown>;
+    if (input.userInput !== undefined) {
+      // What a person filled in (checked when they gave it) goes to the tool with the model's arguments.
+      const given = tool.userInputFields?.safeParse(input.userInput);
+      if (!given?.success)
+        throw new ToolArgumentsInvalid(input.toolName, given ? issuesOf(given.error) : 'no user input');
+      args = { ...args, ...(given.data as Record<string, unknown>) };
     }
-    const args = parsed.data as Record<string, unknown>;
+    const execute = tool.execute;
+    if (!execute) throw new ToolNotFound(input.toolName);
     const signal = Context.current().cancellationSignal;
     const before = input.sessionState ?? {};
     const sessionState: SessionState = JSON.parse(JSON.stringify(before));
     const context = { runId: input.runId, toolCallId: input.toolCallId, signal, sessionState };
     let result: unknown;
     try {
-      result = await whileHeartbeating(() => Promise.resolve(tool.execute(args, context)));
+      result = await whileHeartbeating(() => Promise.resolve(execute(args, context)));
     } catch (err) {
       if (signal.aborted) throw new CancelledFailure(`tool '${tool.name}' was cancelled`);
       return { content: `Error: ${err instanceof Error ? err.message : String(err)}`, isError: true, args };
@@ -53,6 +60,24 @@ export function createExecuteTool(tools: ReadonlyMap<string, Tool>) {
       ...(sessionStateChanges ? { sessionStateChanges } : {}),
     };
   };
+}
+
+/**
+ * Builds the `checkUserInput` activity: what a person filled in for a `requiresUserInput` tool, checked against the
+ * tool's `userInputFields` before the paused run takes it. Returns why it does not fit, or `undefined`.
+ */
+export function createCheckUserInput(tools: ReadonlyMap<string, Tool>) {
+  return async function checkUserInput(input: { toolName: string; userInput: unknown }): Promise<string | undefined> {
+    const tool = tools.get(input.toolName);
+    if (!tool) throw new ToolNotFound(input.toolName);
+    if (!tool.userInputFields) return `tool '${input.toolName}' takes no user input`;
+    const given = tool.userInputFields.safeParse(input.userInput);
+    return given.success ? undefined : issuesOf(given.error);
+  };
+}
+
+function issuesOf(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
 }
 
 /** What a tool changed in the session state it was given, as JSON carries it (kept only when the tool returns). */

@@ -1,6 +1,12 @@
 import type { RunOutput } from '../shared/run-output';
 import type { AgentRunInput, AgentSpec, RunInputBase } from '../shared/specs';
-import { Component, historyRunsOption, modelComponentSpec, type ModelComponentOptions } from './component';
+import {
+  Component,
+  historyRunsOption,
+  modelComponentSpec,
+  pauseTimeoutOption,
+  type ModelComponentOptions,
+} from './component';
 import type { Tool } from './define';
 
 /** How an agent is defined. */
@@ -21,6 +27,7 @@ export class Agent extends Component<'agent'> {
   constructor(options: AgentOptions) {
     super(options);
     historyRunsOption(options.name, options);
+    pauseTimeoutOption(options.name, options.pauseTimeout);
     this.options = options;
     this.tools = options.tools ?? [];
   }

@@ -1,11 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { isTerminalEventOf, type AnyRunEvent } from '../shared/events';
-import { InvalidInputError } from '../shared/errors';
+import type { Duration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
+import { isTerminalEventOf, pauseRequirementsOf, type AnyRunEvent } from '../shared/events';
+import { InvalidInputError, RunNotFound } from '../shared/errors';
+import type { ContinueRequest } from '../shared/requirements';
 import { slugify } from '../shared/ids';
 import { MAX_HISTORY_RUNS } from '../shared/sessions';
 import { outputFromRecord, runRecordOf } from '../shared/run-record';
 import { componentIdentityOf, isRunOutputOf, type AnyRunOutput, type RunOutputOf } from '../shared/run-output';
 import {
+  componentOf,
   historyRunsOf,
   runInputVersionOf,
   type ModelComponentSpec,
@@ -51,6 +55,11 @@ export interface ModelComponentOptions extends ComponentOptions {
   addHistoryToContext?: boolean;
   /** How many earlier runs `addHistoryToContext` puts in, newest kept (default 3, at most 20). */
   numHistoryRuns?: number;
+  /**
+   * How long a run paused for a person waits (milliseconds, or a duration such as `'2 days'`) before it ends `ERROR`
+   * (`PauseTimedOut`). Default: it waits for ever, at no cost.
+   */
+  pauseTimeout?: number | string;
 }
 
 /** The spec fields an agent and a team share, from their options. */
@@ -60,6 +69,7 @@ export function modelComponentSpec(
 ): Omit<ModelComponentSpec, 'tools'> {
   const { instructions, model, description, role, maxToolRounds, storeEvents } = options;
   const numHistoryRuns = historyRunsOption(component.name, options);
+  const pauseTimeoutMs = pauseTimeoutOption(component.name, options.pauseTimeout);
   return {
     id: component.id,
     name: component.name,
@@ -70,7 +80,23 @@ export function modelComponentSpec(
     maxToolRounds: maxToolRounds ?? 10,
     ...(storeEvents ? { storeEvents } : {}),
     ...(numHistoryRuns !== undefined ? { numHistoryRuns } : {}),
+    ...(pauseTimeoutMs !== undefined ? { pauseTimeoutMs } : {}),
   };
+}
+
+/** `pauseTimeout` in milliseconds; {@link InvalidInputError} for one that is not a positive duration. */
+export function pauseTimeoutOption(name: string, pauseTimeout: number | string | undefined): number | undefined {
+  if (pauseTimeout === undefined) return undefined;
+  let ms: number;
+  try {
+    ms = msToNumber(pauseTimeout as Duration);
+  } catch {
+    ms = NaN;
+  }
+  if (!Number.isFinite(ms) || ms < 1) {
+    throw new InvalidInputError(`${name}: pauseTimeout must be a positive duration (milliseconds, or like '2 days')`);
+  }
+  return Math.round(ms);
 }
 
 /**
@@ -140,6 +166,22 @@ export abstract class Component<K extends RunKind, Output extends RunOutputOf<K>
     return this.own(output);
   }
 
+  /**
+   * Answers what one of this component's `PAUSED` runs waits for (see {@link KernClient.continueRun}): each of
+   * `requirements` by the `id` of a requirement on the paused output. Without `stream`, resolves to the output once
+   * the run has taken the answers and goes on; with `stream: true`, returns the rest of the run's events, from its
+   * `RunContinued` to its end.
+   */
+  continueRun(runId: string, options: ContinueRequest & { stream: true }): AsyncIterable<AnyRunEvent>;
+  continueRun(runId: string, options: ContinueRequest & { stream?: false }): Promise<Output>;
+  continueRun(
+    runId: string,
+    options: ContinueRequest & { stream?: boolean },
+  ): Promise<Output> | AsyncIterable<AnyRunEvent> {
+    const { stream, ...request } = options;
+    return stream ? this.streamContinued(runId, request) : this.continueToOutput(runId, request);
+  }
+
   /** Cancels a run by id; see {@link KernClient.cancelRun} for the return value and cancel-before-start. */
   async cancelRun(runId: string): Promise<boolean> {
     return (await this.client()).cancelRun(runId, { kind: this.kind, componentId: this.id });
@@ -176,6 +218,25 @@ export abstract class Component<K extends RunKind, Output extends RunOutputOf<K>
     return own;
   }
 
+  /** Sends the answers to one of this component's runs (another's is not found). */
+  private async continueOwn(runId: string, request: ContinueRequest): Promise<{ fromIndex: number }> {
+    const client = await this.client();
+    const output = await client.getRunOutput(runId);
+    if (!output || !this.own(output)) throw new RunNotFound(runId);
+    return client.continueRun(runId, request);
+  }
+
+  private async continueToOutput(runId: string, request: ContinueRequest): Promise<Output> {
+    await this.continueOwn(runId, request);
+    const output = await (await this.client()).getRunOutput(runId);
+    return this.ownRun(output ?? (await (await this.client()).waitForRun(runId)));
+  }
+
+  private async *streamContinued(runId: string, request: ContinueRequest): AsyncGenerator<AnyRunEvent, void> {
+    const { fromIndex } = await this.continueOwn(runId, request);
+    yield* (await this.client()).subscribe(runId, { fromIndex });
+  }
+
   private async runToOutput(input: string, options: RunOptions): Promise<Output> {
     const { runInput, background } = this.prepareRun(input, options);
     const client = await this.client();
@@ -189,14 +250,17 @@ export abstract class Component<K extends RunKind, Output extends RunOutputOf<K>
     const client = await this.client();
     await client.startRun(runInput);
     let ended = false;
+    let paused = false;
     try {
       for await (const event of client.subscribe(runInput.runId)) {
         ended = isTerminalEventOf(event, runInput.runId);
+        paused = event.runId === runInput.runId && pauseRequirementsOf(event) !== undefined;
         yield event;
       }
     } finally {
-      // The consumer stopped reading before the end: a foreground run stops with it.
-      if (!ended && !background) await client.cancelRun(runInput.runId);
+      // The consumer stopped reading before the end: a foreground run stops with it, unless it stopped at the run's
+      // pause (the run waits for a person; `continueRun(…, { stream: true })` streams the rest).
+      if (!ended && !paused && !background) await client.cancelRun(runInput.runId);
     }
   }
 
@@ -204,7 +268,7 @@ export abstract class Component<K extends RunKind, Output extends RunOutputOf<K>
     const request = parseRunRequest(input, options);
     const { sessionId, sessionState, runId, userId, stream, background } = request.options;
     const runInput = this.runInput({
-      version: runInputVersionOf({ sessionState }),
+      version: 2,
       runId: runId ?? randomUUID(),
       sessionId: sessionId ?? randomUUID(),
       ...(userId !== undefined ? { userId } : {}),
@@ -216,10 +280,8 @@ export abstract class Component<K extends RunKind, Output extends RunOutputOf<K>
     // A session the caller names may hold history and state; a new one (no id given) holds nothing to read yet. A run
     // that neither keeps history nor has tools nor was given state has no use for it.
     const mayUseSession = historyRunsOf(runInput) > 0 || sessionState !== undefined || this.allTools().length > 0;
-    if (sessionId !== undefined && mayUseSession) {
-      runInput.readSession = true;
-      runInput.version = runInputVersionOf(runInput);
-    }
+    if (sessionId !== undefined && mayUseSession) runInput.readSession = true;
+    runInput.version = runInputVersionOf(runInput, componentOf(runInput));
     return { runInput, background: background ?? false };
   }
 }

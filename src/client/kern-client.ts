@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import {
+  ApplicationFailure,
   CancelledFailure,
   Client,
   Connection,
@@ -12,11 +13,20 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { WorkflowStreamClient } from '@temporalio/workflow-streams/client';
-import { FINAL_OUTPUT_MEMO, runEventsQuery, runOutputQuery, sessionQuery } from '../workflows/messages';
 import {
+  FINAL_OUTPUT_MEMO,
+  PAUSE_MEMO,
+  continueRunUpdate,
+  runEventsQuery,
+  runOutputQuery,
+  sessionQuery,
+} from '../workflows/messages';
+import {
+  RequirementAnswersInvalid,
   RunEventsUnavailable,
   RunIdInUseError,
   RunNotFound,
+  RunNotPaused,
   SessionUnavailable,
   TemporalUnreachable,
 } from '../shared/errors';
@@ -25,6 +35,14 @@ import { workflowIdForRun } from '../shared/ids';
 import { RUN_RECORD_MEMO, outputFromRecord, runRecordOf, type RunRecord } from '../shared/run-record';
 import type { AnyRunOutput } from '../shared/run-output';
 import { RunStatus, isTerminalStatus } from '../shared/run-status';
+import {
+  ANSWERS_INVALID,
+  RUN_NOT_PAUSED,
+  answersProblem,
+  type ContinueRequest,
+  type RequirementAnswer,
+  type RunRequirement,
+} from '../shared/requirements';
 import { readRunOutput, recordFromMemo } from '../shared/saved-runs';
 import {
   kernComponentIdKey,
@@ -271,9 +289,18 @@ export class KernClient {
     const finalOutput = savedOutput === undefined ? undefined : readRunOutput(savedOutput, record);
 
     switch (description.status.name) {
-      case 'RUNNING':
-        if (description.typedSearchAttributes.get(kernStatusKey) === RunStatus.pending) return outputFromRecord(record);
-        return (await this.queryOutput(handle)) ?? outputFromRecord(record, RunStatus.running);
+      case 'RUNNING': {
+        const kernStatus = description.typedSearchAttributes.get(kernStatusKey);
+        if (kernStatus === RunStatus.pending) return outputFromRecord(record);
+        const live = await this.queryOutput(handle);
+        if (live) return live;
+        // No worker answered: a paused run's memo says what it waits for.
+        const pause = description.memo?.[PAUSE_MEMO] as { requirements?: RunRequirement[] } | undefined;
+        if (kernStatus === RunStatus.paused && pause?.requirements) {
+          return { ...outputFromRecord(record, RunStatus.paused), requirements: pause.requirements };
+        }
+        return outputFromRecord(record, RunStatus.running);
+      }
       case 'COMPLETED':
         return readRunOutput(await handle.result(), record);
       case 'CANCELLED':
@@ -301,6 +328,67 @@ export class KernClient {
     if (description.type === CANCEL_INTENT_TYPE || description.status.name !== 'RUNNING') return false;
     await this.runHandle(runId, description.runId).cancel();
     return true;
+  }
+
+  /**
+   * Answers what a `PAUSED` run waits for, each requirement by its `id` (see `RunRequirement`), and resolves once the
+   * run has taken the answers and goes on. The answers to a team's or workflow's requirements go to the member or step
+   * run that waits for them (each such run takes its own as one Temporal update); this resolves once the run itself
+   * no longer shows them. Refused with nothing changed: an unknown run ({@link RunNotFound}), one that is not paused
+   * or already taking answers ({@link RunNotPaused}), and answers that do not fit, leave one out or fail a tool's
+   * `userInputFields` ({@link RequirementAnswersInvalid}). Returns the index in the run's stream from which the rest
+   * of the run's events follow (`subscribe(runId, { fromIndex })`).
+   *
+   * It needs a worker: with none running, it waits for one.
+   */
+  async continueRun(runId: string, request: ContinueRequest): Promise<{ fromIndex: number }> {
+    const output = await this.getRunOutput(runId);
+    if (!output) throw new RunNotFound(runId);
+    if (output.status !== RunStatus.paused || !output.requirements) {
+      throw new RunNotPaused(runId, `it is ${output.status}`);
+    }
+    const open = output.requirements;
+    const answers: RequirementAnswer[] = Array.isArray(request?.requirements) ? request.requirements : [];
+    const problem = answersProblem(open, answers);
+    if (problem) throw new RequirementAnswersInvalid(problem);
+    const byRun = new Map<string, RequirementAnswer[]>();
+    for (const answer of answers) {
+      const owner = open.find((requirement) => requirement.id === answer.id)!.runId;
+      byRun.set(owner, [...(byRun.get(owner) ?? []), answer]);
+    }
+    const fromIndex = await WorkflowStreamClient.create(this.temporal, workflowIdForRun(runId)).getOffset();
+    await Promise.all(
+      [...byRun].map(async ([owner, ownAnswers]) => {
+        try {
+          await this.runHandle(owner).executeUpdate(continueRunUpdate, { args: [{ requirements: ownAnswers }] });
+        } catch (err) {
+          throw this.continueRefusal(owner, err);
+        }
+      }),
+    );
+    // The run above the members sees them go on by their forwarded events: wait until it shows the answers taken.
+    if ([...byRun.keys()].some((owner) => owner !== runId)) await this.untilTaken(runId, answers);
+    return { fromIndex };
+  }
+
+  /** The error a refused `continueRun` update says it is. */
+  private continueRefusal(runId: string, err: unknown): unknown {
+    const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
+    const failure = cause instanceof ApplicationFailure ? cause : undefined;
+    if (failure?.type === RUN_NOT_PAUSED) return new RunNotPaused(runId, failure.message);
+    if (failure?.type === ANSWERS_INVALID) return new RequirementAnswersInvalid(failure.message);
+    if (err instanceof WorkflowNotFoundError) return new RunNotPaused(runId, 'it has ended');
+    return this.unreachableOr(err);
+  }
+
+  /** Waits (up to 10 s) until run `runId` no longer waits for any of `answers`. */
+  private async untilTaken(runId: string, answers: RequirementAnswer[]): Promise<void> {
+    const ids = new Set(answers.map((answer) => answer.id));
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const output = await this.getRunOutput(runId);
+      if (!output?.requirements?.some((requirement) => ids.has(requirement.id))) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   /**

@@ -2,7 +2,13 @@ import { InvalidInputError } from '../shared/errors';
 import type { TeamRunOutput } from '../shared/run-output';
 import type { MemberSpec, RunInputBase, TeamMode, TeamRunInput, TeamSpec } from '../shared/specs';
 import type { Agent } from './agent';
-import { Component, historyRunsOption, modelComponentSpec, type ModelComponentOptions } from './component';
+import {
+  Component,
+  historyRunsOption,
+  modelComponentSpec,
+  pauseTimeoutOption,
+  type ModelComponentOptions,
+} from './component';
 import type { Tool } from './define';
 
 /** How a team is defined. */
@@ -35,6 +41,7 @@ export class Team extends Component<'team'> {
     const repeated = ids.find((id, index) => ids.indexOf(id) !== index);
     if (repeated) throw new InvalidInputError(`team '${options.name}' has two members with the id '${repeated}'`);
     historyRunsOption(options.name, options);
+    pauseTimeoutOption(options.name, options.pauseTimeout);
     this.options = options;
     this.members = options.members;
   }

@@ -188,3 +188,23 @@ export class RunTooLarge extends KernError {
     super(message);
   }
 }
+
+/** `continueRun` was called for a run that does not wait for anyone: it is running, finished, or already continuing. */
+export class RunNotPaused extends KernError {
+  constructor(
+    readonly runId: string,
+    detail: string,
+  ) {
+    super(`run '${runId}' is not paused: ${detail}`);
+  }
+}
+
+/**
+ * The answers given to `continueRun` do not fit what the run waits for: an unknown or missing requirement, the wrong
+ * kind of answer, or user input that fails the tool's schema. Nothing was changed; the run goes on waiting.
+ */
+export class RequirementAnswersInvalid extends KernError {
+  constructor(message: string) {
+    super(message);
+  }
+}

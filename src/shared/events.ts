@@ -1,4 +1,5 @@
 import { unreachable } from './never';
+import type { RunRequirement } from './requirements';
 import type { RunError, RunMetrics, StepOutput, ToolExecution } from './run-output';
 
 /** Agent event names, the Python framework's, so clients written for it keep working. */
@@ -49,6 +50,9 @@ export const WorkflowRunEvent = {
   workflowCompleted: 'WorkflowCompleted',
   workflowCancelled: 'WorkflowCancelled',
   workflowError: 'WorkflowError',
+  /** A step's run paused for a person; `WorkflowContinued` (kern's own name) when it goes on. */
+  workflowPaused: 'WorkflowPaused',
+  workflowContinued: 'WorkflowContinued',
   stepStarted: 'StepStarted',
   stepCompleted: 'StepCompleted',
   stepError: 'StepError',
@@ -76,6 +80,8 @@ export type WorkflowEventBody =
   | { event: W['workflowCompleted']; content: string | null }
   | { event: W['workflowCancelled']; reason: string; content: string | null }
   | { event: W['workflowError']; error: RunError; content: string | null }
+  | { event: W['workflowPaused']; requirements: RunRequirement[] }
+  | { event: W['workflowContinued'] }
   | { event: W['stepStarted']; stepName: string }
   | { event: W['stepCompleted']; stepName: string; stepOutput: StepOutput }
   | { event: W['stepError']; stepName: string; error: RunError }
@@ -138,7 +144,8 @@ export type EventBody =
   | { event: typeof RunEvent.runCompleted; content: string | null; metrics: RunMetrics }
   | { event: typeof RunEvent.runError; error: RunError; content: string | null }
   | { event: typeof RunEvent.runCancelled; reason: string; content: string | null }
-  | { event: typeof RunEvent.runPaused }
+  /** `requirements`: every answer the run waits for (its members' too); `tools`: the calls of its own that wait. */
+  | { event: typeof RunEvent.runPaused; requirements: RunRequirement[]; tools: ToolExecution[] }
   | { event: typeof RunEvent.runContinued }
   | { event: typeof RunEvent.toolCallStarted; tool: ToolExecution }
   | { event: typeof RunEvent.toolCallCompleted; tool: ToolExecution }
@@ -209,7 +216,33 @@ const terminalNames: ReadonlySet<string> = new Set([
   WorkflowRunEvent.workflowCancelled,
 ]);
 
+const pauseNames: ReadonlySet<string> = new Set([
+  RunEvent.runPaused,
+  TeamRunEvent.runPaused,
+  WorkflowRunEvent.workflowPaused,
+]);
+const continueNames: ReadonlySet<string> = new Set([
+  RunEvent.runContinued,
+  TeamRunEvent.runContinued,
+  WorkflowRunEvent.workflowContinued,
+]);
+
+/** The requirements of a pause event (`RunPaused`, `TeamRunPaused`, `WorkflowPaused`); `undefined` for any other. */
+export function pauseRequirementsOf(event: AnyRunEvent): RunRequirement[] | undefined {
+  return pauseNames.has(event.event) ? ((event as { requirements?: RunRequirement[] }).requirements ?? []) : undefined;
+}
+
+/** True for a run's `RunContinued`, `TeamRunContinued` or `WorkflowContinued`. */
+export function isContinueEvent(event: AnyRunEvent): boolean {
+  return continueNames.has(event.event);
+}
+
 /** True for the terminal event of the run `runId` (not of one of its members). */
 export function isTerminalEventOf(event: AnyRunEvent, runId: string): boolean {
-  return event.runId === runId && terminalNames.has(event.event);
+  return event.runId === runId && isTerminalEvent(event);
+}
+
+/** True for a terminal event of whichever run published it. */
+export function isTerminalEvent(event: AnyRunEvent): boolean {
+  return terminalNames.has(event.event);
 }

@@ -46,6 +46,8 @@ export interface ToolCallInput {
   arguments: string;
   /** The session state as the run sees it, handed to the tool as `context.sessionState`. */
   sessionState?: SessionState;
+  /** What a person filled in for a `requiresUserInput` tool; the tool gets it with the model's arguments. */
+  userInput?: Record<string, unknown>;
 }
 
 /** Result of a tool execution. A tool that throws returns `isError` and its message, which goes to the model. */

@@ -1,4 +1,5 @@
 import type { AnyRunEvent } from './events';
+import type { RunRequirement, UserInputField } from './requirements';
 import type { RunStatus } from './run-status';
 import type { SessionState } from './sessions';
 import type { RunKind } from './specs';
@@ -26,6 +27,14 @@ export interface ToolExecution {
   result?: string;
   toolCallError?: boolean;
   createdAt: string;
+  /** For a call that waited for a person (the Python framework's fields): what it needed, and the answer. */
+  requiresConfirmation?: boolean;
+  confirmed?: boolean;
+  confirmationNote?: string;
+  requiresUserInput?: boolean;
+  userInputSchema?: UserInputField[];
+  externalExecutionRequired?: boolean;
+  answered?: boolean;
 }
 
 /** Token counts and timings. Durations are in seconds, as in the Python framework. */
@@ -64,6 +73,8 @@ export interface RunOutputBase {
   events?: AnyRunEvent[];
   /** The session state as this run sees it (with its own changes), when the run reads or changes it. */
   sessionState?: SessionState;
+  /** While `PAUSED`: what the run waits for from a person (its own tool calls', and its members' and steps'). */
+  requirements?: RunRequirement[];
   createdAt: string;
   updatedAt: string;
 }

@@ -1,4 +1,5 @@
 import { unreachable } from './never';
+import type { RequirementNeed, UserInputField } from './requirements';
 
 /**
  * The resolved definitions a run carries in its workflow input, so a running run never depends on a config that
@@ -30,6 +31,10 @@ export interface ToolSpec {
   description: string;
   /** JSON schema of the arguments object. */
   parameters: Record<string, unknown>;
+  /** A call of this tool pauses the run until a person answers (`requiresConfirmation`, …); absent: it just runs. */
+  needs?: RequirementNeed;
+  /** For `needs: 'userInput'`: the fields the person fills in (the model never sees them). */
+  userInputFields?: UserInputField[];
 }
 
 /** What an agent and a team's leader both are: a model with instructions, resolved to data. */
@@ -48,6 +53,8 @@ export interface ModelComponentSpec {
   storeEvents?: boolean;
   /** Put this many earlier runs of the session before the input (`addHistoryToContext`); absent: none. */
   numHistoryRuns?: number;
+  /** How long a paused run waits for a person, in milliseconds, before it ends `ERROR`; absent: for ever. */
+  pauseTimeoutMs?: number;
 }
 
 /** An agent, resolved to data. */
@@ -96,18 +103,48 @@ export interface WorkflowSpec {
 
 /**
  * The newest run input format, which this kern reads and writes. Version 1 had no `kind`; version 2 adds it; version 3
- * adds the session fields (`sessionState`, `readSession`). A worker reads every version up to its own (see
- * `readRunInput`); bump this when a field is added that readers need, or changes meaning.
+ * adds the session fields (`sessionState`, `readSession`); version 4 adds tools that need a person (`ToolSpec.needs`)
+ * and `pauseTimeoutMs`. A worker reads every version up to its own (see `readRunInput`); bump this when a field is
+ * added that readers need, or changes meaning.
  */
-export const RUN_INPUT_VERSION = 3;
+export const RUN_INPUT_VERSION = 4;
 
 /**
- * The version a run input is written with: 3 only when it uses the session fields, which a worker of format 2 would
- * ignore (the run would forget its session). Every other run keeps format 2, so older workers in a rolling deploy
- * go on taking them.
+ * The version a run input is written with, the oldest that has what it uses, so older workers in a rolling deploy go
+ * on taking every run they can run as it was meant: 4 when a tool of the run needs a person (a worker of format 3
+ * would run the tool without asking), 3 when it uses the session fields (a worker of format 2 would forget the
+ * session), else 2.
  */
-export function runInputVersionOf(input: Pick<RunInputBase, 'sessionState' | 'readSession'>): number {
-  return input.sessionState !== undefined || input.readSession ? RUN_INPUT_VERSION : 2;
+export function runInputVersionOf(
+  input: Pick<RunInputBase, 'sessionState' | 'readSession'>,
+  component?: AgentSpec | TeamSpec | WorkflowSpec,
+): number {
+  if (component && needsPeople(component)) return 4;
+  return input.sessionState !== undefined || input.readSession ? 3 : 2;
+}
+
+/** True when a run of this component may pause for a person: one of its tools, or its members' or steps', needs one. */
+function needsPeople(component: AgentSpec | TeamSpec | WorkflowSpec): boolean {
+  if ('steps' in component) return component.steps.some(stepNeedsPeople);
+  if (component.pauseTimeoutMs !== undefined || component.tools.some((tool) => tool.needs !== undefined)) return true;
+  return 'members' in component && component.members.some((member) => needsPeople(memberComponent(member)));
+}
+
+function stepNeedsPeople(step: StepSpec): boolean {
+  switch (step.type) {
+    case 'step':
+      return [step.agent, step.team].some((component) => component !== undefined && needsPeople(component));
+    case 'router':
+      return step.choices.some(stepNeedsPeople);
+    case 'condition':
+      return [...step.steps, ...(step.elseSteps ?? [])].some(stepNeedsPeople);
+    default:
+      return step.steps.some(stepNeedsPeople);
+  }
+}
+
+function memberComponent(member: MemberSpec): AgentSpec | TeamSpec {
+  return member.kind === 'team' ? member.team : member.agent;
 }
 
 /** Fields every run's input has. New fields must be optional. */

@@ -20,8 +20,10 @@ export async function agentRun(saved: AgentRunInput): Promise<RunOutput> {
   const state = new AgentRunState(input, stream);
   const agent = input.agent;
   const label = modelRunLabel(input);
-  return runLifecycle(input, stream, state, () =>
+  return runLifecycle(input, stream, state, (gate) =>
     runModelLoop(input, state, {
+      gate,
+      pauseTimeoutMs: agent.pauseTimeoutMs,
       label,
       model: agent.model,
       instructions: systemInstructions(agent),

@@ -41,7 +41,7 @@ export function childRunInput(
   sessionState: SessionState | undefined,
 ): ChildRunInput {
   const base = {
-    version: runInputVersionOf({ sessionState }),
+    version: runInputVersionOf({ sessionState }, child.kind === 'team' ? child.team : child.agent),
     runId: uuid4(),
     sessionId: parent.sessionId,
     ...(parent.userId !== undefined ? { userId: parent.userId } : {}),

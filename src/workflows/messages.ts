@@ -1,5 +1,6 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { AnyRunEvent } from '../shared/events';
+import type { ContinueRequest } from '../shared/requirements';
 import type { AnyRunOutput } from '../shared/run-output';
 import type { CloseSessionRequest, SessionContext, SessionContextRequest, SessionSummary } from '../shared/sessions';
 
@@ -20,3 +21,12 @@ export const closeSessionUpdate = defineUpdate<void, [CloseSessionRequest]>('clo
 
 /** What a session holds but its turns: its state, user, and when it was created and last written. */
 export const sessionQuery = defineQuery<SessionSummary>('session');
+
+/**
+ * Answers what a paused run waits for (`KernClient.continueRun`). Refused, with nothing changed, when the run is not
+ * waiting or the answers do not fit; resolves once the run has taken them.
+ */
+export const continueRunUpdate = defineUpdate<void, [ContinueRequest]>('continueRun');
+
+/** Memo key of what a `PAUSED` run waits for, readable with no worker; removed when it goes on. */
+export const PAUSE_MEMO = 'kernPause';

@@ -3,6 +3,7 @@ import {
   isCancellation,
   proxyActivities,
   setCurrentDetails,
+  uuid4,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { KernActivities } from '../activities';
@@ -11,10 +12,13 @@ import type { RunEventContext } from '../shared/events';
 import type { ToolCallResult } from '../shared/model-call';
 import type { RunOutput, TeamRunOutput, ToolCall } from '../shared/run-output';
 import type { AgentRunInput, ModelSpec, TeamRunInput, ToolSpec } from '../shared/specs';
+import { REJECTED_TOOL_CALL } from '../shared/requirements';
 import { parseToolArguments } from '../shared/tool-calls';
 import type { ModelRunState } from './model-run-state';
 import { checkHistoryBudget, checkModelRequestSize } from './run-bounds';
 import { partialAnswerOf, toRunError } from './run-errors';
+import type { PauseGate } from './run-pause';
+import { settleAll } from './settle-all';
 
 /** The state of an agent's or a team leader's model loop. */
 type LoopState = ModelRunState<RunOutput | TeamRunOutput>;
@@ -53,6 +57,10 @@ export interface ModelLoop {
   maxToolRounds: number;
   /** Runs one model turn's tool calls. Returns true when the run has its answer and the loop should end. */
   runToolCalls(calls: ToolCall[]): Promise<boolean>;
+  /** Where the run waits for people, when the model calls a tool that needs one. */
+  gate: PauseGate;
+  /** How long it waits for them (`pauseTimeout`); absent: for ever. */
+  pauseTimeoutMs: number | undefined;
 }
 
 /** Model → tools → model … until the model answers without tool calls (or `runToolCalls` ends it). */
@@ -67,7 +75,8 @@ export async function runModelLoop(
     ...(input.liveStream ? { live: true } : {}),
   };
   // A tool the component does not declare never runs, even if the worker has one by that name.
-  const declared = new Set(loop.tools.map((tool) => tool.name));
+  const specs = new Map(loop.tools.map((tool) => [tool.name, tool]));
+  const declared = new Set(specs.keys());
   for (let round = 0; ; round++) {
     const request = {
       runId: input.runId,
@@ -98,9 +107,67 @@ export async function runModelLoop(
     const [calls, undeclared] = partition(result.toolCalls, (call) => declared.has(call.name));
     for (const call of undeclared) await runWorkflowTool(state, call, async () => refuseUndeclared(call, declared));
     if (calls.length === 0) continue;
-    setCurrentDetails(`${loop.label}: running ${calls.map((call) => call.name).join(', ')}`);
-    if (await loop.runToolCalls(calls)) return;
+    // Calls that need a person wait until the others of their turn have run.
+    const [ordinary, needPeople] = partition(calls, (call) => specs.get(call.name)?.needs === undefined);
+    if (ordinary.length > 0) {
+      setCurrentDetails(`${loop.label}: running ${ordinary.map((call) => call.name).join(', ')}`);
+      if (await loop.runToolCalls(ordinary)) return;
+    }
+    if (needPeople.length > 0) await runWithPeople(input, state, loop, specs, needPeople);
   }
+}
+
+/**
+ * Tool calls that need a person: the run pauses until `continueRun` answers them (`PAUSED`, `RunPaused`), then takes
+ * the answers (`RunContinued`) and gives the model the calls' results: a confirmed call or one with user input runs
+ * as a tool activity, a refused one answers with the person's note, an external one with the result handed in. The
+ * model is not asked again for the turn that paused.
+ */
+async function runWithPeople(
+  input: AgentRunInput | TeamRunInput,
+  state: LoopState,
+  loop: ModelLoop,
+  specs: ReadonlyMap<string, ToolSpec>,
+  calls: ToolCall[],
+): Promise<void> {
+  const pausing = calls.map((call) => ({
+    call,
+    tool: { ...specs.get(call.name)!, needs: specs.get(call.name)!.needs! },
+  }));
+  const requirements = state.pauseFor(
+    pausing,
+    calls.map(() => uuid4()),
+  );
+  setCurrentDetails(`${loop.label}: paused, waiting for a person (${calls.map((call) => call.name).join(', ')})`);
+  const answers = await loop.gate.answersFor(requirements, loop.pauseTimeoutMs);
+  state.resumeWith(requirements, answers);
+  setCurrentDetails(`${loop.label}: running ${calls.map((call) => call.name).join(', ')}`);
+  await settleAll(
+    requirements.map(async (requirement, i) => {
+      const call = calls[i]!;
+      const answer = answers.find((candidate) => candidate.id === requirement.id)!;
+      const args = parseToolArguments(call.arguments);
+      switch (requirement.needs) {
+        case 'confirmation':
+          if (answer.confirmation) return runActivityTool(input, state, call, loop.label);
+          await runWorkflowTool(state, call, async () => ({
+            content: answer.confirmationNote || REJECTED_TOOL_CALL,
+            isError: true,
+            args,
+          }));
+          return;
+        case 'userInput':
+          return runActivityTool(input, state, call, loop.label, answer.userInput);
+        case 'externalExecution':
+          await runWorkflowTool(state, call, async () => ({
+            content: answer.externalExecutionResult ?? '',
+            isError: false,
+            args,
+          }));
+          return;
+      }
+    }),
+  );
 }
 
 /** The model's answer to a call of a tool its component does not have: a tool error it can correct. */
@@ -123,6 +190,7 @@ export async function runActivityTool(
   state: LoopState,
   call: ToolCall,
   label: string,
+  userInput?: Record<string, unknown>,
 ): Promise<void> {
   const execution = state.toolStarted(call);
   try {
@@ -134,6 +202,7 @@ export async function runActivityTool(
         toolName: call.name,
         arguments: call.arguments,
         sessionState: state.sessionState,
+        ...(userInput !== undefined ? { userInput } : {}),
       },
     ]);
     state.toolFinished(execution, result);

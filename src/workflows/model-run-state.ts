@@ -8,10 +8,11 @@ import {
   type TeamEventSource,
 } from '../shared/events';
 import type { ModelCallResult, ToolCallResult } from '../shared/model-call';
+import type { RequirementAnswer, RunRequirement } from '../shared/requirements';
 import { outputFromRecordOf, runRecordOf } from '../shared/run-record';
 import type { RunError, RunOutput, TeamRunOutput, ToolCall, ToolExecution } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
-import type { AgentRunInput } from '../shared/specs';
+import type { AgentRunInput, ToolSpec } from '../shared/specs';
 import { parseToolArguments } from '../shared/tool-calls';
 import { RunState } from './run-state';
 import type { RunEventLog } from './run-stream';
@@ -74,16 +75,78 @@ export abstract class ModelRunState<Output extends RunOutput | TeamRunOutput> ex
     if (partialContent) this.output.content = partialContent;
   }
 
+  /** A tool call starts; one that waited for a person keeps the execution it was recorded with then. */
   toolStarted(call: ToolCall): ToolExecution {
-    const execution: ToolExecution = {
+    let execution = this.output.tools.find((tool) => tool.toolCallId === call.id);
+    if (!execution) {
+      execution = this.newExecution(call);
+      this.output.tools.push(execution);
+    }
+    this.emit({ event: RunEvent.toolCallStarted, tool: { ...execution } });
+    return execution;
+  }
+
+  /**
+   * The model called tools that need a person: the run pauses (`RunPaused`), with one requirement per call, each
+   * recorded on the run's tools with what it needs. Returns the requirements.
+   */
+  pauseFor(calls: Array<{ call: ToolCall; tool: ToolSpec & { needs: RunRequirement['needs'] } }>, ids: string[]) {
+    const createdAt = this.now().toISOString();
+    const requirements = calls.map(({ call, tool }, i): RunRequirement => {
+      const execution: ToolExecution = {
+        ...this.newExecution(call),
+        ...(tool.needs === 'confirmation' ? { requiresConfirmation: true } : {}),
+        ...(tool.needs === 'userInput' ? { requiresUserInput: true, userInputSchema: tool.userInputFields ?? [] } : {}),
+        ...(tool.needs === 'externalExecution' ? { externalExecutionRequired: true } : {}),
+      };
+      this.output.tools.push(execution);
+      return {
+        id: ids[i]!,
+        runId: this.output.runId,
+        needs: tool.needs,
+        toolExecution: { ...execution },
+        ...(execution.userInputSchema ? { userInputSchema: execution.userInputSchema } : {}),
+        createdAt,
+      };
+    });
+    this.pauseOwn(requirements);
+    return requirements;
+  }
+
+  /** The person's answers are in: they are recorded on the calls' executions, and the run goes on (`RunContinued`). */
+  resumeWith(requirements: RunRequirement[], answers: RequirementAnswer[]): void {
+    for (const answer of answers) {
+      const requirement = requirements.find((candidate) => candidate.id === answer.id);
+      const execution = this.output.tools.find((tool) => tool.toolCallId === requirement?.toolExecution.toolCallId);
+      if (!execution) continue;
+      if (answer.confirmation !== undefined) execution.confirmed = answer.confirmation;
+      if (answer.confirmationNote !== undefined) execution.confirmationNote = answer.confirmationNote;
+      if (answer.userInput !== undefined) {
+        execution.answered = true;
+        execution.userInputSchema = execution.userInputSchema?.map((field) => ({
+          ...field,
+          value: answer.userInput?.[field.name] ?? null,
+        }));
+      }
+    }
+    this.resumeOwn();
+  }
+
+  protected emitPaused(requirements: RunRequirement[]): void {
+    this.emit({ event: RunEvent.runPaused, requirements, tools: requirements.map((r) => r.toolExecution) });
+  }
+
+  protected emitContinued(): void {
+    this.emit({ event: RunEvent.runContinued });
+  }
+
+  private newExecution(call: ToolCall): ToolExecution {
+    return {
       toolCallId: call.id,
       toolName: call.name,
       toolArgs: parseToolArguments(call.arguments),
       createdAt: this.now().toISOString(),
     };
-    this.output.tools.push(execution);
-    this.emit({ event: RunEvent.toolCallStarted, tool: { ...execution } });
-    return execution;
   }
 
   toolFinished(execution: ToolExecution, result: ToolCallResult): void {

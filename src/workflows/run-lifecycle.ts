@@ -15,7 +15,8 @@ import type { AnyRunOutput } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
 import { kernStatusKey } from '../shared/search-attributes';
 import { componentOf, type RunInput } from '../shared/specs';
-import { FINAL_OUTPUT_MEMO, runOutputQuery } from './messages';
+import { FINAL_OUTPUT_MEMO, PAUSE_MEMO, runOutputQuery } from './messages';
+import { PauseGate } from './run-pause';
 import { endsByCancel, toRunError } from './run-errors';
 import type { LifecycleState } from './run-state';
 import { joinRunSession, readRunSession, readsSession, sessionWriteOf, writeRunSession } from './run-session';
@@ -58,9 +59,17 @@ export async function runLifecycle<Output extends AnyRunOutput>(
   input: RunInput,
   stream: RunStream,
   state: LifecycleState<Output>,
-  body: () => Promise<void>,
+  body: (gate: PauseGate) => Promise<void>,
 ): Promise<Output> {
   setHandler(runOutputQuery, () => boundOutput(state.snapshot()));
+  const gate = new PauseGate(input.runId, () => state.requirements);
+  stream.onEventFromBelow = (event) => state.descendantEvent(event);
+  // Visibility follows every pause (an approvals inbox lists PAUSED runs), and the memo keeps what the run waits
+  // for, so a poll with no worker up still shows it.
+  state.onPauseChange = (requirements) => {
+    upsertSearchAttributes([{ key: kernStatusKey, value: requirements ? RunStatus.paused : RunStatus.running }]);
+    upsertMemo({ [PAUSE_MEMO]: requirements ? { requirements } : null });
+  };
   const end = (transition: () => void) => finish(input, stream, state, transition);
   try {
     if (input.cancelledBeforeStart) {
@@ -75,7 +84,7 @@ export async function runLifecycle<Output extends AnyRunOutput>(
     upsertSearchAttributes([{ key: kernStatusKey, value: RunStatus.running }]);
     // Only a run that reads its session yields here (see `readsSession`).
     const session = readsSession(input) ? await readRunSession(input, state) : joinRunSession(input, state);
-    await body();
+    await body(gate);
     // A cancel requested before the run finished ends it CANCELLED (with its whole answer as the content), even
     // when its last call finished before the cancel reached it: `cancelRun` said true, so the run is cancelled.
     if (CancellationScope.current().consideredCancelled && patched(CANCEL_WINS_OVER_COMPLETION)) {
@@ -108,6 +117,8 @@ async function finish<Output extends AnyRunOutput>(
   state: LifecycleState<Output>,
   transition: () => void,
 ): Promise<Output> {
+  // A run that ends while it waits (cancelled, timed out) waits no more: its pause memo goes with the final output.
+  const endsPaused = state.requirements !== undefined;
   transition();
   const snapshot = state.snapshot();
   if (componentOf(input).storeEvents) snapshot.events = stream.read();
@@ -118,6 +129,8 @@ async function finish<Output extends AnyRunOutput>(
   });
   setCurrentDetails('');
   upsertSearchAttributes([{ key: kernStatusKey, value: output.status }]);
-  if (output.status !== RunStatus.completed) upsertMemo({ [FINAL_OUTPUT_MEMO]: output });
+  if (output.status !== RunStatus.completed) {
+    upsertMemo({ [FINAL_OUTPUT_MEMO]: output, ...(endsPaused ? { [PAUSE_MEMO]: null } : {}) });
+  }
   return output;
 }

@@ -1,3 +1,5 @@
+import { isContinueEvent, isTerminalEvent, pauseRequirementsOf, type AnyRunEvent } from '../shared/events';
+import type { RunRequirement } from '../shared/requirements';
 import type { AnyRunOutput, Message, RunError } from '../shared/run-output';
 import { RunStatus, isTerminalStatus } from '../shared/run-status';
 import { applySessionStateChanges, type SessionState, type SessionStateChanges } from '../shared/sessions';
@@ -14,6 +16,12 @@ export interface LifecycleState<Output extends AnyRunOutput> {
   joinSession(history: Message[], sessionState: SessionState | undefined): void;
   /** A copy of the output as it stands, for polls and for the end. */
   snapshot(): Output;
+  /** Told of every pause and every continue of the run (its own, or its members' and steps'), after the event. */
+  onPauseChange?: (requirements: RunRequirement[] | undefined) => void;
+  /** An event of a member or step run, forwarded to this run (see {@link RunState.descendantEvent}). */
+  descendantEvent(event: AnyRunEvent): void;
+  /** What the run waits for while it is `PAUSED`. */
+  readonly requirements: RunRequirement[] | undefined;
 }
 
 /**
@@ -24,6 +32,10 @@ export interface LifecycleState<Output extends AnyRunOutput> {
  */
 export abstract class RunState<Output extends AnyRunOutput> implements LifecycleState<Output> {
   private readonly startedAt: Date;
+  onPauseChange?: (requirements: RunRequirement[] | undefined) => void;
+  /** What the run's own tool calls wait for; and what its member and step runs (at any depth) wait for. */
+  private ownRequirements: RunRequirement[] = [];
+  private descendantRequirements: RunRequirement[] = [];
 
   protected constructor(
     protected readonly output: Output,
@@ -35,6 +47,10 @@ export abstract class RunState<Output extends AnyRunOutput> implements Lifecycle
 
   get status(): RunStatus {
     return this.output.status;
+  }
+
+  get requirements(): RunRequirement[] | undefined {
+    return this.output.requirements;
   }
 
   abstract start(): void;
@@ -60,6 +76,81 @@ export abstract class RunState<Output extends AnyRunOutput> implements Lifecycle
     if (changes) this.output.sessionState = applySessionStateChanges(this.output.sessionState ?? {}, changes);
   }
 
+  /**
+   * The run's own tool calls wait for a person: the run is `PAUSED` (also while its members' are) until
+   * {@link resumeOwn}.
+   */
+  protected pauseOwn(requirements: RunRequirement[]): void {
+    this.ownRequirements = requirements;
+    this.updatePause(requirements.length > 0);
+  }
+
+  /** The run has taken the answers to its own requirements. */
+  protected resumeOwn(): void {
+    this.ownRequirements = [];
+    this.updatePause(false);
+  }
+
+  /**
+   * An event of a member or step run (at any depth), as forwarded to this run: its pause adds what it waits for to
+   * this run's requirements (this run is `PAUSED` while any remain), its continue or end removes them.
+   */
+  descendantEvent(event: AnyRunEvent): void {
+    if (event.runId === this.output.runId) return;
+    const paused = pauseRequirementsOf(event);
+    if (paused) {
+      // A team's or workflow's pause event repeats its members' requirements; each is taken from its own run's event.
+      const own = paused.filter((requirement) => requirement.runId === event.runId);
+      if (own.length === 0) return;
+      const member =
+        event.kind === 'team'
+          ? { id: event.teamId, name: event.teamName }
+          : event.kind === 'agent'
+            ? { id: event.agentId, name: event.agentName }
+            : undefined;
+      // Idempotent: a batch of events delivered twice changes nothing the second time.
+      const known = new Set(this.descendantRequirements.map((requirement) => requirement.id));
+      const added = own.some((requirement) => !known.has(requirement.id));
+      this.descendantRequirements = [
+        ...this.descendantRequirements.filter((requirement) => requirement.runId !== event.runId),
+        ...own.map((requirement) => ({
+          ...requirement,
+          memberRunId: event.runId,
+          ...(member ? { memberAgentId: member.id, memberAgentName: member.name } : {}),
+        })),
+      ];
+      this.updatePause(added);
+    } else if (isContinueEvent(event) || isTerminalEvent(event)) {
+      const before = this.descendantRequirements.length;
+      this.descendantRequirements = this.descendantRequirements.filter((r) => r.runId !== event.runId);
+      if (this.descendantRequirements.length !== before) this.updatePause(false);
+    }
+  }
+
+  /** Publishes the run's pause event, with everything it now waits for. */
+  protected abstract emitPaused(requirements: RunRequirement[]): void;
+
+  /** Publishes the run's continue event: it waits for nobody any more. */
+  protected abstract emitContinued(): void;
+
+  /** Brings status, output and events in line with the open requirements; `added`: some are new. */
+  private updatePause(added: boolean): void {
+    const status = this.output.status;
+    if (status === RunStatus.pending || isTerminalStatus(status)) return;
+    const open = [...this.ownRequirements, ...this.descendantRequirements];
+    if (open.length > 0) {
+      this.output.requirements = open;
+      if (status !== RunStatus.paused) this.transition(RunStatus.paused);
+      if (added) this.emitPaused(open);
+      this.onPauseChange?.(open);
+    } else if (status === RunStatus.paused) {
+      delete this.output.requirements;
+      this.transition(RunStatus.running);
+      this.emitContinued();
+      this.onPauseChange?.(undefined);
+    }
+  }
+
   /** A copy of the output as it stands, with a current duration and the content so far. */
   snapshot(): Output {
     const duration = (this.now().getTime() - this.startedAt.getTime()) / 1000;
@@ -80,5 +171,7 @@ export abstract class RunState<Output extends AnyRunOutput> implements Lifecycle
     }
     this.output.status = status;
     this.output.updatedAt = this.now().toISOString();
+    // A run that ended waits for nobody.
+    if (isTerminalStatus(status)) delete this.output.requirements;
   }
 }

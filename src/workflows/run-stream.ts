@@ -116,17 +116,23 @@ export class RunStream implements RunEventLog {
     const handler = (this.stream as unknown as { onPublish?: (input: PublishInput) => void }).onPublish;
     if (typeof handler !== 'function') return;
     const publish = handler.bind(this.stream);
-    setHandler(workflowStreamPublishSignal, (input: PublishInput) =>
-      publish({
-        ...input,
-        items: input.items.filter(
-          (item) =>
-            item.topic !== RUN_EVENTS_TOPIC ||
-            this.admit(defaultPayloadConverter.fromPayload<AnyRunEvent>(decodePayloadWire(item.data))),
-        ),
-      }),
-    );
+    setHandler(workflowStreamPublishSignal, (input: PublishInput) => {
+      const admitted: AnyRunEvent[] = [];
+      const items = input.items.filter((item) => {
+        if (item.topic !== RUN_EVENTS_TOPIC) return true;
+        const event = defaultPayloadConverter.fromPayload<AnyRunEvent>(decodePayloadWire(item.data));
+        if (!this.admit(event)) return false;
+        admitted.push(event);
+        return true;
+      });
+      publish({ ...input, items });
+      // A batch delivered twice is dropped by the stream, but passed on here again: listeners take events idempotently.
+      for (const event of admitted) this.onEventFromBelow?.(event);
+    });
   }
+
+  /** Told of each event that reached this run's stream from below: its members' and steps' runs, and its activities. */
+  onEventFromBelow?: (event: AnyRunEvent) => void;
 
   /** Tracks the attempt each run's model call is streaming; false for a delta (or reset) of a superseded attempt. */
   private admit(event: AnyRunEvent): boolean {

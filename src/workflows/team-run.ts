@@ -25,9 +25,11 @@ export async function teamRun(saved: TeamRunInput): Promise<TeamRunOutput> {
   const state = new TeamRunState(input, stream);
   const team = input.team;
   const label = modelRunLabel(input);
-  return runLifecycle(input, stream, state, async () => {
+  return runLifecycle(input, stream, state, async (gate) => {
     try {
       await runModelLoop(input, state, {
+        gate,
+        pauseTimeoutMs: team.pauseTimeoutMs,
         label,
         model: team.model,
         instructions: systemInstructions(team, leaderGuidance(team)),

@@ -1,5 +1,6 @@
 import { WorkflowRunEvent, type WorkflowEventBody, type WorkflowEventSource } from '../shared/events';
 import { outputFromRecordOf, runRecordOf } from '../shared/run-record';
+import type { RunRequirement } from '../shared/requirements';
 import type { RunError, StepOutput, WorkflowRunOutput } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
 import type { StepSpec, WorkflowRunInput } from '../shared/specs';
@@ -95,6 +96,14 @@ export class WorkflowRunState extends RunState<WorkflowRunOutput> {
   cancel(reason: string): void {
     this.transition(RunStatus.cancelled);
     this.emit({ event: WorkflowRunEvent.workflowCancelled, reason, content: this.output.content });
+  }
+
+  protected emitPaused(requirements: RunRequirement[]): void {
+    this.emit({ event: WorkflowRunEvent.workflowPaused, requirements });
+  }
+
+  protected emitContinued(): void {
+    this.emit({ event: WorkflowRunEvent.workflowContinued });
   }
 
   private emit(body: WorkflowEventBody): void {
