@@ -43,6 +43,10 @@ import { remember } from '../test/fixtures/session-tools';
 /** The format of the runs that use no session: what the agent, team and workflow scenarios above carry. */
 const SESSIONLESS_FORMAT = runInputVersionOf({});
 
+/** The format of runs that read or write their session, and of runs that may pause for a person. */
+const SESSION_RUN_FORMAT = runInputVersionOf({ readSession: true });
+const PEOPLE_FORMAT = RUN_INPUT_VERSION;
+
 const historiesDir = path.resolve(__dirname, '../test/histories');
 
 const getWeather = defineTool({
@@ -533,7 +537,7 @@ const rememberCall = (key: string, value: string) => ({
 const sessionScenarios: SessionScenario[] = [
   {
     name: 'agentRun-session-remembered',
-    format: RUN_INPUT_VERSION,
+    format: SESSION_RUN_FORMAT,
     async record({ agent, model }) {
       model.replyWhen((r) => r.lastUserText === 'My name is Ada.', { text: 'Hello Ada.' });
       model.replyWhen((r) => r.lastUserText === 'Who am I?', { text: 'You are Ada.' });
@@ -550,7 +554,7 @@ const sessionScenarios: SessionScenario[] = [
   },
   {
     name: 'agentRun-session-state',
-    format: RUN_INPUT_VERSION,
+    format: SESSION_RUN_FORMAT,
     async record({ agent, model }) {
       model.replyWhen((r) => r.lastUserText === 'Remember blue.', rememberCall('color', 'blue'), { text: 'Kept.' });
       const output = await agent.run('Remember blue.', { sessionId: 'state-session', sessionState: { plan: 'free' } });
@@ -559,7 +563,7 @@ const sessionScenarios: SessionScenario[] = [
   },
   {
     name: 'agentRun-session-cancelled',
-    format: RUN_INPUT_VERSION,
+    format: SESSION_RUN_FORMAT,
     async record({ agent, model, client }) {
       model.replyWhen((r) => r.lastUserText === 'Talk forever.', { text: 'Talking', tokenDelayMs: 20, hang: true });
       const run = await agent.run('Talk forever.', { sessionId: 'recorded-session', background: true });
@@ -571,7 +575,7 @@ const sessionScenarios: SessionScenario[] = [
   },
   {
     name: 'teamRun-session-member-state',
-    format: RUN_INPUT_VERSION,
+    format: SESSION_RUN_FORMAT,
     async record({ team, model }) {
       model
         .replyWhen((r) => r.lastUserText === 'Note the city.', delegateTo('keeper', 'keep Lisbon'), { text: 'Noted.' })
@@ -581,7 +585,7 @@ const sessionScenarios: SessionScenario[] = [
   },
   {
     name: 'teamRun-session-cancelled',
-    format: RUN_INPUT_VERSION,
+    format: SESSION_RUN_FORMAT,
     async record({ team, model, client }) {
       model
         .replyWhen((r) => r.lastUserText === 'A long errand.', delegateTo('keeper', 'run the errand'))
@@ -595,7 +599,7 @@ const sessionScenarios: SessionScenario[] = [
   },
   {
     name: 'workflowRun-session-state',
-    format: RUN_INPUT_VERSION,
+    format: SESSION_RUN_FORMAT,
     async record({ workflow, model }) {
       model.replyWhen((r) => r.lastUserText.startsWith('Plan a party'), rememberCall('theme', 'jazz'), {
         text: 'A jazz party.',
@@ -606,7 +610,7 @@ const sessionScenarios: SessionScenario[] = [
   },
   {
     name: 'workflowRun-session-cancelled',
-    format: RUN_INPUT_VERSION,
+    format: SESSION_RUN_FORMAT,
     async record({ workflow, model, client }) {
       model.replyWhen((r) => r.lastUserText.startsWith('Plan forever'), { text: 'Planning', hang: true });
       const run = await workflow.run('Plan forever', { sessionId: 'wf-session', sessionState: {}, background: true });
@@ -639,6 +643,237 @@ const sessionScenarios: SessionScenario[] = [
   },
 ];
 
+/** What the pause scenarios run with: an agent, a team whose member and leader, and a workflow whose step, ask first. */
+interface PauseContext {
+  client: KernClient;
+  model: ScriptedModelServer;
+  agent: Agent;
+  team: Team;
+  workflow: Workflow;
+}
+
+/** A history of a run that paused for a person (run input format 4), and what it was continued with. */
+interface PauseScenario {
+  /** `<workflow type>-<scenario>`. */
+  name: string;
+  /** Runs the scenario; returns the run ids to record (`<workflow type>-<scenario>` each), once they have ended. */
+  record(ctx: PauseContext): Promise<Recorded[]>;
+}
+
+const sendEmail = defineTool({
+  name: 'send_email',
+  description: 'Send an email.',
+  parameters: z.object({ to: z.string() }),
+  requiresConfirmation: true,
+  execute: ({ to }) => `sent to ${to}`,
+});
+const bookSeat = defineTool({
+  name: 'book_seat',
+  description: 'Book a seat.',
+  parameters: z.object({ flight: z.string() }),
+  requiresUserInput: true,
+  userInputFields: z.object({ passenger: z.string().min(2) }),
+  execute: ({ flight, passenger }) => `booked ${flight} for ${passenger}`,
+});
+const lookUp = defineTool({
+  name: 'look_up',
+  description: 'Look a customer up (the caller runs it).',
+  parameters: z.object({ customer: z.string() }),
+  externalExecution: true,
+});
+
+/** Waits until run `runId` is paused and returns the id of each requirement it waits for. */
+async function pausedRequirements(client: KernClient, runId: string): Promise<string[]> {
+  for (let attempt = 0; attempt < 300; attempt++) {
+    const output = await client.getRunOutput(runId);
+    if (output?.status === 'PAUSED' && output.requirements) return output.requirements.map((r) => r.id);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`run ${runId} did not pause`);
+}
+
+const pauseScenarios: PauseScenario[] = [
+  {
+    name: 'agentRun-paused-confirmed',
+    async record({ agent, model, client }) {
+      model.replyWhen(
+        'Email Ada',
+        { toolCalls: [{ name: 'send_email', arguments: { to: 'ada' } }] },
+        { text: 'Sent.' },
+      );
+      const run = await agent.run('Email Ada', { background: true });
+      const [id] = await pausedRequirements(client, run.runId);
+      await agent.continueRun(run.runId, { requirements: [{ id: id!, confirmation: true }] });
+      await client.waitForRun(run.runId);
+      return [{ file: 'agentRun-paused-confirmed', runId: run.runId }];
+    },
+  },
+  {
+    name: 'agentRun-paused-rejected',
+    async record({ agent, model, client }) {
+      model.replyWhen('Email Bob', { toolCalls: [{ name: 'send_email', arguments: { to: 'bob' } }] }, { text: 'Ok.' });
+      const run = await agent.run('Email Bob', { background: true });
+      const [id] = await pausedRequirements(client, run.runId);
+      await agent.continueRun(run.runId, { requirements: [{ id: id!, confirmation: false, confirmationNote: 'No.' }] });
+      await client.waitForRun(run.runId);
+      return [{ file: 'agentRun-paused-rejected', runId: run.runId }];
+    },
+  },
+  {
+    name: 'agentRun-paused-user-input',
+    async record({ agent, model, client }) {
+      model.replyWhen(
+        'Book LX12',
+        { toolCalls: [{ name: 'book_seat', arguments: { flight: 'LX12' } }] },
+        {
+          text: 'Booked.',
+        },
+      );
+      const run = await agent.run('Book LX12', { background: true });
+      const [id] = await pausedRequirements(client, run.runId);
+      // Input that fails the schema is refused after the check (a failed update in the history), then valid input.
+      await agent
+        .continueRun(run.runId, { requirements: [{ id: id!, userInput: { passenger: 'A' } }] })
+        .catch(() => {});
+      await agent.continueRun(run.runId, { requirements: [{ id: id!, userInput: { passenger: 'Ada' } }] });
+      await client.waitForRun(run.runId);
+      return [{ file: 'agentRun-paused-user-input', runId: run.runId }];
+    },
+  },
+  {
+    name: 'agentRun-paused-external',
+    async record({ agent, model, client }) {
+      model.replyWhen(
+        'Who is ACME',
+        {
+          toolCalls: [
+            { name: 'look_up', arguments: { customer: 'ACME' } },
+            { name: 'get_weather', arguments: { city: 'Oslo' } },
+          ],
+        },
+        { text: 'Gold.' },
+      );
+      const run = await agent.run('Who is ACME', { background: true });
+      const [id] = await pausedRequirements(client, run.runId);
+      await agent.continueRun(run.runId, { requirements: [{ id: id!, externalExecutionResult: 'gold tier' }] });
+      await client.waitForRun(run.runId);
+      return [{ file: 'agentRun-paused-external', runId: run.runId }];
+    },
+  },
+  {
+    name: 'agentRun-paused-cancelled',
+    async record({ agent, model, client }) {
+      model.replyWhen('Email Cy', { toolCalls: [{ name: 'send_email', arguments: { to: 'cy' } }] });
+      const run = await agent.run('Email Cy', { background: true });
+      await pausedRequirements(client, run.runId);
+      await agent.cancelRun(run.runId);
+      await client.waitForRun(run.runId);
+      return [{ file: 'agentRun-paused-cancelled', runId: run.runId }];
+    },
+  },
+  {
+    name: 'agentRun-paused-timed-out',
+    async record({ model, client }) {
+      model.replyWhen('Email Dee', { toolCalls: [{ name: 'send_email', arguments: { to: 'dee' } }] });
+      const agent = new Agent({
+        name: 'Impatient Agent',
+        model: new OpenAIResponses({ id: 'gpt-test' }),
+        tools: [sendEmail],
+        pauseTimeout: '1 second',
+        client,
+      });
+      const run = await agent.run('Email Dee', { background: true });
+      await client.waitForRun(run.runId);
+      return [{ file: 'agentRun-paused-timed-out', runId: run.runId }];
+    },
+  },
+  {
+    name: 'teamRun-member-paused',
+    async record({ team, model, client }) {
+      model
+        .replyWhen((r) => r.lastUserText === 'Tell Gus.', delegateTo('mailer', 'mail Gus'), { text: 'Told.' })
+        .replyWhen(
+          (r) => r.lastUserText === 'mail Gus',
+          { toolCalls: [{ name: 'send_email', arguments: { to: 'gus' } }] },
+          {
+            text: 'Mailed.',
+          },
+        );
+      const run = await team.run('Tell Gus.', { background: true });
+      const [id] = await pausedRequirements(client, run.runId);
+      await team.continueRun(run.runId, { requirements: [{ id: id!, confirmation: true }] });
+      const output = await client.waitForRun(run.runId);
+      const member = output.kind === 'team' ? output.memberResponses[0]! : undefined;
+      return [
+        { file: 'teamRun-member-paused', runId: run.runId },
+        { file: 'agentRun-paused-as-member', runId: member!.runId },
+      ];
+    },
+  },
+  {
+    name: 'teamRun-leader-paused',
+    async record({ team, model, client }) {
+      model.replyWhen(
+        (r) => r.lastUserText === 'Email Hal yourself.',
+        {
+          toolCalls: [{ name: 'send_email', arguments: { to: 'hal' } }],
+        },
+        { text: 'Done.' },
+      );
+      const run = await team.run('Email Hal yourself.', { background: true });
+      const [id] = await pausedRequirements(client, run.runId);
+      await team.continueRun(run.runId, { requirements: [{ id: id!, confirmation: true }] });
+      await client.waitForRun(run.runId);
+      return [{ file: 'teamRun-leader-paused', runId: run.runId }];
+    },
+  },
+  {
+    name: 'teamRun-paused-cancelled',
+    async record({ team, model, client }) {
+      model
+        .replyWhen((r) => r.lastUserText === 'Tell Ivy.', delegateTo('mailer', 'mail Ivy'))
+        .replyWhen((r) => r.lastUserText === 'mail Ivy', {
+          toolCalls: [{ name: 'send_email', arguments: { to: 'ivy' } }],
+        });
+      const run = await team.run('Tell Ivy.', { background: true });
+      await pausedRequirements(client, run.runId);
+      await team.cancelRun(run.runId);
+      await client.waitForRun(run.runId);
+      return [{ file: 'teamRun-paused-cancelled', runId: run.runId }];
+    },
+  },
+  {
+    name: 'workflowRun-paused-cancelled',
+    async record({ workflow, model, client }) {
+      model.replyWhen((r) => r.lastUserText.startsWith('Bulletin'), {
+        toolCalls: [{ name: 'send_email', arguments: { to: 'kim' } }],
+      });
+      const run = await workflow.run('Bulletin', { background: true });
+      await pausedRequirements(client, run.runId);
+      await workflow.cancelRun(run.runId);
+      await client.waitForRun(run.runId);
+      return [{ file: 'workflowRun-paused-cancelled', runId: run.runId }];
+    },
+  },
+  {
+    name: 'workflowRun-step-paused',
+    async record({ workflow, model, client }) {
+      model.replyWhen(
+        (r) => r.lastUserText.startsWith('Newsletter'),
+        {
+          toolCalls: [{ name: 'send_email', arguments: { to: 'jo' } }],
+        },
+        { text: 'Sent it.' },
+      );
+      const run = await workflow.run('Newsletter', { background: true });
+      const [id] = await pausedRequirements(client, run.runId);
+      await workflow.continueRun(run.runId, { requirements: [{ id: id!, confirmation: true }] });
+      await client.waitForRun(run.runId);
+      return [{ file: 'workflowRun-step-paused', runId: run.runId }];
+    },
+  },
+];
+
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   mkdirSync(historiesDir, { recursive: true });
@@ -650,7 +885,10 @@ async function main(): Promise<void> {
   const workflowFor = (scenario: WorkflowScenario) =>
     new Workflow({ name: 'History Workflow', steps: scenario.workflow(agentOf), client });
   const worker = await startWorker({
-    app: defineApp({ tools: [getWeather, remember], workflows: workflowScenarios.map(workflowFor) }),
+    app: defineApp({
+      tools: [getWeather, remember, sendEmail, bookSeat, lookUp],
+      workflows: workflowScenarios.map(workflowFor),
+    }),
     address: env.address,
     taskQueue,
     modelProvider: { baseURL: model.url, apiKey: 'recording' },
@@ -721,6 +959,39 @@ async function main(): Promise<void> {
       if (kept(`workflowRun-${scenario.name}`)) continue;
       const runId = await scenario.run({ workflow: workflowFor(scenario), client, model });
       save([{ file: `workflowRun-${scenario.name}`, runId }]);
+    }
+    const askingAgent = (name: string) =>
+      new Agent({ name, model: new OpenAIResponses({ id: 'gpt-test' }), tools: [sendEmail], client });
+    const pauseContext: PauseContext = {
+      client,
+      model,
+      agent: new Agent({
+        name: 'Asking Agent',
+        model: new OpenAIResponses({ id: 'gpt-test' }),
+        tools: [sendEmail, bookSeat, lookUp, getWeather],
+        client,
+      }),
+      team: new Team({
+        name: 'Asking Team',
+        model: new OpenAIResponses({ id: 'gpt-test' }),
+        tools: [sendEmail],
+        members: [askingAgent('Mailer')],
+        client,
+      }),
+      workflow: new Workflow({
+        name: 'Asking Workflow',
+        steps: [new Step({ name: 'Send', agent: askingAgent('Step Mailer') })],
+        client,
+      }),
+    };
+    for (const scenario of pauseScenarios) {
+      if (kept(scenario.name, PEOPLE_FORMAT)) continue;
+      const recorded = await scenario.record(pauseContext);
+      for (const { file, runId } of recorded) {
+        if (existsSync(historyPath(file, PEOPLE_FORMAT))) continue;
+        writeFileSync(historyPath(file, PEOPLE_FORMAT), exportHistory(env.address, workflowIdForRun(runId)));
+        console.log(`recorded ${path.relative(process.cwd(), historyPath(file, PEOPLE_FORMAT))}`);
+      }
     }
     for (const scenario of sessionScenarios) {
       const file = historyPath(scenario.name, scenario.format);

@@ -159,6 +159,7 @@ test('a worker cut off from Temporal mid-answer, its call retried elsewhere: whe
 }, 120_000);
 
 test('a worker process killed while a run is paused for a person: the run stays paused, and a new worker continues it', async () => {
+  await h.stopWorker();
   const marker = path.join(mkdtempSync(path.join(tmpdir(), 'kern-pause-')), 'marker');
   const prompt = `pay invoice ${randomUUID()}`;
   h.model.replyWhen(

@@ -11,6 +11,7 @@ import { componentIdentityOf, isRunOutputOf, type AnyRunOutput, type RunOutputOf
 import {
   componentOf,
   historyRunsOf,
+  mayPause,
   runInputVersionOf,
   type ModelComponentSpec,
   type RunInputBase,
@@ -147,8 +148,10 @@ export abstract class Component<K extends RunKind, Output extends RunOutputOf<K>
    *
    * - `background: true`: resolves to the `PENDING` output as soon as Temporal has the run.
    * - `stream: true`: returns the run's events as they happen, ending with its `…Completed`, `…Error` or
-   *   `…Cancelled` event. Stopping early cancels the run, unless `background` is also set (then the run goes on).
-   * - neither: resolves to the final output (`COMPLETED`, `CANCELLED` or `ERROR`).
+   *   `…Cancelled` event, or with its `…Paused` event when it pauses for a person. Stopping early cancels the run,
+   *   unless `background` is also set (then the run goes on).
+   * - neither: resolves to the final output (`COMPLETED`, `CANCELLED` or `ERROR`), or the `PAUSED` one when the run
+   *   pauses for a person (`continueRun` answers it).
    */
   run(input: string, options: RunOptions & { stream: true }): AsyncIterable<AnyRunEvent>;
   run(input: string, options?: RunOptions & { stream?: false }): Promise<Output>;
@@ -242,6 +245,8 @@ export abstract class Component<K extends RunKind, Output extends RunOutputOf<K>
     const client = await this.client();
     await client.startRun(runInput);
     if (background) return this.ownRun(outputFromRecord(runRecordOf(runInput)));
+    // A run that may pause for a person returns then, `PAUSED`, as the framework's does.
+    if (mayPause(runInput)) return this.ownRun(await client.waitForRunOrPause(runInput.runId));
     return this.ownRun(await client.waitForRun(runInput.runId));
   }
 
@@ -256,10 +261,12 @@ export abstract class Component<K extends RunKind, Output extends RunOutputOf<K>
         ended = isTerminalEventOf(event, runInput.runId);
         paused = event.runId === runInput.runId && pauseRequirementsOf(event) !== undefined;
         yield event;
+        // The run waits for a person: the stream ends here, as the framework's does, and the run stays paused.
+        // `continueRun(…, { stream: true })` streams the rest; `subscribe` follows a run through its pauses.
+        if (paused) return;
       }
     } finally {
-      // The consumer stopped reading before the end: a foreground run stops with it, unless it stopped at the run's
-      // pause (the run waits for a person; `continueRun(…, { stream: true })` streams the rest).
+      // The consumer stopped reading before the end: a foreground run stops with it (not one that waits for a person).
       if (!ended && !paused && !background) await client.cancelRun(runInput.runId);
     }
   }

@@ -127,6 +127,9 @@ const CANCEL_INTENT_CHECKS = 10;
 /** How many skipped sessions `listSessions` reads in one visibility page (`offset`). */
 const SKIP_PAGE = 1_000;
 
+/** How often {@link KernClient.waitForRunOrPause} looks whether the run has paused. */
+const PAUSE_CHECK_INTERVAL_MS = 500;
+
 /** How long a poll waits for a running run's worker to answer before falling back to what history says. */
 const QUERY_TIMEOUT_MS = 5_000;
 
@@ -273,6 +276,27 @@ export class KernClient {
       const output = await this.getRunOutput(runId);
       if (!output) throw err;
       return output;
+    }
+  }
+
+  /**
+   * Waits until a run ends or pauses for a person, and returns its output then (`PAUSED`, with what it waits for, or
+   * final). For runs that may pause: it looks at the run's status twice a second besides waiting for its result.
+   */
+  async waitForRunOrPause(runId: string): Promise<AnyRunOutput> {
+    const result = this.waitForRun(runId);
+    // Kept from failing unheard while this looks for a pause; the caller awaits it below when the run ends.
+    result.catch(() => undefined);
+    for (;;) {
+      const ended = await Promise.race([
+        result.then(() => true),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), PAUSE_CHECK_INTERVAL_MS)),
+      ]);
+      if (ended) return result;
+      const description = await this.describe(runId);
+      if (description?.typedSearchAttributes.get(kernStatusKey) !== RunStatus.paused) continue;
+      const output = await this.getRunOutput(runId);
+      if (output?.status === RunStatus.paused) return output;
     }
   }
 

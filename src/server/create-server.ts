@@ -9,9 +9,16 @@ import { WebSocketServer } from 'ws';
 import { KernClient, isTemporalUnavailable } from '../client/kern-client';
 import type { KernApp } from '../client/define';
 import { loadApp } from '../worker/start-worker';
-import { InvalidInputError, KernError, TemporalUnreachable } from '../shared/errors';
+import {
+  InvalidInputError,
+  KernError,
+  RequirementAnswersInvalid,
+  RunNotPaused,
+  TemporalUnreachable,
+} from '../shared/errors';
 import { Catalog, NOT_FOUND_DETAIL, type RouteKind } from './catalog';
 import { RunFeeds } from './run-feeds';
+import { BadRequest } from './continue-request';
 import { InvalidRequest } from './run-request';
 import { NotFound, runRoutes, type ServerDeps } from './run-routes';
 import { sessionRoutes } from './session-routes';
@@ -161,6 +168,9 @@ function errorAnswer(err: Error, c: Context): Response {
   if (err instanceof NotFound) return c.json({ detail: err.message }, 404);
   if (err instanceof InvalidRequest) return c.json({ detail: err.problems }, 422);
   if (err instanceof InvalidInputError) return c.json({ detail: err.message }, 422);
+  if (err instanceof BadRequest || err instanceof RequirementAnswersInvalid)
+    return c.json({ detail: err.message }, 400);
+  if (err instanceof RunNotPaused) return c.json({ detail: err.message }, 409);
   if (err instanceof TemporalUnreachable) return c.json({ detail: err.message }, 503);
   if (isTemporalUnavailable(err)) {
     return c.json({ detail: 'the Temporal server is unreachable; try again once it is up' }, 503);

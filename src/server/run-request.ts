@@ -21,7 +21,7 @@ export class InvalidRequest extends Error {
 const TRUE_WORDS = new Set(['1', 'on', 't', 'true', 'y', 'yes']);
 const FALSE_WORDS = new Set(['0', 'off', 'f', 'false', 'n', 'no']);
 
-const formBoolean = z.union([z.boolean(), z.string()]).transform((value, ctx) => {
+export const formBoolean = z.union([z.boolean(), z.string()]).transform((value, ctx) => {
   if (typeof value === 'boolean') return value;
   const word = value.trim().toLowerCase();
   if (TRUE_WORDS.has(word)) return true;
@@ -31,7 +31,7 @@ const formBoolean = z.union([z.boolean(), z.string()]).transform((value, ctx) =>
 });
 
 /** An optional id field: an empty form value counts as absent, as there. */
-const optionalKey = <T extends z.ZodType>(key: T) =>
+export const optionalKey = <T extends z.ZodType>(key: T) =>
   z.preprocess((value) => (value === '' ? undefined : value), key.optional());
 
 /**
@@ -108,21 +108,44 @@ export async function readBodyFields(c: Context): Promise<Record<string, unknown
 
 /** Checks a run request's fields: the framework's 422 problems for what is missing, wrong or unsupported. */
 export function parseRunRequest(fields: Record<string, unknown>): RunRequest {
+  const problems = fieldNameProblems(fields, RunRequest.shape, UNSUPPORTED_FIELDS);
+  const parsed = RunRequest.safeParse(fields);
+  if (!parsed.success) problems.push(...parsed.error.issues.map((issue) => fieldProblem(issue, fields)));
+  if (problems.length > 0 || !parsed.success) throw new InvalidRequest(problems);
+  return parsed.data;
+}
+
+/**
+ * The problems with a body's field names: a field kern does not take (`unsupported`, with the reason when the
+ * framework has the field), and one given more than once. The neutral fields are taken and left unused.
+ */
+function fieldNameProblems(
+  fields: Record<string, unknown>,
+  known: Record<string, unknown>,
+  unsupported: Readonly<Record<string, string>>,
+): FieldProblem[] {
   const problems: FieldProblem[] = [];
   for (const [name, value] of Object.entries(fields)) {
-    if (name in RunRequest.shape || NEUTRAL_FIELDS.has(name)) {
+    if (name in known || NEUTRAL_FIELDS.has(name)) {
       if (Array.isArray(value)) {
         problems.push({ type: 'string_type', loc: ['body', name], msg: 'Field given more than once', input: null });
       }
       continue;
     }
-    const reason = UNSUPPORTED_FIELDS[name] ?? 'unknown field';
+    const reason = unsupported[name] ?? 'unknown field';
     problems.push({ type: 'unsupported', loc: ['body', name], msg: reason, input: null });
   }
-  const parsed = RunRequest.safeParse(fields);
-  if (!parsed.success) problems.push(...parsed.error.issues.map((issue) => fieldProblem(issue, fields)));
-  if (problems.length > 0 || !parsed.success) throw new InvalidRequest(problems);
-  return parsed.data;
+  return problems;
+}
+
+/** Refuses (422) a body with a field kern does not take, or one given more than once; see {@link fieldNameProblems}. */
+export function rejectUnknownFields(
+  fields: Record<string, unknown>,
+  known: Record<string, unknown>,
+  unsupported: Readonly<Record<string, string>>,
+): void {
+  const problems = fieldNameProblems(fields, known, unsupported);
+  if (problems.length > 0) throw new InvalidRequest(problems);
 }
 
 /** JSON text as its value; text that is not JSON stays as it is (and fails the object check with the field's name). */

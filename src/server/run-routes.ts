@@ -2,11 +2,13 @@ import { Hono, type Context } from 'hono';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import type { KernClient } from '../client/kern-client';
 import { RunKey } from '../client/run-options';
-import { RunIdInUseError } from '../shared/errors';
-import { isTerminalEventOf, type AnyRunEvent } from '../shared/events';
+import { RunIdInUseError, RunNotPaused } from '../shared/errors';
+import { isTerminalEventOf, pauseRequirementsOf, type AnyRunEvent } from '../shared/events';
+import { mayPause } from '../shared/specs';
 import { componentIdentityOf, type AnyRunOutput } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
 import { NOT_FOUND_DETAIL, RUN_KIND_OF, type Catalog, type RouteKind } from './catalog';
+import { answersOf, parseContinueRequest } from './continue-request';
 import { resumeRun, type ResumeItem } from './run-events';
 import type { RunFeeds } from './run-feeds';
 import { InvalidRequest, optionalInteger, parseRunRequest, readBodyFields } from './run-request';
@@ -58,24 +60,29 @@ export function runRoutes(kind: RouteKind, catalog: Catalog, connect: () => Prom
     }
     if (!request.stream) {
       if (request.background) return c.json({ run_id: runId, session_id: sessionId, status: RunStatus.pending }, 202);
-      return c.json(wireOutput(await client.waitForRun(runId)));
+      // A run that pauses for a person is answered then, `PAUSED`, as there.
+      const output = mayPause(runInput) ? await client.waitForRunOrPause(runId) : await client.waitForRun(runId);
+      return c.json(wireOutput(output));
     }
-    return sse(c, async (stream, signal) => {
-      let ended = false;
-      // A plain stream belongs to its request: when the client goes away before the end, the run is cancelled (as
-      // the framework's server does). A background stream only loses a viewer; the run goes on, and `/resume` picks
-      // it up. Only the client leaving cancels: a stream that fails on the server's side ends with an `error` frame
-      // and leaves the run going.
-      if (!request.background) {
-        stream.onAbort(() => {
-          if (!ended) void client.cancelRun(runId).catch(() => undefined);
-        });
-      }
-      for await (const event of feeds.follow(runId, 0, signal)) {
-        ended = isTerminalEventOf(event, runId);
-        await writeEvent(stream, event, request.background);
-      }
-    });
+    return streamRun(c, { client, feeds }, runId, 0, request.background);
+  });
+
+  routes.post('/:componentId/runs/:runId/continue', async (c) => {
+    componentOf(c);
+    const request = parseContinueRequest(await readBodyFields(c));
+    const { client, feeds } = await connect();
+    const runId = validRunId(c);
+    const output = runId === undefined ? null : await client.getRunOutput(runId);
+    if (!runId || !output || !owns(c, output, request.sessionId)) throw new NotFound('Run not found');
+    if (output.status !== RunStatus.paused || !output.requirements) {
+      throw new RunNotPaused(runId, `it is ${output.status}`);
+    }
+    const { fromIndex } = await client.continueRun(runId, { requirements: answersOf(request, output.requirements) });
+    if (request.stream) return streamRun(c, { client, feeds }, runId, fromIndex, request.background);
+    if (request.background) {
+      return c.json({ run_id: runId, session_id: output.sessionId, status: RunStatus.pending }, 202);
+    }
+    return c.json(wireOutput(await client.waitForRunOrPause(runId)));
   });
 
   routes.get('/:componentId/runs', async (c) => {
@@ -164,6 +171,39 @@ export function runRoutes(kind: RouteKind, catalog: Catalog, connect: () => Prom
   });
 
   return routes;
+}
+
+/**
+ * A run's events from `fromIndex` as SSE, until it ends or pauses for a person. A plain stream belongs to its request:
+ * when the client goes away before the end, the run is cancelled (as the framework's server does). A background
+ * stream only loses a viewer; the run goes on, and `/resume` picks it up. Only the client leaving cancels: a stream
+ * that fails on the server's side ends with an `error` frame and leaves the run going.
+ */
+function streamRun(
+  c: Context,
+  { client, feeds }: Pick<ServerDeps, 'client' | 'feeds'>,
+  runId: string,
+  fromIndex: number,
+  background: boolean,
+): Response {
+  return sse(c, async (stream, signal) => {
+    let ended = false;
+    if (!background) {
+      stream.onAbort(() => {
+        if (!ended) void client.cancelRun(runId).catch(() => undefined);
+      });
+    }
+    for await (const event of feeds.follow(runId, fromIndex, signal)) {
+      ended = isTerminalEventOf(event, runId);
+      // A run that pauses ends this response, as there: it waits for a person, and `…/continue` streams the rest.
+      const paused = event.runId === runId && pauseRequirementsOf(event) !== undefined;
+      await writeEvent(stream, event, background);
+      if (paused) {
+        ended = true;
+        return;
+      }
+    }
+  });
 }
 
 /** The run id in the path, or `undefined` for one no run can have (too long, spaces around it, control characters). */

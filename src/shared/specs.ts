@@ -123,6 +123,11 @@ export function runInputVersionOf(
   return input.sessionState !== undefined || input.readSession ? 3 : 2;
 }
 
+/** True when a run may pause for a person: a tool of its component, or of its members or steps, needs one. */
+export function mayPause(input: RunInput): boolean {
+  return needsPeople(componentOf(input));
+}
+
 /** True when a run of this component may pause for a person: one of its tools, or its members' or steps', needs one. */
 function needsPeople(component: AgentSpec | TeamSpec | WorkflowSpec): boolean {
   if ('steps' in component) return component.steps.some(stepNeedsPeople);
