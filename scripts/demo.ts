@@ -15,6 +15,7 @@ import { ScriptedModelServer } from 'kern/testing';
 import { startWorker } from 'kern/worker';
 import app from '../examples/app';
 import * as agentBackgroundExecution from '../examples/agent-background-execution';
+import * as agentHumanInTheLoop from '../examples/agent-human-in-the-loop';
 import * as agentSession from '../examples/agent-session';
 import * as httpApi from '../examples/http-api';
 import * as teamBackgroundExecution from '../examples/team-background-execution';
@@ -36,6 +37,11 @@ const examples: Array<{ about: string; file: string; main: () => Promise<void> }
   },
   { about: 'twin of seed 004 / 002 over HTTP', file: 'examples/http-api.ts', main: httpApi.main },
   { about: "the sessions every seed's session_id opens", file: 'examples/agent-session.ts', main: agentSession.main },
+  {
+    about: 'a run that waits for a person',
+    file: 'examples/agent-human-in-the-loop.ts',
+    main: agentHumanInTheLoop.main,
+  },
 ];
 
 const root = path.resolve(__dirname, '..');

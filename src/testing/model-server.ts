@@ -412,6 +412,8 @@ const STAND_IN_WORDS = (
  * The development stand-in's answer: made-up text, as long as the prompt asks ("at least 5000 words" gives a long
  * answer, capped at 1,500 words), so the demo's polling and cancelling have something to work on. Offered a team's
  * delegation tool, it plays the leader: it hands the task to each member in turn (or to all at once), then answers.
+ * Offered a tool the prompt names (every word of its name is in the prompt: `send_email` in "send an email") whose
+ * parameters are all text, it calls it once, with the prompt's quoted strings as the arguments, in order.
  */
 export function standInAnswer(request: RecordedRequest): ScriptedTurn {
   const question = request.lastUserText.split('\n')[0]!.trim();
@@ -426,9 +428,12 @@ export function standInAnswer(request: RecordedRequest): ScriptedTurn {
   if (toMember && answered.length < members.length) {
     return { toolCalls: [{ name: toMember.name, arguments: { member_id: members[answered.length], task: question } }] };
   }
+  const named = answered.length === 0 ? namedToolCall(tools, request.lastUserText) : undefined;
+  if (named) return { toolCalls: [named] };
   if (answered.length > 0) {
     const gist = answered.map((output) => output.split(/\s+/).slice(0, 12).join(' ')).join(' … ');
-    return { text: `[stand-in model] Here is what the team found: ${gist} …` };
+    const found = toMember || toAll ? 'Here is what the team found' : 'The tools said';
+    return { text: `[stand-in model] ${found}: ${gist} …` };
   }
   const asked = /(\d[\d,]*)\s*words/i.exec(request.lastUserText);
   const length = asked ? Math.min(Number(asked[1]!.replace(/,/g, '')), 1_500) : 24;
@@ -443,7 +448,27 @@ export function standInAnswer(request: RecordedRequest): ScriptedTurn {
 
 interface OfferedTool {
   name: string;
-  parameters?: { properties?: Record<string, { enum?: unknown[] }> };
+  parameters?: { properties?: Record<string, { enum?: unknown[]; type?: unknown }> };
+}
+
+/** The call of a tool the prompt names, its text parameters filled with the prompt's quoted strings (see the stand-in). */
+function namedToolCall(tools: OfferedTool[], prompt: string): { name: string; arguments: unknown } | undefined {
+  const words = new Set(prompt.toLowerCase().split(/[^a-z0-9]+/));
+  const quoted = [...prompt.matchAll(/"([^"]+)"/g)].map((match) => match[1]!);
+  for (const tool of tools) {
+    if (tool.name === DELEGATE_TO_ALL || tool.name === DELEGATE_TO_MEMBER) continue;
+    if (
+      !tool.name
+        .toLowerCase()
+        .split(/[_-]+/)
+        .every((word) => words.has(word))
+    )
+      continue;
+    const properties = Object.entries(tool.parameters?.properties ?? {});
+    if (properties.length > quoted.length || properties.some(([, schema]) => schema.type !== 'string')) continue;
+    return { name: tool.name, arguments: Object.fromEntries(properties.map(([key], i) => [key, quoted[i]])) };
+  }
+  return undefined;
 }
 
 function offeredTools(request: RecordedRequest): OfferedTool[] {
