@@ -1,18 +1,20 @@
 /**
  * The app a worker and the HTTP server serve for the examples: `npx kern worker --app examples/app.ts`,
- * `npx kern serve --app examples/app.ts` (which serves the storytelling team and the content workflow).
+ * `npx kern serve --app examples/app.ts` (which serves the email agent, the storytelling team and the content
+ * workflow).
  * Runs carry their agents' and teams' definitions, so agents without tools need nothing here. The content
  * workflow is listed because its agents' tools (Hacker News, stock prices) run on the worker, and the session
  * example's shopping-list tool and the human-in-the-loop example's email tool for the same reason.
  */
 import { defineApp } from 'kern';
-import { sendEmail } from './agent-human-in-the-loop';
+import { emailAgent } from './agent-human-in-the-loop';
 import { addToList } from './agent-session';
 import { storytellingTeam } from './team-run-cancellation';
 import { contentCreationWorkflow } from './workflow-background-execution';
 
 export default defineApp({
-  tools: [addToList, sendEmail],
+  agents: [emailAgent],
+  tools: [addToList],
   teams: [storytellingTeam],
   workflows: [contentCreationWorkflow],
 });

@@ -43,5 +43,19 @@ async def main() -> None:
     runs = await client.get_session_runs(first.session_id)
     print("get_session_runs:", [(type(run).__name__, run.run_id == first.run_id) for run in runs])
 
+    # A run that asks first: it pauses, and the framework's own continue call (the run's tools, confirmed) goes on.
+    paused = await client.run_agent(
+        agent_id="emailagent",
+        message='Send an email to "ada@example.com" with the subject "Hi" and the body "Lunch?"',
+    )
+    print("run_agent:", paused.status, [(t.tool_name, t.requires_confirmation) for t in paused.tools or []])
+    print("  requirements:", [(r.id, r.needs_confirmation) for r in paused.requirements or []])
+    for tool in paused.tools or []:
+        tool.confirmed = True
+    done = await client.continue_agent_run(
+        agent_id="emailagent", run_id=paused.run_id, tools=paused.tools, session_id=paused.session_id
+    )
+    print("continue_agent_run:", done.status, done.content)
+
 
 asyncio.run(main())

@@ -100,7 +100,9 @@ describe('POST /{kind}/{id}/runs/{run_id}/continue, as the framework takes it', 
     const prompt = `Pay INV-1 ${randomUUID()}`;
     h.model.replyWhen(prompt, call('pay_invoice', { invoice: 'INV-1' }), { text: 'Paid.' });
     const paused = (await json(await postForm(`${base}/agents/admin/runs`, { message: prompt, stream: 'false' }))).body;
-    expect(paused.requirements[0].user_input_schema).toEqual([{ name: 'approver', field_type: 'str' }]);
+    expect(paused.requirements[0].user_input_schema).toEqual([
+      { name: 'approver', field_type: 'str', description: null, value: null },
+    ]);
     const runId = paused.run_id;
     expect((await json(await continueRun(runId, { tools: '[', session_id: paused.session_id }))).body).toEqual({
       detail: 'Invalid JSON in tools field',

@@ -1,4 +1,5 @@
 import type { AnyRunEvent } from '../shared/events';
+import type { UserInputField } from '../shared/requirements';
 import type { AnyRunOutput, Message, StepOutput } from '../shared/run-output';
 
 /**
@@ -145,9 +146,23 @@ function snakeKeys(value: unknown): WireValue {
   const wire: WireObject = {};
   for (const [key, field] of Object.entries(value)) {
     if (field === undefined) continue;
+    if (key === 'userInputSchema' && Array.isArray(field)) {
+      wire.user_input_schema = field.map(wireInputField);
+      continue;
+    }
     wire[snakeCase(key)] = OPAQUE_KEYS.has(key) ? (field as WireValue) : snakeKeys(field);
   }
   return wire;
+}
+
+/** A user input field as the framework sends it: every key present, `null` for no description or value yet. */
+function wireInputField(field: UserInputField): WireObject {
+  return {
+    name: field.name,
+    field_type: field.fieldType,
+    description: field.description ?? null,
+    value: (field.value ?? null) as WireValue,
+  };
 }
 
 function snakeCase(key: string): string {
