@@ -255,6 +255,11 @@ describe('an agent run pauses for a person', () => {
         ],
       }),
     ).rejects.toThrow(/answered twice/);
+    await expect(
+      agent.continueRun(run.runId, {
+        requirements: [{ id, confirmation: false, confirmationNote: 'x'.repeat(100_001) }],
+      }),
+    ).rejects.toThrow(/over 100000 characters/);
 
     // Two continues at once: one is taken, the other refused.
     const both = await Promise.allSettled([
@@ -423,6 +428,33 @@ describe('teams and workflows pause when a member or a step does', () => {
     );
     expect(order.every((name) => names.includes(name))).toBe(true);
     expect(names.at(-1)).toBe(TeamRunEvent.runCompleted);
+  });
+
+  test("a team leader's own tool pauses the team run itself; run() without background returns the PAUSED output", async () => {
+    h.model.replyWhen(
+      (request) => request.lastUserText === 'Lead: email Lou',
+      call('send_email', { to: 'lou@example.com', subject: 'S' }),
+      {
+        text: 'The leader emailed Lou.',
+      },
+    );
+    const team = new Team({
+      name: 'Leading Office',
+      model,
+      tools: [sendEmail],
+      members: [new Agent({ name: 'Helper', model, client: h.client })],
+      client: h.client,
+    });
+    const pausedTeam = await team.run('Lead: email Lou');
+    expect(pausedTeam.status).toBe(RunStatus.paused);
+    expect(pausedTeam.memberResponses).toEqual([]);
+    const [requirement] = pausedTeam.requirements!;
+    expect(requirement).toMatchObject({ runId: pausedTeam.runId, needs: 'confirmation' });
+    expect(requirement!.memberRunId).toBeUndefined();
+    await team.continueRun(pausedTeam.runId, { requirements: [{ id: requirement!.id, confirmation: true }] });
+    const done = await h.client.waitForRun(pausedTeam.runId);
+    expect(done).toMatchObject({ status: RunStatus.completed, content: 'The leader emailed Lou.' });
+    expect(sent).toEqual([{ tool: 'send_email', to: 'lou@example.com', subject: 'S' }]);
   });
 
   test('a workflow step whose agent pauses pauses the workflow; cancelling the paused workflow cancels the step', async () => {

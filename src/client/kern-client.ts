@@ -380,7 +380,7 @@ export class KernClient {
       const owner = open.find((requirement) => requirement.id === answer.id)!.runId;
       byRun.set(owner, [...(byRun.get(owner) ?? []), answer]);
     }
-    const fromIndex = await WorkflowStreamClient.create(this.temporal, workflowIdForRun(runId)).getOffset();
+    const fromIndex = await this.streamOffset(runId);
     await Promise.all(
       [...byRun].map(async ([owner, ownAnswers]) => {
         try {
@@ -393,6 +393,23 @@ export class KernClient {
     // The run above the members sees them go on by their forwarded events: wait until it shows the answers taken.
     if ([...byRun.keys()].some((owner) => owner !== runId)) await this.untilTaken(runId, answers);
     return { fromIndex };
+  }
+
+  /**
+   * Where the run's stream stands now (the index its next event gets), by query: a paused run publishes nothing
+   * until it goes on. With no worker answering, it asks again until one does (`continueRun` needs one anyway).
+   */
+  private async streamOffset(runId: string): Promise<number> {
+    const stream = WorkflowStreamClient.create(this.temporal, workflowIdForRun(runId));
+    for (;;) {
+      try {
+        return await this.temporal.connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => stream.getOffset());
+      } catch (err) {
+        if (isTemporalUnavailable(err)) throw this.unreachableOr(err);
+        if (err instanceof WorkflowNotFoundError) throw new RunNotFound(runId);
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    }
   }
 
   /** The error a refused `continueRun` update says it is. */
