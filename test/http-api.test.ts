@@ -3,25 +3,21 @@ import { RunStatus } from 'kern';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { WebSocket } from 'ws';
-import { createServer, type KernServer } from 'kern/server';
+import { createServer } from 'kern/server';
 import app from './fixtures/http-app';
 
 const appPath = path.resolve(__dirname, 'fixtures/http-app.ts');
-import { startHarness, type Harness } from './support/harness';
+import { startServedHarness, type Harness, type ServedHarness } from './support/harness';
 import { postForm, readFrames, sseFrames, type SseFrame } from './support/http';
 
+let served: ServedHarness;
 let h: Harness;
-let server: KernServer;
 let base: string;
 beforeAll(async () => {
-  h = await startHarness(app);
-  server = createServer({ app, client: h.client });
-  base = (await server.listen({ port: 0 })).url;
+  served = await startServedHarness(app);
+  ({ harness: h, base } = served);
 });
-afterAll(async () => {
-  await server.close();
-  await h.close();
-});
+afterAll(() => served.close());
 
 /** A response's wire JSON, loosely typed: the tests check its shape field by field. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

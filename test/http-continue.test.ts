@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { Agent, OpenAIResponses, Team, defineApp, defineTool } from 'kern';
-import { createServer, type KernServer } from 'kern/server';
-import { startHarness, type Harness } from './support/harness';
+import { startServedHarness, type Harness, type ServedHarness } from './support/harness';
 import { postForm, readFrames } from './support/http';
 
 const ran: string[] = [];
@@ -37,18 +36,14 @@ const office = new Team({
 });
 const app = defineApp({ agents: [admin], teams: [office] });
 
+let served: ServedHarness;
 let h: Harness;
-let server: KernServer;
 let base: string;
 beforeAll(async () => {
-  h = await startHarness(app);
-  server = createServer({ app, client: h.client });
-  base = (await server.listen({ port: 0 })).url;
+  served = await startServedHarness(app);
+  ({ harness: h, base } = served);
 });
-afterAll(async () => {
-  await server.close();
-  await h.close();
-});
+afterAll(() => served.close());
 beforeEach(() => {
   ran.length = 0;
 });

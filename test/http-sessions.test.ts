@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, OpenAIResponses, Team, defineApp } from 'kern';
-import { createServer, type KernServer } from 'kern/server';
-import { startHarness, type Harness } from './support/harness';
+import { startServedHarness, type Harness, type ServedHarness } from './support/harness';
 import { postForm } from './support/http';
 import { remember } from './fixtures/session-tools';
 
@@ -11,18 +10,14 @@ const other = new Agent({ name: 'Other Agent', model });
 const desk = new Team({ name: 'Help Desk', model, members: [other], addHistoryToContext: true });
 const app = defineApp({ agents: [assistant, other], teams: [desk], tools: [remember] });
 
+let served: ServedHarness;
 let h: Harness;
-let server: KernServer;
 let base: string;
 beforeAll(async () => {
-  h = await startHarness(app);
-  server = createServer({ app, client: h.client });
-  base = (await server.listen({ port: 0 })).url;
+  served = await startServedHarness(app);
+  ({ harness: h, base } = served);
 });
-afterAll(async () => {
-  await server.close();
-  await h.close();
-});
+afterAll(() => served.close());
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Wire = any;

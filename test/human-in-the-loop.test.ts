@@ -20,7 +20,7 @@ import {
   type WorkflowRunOutput,
 } from 'kern';
 import { workflowIdForRun } from '../src/shared/ids';
-import { startHarness, type Harness } from './support/harness';
+import { eventually, startHarness, type Harness } from './support/harness';
 
 /** What the tools did, by call, so a test sees whether a tool ran and with what. */
 const sent: Array<Record<string, unknown>> = [];
@@ -490,13 +490,3 @@ describe('teams and workflows pause when a member or a step does', () => {
     expect(sent).toEqual([{ tool: 'send_email', to: 'jo@example.com', subject: 'News' }]);
   });
 });
-
-/** Polls a visibility listing until `ready` holds (visibility follows a run by a moment). */
-async function eventually<T>(read: () => Promise<T>, ready: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const value = await read();
-    if (ready(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}

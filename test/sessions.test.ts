@@ -15,7 +15,7 @@ import {
 } from 'kern';
 import type { RecordedRequest } from 'kern/testing';
 import { workflowIdForSession } from '../src/shared/sessions';
-import { startHarness, type Harness } from './support/harness';
+import { eventually, startHarness, type Harness } from './support/harness';
 import { remember } from './fixtures/session-tools';
 
 /** A tool that reads the session state and appends to a list in it. */
@@ -66,15 +66,6 @@ const requestFor = (text: string) => {
   expect(found).toHaveLength(1);
   return found[0]!;
 };
-/** Polls a visibility listing until `ready` holds (visibility follows a run by a moment). */
-async function eventually<T>(read: () => Promise<T>, ready: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const value = await read();
-    if (ready(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 /** Every run a filter lists, page after page of `limit`. */
 async function allPages(filter: RunListFilter): Promise<{ pages: AnyRunOutput[][] }> {
   const pages: AnyRunOutput[][] = [];

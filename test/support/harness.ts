@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { KernClient, defineApp, type AnyRunOutput, type KernApp, type RunStatus } from 'kern';
 import { startWorker, type KernWorker, type StartWorkerOptions } from 'kern/worker';
+import { createServer, type KernServer } from 'kern/server';
 import { ScriptedModelServer } from 'kern/testing';
 
 /** What one test file runs against: the shared real Temporal server, a real worker, a scripted model server. */
@@ -80,4 +81,39 @@ export async function startHarness(
   };
   await harness.startWorker();
   return harness;
+}
+
+/** A harness with kern's HTTP server in front of it, on a free port. */
+export interface ServedHarness {
+  harness: Harness;
+  server: KernServer;
+  /** The server's base URL. */
+  base: string;
+  close(): Promise<void>;
+}
+
+/** Starts a harness for `app` and serves the app over HTTP with the harness's client. */
+export async function startServedHarness(app: KernApp): Promise<ServedHarness> {
+  const harness = await startHarness(app);
+  const server = createServer({ app, client: harness.client });
+  const { url } = await server.listen({ port: 0 });
+  return {
+    harness,
+    server,
+    base: url,
+    async close() {
+      await server.close();
+      await harness.close();
+    },
+  };
+}
+
+/** Polls `read` until `ready` holds of its value, or 20 s have passed (visibility follows a run by a moment). */
+export async function eventually<T>(read: () => Promise<T>, ready: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const value = await read();
+    if (ready(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
