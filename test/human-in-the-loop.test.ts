@@ -409,6 +409,7 @@ describe('teams and workflows pause when a member or a step does', () => {
       memberAgentId: 'mailer',
       memberAgentName: 'Mailer',
     });
+    expect(member.status).toBe(RunStatus.paused);
     expect((await h.client.getRunOutput(member.runId))?.status).toBe(RunStatus.paused);
 
     const continued = await team.continueRun(run.runId, {

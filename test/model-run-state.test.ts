@@ -220,3 +220,56 @@ test('a routed team answers with its member answer, as TeamRunContent', () => {
   expect(log.names()).toEqual([TeamRunEvent.runStarted, TeamRunEvent.runContent, TeamRunEvent.runCompleted]);
   expect(state.snapshot().content).toBe('Rain tomorrow.');
 });
+
+describe('pauses', () => {
+  const sendEmail = { name: 'send_email', description: 'Send.', parameters: {}, needs: 'confirmation' as const };
+  const call = { id: 'c9', name: 'send_email', arguments: '{"to":"ada"}' };
+
+  test("a run's own pause: PAUSED with the requirement and the paused tool, then RUNNING with the answer recorded", () => {
+    const { state, log } = newAgentRun();
+    state.start();
+    const [requirement] = state.pauseFor([{ call, tool: sendEmail }], ['req-1']);
+    expect(state.status).toBe(RunStatus.paused);
+    expect(state.snapshot()).toMatchObject({
+      requirements: [
+        { id: 'req-1', runId: 'run-1', needs: 'confirmation', toolExecution: { toolArgs: { to: 'ada' } } },
+      ],
+      tools: [{ toolCallId: 'c9', requiresConfirmation: true }],
+    });
+    state.resumeWith([requirement!], [{ id: 'req-1', confirmation: false, confirmationNote: 'no' }]);
+    expect(state.status).toBe(RunStatus.running);
+    expect(state.snapshot().requirements).toBeUndefined();
+    expect(state.snapshot().tools[0]).toMatchObject({ confirmed: false, confirmationNote: 'no' });
+    expect(log.names().slice(-2)).toEqual([RunEvent.runPaused, RunEvent.runContinued]);
+  });
+
+  test("a member's pause pauses the team once, however often its events are delivered; its continue resumes the team", () => {
+    const member = newAgentRun();
+    member.state.start();
+    member.state.pauseFor([{ call, tool: sendEmail }], ['req-1']);
+    const [paused] = member.log.events.filter((event) => event.event === RunEvent.runPaused);
+    const log = new MemoryLog();
+    const team = new TeamRunState(teamInput, log, steppingClock());
+    const changes: unknown[] = [];
+    team.onPauseChange = (requirements) => changes.push(requirements?.map((r) => r.id));
+    team.start();
+    team.memberStarted(agentInput);
+    team.descendantEvent(paused!);
+    team.descendantEvent(paused!);
+    expect(team.status).toBe(RunStatus.paused);
+    expect(team.snapshot().requirements).toEqual([
+      expect.objectContaining({ id: 'req-1', runId: 'run-1', memberRunId: 'run-1', memberAgentId: 'weather' }),
+    ]);
+    expect(team.snapshot().memberResponses[0]!.status).toBe(RunStatus.paused);
+    expect(log.names().filter((name) => name === TeamRunEvent.runPaused)).toHaveLength(1);
+
+    member.state.resumeWith([], []);
+    const continued = member.log.events.at(-1)!;
+    team.descendantEvent(continued);
+    team.descendantEvent(continued);
+    expect(team.status).toBe(RunStatus.running);
+    expect(team.snapshot().memberResponses[0]!.status).toBe(RunStatus.running);
+    expect(log.names().filter((name) => name === TeamRunEvent.runContinued)).toHaveLength(1);
+    expect(changes).toEqual([['req-1'], undefined]);
+  });
+});

@@ -130,12 +130,8 @@ async function runWithPeople(
   specs: ReadonlyMap<string, ToolSpec>,
   calls: ToolCall[],
 ): Promise<void> {
-  const pausing = calls.map((call) => ({
-    call,
-    tool: { ...specs.get(call.name)!, needs: specs.get(call.name)!.needs! },
-  }));
   const requirements = state.pauseFor(
-    pausing,
+    calls.map((call) => ({ call, tool: specs.get(call.name)! })),
     calls.map(() => uuid4()),
   );
   setCurrentDetails(`${loop.label}: paused, waiting for a person (${calls.map((call) => call.name).join(', ')})`);

@@ -90,20 +90,21 @@ export abstract class ModelRunState<Output extends RunOutput | TeamRunOutput> ex
    * The model called tools that need a person: the run pauses (`RunPaused`), with one requirement per call, each
    * recorded on the run's tools with what it needs. Returns the requirements.
    */
-  pauseFor(calls: Array<{ call: ToolCall; tool: ToolSpec & { needs: RunRequirement['needs'] } }>, ids: string[]) {
+  pauseFor(calls: Array<{ call: ToolCall; tool: ToolSpec }>, ids: string[]): RunRequirement[] {
     const createdAt = this.now().toISOString();
     const requirements = calls.map(({ call, tool }, i): RunRequirement => {
+      const needs = tool.needs ?? 'confirmation';
       const execution: ToolExecution = {
         ...this.newExecution(call),
-        ...(tool.needs === 'confirmation' ? { requiresConfirmation: true } : {}),
-        ...(tool.needs === 'userInput' ? { requiresUserInput: true, userInputSchema: tool.userInputFields ?? [] } : {}),
-        ...(tool.needs === 'externalExecution' ? { externalExecutionRequired: true } : {}),
+        ...(needs === 'confirmation' ? { requiresConfirmation: true } : {}),
+        ...(needs === 'userInput' ? { requiresUserInput: true, userInputSchema: tool.userInputFields ?? [] } : {}),
+        ...(needs === 'externalExecution' ? { externalExecutionRequired: true } : {}),
       };
       this.output.tools.push(execution);
       return {
         id: ids[i]!,
         runId: this.output.runId,
-        needs: tool.needs,
+        needs,
         toolExecution: { ...execution },
         ...(execution.userInputSchema ? { userInputSchema: execution.userInputSchema } : {}),
         createdAt,

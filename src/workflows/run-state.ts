@@ -110,7 +110,7 @@ export abstract class RunState<Output extends AnyRunOutput> implements Lifecycle
             : undefined;
       // Idempotent: a batch of events delivered twice changes nothing the second time.
       const known = new Set(this.descendantRequirements.map((requirement) => requirement.id));
-      const added = own.some((requirement) => !known.has(requirement.id));
+      if (own.every((requirement) => known.has(requirement.id))) return;
       this.descendantRequirements = [
         ...this.descendantRequirements.filter((requirement) => requirement.runId !== event.runId),
         ...own.map((requirement) => ({
@@ -119,7 +119,7 @@ export abstract class RunState<Output extends AnyRunOutput> implements Lifecycle
           ...(member ? { memberAgentId: member.id, memberAgentName: member.name } : {}),
         })),
       ];
-      this.updatePause(added);
+      this.updatePause(true);
     } else if (isContinueEvent(event) || isTerminalEvent(event)) {
       const before = this.descendantRequirements.length;
       this.descendantRequirements = this.descendantRequirements.filter((r) => r.runId !== event.runId);

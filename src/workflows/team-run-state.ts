@@ -1,4 +1,4 @@
-import { RunEvent, TeamRunEvent, type AnyRunEvent } from '../shared/events';
+import { RunEvent, TeamRunEvent, isContinueEvent, pauseRequirementsOf, type AnyRunEvent } from '../shared/events';
 import { outputFromRecordOf, runRecordOf } from '../shared/run-record';
 import type { RunError, RunOutput, TeamRunOutput } from '../shared/run-output';
 import { RunStatus, isTerminalStatus } from '../shared/run-status';
@@ -60,6 +60,15 @@ export class TeamRunState extends ModelRunState<TeamRunOutput> {
       member.content = end?.content ?? member.content;
       member.updatedAt = this.now().toISOString();
     }
+  }
+
+  /** A member's pause and continue also show on its entry in `memberResponses`. */
+  override descendantEvent(event: AnyRunEvent): void {
+    super.descendantEvent(event);
+    const member = this.output.memberResponses.find((candidate) => candidate.runId === event.runId);
+    if (!member || isTerminalStatus(member.status)) return;
+    if (pauseRequirementsOf(event)) member.status = RunStatus.paused;
+    else if (isContinueEvent(event)) member.status = RunStatus.running;
   }
 
   /** Sets the team's answer without a model turn: a routed team answers with its member's answer. */
