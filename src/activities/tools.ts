@@ -33,8 +33,9 @@ export function createExecuteTool(tools: ReadonlyMap<string, Tool>) {
     if (input.userInput !== undefined) {
       // What a person filled in (checked when they gave it) goes to the tool with the model's arguments.
       const given = tool.userInputFields?.safeParse(input.userInput);
-      if (!given?.success)
+      if (!given?.success) {
         throw new ToolArgumentsInvalid(input.toolName, given ? issuesOf(given.error) : 'no user input');
+      }
       args = { ...args, ...(given.data as Record<string, unknown>) };
     }
     const execute = tool.execute;
