@@ -17,6 +17,7 @@ import app from '../examples/app';
 import * as agentBackgroundExecution from '../examples/agent-background-execution';
 import * as agentHumanInTheLoop from '../examples/agent-human-in-the-loop';
 import * as agentSession from '../examples/agent-session';
+import * as agentStructuredOutput from '../examples/agent-structured-output';
 import * as httpApi from '../examples/http-api';
 import * as teamBackgroundExecution from '../examples/team-background-execution';
 import * as teamRunCancellation from '../examples/team-run-cancellation';
@@ -37,6 +38,11 @@ const examples: Array<{ about: string; file: string; main: () => Promise<void> }
   },
   { about: 'twin of seed 004 / 002 over HTTP', file: 'examples/http-api.ts', main: httpApi.main },
   { about: "the sessions every seed's session_id opens", file: 'examples/agent-session.ts', main: agentSession.main },
+  {
+    about: 'a typed answer (outputSchema)',
+    file: 'examples/agent-structured-output.ts',
+    main: agentStructuredOutput.main,
+  },
   {
     about: 'a run that waits for a person',
     file: 'examples/agent-human-in-the-loop.ts',

@@ -14,6 +14,8 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { z } from 'zod';
 import {
   Agent,
+  type AnyAgent,
+  type AnyTeam,
   Condition,
   KernClient,
   Loop,
@@ -45,7 +47,10 @@ const SESSIONLESS_FORMAT = runInputVersionOf({});
 
 /** The format of runs that read or write their session, and of runs that may pause for a person. */
 const SESSION_RUN_FORMAT = runInputVersionOf({ readSession: true });
-const PEOPLE_FORMAT = RUN_INPUT_VERSION;
+const PEOPLE_FORMAT = 4;
+
+/** The format of runs that want a structured answer (`outputSchema`). */
+const STRUCTURED_FORMAT = RUN_INPUT_VERSION;
 
 const historiesDir = path.resolve(__dirname, '../test/histories');
 
@@ -643,16 +648,19 @@ const sessionScenarios: SessionScenario[] = [
   },
 ];
 
-/** What the pause scenarios run with: an agent, a team whose member and leader, and a workflow whose step, ask first. */
+/**
+ * What the pause and structured-answer scenarios run with: an agent, a team and a workflow of that kind (for pauses:
+ * whose tools, member and leader, and step ask first; for structured answers: whose answers have a schema).
+ */
 interface PauseContext {
   client: KernClient;
   model: ScriptedModelServer;
-  agent: Agent;
-  team: Team;
+  agent: AnyAgent;
+  team: AnyTeam;
   workflow: Workflow;
 }
 
-/** A history of a run that paused for a person (run input format 4), and what it was continued with. */
+/** A history of a run that paused for a person (format 4), or that wanted a structured answer (format 5). */
 interface PauseScenario {
   /** `<workflow type>-<scenario>`. */
   name: string;
@@ -874,6 +882,80 @@ const pauseScenarios: PauseScenario[] = [
   },
 ];
 
+const Forecast = z.object({ city: z.string(), temperature: z.number() }).meta({ title: 'Forecast' });
+
+const structuredScenarios: PauseScenario[] = [
+  {
+    name: 'agentRun-structured',
+    async record({ agent, model }) {
+      model.replyWhen('Forecast Paris', { text: '{"city": "Paris", "temperature": 21}' });
+      return [{ file: 'agentRun-structured', runId: (await agent.run('Forecast Paris')).runId }];
+    },
+  },
+  {
+    name: 'agentRun-structured-retried',
+    async record({ agent, model }) {
+      model.replyWhen('Forecast Oslo', { text: 'cold' }, { text: '{"city": "Oslo", "temperature": -3}' });
+      return [{ file: 'agentRun-structured-retried', runId: (await agent.run('Forecast Oslo')).runId }];
+    },
+  },
+  {
+    name: 'agentRun-structured-cancelled',
+    async record({ agent, model, client }) {
+      model.replyWhen('Forecast forever', { text: '{"city": "', tokenDelayMs: 20, hang: true });
+      const run = await agent.run('Forecast forever', { background: true });
+      await model.waitFor(() => model.requestsFor('Forecast forever').length === 1);
+      await agent.cancelRun(run.runId);
+      await client.waitForRun(run.runId);
+      return [{ file: 'agentRun-structured-cancelled', runId: run.runId }];
+    },
+  },
+  {
+    name: 'teamRun-structured-member',
+    async record({ team, model }) {
+      model
+        .replyWhen((r) => r.lastUserText === 'Team forecast.', delegateTo('forecaster', 'Forecast Nice'), {
+          text: 'Nice is warm.',
+        })
+        .replyWhen('Forecast Nice', { text: '{"city": "Nice", "temperature": 25}' });
+      return [{ file: 'teamRun-structured-member', runId: (await team.run('Team forecast.')).runId }];
+    },
+  },
+  {
+    name: 'teamRun-structured-cancelled',
+    async record({ team, model, client }) {
+      model
+        .replyWhen((r) => r.lastUserText === 'Team forecast forever.', delegateTo('forecaster', 'Forecast slowly'))
+        .replyWhen('Forecast slowly', { text: '{"city": "', tokenDelayMs: 20, hang: true });
+      const run = await team.run('Team forecast forever.', { background: true });
+      await model.waitFor(() => model.requestsFor('Forecast slowly').length === 1);
+      await team.cancelRun(run.runId);
+      await client.waitForRun(run.runId);
+      return [{ file: 'teamRun-structured-cancelled', runId: run.runId }];
+    },
+  },
+  {
+    name: 'workflowRun-structured-step',
+    async record({ workflow, model }) {
+      model.replyWhen((r) => r.lastUserText.startsWith('Forecast Rome'), {
+        text: '{"city": "Rome", "temperature": 30}',
+      });
+      return [{ file: 'workflowRun-structured-step', runId: (await workflow.run('Forecast Rome')).runId }];
+    },
+  },
+  {
+    name: 'workflowRun-structured-cancelled',
+    async record({ workflow, model, client }) {
+      model.replyWhen((r) => r.lastUserText.startsWith('Forecast Lima'), { text: '{"city": "', hang: true });
+      const run = await workflow.run('Forecast Lima', { background: true });
+      await model.waitFor(() => model.requests.some((r) => r.lastUserText.startsWith('Forecast Lima')));
+      await workflow.cancelRun(run.runId);
+      await client.waitForRun(run.runId);
+      return [{ file: 'workflowRun-structured-cancelled', runId: run.runId }];
+    },
+  },
+];
+
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   mkdirSync(historiesDir, { recursive: true });
@@ -984,15 +1066,36 @@ async function main(): Promise<void> {
         client,
       }),
     };
-    for (const scenario of pauseScenarios) {
-      if (kept(scenario.name, PEOPLE_FORMAT)) continue;
-      const recorded = await scenario.record(pauseContext);
-      for (const { file, runId } of recorded) {
-        if (existsSync(historyPath(file, PEOPLE_FORMAT))) continue;
-        writeFileSync(historyPath(file, PEOPLE_FORMAT), exportHistory(env.address, workflowIdForRun(runId)));
-        console.log(`recorded ${path.relative(process.cwd(), historyPath(file, PEOPLE_FORMAT))}`);
+    const forecaster = (name: string) =>
+      new Agent({ name, model: new OpenAIResponses({ id: 'gpt-test' }), outputSchema: Forecast, client });
+    const structuredContext: PauseContext = {
+      client,
+      model,
+      agent: forecaster('Structured Agent'),
+      team: new Team({
+        name: 'Structured Team',
+        model: new OpenAIResponses({ id: 'gpt-test' }),
+        members: [forecaster('Forecaster')],
+        client,
+      }),
+      workflow: new Workflow({
+        name: 'Structured Workflow',
+        steps: [new Step({ name: 'Forecast', agent: forecaster('Step Forecaster') })],
+        client,
+      }),
+    };
+    const recordAll = async (scenarios: PauseScenario[], context: PauseContext, format: number) => {
+      for (const scenario of scenarios) {
+        if (kept(scenario.name, format)) continue;
+        for (const { file, runId } of await scenario.record(context)) {
+          if (existsSync(historyPath(file, format))) continue;
+          writeFileSync(historyPath(file, format), exportHistory(env.address, workflowIdForRun(runId)));
+          console.log(`recorded ${path.relative(process.cwd(), historyPath(file, format))}`);
+        }
       }
-    }
+    };
+    await recordAll(pauseScenarios, pauseContext, PEOPLE_FORMAT);
+    await recordAll(structuredScenarios, structuredContext, STRUCTURED_FORMAT);
     for (const scenario of sessionScenarios) {
       const file = historyPath(scenario.name, scenario.format);
       if (kept(scenario.name, scenario.format)) continue;

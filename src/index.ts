@@ -1,6 +1,6 @@
 // kern's client-side API: define agents and tools, start, poll and cancel runs.
-export { Agent, type AgentOptions } from './client/agent';
-export { Team, type TeamOptions } from './client/team';
+export { Agent, type AgentOptions, type AnyAgent } from './client/agent';
+export { Team, type TeamOptions, type AnyTeam } from './client/team';
 export { Workflow, type WorkflowOptions, type WorkflowRunResult } from './client/workflow';
 export {
   Step,

@@ -1,9 +1,10 @@
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import OpenAI, { APIError, APIUserAbortError } from 'openai';
+import { z } from 'zod';
 import { KernError, ModelRequestRejected, ModelUnavailable, redactSecrets } from '../shared/errors';
 import type { ModelCallCancelledDetails, ModelCallInput, ModelCallResult } from '../shared/model-call';
-import type { ModelProvider } from '../shared/specs';
+import type { ModelProvider, OutputSchemaSpec } from '../shared/specs';
 import { DeltaPublisher } from './delta-publisher';
 import { HEARTBEAT_INTERVAL_MS } from './heartbeats';
 import type { ModelAnswer, ModelStreamSink } from './model-stream';
@@ -102,8 +103,13 @@ export function createCallModel(options: ModelProviderOptions = {}, streaming: S
       // The openai stream ends quietly (no throw) when its signal aborts, so an abort is checked here too.
       if (signal.aborted) throw new APIUserAbortError();
       await deltas?.closeLeavingTail();
+      const structured =
+        input.outputSchema && answer.toolCalls.length === 0
+          ? checkStructuredAnswer(answer.content, input.outputSchema)
+          : undefined;
       return {
         ...answer,
+        ...(structured ? { structured } : {}),
         streamedChars: deltas?.publishedChars ?? 0,
         ...(firstTokenAt !== undefined ? { timeToFirstToken: (firstTokenAt - startedAt) / 1000 } : {}),
       };
@@ -151,4 +157,40 @@ function retryAfterMs(headers: Headers | undefined): number | undefined {
   }
   if (wait === undefined || !Number.isFinite(wait) || wait <= 0) return undefined;
   return Math.min(wait, MAX_RETRY_AFTER_MS);
+}
+
+/** Parses a structured answer and checks it against its JSON schema, with zod (`z.fromJSONSchema`). */
+function checkStructuredAnswer(
+  content: string,
+  outputSchema: OutputSchemaSpec,
+): { value: unknown } | { problem: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(stripJsonFence(content));
+  } catch {
+    return { problem: `the answer is not JSON: ${content.slice(0, 200)}` };
+  }
+  const parsed = schemaOf(outputSchema).safeParse(value);
+  if (parsed.success) return { value: parsed.data };
+  const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  return { problem: issues.join('; ') };
+}
+
+/** Models asked for JSON without a strict format sometimes wrap it in a Markdown fence: the JSON is inside. */
+function stripJsonFence(text: string): string {
+  const fenced = /^\s*```(?:json)?\s*\n([\s\S]*?)\n\s*```\s*$/.exec(text);
+  return fenced ? fenced[1]! : text;
+}
+
+/** The zod schema of a run's output schema, built once per schema text. */
+const schemas = new Map<string, z.ZodType>();
+function schemaOf(outputSchema: OutputSchemaSpec): z.ZodType {
+  const key = JSON.stringify(outputSchema.schema);
+  let schema = schemas.get(key);
+  if (!schema) {
+    schema = z.fromJSONSchema(outputSchema.schema as Parameters<typeof z.fromJSONSchema>[0]);
+    if (schemas.size > 1_000) schemas.clear();
+    schemas.set(key, schema);
+  }
+  return schema;
 }

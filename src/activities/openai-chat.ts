@@ -2,6 +2,7 @@ import type OpenAI from 'openai';
 import type { ModelCallInput } from '../shared/model-call';
 import type { ToolCall } from '../shared/run-output';
 import type { ModelAnswer, ModelStreamSink } from './model-stream';
+import { isStrictSchema } from './output-schema';
 import { unreachable } from '../shared/never';
 
 type ChatMessage = OpenAI.Chat.ChatCompletionMessageParam;
@@ -18,6 +19,18 @@ export async function callChatCompletions(
     messages: toChatMessages(input),
     ...(input.model.temperature !== undefined ? { temperature: input.model.temperature } : {}),
     ...(input.model.maxOutputTokens !== undefined ? { max_completion_tokens: input.model.maxOutputTokens } : {}),
+    ...(input.outputSchema
+      ? {
+          response_format: {
+            type: 'json_schema' as const,
+            json_schema: {
+              name: input.outputSchema.name,
+              schema: input.outputSchema.schema,
+              strict: isStrictSchema(input.outputSchema.schema),
+            },
+          },
+        }
+      : {}),
     ...(input.tools.length > 0
       ? {
           tools: input.tools.map((tool) => ({

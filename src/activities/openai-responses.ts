@@ -1,6 +1,7 @@
 import type OpenAI from 'openai';
 import type { ModelCallInput } from '../shared/model-call';
 import type { ModelAnswer, ModelStreamSink } from './model-stream';
+import { isStrictSchema } from './output-schema';
 import { unreachable } from '../shared/never';
 
 type ResponseInputItem = OpenAI.Responses.ResponseInputItem;
@@ -18,6 +19,18 @@ export async function callResponses(
     ...(input.instructions ? { instructions: input.instructions } : {}),
     ...(input.model.temperature !== undefined ? { temperature: input.model.temperature } : {}),
     ...(input.model.maxOutputTokens !== undefined ? { max_output_tokens: input.model.maxOutputTokens } : {}),
+    ...(input.outputSchema
+      ? {
+          text: {
+            format: {
+              type: 'json_schema' as const,
+              name: input.outputSchema.name,
+              schema: input.outputSchema.schema,
+              strict: isStrictSchema(input.outputSchema.schema),
+            },
+          },
+        }
+      : {}),
     ...(input.tools.length > 0
       ? {
           tools: input.tools.map((tool) => ({

@@ -1,33 +1,28 @@
+import type { z } from 'zod';
 import type { RunOutput } from '../shared/run-output';
 import type { AgentRunInput, AgentSpec, RunInputBase } from '../shared/specs';
-import {
-  Component,
-  historyRunsOption,
-  modelComponentSpec,
-  pauseTimeoutOption,
-  type ModelComponentOptions,
-} from './component';
+import { Component, checkModelComponentOptions, modelComponentSpec, type ModelComponentOptions } from './component';
 import type { Tool } from './define';
 
-/** How an agent is defined. */
-export interface AgentOptions extends ModelComponentOptions {
+/** How an agent is defined. `C` is its content's type: text, or what its `outputSchema` parses to. */
+export interface AgentOptions<C = string> extends ModelComponentOptions {
   tools?: Tool[];
+  outputSchema?: z.ZodType<C>;
 }
 
 /**
  * An agent: a model with instructions and tools. Each `run` is a durable Temporal workflow (`agentRun`) that carries
  * this definition, so a run never depends on a config that changed after it started.
  */
-export class Agent extends Component<'agent'> {
+export class Agent<C = string> extends Component<'agent', RunOutput<C>> {
   readonly kind = 'agent';
   readonly tools: readonly Tool[];
-  private readonly options: AgentOptions;
+  private readonly options: AgentOptions<C>;
   private resolvedSpec: AgentSpec | undefined;
 
-  constructor(options: AgentOptions) {
+  constructor(options: AgentOptions<C>) {
     super(options);
-    historyRunsOption(options.name, options);
-    pauseTimeoutOption(options.name, options.pauseTimeout);
+    checkModelComponentOptions(options.name, options);
     this.options = options;
     this.tools = options.tools ?? [];
   }
@@ -49,7 +44,12 @@ export class Agent extends Component<'agent'> {
     return { ...base, kind: 'agent', agent: this.spec() };
   }
 
-  protected present(output: RunOutput): RunOutput {
-    return output;
+  protected present(output: RunOutput): RunOutput<C> {
+    // A completed run with an `outputSchema` has the parsed answer as its content (checked on the worker).
+    return output as unknown as RunOutput<C>;
   }
 }
+
+/** An agent whatever its content type: what steps, teams and apps take. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyAgent = Agent<any>;

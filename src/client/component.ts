@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
+import { z } from 'zod';
 import { isTerminalEventOf, pauseRequirementsOf, type AnyRunEvent } from '../shared/events';
 import { InvalidInputError, RunNotFound } from '../shared/errors';
 import type { ContinueRequest } from '../shared/requirements';
@@ -14,6 +15,7 @@ import {
   mayPause,
   runInputVersionOf,
   type ModelComponentSpec,
+  type OutputSchemaSpec,
   type RunInputBase,
   type RunInputOf,
   type RunKind,
@@ -61,6 +63,12 @@ export interface ModelComponentOptions extends ComponentOptions {
    * (`PauseTimedOut`). Default: it waits for ever, at no cost.
    */
   pauseTimeout?: number | string;
+  /**
+   * The shape of the answer: the model is asked for JSON of this shape, the worker checks it (asking the model again,
+   * up to twice, when it does not fit; then the run ends `ERROR`, `OutputInvalid`), and the completed run's `content`
+   * is the parsed value. Its JSON schema travels with the run; a zod `.meta({ title })` names it for the model.
+   */
+  outputSchema?: z.ZodType;
 }
 
 /** The spec fields an agent and a team share, from their options. */
@@ -82,7 +90,38 @@ export function modelComponentSpec(
     ...(storeEvents ? { storeEvents } : {}),
     ...(numHistoryRuns !== undefined ? { numHistoryRuns } : {}),
     ...(pauseTimeoutMs !== undefined ? { pauseTimeoutMs } : {}),
+    ...(options.outputSchema ? { outputSchema: outputSchemaSpec(component.name, options.outputSchema) } : {}),
   };
+}
+
+/**
+ * An output schema as a run carries it: its JSON schema, and a name for the model (the schema's `title`, else
+ * `output`). A zod schema is turned into JSON schema; a JSON schema (from HTTP) is checked to be one zod can read,
+ * since the worker checks answers with it. Throws {@link InvalidInputError} for one that is neither.
+ */
+export function outputSchemaSpec(owner: string, schema: z.ZodType | Record<string, unknown>): OutputSchemaSpec {
+  let json: Record<string, unknown>;
+  try {
+    json = schema instanceof z.ZodType ? (z.toJSONSchema(schema) as Record<string, unknown>) : schema;
+    z.fromJSONSchema(json as Parameters<typeof z.fromJSONSchema>[0]);
+  } catch (err) {
+    throw new InvalidInputError(`${owner}: outputSchema is not a schema kern can check answers with: ${String(err)}`);
+  }
+  const title = typeof json.title === 'string' ? json.title.replace(/[^a-zA-Z0-9_-]+/g, '_').slice(0, 64) : '';
+  // The dialect marker says nothing the provider needs, and strict structured outputs refuse unknown keywords.
+  const rest = { ...json };
+  delete rest.$schema;
+  return { name: title || 'output', schema: rest };
+}
+
+/**
+ * Checks an agent's or team's options when it is defined, so a bad one fails there and not at its first run: throws
+ * {@link InvalidInputError} for a `numHistoryRuns`, `pauseTimeout` or `outputSchema` that cannot be used.
+ */
+export function checkModelComponentOptions(name: string, options: ModelComponentOptions): void {
+  historyRunsOption(name, options);
+  pauseTimeoutOption(name, options.pauseTimeout);
+  if (options.outputSchema) outputSchemaSpec(name, options.outputSchema);
 }
 
 /** `pauseTimeout` in milliseconds; {@link InvalidInputError} for one that is not a positive duration. */
@@ -118,7 +157,7 @@ export function historyRunsOption(name: string, options: ModelComponentOptions):
  * subscribing, all by run id. Each run is a Temporal workflow that carries the component's definition. `K` is the
  * kind of run it starts; `Output` what its API returns for one (the kind's output, or more).
  */
-export abstract class Component<K extends RunKind, Output extends RunOutputOf<K> = RunOutputOf<K>> {
+export abstract class Component<K extends RunKind, Output = RunOutputOf<K>> {
   readonly id: string;
   readonly name: string;
   private readonly clientOption: KernClient | undefined;
@@ -273,7 +312,7 @@ export abstract class Component<K extends RunKind, Output extends RunOutputOf<K>
 
   private prepareRun(input: string, options: RunOptions): { runInput: RunInputOf<K>; background: boolean } {
     const request = parseRunRequest(input, options);
-    const { sessionId, sessionState, runId, userId, stream, background } = request.options;
+    const { sessionId, sessionState, runId, userId, stream, background, outputSchema } = request.options;
     const runInput = this.runInput({
       version: 2,
       runId: runId ?? randomUUID(),
@@ -283,6 +322,7 @@ export abstract class Component<K extends RunKind, Output extends RunOutputOf<K>
       createdAt: new Date().toISOString(),
       ...(stream ? { liveStream: true } : {}),
       ...(sessionState !== undefined ? { sessionState } : {}),
+      ...(outputSchema !== undefined ? { outputSchema: outputSchemaSpec('run', outputSchema) } : {}),
     });
     // A session the caller names may hold history and state; a new one (no id given) holds nothing to read yet. A run
     // that neither keeps history nor has tools nor was given state has no use for it.

@@ -3,9 +3,9 @@ import { InvalidInputError } from '../shared/errors';
 import { DEFAULT_MAX_TOOL_RESULT_CHARS } from '../shared/limits';
 import { userInputFieldsOf, type RequirementNeed } from '../shared/requirements';
 import type { ToolSpec } from '../shared/specs';
-import type { Agent } from './agent';
+import type { AnyAgent } from './agent';
 import type { EndCondition, StepFunction } from './steps';
-import type { Team } from './team';
+import type { AnyTeam } from './team';
 import type { Workflow } from './workflow';
 
 /** What a tool's `execute` learns about the call. */
@@ -136,8 +136,8 @@ function needsOf(definition: ToolDefinition<z.ZodType, z.ZodObject>): Requiremen
 
 /** An app: what a worker registers. Built with {@link defineApp}; the default export of `--app` modules. */
 export interface KernApp {
-  readonly agents: readonly Agent[];
-  readonly teams: readonly Team[];
+  readonly agents: readonly AnyAgent[];
+  readonly teams: readonly AnyTeam[];
   readonly workflows: readonly Workflow[];
   /** Every tool by name: the ones given and the ones the agents use. */
   readonly tools: ReadonlyMap<string, Tool>;
@@ -150,8 +150,8 @@ export interface KernApp {
  * workflows' step functions). Two different tools, or two different step functions, with one name are an error.
  */
 export function defineApp(definition: {
-  agents?: Agent[];
-  teams?: Team[];
+  agents?: AnyAgent[];
+  teams?: AnyTeam[];
   workflows?: Workflow[];
   tools?: Tool[];
 }): KernApp {

@@ -44,6 +44,16 @@ export const RunOptions = z.strictObject({
       `must be at most ${MAX_SESSION_STATE_BYTES} bytes as JSON`,
     )
     .optional(),
+  /**
+   * This run's answer shape, instead of its agent's or team's `outputSchema` (a zod schema, or a JSON schema object):
+   * see `ModelComponentOptions.outputSchema`. Members and steps keep their own.
+   */
+  outputSchema: z
+    .custom<z.ZodType | Record<string, unknown>>(
+      (value) => value instanceof z.ZodType || (typeof value === 'object' && value !== null && !Array.isArray(value)),
+      'must be a zod schema or a JSON schema object',
+    )
+    .optional(),
 });
 export type RunOptions = z.infer<typeof RunOptions>;
 

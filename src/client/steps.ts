@@ -2,9 +2,9 @@ import { InvalidInputError } from '../shared/errors';
 import type { StepOutput } from '../shared/run-output';
 import type { StepInput } from '../shared/step-functions';
 import type { StepSpec } from '../shared/specs';
-import { Agent } from './agent';
+import { Agent, type AnyAgent } from './agent';
 import type { Tool } from './define';
-import { Team } from './team';
+import { Team, type AnyTeam } from './team';
 
 /**
  * A function a workflow runs on the worker, as an activity: a step executor (returns the step's content, or
@@ -18,7 +18,7 @@ export type StepFunction = (input: StepInput) => unknown;
 export type EndCondition = (outputs: StepOutput[], iteration: number) => boolean | Promise<boolean>;
 
 /** Anything a workflow's `steps` may hold: a step of any kind, or an agent or team (run as a step). */
-export type WorkflowStep = Step | Steps | Parallel | Condition | Loop | Router | Agent | Team;
+export type WorkflowStep = Step | Steps | Parallel | Condition | Loop | Router | AnyAgent | AnyTeam;
 
 /** What every step kind provides to the workflow that holds it. */
 interface StepNode {
@@ -60,8 +60,8 @@ export class Step implements StepNode {
   constructor(
     private readonly options: {
       name: string;
-      agent?: Agent;
-      team?: Team;
+      agent?: AnyAgent;
+      team?: AnyTeam;
       executor?: StepFunction;
       /** Extra attempts for an executor that throws (default 0). */
       maxRetries?: number;

@@ -1,20 +1,16 @@
 import { InvalidInputError } from '../shared/errors';
+import type { z } from 'zod';
 import type { TeamRunOutput } from '../shared/run-output';
 import type { MemberSpec, RunInputBase, TeamMode, TeamRunInput, TeamSpec } from '../shared/specs';
-import type { Agent } from './agent';
-import {
-  Component,
-  historyRunsOption,
-  modelComponentSpec,
-  pauseTimeoutOption,
-  type ModelComponentOptions,
-} from './component';
+import type { AnyAgent } from './agent';
+import { Component, checkModelComponentOptions, modelComponentSpec, type ModelComponentOptions } from './component';
 import type { Tool } from './define';
 
-/** How a team is defined. */
-export interface TeamOptions extends ModelComponentOptions {
+/** How a team is defined. `C` is its content's type: text, or what its `outputSchema` parses to. */
+export interface TeamOptions<C = string> extends ModelComponentOptions {
   /** The agents and teams the leader delegates to. Their ids must differ. */
-  members: Array<Agent | Team>;
+  members: Array<AnyAgent | AnyTeam>;
+  outputSchema?: z.ZodType<C>;
   /**
    * `coordinate` (default): the leader delegates and answers from the members' answers. `route`: the leader picks
    * one member, whose answer is the team's. `broadcast`: every member gets the task at once.
@@ -28,20 +24,19 @@ export interface TeamOptions extends ModelComponentOptions {
  * A team: a leader model that delegates tasks to member agents and teams. Each `run` is a Temporal workflow
  * (`teamRun`); each delegation is a child workflow, with the team's run id as its `parentRunId`.
  */
-export class Team extends Component<'team'> {
+export class Team<C = string> extends Component<'team', TeamRunOutput<C>> {
   readonly kind = 'team';
-  readonly members: ReadonlyArray<Agent | Team>;
-  private readonly options: TeamOptions;
+  readonly members: ReadonlyArray<AnyAgent | AnyTeam>;
+  private readonly options: TeamOptions<C>;
   private resolvedSpec: TeamSpec | undefined;
 
-  constructor(options: TeamOptions) {
+  constructor(options: TeamOptions<C>) {
     super(options);
     if (!options.members?.length) throw new InvalidInputError(`team '${options.name}' needs at least one member`);
     const ids = options.members.map((member) => member.id);
     const repeated = ids.find((id, index) => ids.indexOf(id) !== index);
     if (repeated) throw new InvalidInputError(`team '${options.name}' has two members with the id '${repeated}'`);
-    historyRunsOption(options.name, options);
-    pauseTimeoutOption(options.name, options.pauseTimeout);
+    checkModelComponentOptions(options.name, options);
     this.options = options;
     this.members = options.members;
   }
@@ -67,7 +62,12 @@ export class Team extends Component<'team'> {
     return { ...base, kind: 'team', team: this.spec() };
   }
 
-  protected present(output: TeamRunOutput): TeamRunOutput {
-    return output;
+  protected present(output: TeamRunOutput): TeamRunOutput<C> {
+    // A completed run with an `outputSchema` has the parsed answer as its content (checked on the worker).
+    return output as unknown as TeamRunOutput<C>;
   }
 }
+
+/** A team whatever its content type: what steps, teams and apps take. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyTeam = Team<any>;

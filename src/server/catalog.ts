@@ -1,6 +1,6 @@
-import type { Agent } from '../client/agent';
+import type { AnyAgent } from '../client/agent';
 import type { KernApp } from '../client/define';
-import type { Team } from '../client/team';
+import type { AnyTeam } from '../client/team';
 import type { Workflow } from '../client/workflow';
 import type { AgentSpec, ModelSpec, RunKind, TeamSpec, ToolSpec } from '../shared/specs';
 import type { WireObject } from './wire';
@@ -21,7 +21,7 @@ export const NOT_FOUND_DETAIL: Readonly<Record<RouteKind, string>> = {
   workflows: 'Workflow not found',
 };
 
-type Runnable = Agent | Team | Workflow;
+type Runnable = AnyAgent | AnyTeam | Workflow;
 
 /** The app's agents, teams and workflows by route kind and id, and their descriptions as the framework lists them. */
 export class Catalog {

@@ -53,6 +53,11 @@ export const RunRequest = z.object({
     (value) => (value === '' ? undefined : typeof value === 'string' ? parseJsonOrKeep(value) : value),
     RunOptions.shape.sessionState,
   ),
+  /** A JSON schema for a structured answer, as JSON text (as the framework's client sends it) or an object in JSON. */
+  output_schema: z.preprocess(
+    (value) => (value === '' ? undefined : typeof value === 'string' ? parseJsonOrKeep(value) : value),
+    z.record(z.string(), z.unknown()).optional(),
+  ),
 });
 export type RunRequest = z.infer<typeof RunRequest>;
 
@@ -75,7 +80,6 @@ const UNSUPPORTED_FIELDS: Readonly<Record<string, string>> = {
   input_files: 'files are not supported by kern yet',
   dependencies: 'dependencies are not supported by kern',
   knowledge_filters: 'knowledge is not supported by kern',
-  output_schema: 'structured output is not supported by kern yet',
   use_json_schema: 'structured output is not supported by kern yet',
   version: 'kern components have no versions; a run always uses the definition the server was started with',
   factory_input: 'kern has no component factories',
@@ -187,5 +191,5 @@ function fieldProblem(issue: z.core.$ZodIssue, fields: Record<string, unknown>):
 
 function expectedType(name: string): string {
   if (name === 'stream' || name === 'background') return 'valid boolean';
-  return name === 'session_state' ? 'JSON object' : 'valid string';
+  return name === 'session_state' || name === 'output_schema' ? 'JSON object' : 'valid string';
 }

@@ -50,6 +50,7 @@ export function runRoutes(kind: RouteKind, catalog: Catalog, connect: () => Prom
       ...(request.session_id !== undefined ? { sessionId: request.session_id } : {}),
       ...(request.user_id !== undefined ? { userId: request.user_id } : {}),
       ...(request.session_state !== undefined ? { sessionState: request.session_state } : {}),
+      ...(request.output_schema !== undefined ? { outputSchema: request.output_schema } : {}),
     });
     const { runId, sessionId } = runInput;
     try {

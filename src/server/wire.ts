@@ -17,8 +17,8 @@ const MODEL_PROVIDER = 'OpenAI';
 export function wireOutput(output: AnyRunOutput): WireObject {
   const { kind, input, messages, events, createdAt, updatedAt, ...rest } = output;
   const wire: WireObject = {
-    ...(snakeKeys(omit(rest, ['memberResponses', 'stepResults'])) as WireObject),
-    content_type: 'str',
+    ...(snakeKeys(omit(rest, ['memberResponses', 'stepResults', 'contentType'])) as WireObject),
+    content_type: output.contentType ?? 'str',
     model_provider: MODEL_PROVIDER,
     created_at: epochSeconds(createdAt),
     updated_at: epochSeconds(updatedAt),
@@ -137,7 +137,7 @@ function wireMessage(message: Message): WireObject {
 }
 
 /** Keys whose values are the user's or the model's own data, kept as they are. */
-const OPAQUE_KEYS: ReadonlySet<string> = new Set(['toolArgs', 'sessionState']);
+const OPAQUE_KEYS: ReadonlySet<string> = new Set(['toolArgs', 'sessionState', 'content']);
 
 /** camelCase keys to snake_case, deeply, except under {@link OPAQUE_KEYS}; `undefined` fields are left out. */
 function snakeKeys(value: unknown): WireValue {

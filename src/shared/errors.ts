@@ -208,3 +208,10 @@ export class RequirementAnswersInvalid extends KernError {
     super(message);
   }
 }
+
+/** A structured answer still did not fit its `outputSchema` after the run asked the model again; the zod issues. */
+export class OutputInvalid extends KernError {
+  constructor(problem: string) {
+    super(`the answer does not match the output schema: ${problem}`);
+  }
+}

@@ -1,7 +1,7 @@
 import type { RunEventContext } from './events';
 import type { Message, ToolCall } from './run-output';
 import type { SessionState, SessionStateChanges } from './sessions';
-import type { ModelSpec, ToolSpec } from './specs';
+import type { ModelSpec, OutputSchemaSpec, ToolSpec } from './specs';
 
 /** Input of the `callModel` activity. Holds no API key: the worker reads it from its own environment. */
 export interface ModelCallInput {
@@ -12,6 +12,8 @@ export interface ModelCallInput {
   tools: ToolSpec[];
   /** When set, the activity publishes the answer's text to the run's stream as `RunContent` deltas. */
   eventContext?: RunEventContext;
+  /** Ask for a JSON answer of this shape; the activity checks the answer against it (see `ModelCallResult`). */
+  outputSchema?: OutputSchemaSpec;
 }
 
 /** What one model request produced. */
@@ -27,6 +29,11 @@ export interface ModelCallResult {
    * workflow publishes the rest (the tail) together with `ModelRequestCompleted`, which saves a signal per call.
    */
   streamedChars: number;
+  /**
+   * For a request with `outputSchema`, answered without tool calls: the answer parsed and checked against the schema
+   * (`value`), or why it does not fit (`problem`, which the workflow tells the model when it asks again).
+   */
+  structured?: { value: unknown } | { problem: string };
 }
 
 /**

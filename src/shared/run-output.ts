@@ -54,15 +54,23 @@ export interface RunError {
   message: string;
 }
 
-/** Fields the output of every run has, while it runs and after it ends. */
-export interface RunOutputBase {
+/**
+ * Fields every run has, while it runs and after it ends. `C` is the type of its finished content: text, or for a run
+ * with an `outputSchema` the parsed answer (`contentType` then names the schema).
+ */
+export interface RunOutputBase<C = string> {
   runId: string;
   sessionId: string;
   userId?: string;
   parentRunId?: string;
   status: RunStatus;
-  /** The answer; partial while running or after a cancel. */
-  content: string | null;
+  /**
+   * The answer; partial while running or after a cancel. With an `outputSchema`, the parsed answer once the run has
+   * completed (the raw text before that).
+   */
+  content: C | null;
+  /** `str` for text; for a structured answer, the name of its schema. */
+  contentType?: string;
   input: string;
   model: string;
   messages: Message[];
@@ -79,15 +87,15 @@ export interface RunOutputBase {
   updatedAt: string;
 }
 
-/** The output of an agent run. */
-export interface RunOutput extends RunOutputBase {
+/** The output of an agent run; `C` is its content's type (see {@link RunOutputBase}). */
+export interface RunOutput<C = string> extends RunOutputBase<C> {
   kind: 'agent';
   agentId: string;
   agentName: string;
 }
 
 /** The output of a team run: the leader's run, plus one output per member run it delegated to. */
-export interface TeamRunOutput extends RunOutputBase {
+export interface TeamRunOutput<C = string> extends RunOutputBase<C> {
   kind: 'team';
   teamId: string;
   teamName: string;

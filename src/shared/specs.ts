@@ -55,6 +55,14 @@ export interface ModelComponentSpec {
   numHistoryRuns?: number;
   /** How long a paused run waits for a person, in milliseconds, before it ends `ERROR`; absent: for ever. */
   pauseTimeoutMs?: number;
+  /** The shape of the answer (`outputSchema`): the model answers JSON, and the run's content is the parsed value. */
+  outputSchema?: OutputSchemaSpec;
+}
+
+/** A structured answer's shape: a JSON schema and the name the model is told (the framework's `content_type`). */
+export interface OutputSchemaSpec {
+  name: string;
+  schema: Record<string, unknown>;
 }
 
 /** An agent, resolved to data. */
@@ -104,47 +112,55 @@ export interface WorkflowSpec {
 /**
  * The newest run input format, which this kern reads and writes. Version 1 had no `kind`; version 2 adds it; version 3
  * adds the session fields (`sessionState`, `readSession`); version 4 adds tools that need a person (`ToolSpec.needs`)
- * and `pauseTimeoutMs`. A worker reads every version up to its own (see `readRunInput`); bump this when a field is
- * added that readers need, or changes meaning.
+ * and `pauseTimeoutMs`; version 5 adds structured answers (`outputSchema`). A worker reads every version up to its own
+ * (see `readRunInput`); bump this when a field is added that readers need, or changes meaning.
  */
-export const RUN_INPUT_VERSION = 4;
+export const RUN_INPUT_VERSION = 5;
 
 /**
  * The version a run input is written with, the oldest that has what it uses, so older workers in a rolling deploy go
- * on taking every run they can run as it was meant: 4 when a tool of the run needs a person (a worker of format 3
- * would run the tool without asking), 3 when it uses the session fields (a worker of format 2 would forget the
- * session), else 2.
+ * on taking every run they can run as it was meant: 5 when it (or a component in it) wants a structured answer (a
+ * worker of format 4 would answer text), 4 when a tool of the run needs a person (a worker of format 3 would run the
+ * tool without asking), 3 when it uses the session fields (a worker of format 2 would forget the session), else 2.
  */
 export function runInputVersionOf(
-  input: Pick<RunInputBase, 'sessionState' | 'readSession'>,
+  input: Pick<RunInputBase, 'sessionState' | 'readSession' | 'outputSchema'>,
   component?: AgentSpec | TeamSpec | WorkflowSpec,
 ): number {
-  if (component && needsPeople(component)) return 4;
+  const within = (test: (model: ModelComponentSpec) => boolean) =>
+    component !== undefined && someModel(component, test);
+  if (input.outputSchema !== undefined || within((model) => model.outputSchema !== undefined)) return 5;
+  if (within((model) => model.pauseTimeoutMs !== undefined || model.tools.some((tool) => tool.needs !== undefined))) {
+    return 4;
+  }
   return input.sessionState !== undefined || input.readSession ? 3 : 2;
 }
 
 /** True when a run may pause for a person: a tool of its component, or of its members or steps, needs one. */
 export function mayPause(input: RunInput): boolean {
-  return needsPeople(componentOf(input));
+  return someModel(componentOf(input), (model) => model.tools.some((tool) => tool.needs !== undefined));
 }
 
-/** True when a run of this component may pause for a person: one of its tools, or its members' or steps', needs one. */
-function needsPeople(component: AgentSpec | TeamSpec | WorkflowSpec): boolean {
-  if ('steps' in component) return component.steps.some(stepNeedsPeople);
-  if (component.pauseTimeoutMs !== undefined || component.tools.some((tool) => tool.needs !== undefined)) return true;
-  return 'members' in component && component.members.some((member) => needsPeople(memberComponent(member)));
+/** True when `test` holds for the component, or for one of its members or its steps' agents and teams (any depth). */
+function someModel(
+  component: AgentSpec | TeamSpec | WorkflowSpec,
+  test: (model: ModelComponentSpec) => boolean,
+): boolean {
+  if ('steps' in component) return component.steps.some((step) => stepHas(step, test));
+  if (test(component)) return true;
+  return 'members' in component && component.members.some((member) => someModel(memberComponent(member), test));
 }
 
-function stepNeedsPeople(step: StepSpec): boolean {
+function stepHas(step: StepSpec, test: (model: ModelComponentSpec) => boolean): boolean {
   switch (step.type) {
     case 'step':
-      return [step.agent, step.team].some((component) => component !== undefined && needsPeople(component));
+      return [step.agent, step.team].some((component) => component !== undefined && someModel(component, test));
     case 'router':
-      return step.choices.some(stepNeedsPeople);
+      return step.choices.some((choice) => stepHas(choice, test));
     case 'condition':
-      return [...step.steps, ...(step.elseSteps ?? [])].some(stepNeedsPeople);
+      return [...step.steps, ...(step.elseSteps ?? [])].some((inner) => stepHas(inner, test));
     default:
-      return step.steps.some(stepNeedsPeople);
+      return step.steps.some((inner) => stepHas(inner, test));
   }
 }
 
@@ -177,6 +193,8 @@ export interface RunInputBase {
   sessionState?: Record<string, unknown>;
   /** The run reads its session when it starts (history, state); set by the client when the session may exist. */
   readSession?: boolean;
+  /** This run's answer shape (`run(input, { outputSchema })`), instead of its component's. Not passed to members. */
+  outputSchema?: OutputSchemaSpec;
 }
 
 /** The single input of the `agentRun` workflow. */

@@ -413,12 +413,15 @@ const STAND_IN_WORDS = (
  * answer, capped at 1,500 words), so the demo's polling and cancelling have something to work on. Offered a team's
  * delegation tool, it plays the leader: it hands the task to each member in turn (or to all at once), then answers.
  * Offered a tool the prompt names (every word of its name is in the prompt: `send_email` in "send an email") whose
- * parameters are all text, it calls it once, with the prompt's quoted strings as the arguments, in order.
+ * parameters are all text, it calls it once, with the prompt's quoted strings as the arguments, in order. Asked for
+ * a JSON answer of a schema (structured output), it answers a made-up value of that shape.
  */
 export function standInAnswer(request: RecordedRequest): ScriptedTurn {
   const question = request.lastUserText.split('\n')[0]!.trim();
   const tools = offeredTools(request);
   const answered = toolOutputs(request);
+  const schema = requestedSchema(request);
+  if (schema) return { text: JSON.stringify(sampleOf(schema, question)) };
   const toAll = tools.find((tool) => tool.name === DELEGATE_TO_ALL);
   if (toAll && answered.length === 0) {
     return { toolCalls: [{ name: toAll.name, arguments: { task: question } }] };
@@ -444,6 +447,39 @@ export function standInAnswer(request: RecordedRequest): ScriptedTurn {
   return {
     text: `[stand-in model] You asked: "${question}"${remembered} Here is a made-up answer: ${words.join(' ')}.`,
   };
+}
+
+/** The JSON schema a request asks the answer to follow (Responses `text.format`, Chat `response_format`), if any. */
+function requestedSchema(request: RecordedRequest): Record<string, unknown> | undefined {
+  const body = request.body as {
+    text?: { format?: { type?: string; schema?: Record<string, unknown> } };
+    response_format?: { type?: string; json_schema?: { schema?: Record<string, unknown> } };
+  };
+  if (body.text?.format?.type === 'json_schema') return body.text.format.schema;
+  if (body.response_format?.type === 'json_schema') return body.response_format.json_schema?.schema;
+  return undefined;
+}
+
+/** A made-up value of a JSON schema's shape: text naming the field and question, 1, true, one item per list. */
+function sampleOf(schema: Record<string, unknown>, question: string, field = 'answer'): unknown {
+  if (Array.isArray(schema.enum)) return schema.enum[0];
+  switch (schema.type) {
+    case 'object': {
+      const properties = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
+      return Object.fromEntries(
+        Object.entries(properties).map(([key, inner]) => [key, sampleOf(inner, question, key)]),
+      );
+    }
+    case 'array':
+      return [sampleOf((schema.items ?? {}) as Record<string, unknown>, question, field)];
+    case 'integer':
+    case 'number':
+      return 1;
+    case 'boolean':
+      return true;
+    default:
+      return `[stand-in] ${field} for "${question.slice(0, 60)}"`;
+  }
 }
 
 interface OfferedTool {

@@ -24,6 +24,7 @@ export async function agentRun(saved: AgentRunInput): Promise<RunOutput> {
     runModelLoop(input, state, {
       gate,
       pauseTimeoutMs: agent.pauseTimeoutMs,
+      outputSchema: input.outputSchema ?? agent.outputSchema,
       label,
       model: agent.model,
       instructions: systemInstructions(agent),

@@ -6,6 +6,7 @@ import { RunStatus } from '../shared/run-status';
 import type { MemberSpec, TeamRunInput, TeamSpec, ToolSpec } from '../shared/specs';
 import { DELEGATE_TO_ALL, DELEGATE_TO_MEMBER, parseToolArguments } from '../shared/tool-calls';
 import { childRunInput, childSessionChanges, runChild } from './child-runs';
+import { contentText } from '../shared/text';
 import { toRunError } from './run-errors';
 import type { TeamRunState } from './team-run-state';
 
@@ -106,7 +107,7 @@ async function runMember(
     const output = await runChild(memberInput, () => state.memberStarted(memberInput));
     state.changeSessionState(childSessionChanges(memberInput, output));
     state.memberEnded(output);
-    return { content: output.content ?? '', isError: false };
+    return { content: contentText(output.content), isError: false };
   } catch (err) {
     // The team itself is being cancelled: its members end with it (the team settles them before it ends).
     if (CancellationScope.current().consideredCancelled) throw err;

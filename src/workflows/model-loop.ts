@@ -7,11 +7,11 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { KernActivities } from '../activities';
-import { MaxToolRoundsExceeded, toApplicationFailure } from '../shared/errors';
+import { MaxToolRoundsExceeded, OutputInvalid, toApplicationFailure } from '../shared/errors';
 import type { RunEventContext } from '../shared/events';
 import type { ToolCallResult } from '../shared/model-call';
 import type { RunOutput, TeamRunOutput, ToolCall } from '../shared/run-output';
-import type { AgentRunInput, ModelSpec, TeamRunInput, ToolSpec } from '../shared/specs';
+import type { AgentRunInput, ModelSpec, OutputSchemaSpec, TeamRunInput, ToolSpec } from '../shared/specs';
 import { REJECTED_TOOL_CALL } from '../shared/requirements';
 import { parseToolArguments } from '../shared/tool-calls';
 import type { ModelRunState } from './model-run-state';
@@ -61,7 +61,12 @@ export interface ModelLoop {
   gate: PauseGate;
   /** How long it waits for them (`pauseTimeout`); absent: for ever. */
   pauseTimeoutMs: number | undefined;
+  /** The shape of the answer, when the run wants a structured one (the run's own, else its component's). */
+  outputSchema: OutputSchemaSpec | undefined;
 }
+
+/** How many times a structured answer that does not fit its schema is asked for again before the run ends `ERROR`. */
+export const MAX_OUTPUT_RETRIES = 2;
 
 /** Model → tools → model … until the model answers without tool calls (or `runToolCalls` ends it). */
 export async function runModelLoop(
@@ -77,6 +82,7 @@ export async function runModelLoop(
   // A tool the component does not declare never runs, even if the worker has one by that name.
   const specs = new Map(loop.tools.map((tool) => [tool.name, tool]));
   const declared = new Set(specs.keys());
+  let outputRetries = 0;
   for (let round = 0; ; round++) {
     const request = {
       runId: input.runId,
@@ -85,6 +91,7 @@ export async function runModelLoop(
       messages: state.snapshot().messages,
       tools: loop.tools,
       eventContext,
+      ...(loop.outputSchema ? { outputSchema: loop.outputSchema } : {}),
     };
     checkModelRequestSize(request);
     checkHistoryBudget();
@@ -100,8 +107,21 @@ export async function runModelLoop(
         throw err;
       });
     state.modelResponded(result);
-    if (result.toolCalls.length === 0) return;
-    if (round >= loop.maxToolRounds) {
+    if (result.toolCalls.length === 0) {
+      const structured = result.structured;
+      if (!loop.outputSchema || !structured) return;
+      if ('value' in structured) return state.answerStructured(structured.value, loop.outputSchema.name);
+      // An answer that does not fit its schema: the model is told why and asked again, a bounded number of times.
+      if (outputRetries >= MAX_OUTPUT_RETRIES) throw toApplicationFailure(new OutputInvalid(structured.problem));
+      outputRetries++;
+      state.askAgain(
+        `Your answer does not match the required JSON schema (${structured.problem}). ` +
+          'Answer again with only the JSON value.',
+      );
+      continue;
+    }
+    // Retries of a structured answer are model turns, but not tool rounds.
+    if (round - outputRetries >= loop.maxToolRounds) {
       throw toApplicationFailure(new MaxToolRoundsExceeded(loop.maxToolRounds));
     }
     const [calls, undeclared] = partition(result.toolCalls, (call) => declared.has(call.name));

@@ -69,6 +69,18 @@ export abstract class ModelRunState<Output extends RunOutput | TeamRunOutput> ex
     });
   }
 
+  /** The model's answer fitted the run's `outputSchema`: the parsed value is the run's content. */
+  answerStructured(value: unknown, schemaName: string): void {
+    // The content is typed as text for the runs kern runs inside; a structured run's is the value (`RunOutput<C>`).
+    (this.output as { content: unknown }).content = value;
+    this.output.contentType = schemaName;
+  }
+
+  /** Asks the model again (a structured answer that did not fit): the request goes into the conversation. */
+  askAgain(request: string): void {
+    this.output.messages.push({ role: 'user', content: request });
+  }
+
   /** The model request was cancelled: what it had said is the answer so far (its activity streamed all of it). */
   modelRequestCancelled(partialContent: string | undefined): void {
     this.requestInFlight = false;

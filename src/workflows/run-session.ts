@@ -12,6 +12,7 @@ import {
   type SessionState,
 } from '../shared/sessions';
 import { componentOf, historyRunsOf, type RunInput } from '../shared/specs';
+import { contentText } from '../shared/text';
 
 const { readSession, writeSession } = proxyActivities<KernActivities>({
   startToCloseTimeout: '1 minute',
@@ -84,7 +85,7 @@ export function sessionWriteOf(
           kind: input.kind,
           componentId: componentOf(input).id,
           input: input.input,
-          content: output.content ?? '',
+          content: contentText(output.content),
           createdAt: input.createdAt,
         })
       : undefined;

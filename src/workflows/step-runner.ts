@@ -2,6 +2,7 @@ import { isCancellation } from '@temporalio/workflow';
 import { StepFailed, UnknownRoute, toApplicationFailure } from '../shared/errors';
 import type { RunOutput, StepOutput, TeamRunOutput } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
+import { contentText } from '../shared/text';
 import type { StepFunctionCall, StepFunctionResult, StepInput } from '../shared/step-functions';
 import type { MemberSpec, StepSpec } from '../shared/specs';
 import { toRunError } from './run-errors';
@@ -146,7 +147,8 @@ export class StepRunner {
       return {
         ...this.stepBase(step),
         runId: child.runId,
-        content: output.content,
+        // A structured answer (an `outputSchema` agent's) goes on to the next step as its JSON text.
+        content: output.content === null ? null : contentText(output.content),
         success: true,
         status: output.status,
       };

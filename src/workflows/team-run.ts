@@ -30,6 +30,7 @@ export async function teamRun(saved: TeamRunInput): Promise<TeamRunOutput> {
       await runModelLoop(input, state, {
         gate,
         pauseTimeoutMs: team.pauseTimeoutMs,
+        outputSchema: input.outputSchema ?? team.outputSchema,
         label,
         model: team.model,
         instructions: systemInstructions(team, leaderGuidance(team)),
