@@ -458,6 +458,36 @@ describe('teams and workflows pause when a member or a step does', () => {
     expect(sent).toEqual([{ tool: 'send_email', to: 'lou@example.com', subject: 'S' }]);
   });
 
+  test("two levels down: a workflow step's team member pauses the team and the workflow; the workflow's continue reaches it", async () => {
+    h.model
+      .replyWhen(
+        (request) => request.lastUserText.startsWith('Nested: tell Max'),
+        { toolCalls: [{ name: 'delegate_task_to_member', arguments: { member_id: 'deep-mailer', task: 'Mail Max' } }] },
+        { text: 'The office told Max.' },
+      )
+      .replyWhen('Mail Max', call('send_email', { to: 'max@example.com', subject: 'S' }), { text: 'Mailed Max.' });
+    const office = new Team({
+      name: 'Deep Office',
+      model,
+      members: [new Agent({ name: 'Deep Mailer', model, tools: [sendEmail], client: h.client })],
+      client: h.client,
+    });
+    const workflow = new Workflow({
+      name: 'Deep',
+      steps: [new Step({ name: 'Office', team: office })],
+      client: h.client,
+    });
+    const run = await workflow.run('Nested: tell Max', { background: true });
+    const wfPaused = (await h.waitForStatus(run.runId, RunStatus.paused)) as WorkflowRunOutput;
+    const [requirement] = wfPaused.requirements!;
+    expect(requirement).toMatchObject({ needs: 'confirmation', memberAgentId: 'deep-mailer' });
+    expect(await h.client.getRunOutput(requirement!.runId)).toMatchObject({ status: RunStatus.paused });
+    await workflow.continueRun(run.runId, { requirements: [{ id: requirement!.id, confirmation: true }] });
+    const done = (await h.client.waitForRun(run.runId)) as WorkflowRunOutput;
+    expect(done).toMatchObject({ status: RunStatus.completed, content: 'The office told Max.' });
+    expect(sent).toEqual([{ tool: 'send_email', to: 'max@example.com', subject: 'S' }]);
+  });
+
   test('a workflow step whose agent pauses pauses the workflow; cancelling the paused workflow cancels the step', async () => {
     h.model.replyWhen('Newsletter for Jo', call('send_email', { to: 'jo@example.com', subject: 'News' }), {
       text: 'Sent the newsletter.',

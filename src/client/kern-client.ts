@@ -181,6 +181,14 @@ export class KernClient {
     return new KernClient(client, taskQueue, connection, address);
   }
 
+  /**
+   * Makes `client` the process-wide default (what components with no `client` use), or, with `undefined`, goes back to
+   * connecting from the environment on next use. Tests use it (`startTestEnvironment` from `kern/testing` does).
+   */
+  static setDefault(client: KernClient | undefined): void {
+    KernClient.shared = client ? Promise.resolve(client) : undefined;
+  }
+
   /** The process-wide client from the environment, connected on first use. Used when a component has none. */
   static default(): Promise<KernClient> {
     KernClient.shared ??= KernClient.connect().catch((err: unknown) => {

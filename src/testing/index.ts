@@ -1,4 +1,5 @@
-// Helpers for testing kern apps: a local model server that speaks the OpenAI protocols, scripted by the test.
+// Helpers for testing kern apps: a local Temporal, a real worker, and a model server that speaks the OpenAI
+// protocols, scripted by the test (see the README's Testing your app).
 export {
   ScriptedModelServer,
   standInAnswer,
@@ -7,3 +8,4 @@ export {
   type ModelServerOptions,
 } from './model-server';
 export { startLocalTemporal } from './temporal-server';
+export { startTestEnvironment, type KernTestEnvironment, type TestEnvironmentOptions } from './test-environment';
