@@ -7,6 +7,7 @@
 Each call parses kern's answers with the framework's own classes; any field it cannot read fails loudly.
 """
 import asyncio
+import json
 
 from agno.client import AgentOSClient
 from agno.db.base import SessionType
@@ -56,6 +57,13 @@ async def main() -> None:
         agent_id="emailagent", run_id=paused.run_id, tools=paused.tools, session_id=paused.session_id
     )
     print("continue_agent_run:", done.status, done.content)
+
+    # A structured answer: the agent's outputSchema, and one sent as output_schema on the run.
+    script = await client.run_agent(agent_id="script-writer", message="Paris")
+    print("run_agent (outputSchema):", script.content_type, type(script.content).__name__, sorted(script.content))
+    schema = {"title": "City", "type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+    city = await client.run_agent(agent_id="emailagent", message="A city", output_schema=json.dumps(schema))
+    print("run_agent (output_schema):", city.content_type, city.content)
 
 
 asyncio.run(main())
