@@ -263,15 +263,17 @@ export abstract class Component<K extends RunKind, Output = RunOutputOf<K>> {
   /** Sends the answers to one of this component's runs (another's is not found). */
   private async continueOwn(runId: string, request: ContinueRequest): Promise<{ fromIndex: number }> {
     const client = await this.client();
-    const output = await client.getRunOutput(runId);
-    if (!output || !this.own(output)) throw new RunNotFound(runId);
+    // Whose run it is, from Temporal's server alone: `continueRun` then asks the run itself what it waits for.
+    const run = await client.peekRun(runId);
+    if (!run || !this.own(run)) throw new RunNotFound(runId);
     return client.continueRun(runId, request);
   }
 
   private async continueToOutput(runId: string, request: ContinueRequest): Promise<Output> {
     await this.continueOwn(runId, request);
     const output = await (await this.client()).getRunOutput(runId);
-    return this.ownRun(output ?? (await (await this.client()).waitForRun(runId)));
+    if (!output) throw new RunNotFound(runId);
+    return this.ownRun(output);
   }
 
   private async *streamContinued(runId: string, request: ContinueRequest): AsyncGenerator<AnyRunEvent, void> {
