@@ -18,6 +18,7 @@ import {
   type AnyTeam,
   Condition,
   KernClient,
+  type KernSchedule,
   Loop,
   OpenAIResponses,
   Parallel,
@@ -50,7 +51,9 @@ const SESSION_RUN_FORMAT = runInputVersionOf({ readSession: true });
 const PEOPLE_FORMAT = 4;
 
 /** The format of runs that want a structured answer (`outputSchema`). */
-const STRUCTURED_FORMAT = RUN_INPUT_VERSION;
+const STRUCTURED_FORMAT = 5;
+/** The format of the runs a schedule starts (`scheduleId`). */
+const SCHEDULED_FORMAT = RUN_INPUT_VERSION;
 
 const historiesDir = path.resolve(__dirname, '../test/histories');
 
@@ -956,6 +959,90 @@ const structuredScenarios: PauseScenario[] = [
   },
 ];
 
+/** Fires a paused schedule once and returns its run's id once the run has started. */
+async function fireOnce(schedule: KernSchedule): Promise<string> {
+  await schedule.trigger();
+  for (let attempt = 0; attempt < 300; attempt++) {
+    const [run] = (await schedule.describe()).recentRuns;
+    if (run) return run.runId;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`schedule ${schedule.scheduleId} did not fire`);
+}
+
+/** A schedule of `component` that fires only when triggered, for one recording. */
+const scheduleOf = (component: AnyAgent | AnyTeam | Workflow, id: string, input: string) =>
+  component.schedule({ id, input, cron: '0 0 1 1 *', paused: true });
+
+const scheduledScenarios: PauseScenario[] = [
+  {
+    name: 'agentRun-scheduled',
+    async record({ agent, model, client }) {
+      model.replyWhen('Scheduled digest', { text: 'The digest.' });
+      const runId = await fireOnce(await scheduleOf(agent, 'history-agent', 'Scheduled digest'));
+      await client.waitForRun(runId);
+      return [{ file: 'agentRun-scheduled', runId }];
+    },
+  },
+  {
+    name: 'agentRun-scheduled-cancelled',
+    async record({ agent, model, client }) {
+      model.replyWhen('Scheduled forever', { text: 'Still', hang: true });
+      const runId = await fireOnce(await scheduleOf(agent, 'history-agent-cancelled', 'Scheduled forever'));
+      await model.waitFor(() => model.requestsFor('Scheduled forever').length === 1);
+      await client.cancelRun(runId);
+      await client.waitForRun(runId);
+      return [{ file: 'agentRun-scheduled-cancelled', runId }];
+    },
+  },
+  {
+    name: 'teamRun-scheduled',
+    async record({ team, model, client }) {
+      model
+        .replyWhen((r) => r.lastUserText === 'Scheduled brief.', delegateTo('reporter', 'Report the news'), {
+          text: 'Brief done.',
+        })
+        .replyWhen('Report the news', { text: 'News.' });
+      const runId = await fireOnce(await scheduleOf(team, 'history-team', 'Scheduled brief.'));
+      await client.waitForRun(runId);
+      return [{ file: 'teamRun-scheduled', runId }];
+    },
+  },
+  {
+    name: 'teamRun-scheduled-cancelled',
+    async record({ team, model, client }) {
+      model
+        .replyWhen((r) => r.lastUserText === 'Scheduled brief forever.', delegateTo('reporter', 'Report slowly'))
+        .replyWhen('Report slowly', { text: 'Slowly', hang: true });
+      const runId = await fireOnce(await scheduleOf(team, 'history-team-cancelled', 'Scheduled brief forever.'));
+      await model.waitFor(() => model.requestsFor('Report slowly').length === 1);
+      await client.cancelRun(runId);
+      await client.waitForRun(runId);
+      return [{ file: 'teamRun-scheduled-cancelled', runId }];
+    },
+  },
+  {
+    name: 'workflowRun-scheduled',
+    async record({ workflow, model, client }) {
+      model.replyWhen((r) => r.lastUserText.startsWith('Scheduled steps'), { text: 'Stepped.' });
+      const runId = await fireOnce(await scheduleOf(workflow, 'history-workflow', 'Scheduled steps'));
+      await client.waitForRun(runId);
+      return [{ file: 'workflowRun-scheduled', runId }];
+    },
+  },
+  {
+    name: 'workflowRun-scheduled-cancelled',
+    async record({ workflow, model, client }) {
+      model.replyWhen((r) => r.lastUserText.startsWith('Scheduled slow steps'), { text: 'Slow', hang: true });
+      const runId = await fireOnce(await scheduleOf(workflow, 'history-workflow-cancelled', 'Scheduled slow steps'));
+      await model.waitFor(() => model.requests.some((r) => r.lastUserText.startsWith('Scheduled slow steps')));
+      await client.cancelRun(runId);
+      await client.waitForRun(runId);
+      return [{ file: 'workflowRun-scheduled-cancelled', runId }];
+    },
+  },
+];
+
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   mkdirSync(historiesDir, { recursive: true });
@@ -1096,6 +1183,24 @@ async function main(): Promise<void> {
     };
     await recordAll(pauseScenarios, pauseContext, PEOPLE_FORMAT);
     await recordAll(structuredScenarios, structuredContext, STRUCTURED_FORMAT);
+    const reporter = (name: string) => new Agent({ name, model: new OpenAIResponses({ id: 'gpt-test' }), client });
+    const scheduledContext: PauseContext = {
+      client,
+      model,
+      agent: reporter('Scheduled Agent'),
+      team: new Team({
+        name: 'Scheduled Team',
+        model: new OpenAIResponses({ id: 'gpt-test' }),
+        members: [reporter('Reporter')],
+        client,
+      }),
+      workflow: new Workflow({
+        name: 'Scheduled Workflow',
+        steps: [new Step({ name: 'Report', agent: reporter('Step Reporter') })],
+        client,
+      }),
+    };
+    await recordAll(scheduledScenarios, scheduledContext, SCHEDULED_FORMAT);
     for (const scenario of sessionScenarios) {
       const file = historyPath(scenario.name, scenario.format);
       if (kept(scenario.name, scenario.format)) continue;

@@ -26,6 +26,13 @@ export {
   type SessionPage,
 } from './client/kern-client';
 export type { SessionState } from './shared/sessions';
+export {
+  KernSchedule,
+  type ScheduleInfo,
+  type ScheduleOptions,
+  type ScheduleOverlap,
+  type ScheduleTimes,
+} from './client/schedules';
 export { OpenAIResponses, OpenAIChat, type Model, type ModelOptions } from './client/models';
 export { defineTool, defineApp, type Tool, type ToolDefinition, type ToolContext, type KernApp } from './client/define';
 export type {

@@ -6,6 +6,11 @@ import { SESSION_FORMAT_VERSION } from '../src/shared/sessions';
 import { RUN_INPUT_VERSION, runInputVersionOf } from '../src/shared/specs';
 
 const historiesDir = path.resolve(__dirname, 'histories');
+
+/** A history as `temporal workflow show --output json` writes it: the started event names the workflow id. */
+interface RecordedHistory {
+  events: Array<{ workflowExecutionStartedEventAttributes?: { workflowId?: string } }>;
+}
 const files = readdirSync(historiesDir).filter((file) => file.endsWith('.json'));
 
 /**
@@ -13,18 +18,21 @@ const files = readdirSync(historiesDir).filter((file) => file.endsWith('.json'))
  * deterministic-compatible with runs that older code started: those runs would break on a new worker.
  */
 test('every recorded history replays against the current workflow code', async () => {
-  const histories = files.map((file) => ({
-    workflowId: file,
-    history: JSON.parse(readFileSync(path.join(historiesDir, file), 'utf8')) as unknown,
-  }));
+  // Each replays under the workflow id it ran with (a scheduled run takes its run id from it), older histories
+  // (recorded before the started event named it) under their file name.
+  const histories = files.map((file) => {
+    const history = JSON.parse(readFileSync(path.join(historiesDir, file), 'utf8')) as RecordedHistory;
+    return { workflowId: history.events[0]?.workflowExecutionStartedEventAttributes?.workflowId ?? file, history };
+  });
   const failures: string[] = [];
   let replayed = 0;
   for await (const result of Worker.runReplayHistories(
     { workflowBundle: { codePath: process.env.KERN_TEST_WORKFLOW_BUNDLE! } },
     histories,
   )) {
+    // Histories replay one at a time, in order: the nth result is the nth file's.
+    if (result.error) failures.push(`${files[replayed]} (${result.workflowId}): ${String(result.error)}`);
     replayed++;
-    if (result.error) failures.push(`${result.workflowId}: ${String(result.error)}`);
   }
   expect(failures).toEqual([]);
   expect(replayed).toBe(files.length);

@@ -23,6 +23,13 @@ import {
 import type { Tool } from './define';
 import { KernClient } from './kern-client';
 import { OpenAIResponses, type Model } from './models';
+import {
+  defaultScheduleSession,
+  scheduleIdOption,
+  scheduleTimesOf,
+  type KernSchedule,
+  type ScheduleOptions,
+} from './schedules';
 import { parseRunRequest, type RunOptions } from './run-options';
 
 /** Earlier runs `addHistoryToContext` puts before the input when `numHistoryRuns` is not given (as the framework). */
@@ -222,6 +229,34 @@ export abstract class Component<K extends RunKind, Output = RunOutputOf<K>> {
   ): Promise<Output> | AsyncIterable<AnyRunEvent> {
     const { stream, ...request } = options;
     return stream ? this.streamContinued(runId, request) : this.continueToOutput(runId, request);
+  }
+
+  /**
+   * Schedules runs of this component: a Temporal Schedule that starts a run with `input` at each of the times given
+   * (`cron`, `interval`), under the `overlap` policy (default `skip`). Each run is a normal run, with the id
+   * `<id>-<firing time>`, in the schedule's session. Resolves to the schedule's handle (pause, resume, trigger,
+   * delete, describe); `listRuns({ scheduleId })` lists its runs.
+   */
+  async schedule(options: ScheduleOptions): Promise<KernSchedule> {
+    const { id, input, overlap, paused, note, sessionId, userId, sessionState, outputSchema, ...times } = options;
+    const scheduleId = scheduleIdOption(id);
+    const when = scheduleTimesOf(times);
+    const { runInput } = this.prepareRun(input, {
+      runId: scheduleId,
+      sessionId: sessionId ?? defaultScheduleSession(scheduleId),
+      ...(userId !== undefined ? { userId } : {}),
+      ...(sessionState !== undefined ? { sessionState } : {}),
+      ...(outputSchema !== undefined ? { outputSchema } : {}),
+    });
+    const scheduled = { ...runInput, scheduleId };
+    scheduled.version = runInputVersionOf(scheduled, componentOf(scheduled));
+    const client = await this.client();
+    return client.createSchedule(scheduled, {
+      ...when,
+      ...(overlap !== undefined ? { overlap } : {}),
+      ...(paused !== undefined ? { paused } : {}),
+      ...(note !== undefined ? { note } : {}),
+    });
   }
 
   /** Cancels a run by id; see {@link KernClient.cancelRun} for the return value and cancel-before-start. */

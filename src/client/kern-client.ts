@@ -31,7 +31,7 @@ import {
   TemporalUnreachable,
 } from '../shared/errors';
 import { RUN_EVENTS_TOPIC, isTerminalEventOf, type AnyRunEvent } from '../shared/events';
-import { workflowIdForRun } from '../shared/ids';
+import { runIdOfWorkflow, workflowIdForRun } from '../shared/ids';
 import { RUN_RECORD_MEMO, outputFromRecord, runRecordOf, type RunRecord } from '../shared/run-record';
 import type { AnyRunOutput } from '../shared/run-output';
 import { RunStatus, isTerminalStatus } from '../shared/run-status';
@@ -43,7 +43,7 @@ import {
   type RequirementAnswer,
   type RunRequirement,
 } from '../shared/requirements';
-import { readRunOutput, recordFromMemo } from '../shared/saved-runs';
+import { readRunOutput, recordOfExecution } from '../shared/saved-runs';
 import {
   kernComponentIdKey,
   kernKindKey,
@@ -64,7 +64,6 @@ import {
   countExecutions,
   listPage,
   pageLimit,
-  runIdOfWorkflow,
   runsQuery,
   sessionIdOfWorkflow,
   sessionsQuery,
@@ -75,6 +74,7 @@ import {
   type SessionPage,
 } from './listing';
 
+import { KernSchedule, createSchedule, listSchedules, type ScheduleInfo } from './schedules';
 export type { RunListFilter, RunPage, SessionInfo, SessionListFilter, SessionPage } from './listing';
 
 /** A session as {@link KernClient.getSession} reads it. */
@@ -238,7 +238,7 @@ export class KernClient {
    * has one from its first run on, so sessions can be listed and counted from visibility. It starts in its start
    * delay (see `SESSION_START_DELAY`), so until a run writes to it, it is a visibility row and one history event.
    */
-  private async startSession(record: RunRecord): Promise<void> {
+  async startSession(record: RunRecord): Promise<void> {
     const session = newSession(record.sessionId, record.createdAt, record.userId);
     await this.temporal.workflow.start(SESSION_WORKFLOW_TYPE, {
       ...sessionWorkflowOptions(session, this.taskQueue, { componentId: record.componentId, input: record.input }),
@@ -272,6 +272,39 @@ export class KernClient {
         if (attempt >= CANCEL_INTENT_CHECKS) throw new RunIdInUseError(input.runId);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
+    }
+  }
+
+  /**
+   * Creates a schedule that starts `input` (a run input for a schedule, from `component.schedule`) at the given times;
+   * returns its handle. The schedule's session is started now, as a run's is, so it can be listed from the first run.
+   */
+  async createSchedule(
+    input: RunInput & { scheduleId: string },
+    options: Parameters<typeof createSchedule>[3],
+  ): Promise<KernSchedule> {
+    try {
+      await Promise.all([
+        createSchedule(this.temporal, this.taskQueue, input, options),
+        this.startSession(runRecordOf(input)),
+      ]);
+    } catch (err) {
+      throw this.unreachableOr(err);
+    }
+    return this.schedule(input.scheduleId);
+  }
+
+  /** The handle of a kern schedule by id (not checked: {@link KernSchedule.describe} throws for an unknown one). */
+  schedule(scheduleId: string): KernSchedule {
+    return new KernSchedule(this.temporal, scheduleId);
+  }
+
+  /** Every kern schedule, by id. */
+  async listSchedules(): Promise<ScheduleInfo[]> {
+    try {
+      return await listSchedules(this.temporal);
+    } catch (err) {
+      throw this.unreachableOr(err);
     }
   }
 
@@ -314,7 +347,7 @@ export class KernClient {
    */
   async getRunOutput(runId: string): Promise<AnyRunOutput | null> {
     const description = await this.describe(runId);
-    const record = recordFromMemo(description?.memo);
+    const record = recordOfExecution(description);
     if (!description || !record) return null;
     const handle = this.runHandle(runId, description.runId);
     const savedOutput = description.memo?.[FINAL_OUTPUT_MEMO];
@@ -448,7 +481,7 @@ export class KernClient {
   async *subscribe(runId: string, options: { fromIndex?: number } = {}): AsyncGenerator<AnyRunEvent, void> {
     let next = options.fromIndex ?? 0;
     let description = await this.describe(runId);
-    if (!recordFromMemo(description?.memo)) throw new RunNotFound(runId);
+    if (!recordOfExecution(description)) throw new RunNotFound(runId);
     const live = WorkflowStreamClient.create(this.temporal, workflowIdForRun(runId)).topic<AnyRunEvent>(
       RUN_EVENTS_TOPIC,
     );
@@ -495,7 +528,7 @@ export class KernClient {
    */
   async peekRun(runId: string): Promise<AnyRunOutput | null> {
     const description = await this.describe(runId);
-    const record = recordFromMemo(description?.memo);
+    const record = recordOfExecution(description);
     if (!description || !record) return null;
     const kernStatus = description.typedSearchAttributes.get(kernStatusKey) as RunStatus | undefined;
     if (description.status.name === 'RUNNING') return outputFromRecord(record, kernStatus ?? RunStatus.running);

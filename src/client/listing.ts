@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { InvalidInputError } from '../shared/errors';
-import { RUN_WORKFLOW_ID_PREFIX } from '../shared/ids';
+import { temporalScheduleIdFor } from '../shared/ids';
 import type { AnyRunOutput } from '../shared/run-output';
 import type { RunStatus } from '../shared/run-status';
 import { SESSION_WORKFLOW_TYPE } from '../shared/session-workflow';
@@ -24,6 +24,8 @@ export interface RunListFilter {
   status?: RunStatus;
   /** The member or step runs of this run, instead of top-level runs. */
   parentRunId?: string;
+  /** The runs this schedule started. */
+  scheduleId?: string;
   /** At most this many runs (default 20, at most 100). */
   limit?: number;
   /** From a previous page's `nextPageToken`, with the same filter. */
@@ -90,6 +92,10 @@ export function runsQuery(filter: Omit<RunListFilter, 'limit' | 'pageToken'>): s
   if (filter.sessionId !== undefined) conditions.push(`KernSessionId = ${visibilityString(filter.sessionId)}`);
   if (filter.userId !== undefined) conditions.push(`KernUserId = ${visibilityString(filter.userId)}`);
   if (filter.status !== undefined) conditions.push(`KernStatus = ${visibilityString(filter.status)}`);
+  if (filter.scheduleId !== undefined) {
+    // Temporal sets it on every workflow a schedule starts.
+    conditions.push(`TemporalScheduledById = ${visibilityString(temporalScheduleIdFor(filter.scheduleId))}`);
+  }
   return conditions.join(' AND ');
 }
 
@@ -171,11 +177,6 @@ export async function countExecutions(temporal: Client, query: string): Promise<
     query,
   });
   return Number(response.count ?? 0);
-}
-
-/** The run id of a run's workflow id, or `undefined` for an execution that is not a run. */
-export function runIdOfWorkflow(workflowId: string): string | undefined {
-  return workflowId.startsWith(RUN_WORKFLOW_ID_PREFIX) ? workflowId.slice(RUN_WORKFLOW_ID_PREFIX.length) : undefined;
 }
 
 /** The session id of a session's workflow id. */

@@ -56,6 +56,20 @@ export class RunNotFound extends KernError {
   }
 }
 
+/** A schedule id was given that a kern schedule already has. */
+export class ScheduleIdInUseError extends KernError {
+  constructor(readonly scheduleId: string) {
+    super(`schedule id '${scheduleId}' is already used by another schedule`);
+  }
+}
+
+/** No kern schedule has this id (or it was deleted). */
+export class ScheduleNotFound extends KernError {
+  constructor(readonly scheduleId: string) {
+    super(`no schedule has the id '${scheduleId}'`);
+  }
+}
+
 /** A session's state cannot be read: no kern worker answered for its workflow in time. */
 export class SessionUnavailable extends KernError {
   constructor(

@@ -23,7 +23,8 @@ export function runDetails(record: RunRecord, context: { namespace: string; role
   return [
     `**${record.componentName}**: ${record.kind} \`${record.componentId}\`${model}`,
     '',
-    `- run id: \`${record.runId}\``,
+    // A schedule's runs share one record (see `recordOfExecution`): each one's id is its workflow id's end.
+    record.scheduleId !== undefined ? `- schedule: \`${record.scheduleId}\`` : `- run id: \`${record.runId}\``,
     `- session: \`${record.sessionId}\``,
     ...(record.userId ? [`- user: \`${record.userId}\``] : []),
     ...(parent

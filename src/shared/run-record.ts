@@ -17,6 +17,11 @@ export interface RunRecord {
   input: string;
   model: string;
   createdAt: string;
+  /**
+   * The schedule that starts this run: then the record is the schedule's, written once for all its runs, and a run's
+   * own id and time come from its execution (see `recordOfExecution`).
+   */
+  scheduleId?: string;
 }
 
 export function runRecordOf(input: RunInput): RunRecord {
@@ -32,6 +37,7 @@ export function runRecordOf(input: RunInput): RunRecord {
     input: input.input,
     model: modelIdOf(input),
     createdAt: input.createdAt,
+    ...(input.scheduleId !== undefined ? { scheduleId: input.scheduleId } : {}),
   };
 }
 

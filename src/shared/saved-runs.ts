@@ -1,4 +1,5 @@
 import type { AnyRunOutput } from './run-output';
+import { runIdOfWorkflow } from './ids';
 import { RUN_RECORD_MEMO, type RunRecord } from './run-record';
 import { RUN_INPUT_VERSION, type RunInputOf, type RunKind } from './specs';
 
@@ -40,10 +41,28 @@ export function readRunInput<K extends RunKind>(saved: RunInputOf<K>, kind: K): 
   return saved;
 }
 
-/** A run's record, from the memo it was started with; `undefined` for an execution kern did not start. */
-export function recordFromMemo(memo: Record<string, unknown> | undefined): RunRecord | undefined {
-  const record = memo?.[RUN_RECORD_MEMO];
-  return typeof record === 'object' && record !== null && 'kind' in record ? (record as RunRecord) : undefined;
+/** What {@link recordOfExecution} reads of an execution: its description, or its row in a listing. */
+export interface ExecutionFacts {
+  workflowId: string;
+  startTime: Date;
+  memo?: Record<string, unknown>;
+}
+
+/**
+ * A run's record, from the memo it was started with; `undefined` for an execution kern did not start. The record of a
+ * scheduled run is its schedule's, the same for every firing: its run id and time are this execution's (its workflow
+ * id, which Temporal gives each firing, and its start), as the run's workflow takes them (`runInputOf`).
+ */
+export function recordOfExecution(execution: ExecutionFacts | undefined): RunRecord | undefined {
+  const saved = execution?.memo?.[RUN_RECORD_MEMO];
+  if (typeof saved !== 'object' || saved === null || !('kind' in saved)) return undefined;
+  const record = saved as RunRecord;
+  if (record.scheduleId === undefined) return record;
+  return {
+    ...record,
+    runId: runIdOfWorkflow(execution!.workflowId) ?? record.runId,
+    createdAt: execution!.startTime.toISOString(),
+  };
 }
 
 /**

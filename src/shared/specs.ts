@@ -112,21 +112,24 @@ export interface WorkflowSpec {
 /**
  * The newest run input format, which this kern reads and writes. Version 1 had no `kind`; version 2 adds it; version 3
  * adds the session fields (`sessionState`, `readSession`); version 4 adds tools that need a person (`ToolSpec.needs`)
- * and `pauseTimeoutMs`; version 5 adds structured answers (`outputSchema`). A worker reads every version up to its own
+ * and `pauseTimeoutMs`; version 5 adds structured answers (`outputSchema`); version 6 adds scheduled runs
+ * (`scheduleId`). A worker reads every version up to its own
  * (see `readRunInput`); bump this when a field is added that readers need, or changes meaning.
  */
-export const RUN_INPUT_VERSION = 5;
+export const RUN_INPUT_VERSION = 6;
 
 /**
  * The version a run input is written with, the oldest that has what it uses, so older workers in a rolling deploy go
- * on taking every run they can run as it was meant: 5 when it (or a component in it) wants a structured answer (a
+ * on taking every run they can run as it was meant: 6 for a schedule's runs (a worker of format 5 would take the
+ * schedule's id for the run's), 5 when it (or a component in it) wants a structured answer (a
  * worker of format 4 would answer text), 4 when a tool of the run needs a person (a worker of format 3 would run the
  * tool without asking), 3 when it uses the session fields (a worker of format 2 would forget the session), else 2.
  */
 export function runInputVersionOf(
-  input: Pick<RunInputBase, 'sessionState' | 'readSession' | 'outputSchema'>,
+  input: Pick<RunInputBase, 'sessionState' | 'readSession' | 'outputSchema' | 'scheduleId'>,
   component?: AgentSpec | TeamSpec | WorkflowSpec,
 ): number {
+  if (input.scheduleId !== undefined) return 6;
   const within = (test: (model: ModelComponentSpec) => boolean) =>
     component !== undefined && someModel(component, test);
   if (input.outputSchema !== undefined || within((model) => model.outputSchema !== undefined)) return 5;
@@ -195,6 +198,11 @@ export interface RunInputBase {
   readSession?: boolean;
   /** This run's answer shape (`run(input, { outputSchema })`), instead of its component's. Not passed to members. */
   outputSchema?: OutputSchemaSpec;
+  /**
+   * Set on the input a schedule starts its runs with, the same for every firing: each run takes its run id from its
+   * workflow id (Temporal appends the firing's time to the schedule's) and its `createdAt` from its start.
+   */
+  scheduleId?: string;
 }
 
 /** The single input of the `agentRun` workflow. */

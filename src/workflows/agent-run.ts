@@ -3,7 +3,7 @@ import type { AgentRunInput } from '../shared/specs';
 import { AgentRunState } from './model-run-state';
 import { runActivityTool, runModelLoop, systemInstructions } from './model-loop';
 import { modelRunLabel } from '../shared/run-labels';
-import { readRunInput } from '../shared/saved-runs';
+import { runInputOf } from './run-input';
 import { runLifecycle } from './run-lifecycle';
 import { RunStream } from './run-stream';
 import { settleAll } from './settle-all';
@@ -15,7 +15,7 @@ export { runOutputQuery, runEventsQuery, FINAL_OUTPUT_MEMO } from './messages';
  * query; its events go to the workflow stream's `events` topic; cancelled by Temporal cancellation.
  */
 export async function agentRun(saved: AgentRunInput): Promise<RunOutput> {
-  const input = readRunInput(saved, 'agent');
+  const input = runInputOf(saved, 'agent');
   const stream = new RunStream(input);
   const state = new AgentRunState(input, stream);
   const agent = input.agent;

@@ -5,7 +5,7 @@ import type { TeamRunInput } from '../shared/specs';
 import { delegate, delegationTool, isDelegation, leaderGuidance } from './delegation';
 import { runActivityTool, runModelLoop, runWorkflowTool, systemInstructions } from './model-loop';
 import { modelRunLabel } from '../shared/run-labels';
-import { readRunInput } from '../shared/saved-runs';
+import { runInputOf } from './run-input';
 import { endsByCancel } from './run-errors';
 import { runLifecycle } from './run-lifecycle';
 import { RunStream } from './run-stream';
@@ -20,7 +20,7 @@ const MEMBER_END_GRACE = '5 seconds';
  * In `route` mode the first member answer is the team's answer.
  */
 export async function teamRun(saved: TeamRunInput): Promise<TeamRunOutput> {
-  const input = readRunInput(saved, 'team');
+  const input = runInputOf(saved, 'team');
   const stream = new RunStream(input);
   const state = new TeamRunState(input, stream);
   const team = input.team;

@@ -5,7 +5,7 @@ import type { WorkflowRunOutput } from '../shared/run-output';
 import type { WorkflowRunInput } from '../shared/specs';
 import { childRunInput, childSessionChanges, runChild } from './child-runs';
 import { checkHistoryBudget } from './run-bounds';
-import { readRunInput } from '../shared/saved-runs';
+import { runInputOf } from './run-input';
 import { toRunError } from './run-errors';
 import { runLifecycle } from './run-lifecycle';
 import { RunStream } from './run-stream';
@@ -37,7 +37,7 @@ const { runStepFunction } = proxyActivities<KernActivities>(functionActivityOpti
  * selectors and end conditions as activities). Its content is the last step's content.
  */
 export async function workflowRun(saved: WorkflowRunInput): Promise<WorkflowRunOutput> {
-  const input = readRunInput(saved, 'workflow');
+  const input = runInputOf(saved, 'workflow');
   const stream = new RunStream(input);
   const state = new WorkflowRunState(input, stream);
   const name = input.workflow.name;

@@ -1,0 +1,324 @@
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleDescription,
+  type ScheduleSummary,
+} from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
+import { z } from 'zod';
+import { InvalidInputError, ScheduleIdInUseError, ScheduleNotFound } from '../shared/errors';
+import { SCHEDULE_ID_PREFIX, runIdOfWorkflow, temporalScheduleIdFor, workflowIdForRun } from '../shared/ids';
+import { RUN_RECORD_MEMO, runRecordOf } from '../shared/run-record';
+import { runDetails, runSummary } from '../shared/run-labels';
+import { runSearchAttributes } from '../shared/search-attributes';
+import { RUN_WORKFLOW_TYPES, type RunInput, type RunKind } from '../shared/specs';
+
+/**
+ * Scheduled runs, as Temporal Schedules. A schedule holds one run input, written when the schedule is created, and
+ * Temporal starts a run's workflow with it at each firing: a normal kern run (pollable, cancellable, streamed) whose
+ * run id is `<schedule id>-<firing time>` (Temporal appends the time to the schedule's workflow id, and the run takes
+ * its id from there; see `runInputOf`). The overlap policy therefore sees the runs themselves, and the Temporal UI's
+ * Schedules page lists the schedule with its runs.
+ */
+
+/** What a schedule does when a firing comes while its previous run is still going. */
+export type ScheduleOverlap = 'skip' | 'bufferOne' | 'bufferAll' | 'cancelOther' | 'allowAll';
+
+/**
+ * Temporal's policy for each overlap kern offers. Temporal's `TERMINATE_OTHER` is not offered: a terminated run ends
+ * without kern's finish (its status and output would not say it ended); `cancelOther` cancels it instead.
+ */
+const OVERLAP_POLICIES: Record<ScheduleOverlap, ScheduleOverlapPolicy> = {
+  skip: ScheduleOverlapPolicy.SKIP,
+  bufferOne: ScheduleOverlapPolicy.BUFFER_ONE,
+  bufferAll: ScheduleOverlapPolicy.BUFFER_ALL,
+  cancelOther: ScheduleOverlapPolicy.CANCEL_OTHER,
+  allowAll: ScheduleOverlapPolicy.ALLOW_ALL,
+};
+
+/** A schedule id: it becomes part of its runs' ids (and so of URLs), so it is kept to a plain set of characters. */
+const ScheduleKey = z
+  .string()
+  .max(100)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must start with a letter or digit and hold only letters, digits, . _ and -');
+
+/** When a schedule fires: cron expressions and intervals, all of them (at least one). */
+export const ScheduleTimes = z.strictObject({
+  /** Cron expressions (`'0 9 * * MON-FRI'`), in `timezone`. */
+  cron: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+  /** Every this long (milliseconds, or a duration such as `'1 hour'`), from the Unix epoch, plus `offset`. */
+  interval: z.union([z.number(), z.string()]).optional(),
+  /** Shifts the interval's firings (`interval: '1 day', offset: '9 hours'` fires at 09:00 UTC). */
+  offset: z.union([z.number(), z.string()]).optional(),
+  /** The IANA time zone of the cron expressions (default UTC). */
+  timezone: z.string().min(1).optional(),
+});
+export type ScheduleTimes = z.infer<typeof ScheduleTimes>;
+
+/** What a schedule is created with, besides its run's input and run options. */
+export interface ScheduleOptions extends ScheduleTimes {
+  /** The schedule's id, unique among kern schedules; its runs' ids start with it. */
+  id: string;
+  /** What each run is given. */
+  input: string;
+  /** Default `skip`: a firing while the previous run is still going starts nothing. */
+  overlap?: ScheduleOverlap;
+  /** Create it paused: it fires once resumed (or when triggered). */
+  paused?: boolean;
+  /** Why it is paused, or any note; shown in the Temporal UI. */
+  note?: string;
+  /** The session every run of the schedule is in (default `schedule-<id>`): runs that keep history see earlier runs'. */
+  sessionId?: string;
+  userId?: string;
+  sessionState?: Record<string, unknown>;
+  /** The runs' answer shape, as `run(input, { outputSchema })`. */
+  outputSchema?: z.ZodType | Record<string, unknown>;
+}
+
+/** A schedule as kern shows it. Times are ISO strings. */
+export interface ScheduleInfo {
+  scheduleId: string;
+  kind: RunKind;
+  componentId: string;
+  componentName: string;
+  input: string;
+  sessionId: string;
+  userId?: string;
+  cron: string[];
+  interval?: { everyMs: number; offsetMs: number };
+  timezone: string;
+  overlap: ScheduleOverlap;
+  paused: boolean;
+  note?: string;
+  /** The next firings (up to 10 with a description, fewer in a listing). */
+  nextRunAt: string[];
+  /** The newest runs it started, newest first (Temporal keeps the last 10): run id and when it fired. */
+  recentRuns: { runId: string; firedAt: string }[];
+  /** Runs of it that are still going (with `describe` only; a listing has `[]`). */
+  runningRunIds: string[];
+  /** How many runs it has started (with `describe` only; a listing has 0). */
+  runCount: number;
+  createdAt: string;
+  updatedAt?: string;
+}
+
+/** The schedule's own memo key: what it runs and when, as given (Temporal keeps cron expressions only compiled). */
+const SCHEDULE_MEMO = 'kernSchedule';
+
+interface ScheduleMemo {
+  kind: RunKind;
+  componentId: string;
+  componentName: string;
+  input: string;
+  sessionId: string;
+  userId?: string;
+  cron: string[];
+  interval?: { everyMs: number; offsetMs: number };
+  timezone: string;
+  createdAt: string;
+}
+
+/** The session a schedule's runs are in unless it names one. */
+export function defaultScheduleSession(scheduleId: string): string {
+  return `schedule-${scheduleId}`;
+}
+
+/** The schedule id from {@link ScheduleOptions}, checked; {@link InvalidInputError} for one kern does not take. */
+export function scheduleIdOption(id: unknown): string {
+  const parsed = ScheduleKey.safeParse(id);
+  if (!parsed.success) throw new InvalidInputError(`schedule id: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  return parsed.data;
+}
+
+/** The times of a schedule, checked: at least one cron expression or an interval, with durations that are ones. */
+export function scheduleTimesOf(options: ScheduleTimes): Pick<ScheduleMemo, 'cron' | 'interval' | 'timezone'> {
+  const parsed = ScheduleTimes.safeParse(options);
+  if (!parsed.success) {
+    throw new InvalidInputError(`schedule: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)}`);
+  }
+  const { cron, interval, offset, timezone } = parsed.data;
+  const crons = cron === undefined ? [] : [cron].flat();
+  if (crons.length === 0 && interval === undefined) {
+    throw new InvalidInputError('schedule: give `cron` or `interval` (or both)');
+  }
+  if (offset !== undefined && interval === undefined)
+    throw new InvalidInputError('schedule: `offset` needs `interval`');
+  return {
+    cron: crons,
+    ...(interval !== undefined
+      ? {
+          interval: { everyMs: durationMs('interval', interval, 1000), offsetMs: durationMs('offset', offset ?? 0, 0) },
+        }
+      : {}),
+    timezone: timezone ?? 'UTC',
+  };
+}
+
+function durationMs(field: string, value: number | string, least: number): number {
+  let ms: number;
+  try {
+    ms = msToNumber(value as Duration);
+  } catch {
+    ms = NaN;
+  }
+  if (!Number.isFinite(ms) || ms < least) {
+    throw new InvalidInputError(`schedule: ${field} must be a duration of at least ${least} ms (like '1 hour')`);
+  }
+  return Math.round(ms);
+}
+
+/**
+ * Creates the Temporal Schedule that starts `input` (a run input written for a schedule: `scheduleId` set) at the
+ * given times. Refuses an id a kern schedule already has with {@link ScheduleIdInUseError}.
+ */
+export async function createSchedule(
+  temporal: Client,
+  taskQueue: string,
+  input: RunInput & { scheduleId: string },
+  options: Pick<ScheduleOptions, 'overlap' | 'paused' | 'note'> & Pick<ScheduleMemo, 'cron' | 'interval' | 'timezone'>,
+): Promise<void> {
+  const record = runRecordOf(input);
+  const overlap = options.overlap ?? 'skip';
+  if (!(overlap in OVERLAP_POLICIES)) {
+    throw new InvalidInputError(`schedule: overlap must be one of ${Object.keys(OVERLAP_POLICIES).join(', ')}`);
+  }
+  const memo: ScheduleMemo = {
+    kind: record.kind,
+    componentId: record.componentId,
+    componentName: record.componentName,
+    input: record.input,
+    sessionId: record.sessionId,
+    ...(record.userId !== undefined ? { userId: record.userId } : {}),
+    cron: options.cron,
+    ...(options.interval ? { interval: options.interval } : {}),
+    timezone: options.timezone,
+    createdAt: record.createdAt,
+  };
+  try {
+    await temporal.schedule.create({
+      scheduleId: temporalScheduleIdFor(input.scheduleId),
+      spec: {
+        cronExpressions: options.cron,
+        intervals: options.interval ? [{ every: options.interval.everyMs, offset: options.interval.offsetMs }] : [],
+        timezone: options.timezone,
+      },
+      action: {
+        type: 'startWorkflow',
+        workflowType: RUN_WORKFLOW_TYPES[input.kind],
+        workflowId: workflowIdForRun(input.scheduleId),
+        taskQueue,
+        args: [input],
+        memo: { [RUN_RECORD_MEMO]: record },
+        typedSearchAttributes: runSearchAttributes(record),
+        staticSummary: runSummary(record),
+        staticDetails: runDetails(record, { namespace: temporal.options.namespace }),
+      },
+      policies: { overlap: OVERLAP_POLICIES[overlap] },
+      state: { paused: options.paused ?? false, ...(options.note !== undefined ? { note: options.note } : {}) },
+      memo: { [SCHEDULE_MEMO]: memo },
+    });
+  } catch (err) {
+    if (err instanceof ScheduleAlreadyRunning) throw new ScheduleIdInUseError(input.scheduleId);
+    throw err;
+  }
+}
+
+/** A kern schedule by id: pause, resume, trigger, delete, describe, and its runs. Made by `KernClient.schedule(id)`. */
+export class KernSchedule {
+  constructor(
+    private readonly temporal: Client,
+    readonly scheduleId: string,
+  ) {}
+
+  /** The schedule as it stands; throws {@link ScheduleNotFound} for an id no kern schedule has (or one deleted). */
+  async describe(): Promise<ScheduleInfo> {
+    return this.call(async (handle) => {
+      const description = await handle.describe();
+      const info = scheduleInfoOf(this.scheduleId, description);
+      if (!info) throw new ScheduleNotFound(this.scheduleId);
+      return info;
+    });
+  }
+
+  /** Stops firing until {@link resume}; runs already going go on. `note` says why (the Temporal UI shows it). */
+  async pause(note?: string): Promise<void> {
+    await this.call((handle) => handle.pause(note));
+  }
+
+  async resume(note?: string): Promise<void> {
+    await this.call((handle) => handle.unpause(note));
+  }
+
+  /** Fires once now, paused or not, under the schedule's overlap policy; the run shows in `describe().recentRuns`. */
+  async trigger(): Promise<void> {
+    // Temporal's client triggers with `ALLOW_ALL` unless told; the schedule's own policy is what its user chose.
+    await this.call(async (handle) => handle.trigger((await handle.describe()).policies.overlap));
+  }
+
+  /** Deletes the schedule; its runs, going or ended, stay (poll, cancel and list them as any run). */
+  async delete(): Promise<void> {
+    await this.call((handle) => handle.delete());
+  }
+
+  private async call<T>(act: (handle: ReturnType<Client['schedule']['getHandle']>) => Promise<T>): Promise<T> {
+    try {
+      return await act(this.temporal.schedule.getHandle(temporalScheduleIdFor(this.scheduleId)));
+    } catch (err) {
+      if (err instanceof ScheduleNotFoundError) throw new ScheduleNotFound(this.scheduleId);
+      throw err;
+    }
+  }
+}
+
+/** Every kern schedule, in the order Temporal lists them (by id), with what a listing shows. */
+export async function listSchedules(temporal: Client): Promise<ScheduleInfo[]> {
+  const schedules: ScheduleInfo[] = [];
+  for await (const summary of temporal.schedule.list()) {
+    if (!summary.scheduleId.startsWith(SCHEDULE_ID_PREFIX)) continue;
+    const info = scheduleInfoOf(summary.scheduleId.slice(SCHEDULE_ID_PREFIX.length), summary);
+    if (info) schedules.push(info);
+  }
+  return schedules;
+}
+
+/** A schedule's info from its description or listing row; `undefined` for a schedule kern did not create. */
+function scheduleInfoOf(scheduleId: string, found: ScheduleDescription | ScheduleSummary): ScheduleInfo | undefined {
+  const memo = found.memo?.[SCHEDULE_MEMO] as ScheduleMemo | undefined;
+  if (!memo || typeof memo !== 'object' || !('componentId' in memo)) return undefined;
+  const described = 'policies' in found ? found : undefined;
+  const overlap = described
+    ? ((Object.keys(OVERLAP_POLICIES) as ScheduleOverlap[]).find(
+        (key) => OVERLAP_POLICIES[key] === described.policies.overlap,
+      ) ?? 'skip')
+    : 'skip';
+  const recentRuns = [...found.info.recentActions].reverse().flatMap((action) => {
+    const runId = runIdOfWorkflow(action.action.workflow.workflowId);
+    return runId ? [{ runId, firedAt: action.takenAt.toISOString() }] : [];
+  });
+  return {
+    scheduleId,
+    kind: memo.kind,
+    componentId: memo.componentId,
+    componentName: memo.componentName,
+    input: memo.input,
+    sessionId: memo.sessionId,
+    ...(memo.userId !== undefined ? { userId: memo.userId } : {}),
+    cron: memo.cron,
+    ...(memo.interval ? { interval: memo.interval } : {}),
+    timezone: memo.timezone,
+    overlap,
+    paused: found.state.paused,
+    ...(found.state.note ? { note: found.state.note } : {}),
+    nextRunAt: found.info.nextActionTimes.map((time) => time.toISOString()),
+    recentRuns,
+    runningRunIds: described
+      ? described.info.runningActions.flatMap((action) => runIdOfWorkflow(action.workflow.workflowId) ?? [])
+      : [],
+    runCount: described?.info.numActionsTaken ?? 0,
+    createdAt: described?.info.createdAt.toISOString() ?? memo.createdAt,
+    ...(described?.info.lastUpdatedAt ? { updatedAt: described.info.lastUpdatedAt.toISOString() } : {}),
+  };
+}

@@ -1,0 +1,17 @@
+import { workflowInfo } from '@temporalio/workflow';
+import { runIdOfWorkflow } from '../shared/ids';
+import { readRunInput } from '../shared/saved-runs';
+import type { RunInputOf, RunKind } from '../shared/specs';
+
+/**
+ * The input a run's workflow runs with (see `readRunInput`). A schedule starts every firing with the same input, so
+ * a scheduled run takes its own id from its workflow id, which Temporal makes for each firing from the schedule's and
+ * the firing's time, and its `createdAt` from its start: the facts the client reads from the execution too
+ * (`recordOfExecution`).
+ */
+export function runInputOf<K extends RunKind>(saved: RunInputOf<K>, kind: K): RunInputOf<K> {
+  const input = readRunInput(saved, kind);
+  if (input.scheduleId === undefined) return input;
+  const info = workflowInfo();
+  return { ...input, runId: runIdOfWorkflow(info.workflowId) ?? input.runId, createdAt: info.startTime.toISOString() };
+}
