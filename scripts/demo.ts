@@ -16,6 +16,7 @@ import { startWorker } from 'kern/worker';
 import app from '../examples/app';
 import * as agentBackgroundExecution from '../examples/agent-background-execution';
 import * as agentHumanInTheLoop from '../examples/agent-human-in-the-loop';
+import * as agentScheduled from '../examples/agent-scheduled';
 import * as agentSession from '../examples/agent-session';
 import * as agentStructuredOutput from '../examples/agent-structured-output';
 import * as httpApi from '../examples/http-api';
@@ -48,6 +49,7 @@ const examples: Array<{ about: string; file: string; main: () => Promise<void> }
     file: 'examples/agent-human-in-the-loop.ts',
     main: agentHumanInTheLoop.main,
   },
+  { about: 'runs on a schedule (Temporal Schedules)', file: 'examples/agent-scheduled.ts', main: agentScheduled.main },
 ];
 
 const root = path.resolve(__dirname, '..');

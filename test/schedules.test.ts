@@ -132,6 +132,11 @@ describe('scheduled runs', () => {
       InvalidInputError,
     );
     await expect(agent().schedule({ id, interval: '10 ms', input: 'x' })).rejects.toThrow(/at least 1000 ms/);
+    // Temporal's server reads cron expressions and time zones; what it refuses is an InvalidInputError here.
+    await expect(agent().schedule({ id, cron: 'now and then', input: 'x' })).rejects.toThrow(InvalidInputError);
+    await expect(agent().schedule({ id, cron: '0 9 * * *', timezone: 'Mars/Olympus', input: 'x' })).rejects.toThrow(
+      InvalidInputError,
+    );
     await expect(agent().schedule({ id, interval: '1 hour', input: '' })).rejects.toThrow(/non-empty/);
     await expect(
       agent().schedule({ id, interval: '1 hour', input: 'x', overlap: 'terminateOther' as never }),

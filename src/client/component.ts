@@ -238,6 +238,18 @@ export abstract class Component<K extends RunKind, Output = RunOutputOf<K>> {
    * delete, describe); `listRuns({ scheduleId })` lists its runs.
    */
   async schedule(options: ScheduleOptions): Promise<KernSchedule> {
+    const { input, settings } = this.scheduleFor(options);
+    return (await this.client()).createSchedule(input, settings);
+  }
+
+  /**
+   * The run input and settings a schedule of this component is created with, for code that creates schedules with its
+   * own client (kern's HTTP server): `client.createSchedule(input, settings)`. Checks them as `schedule` does.
+   */
+  scheduleFor(options: ScheduleOptions): {
+    input: RunInputOf<K> & { scheduleId: string };
+    settings: Parameters<KernClient['createSchedule']>[1];
+  } {
     const { id, input, overlap, paused, note, sessionId, userId, sessionState, outputSchema, ...times } = options;
     const scheduleId = scheduleIdOption(id);
     const when = scheduleTimesOf(times);
@@ -250,13 +262,15 @@ export abstract class Component<K extends RunKind, Output = RunOutputOf<K>> {
     });
     const scheduled = { ...runInput, scheduleId };
     scheduled.version = runInputVersionOf(scheduled, componentOf(scheduled));
-    const client = await this.client();
-    return client.createSchedule(scheduled, {
-      ...when,
-      ...(overlap !== undefined ? { overlap } : {}),
-      ...(paused !== undefined ? { paused } : {}),
-      ...(note !== undefined ? { note } : {}),
-    });
+    return {
+      input: scheduled,
+      settings: {
+        ...when,
+        ...(overlap !== undefined ? { overlap } : {}),
+        ...(paused !== undefined ? { paused } : {}),
+        ...(note !== undefined ? { note } : {}),
+      },
+    };
   }
 
   /** Cancels a run by id; see {@link KernClient.cancelRun} for the return value and cancel-before-start. */

@@ -277,17 +277,16 @@ export class KernClient {
 
   /**
    * Creates a schedule that starts `input` (a run input for a schedule, from `component.schedule`) at the given times;
-   * returns its handle. The schedule's session is started now, as a run's is, so it can be listed from the first run.
+   * returns its handle. The schedule's session is started once the schedule exists, as a run's is, so it can be listed
+   * from the first run; a schedule that is refused leaves nothing behind.
    */
   async createSchedule(
     input: RunInput & { scheduleId: string },
     options: Parameters<typeof createSchedule>[3],
   ): Promise<KernSchedule> {
     try {
-      await Promise.all([
-        createSchedule(this.temporal, this.taskQueue, input, options),
-        this.startSession(runRecordOf(input)),
-      ]);
+      await createSchedule(this.temporal, this.taskQueue, input, options);
+      await this.startSession(runRecordOf(input));
     } catch (err) {
       throw this.unreachableOr(err);
     }

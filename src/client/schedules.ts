@@ -222,6 +222,8 @@ export async function createSchedule(
     });
   } catch (err) {
     if (err instanceof ScheduleAlreadyRunning) throw new ScheduleIdInUseError(input.scheduleId);
+    // Temporal's client turns the server's INVALID_ARGUMENT (a cron expression or time zone it cannot read) into this.
+    if (err instanceof TypeError) throw new InvalidInputError(`schedule: ${err.message}`);
     throw err;
   }
 }

@@ -14,6 +14,7 @@ import {
   KernError,
   RequirementAnswersInvalid,
   RunNotPaused,
+  ScheduleIdInUseError,
   TemporalUnreachable,
 } from '../shared/errors';
 import { Catalog, NOT_FOUND_DETAIL, type RouteKind } from './catalog';
@@ -21,6 +22,7 @@ import { RunFeeds } from './run-feeds';
 import { BadRequest } from './continue-request';
 import { InvalidRequest } from './run-request';
 import { NotFound, runRoutes, type ServerDeps } from './run-routes';
+import { scheduleRoutes } from './schedule-routes';
 import { sessionRoutes } from './session-routes';
 import { workflowSocket } from './workflow-socket';
 
@@ -129,6 +131,7 @@ export function createServer(options: ServerOptions): KernServer {
   }
 
   app.route('/sessions', sessionRoutes(catalog, connect));
+  app.route('/schedules', scheduleRoutes(catalog, connect));
 
   app.notFound((c) => c.json({ detail: 'Not Found' }, 404));
   app.onError(errorAnswer);
@@ -171,6 +174,9 @@ function errorAnswer(err: Error, c: Context): Response {
   if (err instanceof BadRequest || err instanceof RequirementAnswersInvalid)
     return c.json({ detail: err.message }, 400);
   if (err instanceof RunNotPaused) return c.json({ detail: err.message }, 409);
+  if (err instanceof ScheduleIdInUseError) {
+    return c.json({ detail: `Schedule with name '${err.scheduleId}' already exists` }, 409);
+  }
   if (err instanceof TemporalUnreachable) return c.json({ detail: err.message }, 503);
   if (isTemporalUnavailable(err)) {
     return c.json({ detail: 'the Temporal server is unreachable; try again once it is up' }, 503);

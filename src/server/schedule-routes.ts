@@ -1,0 +1,272 @@
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import type { ScheduleInfo } from '../client/schedules';
+import { ScheduleNotFound } from '../shared/errors';
+import type { AnyRunOutput } from '../shared/run-output';
+import { RunStatus } from '../shared/run-status';
+import type { RunKind } from '../shared/specs';
+import { RUN_KIND_OF, type Catalog, type RouteKind } from './catalog';
+import { InvalidRequest, optionalInteger } from './run-request';
+import type { ServerDeps } from './run-routes';
+import { NotFound } from './run-routes';
+import type { WireObject } from './wire';
+
+/**
+ * The framework's schedule routes, on kern's Temporal Schedules. The framework's schedules call one of its own HTTP
+ * routes at each firing; kern's start a run directly, so a schedule created here must name a run route of this
+ * server (`POST /agents/{id}/runs`, and the same for teams and workflows) with the run's form fields as `payload`.
+ * A schedule's `name` is its id. Paths take that id.
+ */
+export function scheduleRoutes(catalog: Catalog, connect: () => Promise<ServerDeps>): Hono {
+  const routes = new Hono();
+
+  routes.get('/', async (c) => {
+    const { limit, page } = paging(c, 100, 1000);
+    const enabled = c.req.query('enabled');
+    const { client } = await connect();
+    const all = (await client.listSchedules()).filter(
+      (schedule) => enabled === undefined || schedule.paused === (enabled === 'false'),
+    );
+    return c.json({
+      data: all.slice((page - 1) * limit, page * limit).map(wireSchedule),
+      meta: { page, limit, total_pages: Math.ceil(all.length / limit), total_count: all.length },
+    });
+  });
+
+  routes.post('/', async (c) => {
+    const body = ScheduleCreate.safeParse(await c.req.json().catch(() => undefined));
+    if (!body.success) throw bodyProblems(body.error);
+    const { name, cron_expr, endpoint, method, payload, timezone } = body.data;
+    const target = /^\/(agents|teams|workflows)\/([^/]+)\/runs$/.exec(endpoint);
+    const component = target && catalog.find(target[1] as RouteKind, decodeURIComponent(target[2]!));
+    if (method !== 'POST' || !component) {
+      throw fieldProblem(
+        'endpoint',
+        "kern schedules start runs: endpoint must be POST /agents/{id}/runs (or teams, workflows) of one of this server's components",
+        endpoint,
+      );
+    }
+    if (!cron_expr) throw fieldProblem('cron_expr', 'kern schedules need a cron expression', cron_expr);
+    const { message, session_id, user_id, session_state } = payload;
+    const { client } = await connect();
+    const { input, settings } = component.scheduleFor({
+      id: name,
+      cron: cron_expr,
+      timezone,
+      input: message,
+      ...(session_id !== undefined ? { sessionId: session_id } : {}),
+      ...(user_id !== undefined ? { userId: user_id } : {}),
+      ...(session_state !== undefined ? { sessionState: session_state } : {}),
+    });
+    const schedule = await client.createSchedule(input, settings);
+    return c.json(wireSchedule(await schedule.describe()), 201);
+  });
+
+  routes.get('/:scheduleId', async (c) => c.json(wireSchedule(await describe(c))));
+
+  routes.delete('/:scheduleId', async (c) => {
+    const { client } = await connect();
+    await found(() => client.schedule(c.req.param('scheduleId')).delete());
+    return c.body(null, 204);
+  });
+
+  for (const [action, paused] of [
+    ['enable', false],
+    ['disable', true],
+  ] as const) {
+    routes.post(`/:scheduleId/${action}`, async (c) => {
+      const { client } = await connect();
+      const schedule = client.schedule(c.req.param('scheduleId'));
+      await found(() => (paused ? schedule.pause() : schedule.resume()));
+      return c.json(wireScheduleState(await found(() => schedule.describe())));
+    });
+  }
+
+  routes.post('/:scheduleId/trigger', async (c) => {
+    const info = await describe(c);
+    if (info.paused) return c.json({ detail: 'Schedule is disabled' }, 409);
+    const { client } = await connect();
+    const schedule = client.schedule(info.scheduleId);
+    await found(() => schedule.trigger());
+    // The firing's run shows in the schedule's recent runs once Temporal has started it: a moment.
+    const seen = new Set(info.recentRuns.map((run) => run.runId));
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const fired = (await found(() => schedule.describe())).recentRuns.find((run) => !seen.has(run.runId));
+      if (fired) {
+        const output = await client.getRunOutput(fired.runId);
+        if (output) return c.json(wireScheduleRun(info, output));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // Skipped by the overlap policy (its previous run still goes), or not started within 5 s.
+    return c.json({ detail: 'The schedule did not start a run: its previous run is still going' }, 409);
+  });
+
+  routes.get('/:scheduleId/runs', async (c) => {
+    const info = await describe(c);
+    const { limit, page } = paging(c, 100, 100);
+    const { client } = await connect();
+    // Visibility pages are token-based: earlier pages are read, and skipped, to reach page `page`.
+    let token: string | undefined;
+    for (let skipped = 1; skipped < page; skipped++) {
+      token = (await client.listRuns({ scheduleId: info.scheduleId, limit, ...(token ? { pageToken: token } : {}) }))
+        .nextPageToken;
+      if (!token) return c.json({ data: [], meta: { page, limit, total_pages: page - 1, total_count: 0 } });
+    }
+    const { runs, nextPageToken } = await client.listRuns({
+      scheduleId: info.scheduleId,
+      limit,
+      ...(token ? { pageToken: token } : {}),
+    });
+    const total = (page - 1) * limit + runs.length;
+    return c.json({
+      data: runs.map((run) => wireScheduleRun(info, run)),
+      meta: { page, limit, total_pages: nextPageToken ? page + 1 : page, total_count: total },
+    });
+  });
+
+  async function describe(c: Context): Promise<ScheduleInfo> {
+    const { client } = await connect();
+    return found(() => client.schedule(c.req.param('scheduleId')!).describe());
+  }
+
+  return routes;
+}
+
+/** The framework's `ScheduleCreate`, for what kern can do: a cron schedule that starts a run of a component. */
+const ScheduleCreate = z.object({
+  name: z.string().min(1).max(255),
+  cron_expr: z.string().max(128).default(''),
+  endpoint: z.string().max(512),
+  method: z
+    .string()
+    .max(10)
+    .default('POST')
+    .transform((value) => value.toUpperCase()),
+  description: z.string().max(1024).nullish(),
+  payload: z.object({
+    message: z.string().min(1),
+    session_id: z.string().optional(),
+    user_id: z.string().optional(),
+    session_state: z.record(z.string(), z.unknown()).optional(),
+  }),
+  timezone: z.string().max(64).default('UTC'),
+  // The framework's HTTP call settings. kern's runs retry through their activities, so only the defaults are taken.
+  timeout_seconds: z.literal(3600).default(3600),
+  max_retries: z.literal(0).default(0),
+  retry_delay_seconds: z.literal(60).default(60),
+});
+
+/** Runs `act` on a schedule; one that no kern schedule has is a 404, as the framework's. */
+async function found<T>(act: () => Promise<T>): Promise<T> {
+  try {
+    return await act();
+  } catch (err) {
+    if (err instanceof ScheduleNotFound) throw new NotFound('Schedule not found');
+    throw err;
+  }
+}
+
+function paging(c: Context, defaultLimit: number, maxLimit: number): { limit: number; page: number } {
+  const limit = optionalInteger(c.req.query('limit'), ['query', 'limit']) ?? defaultLimit;
+  const page = optionalInteger(c.req.query('page'), ['query', 'page']) ?? 1;
+  if (limit < 1 || limit > maxLimit) {
+    throw queryProblem('limit', `Input should be between 1 and ${maxLimit}`, c.req.query('limit'));
+  }
+  if (page < 1) throw queryProblem('page', 'Input should be greater than or equal to 1', c.req.query('page'));
+  return { limit, page };
+}
+
+function queryProblem(name: string, msg: string, input: string | undefined): InvalidRequest {
+  return new InvalidRequest([{ type: 'value_error', loc: ['query', name], msg, input: input ?? null }]);
+}
+
+function fieldProblem(name: string, msg: string, input: string): InvalidRequest {
+  return new InvalidRequest([{ type: 'value_error', loc: ['body', name], msg, input }]);
+}
+
+function bodyProblems(error: z.ZodError): InvalidRequest {
+  return new InvalidRequest(
+    error.issues.map((issue) => ({
+      type: issue.code,
+      loc: ['body', ...issue.path.map(String)],
+      msg: issue.message,
+      input: null,
+    })),
+  );
+}
+
+const ROUTE_OF_KIND = Object.fromEntries(Object.entries(RUN_KIND_OF).map(([route, kind]) => [kind, route])) as Record<
+  RunKind,
+  RouteKind
+>;
+
+const epochSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+
+/** A schedule as the framework's `ScheduleResponse`: one of its HTTP calls, which is what a kern schedule does. */
+function wireSchedule(info: ScheduleInfo): WireObject {
+  return {
+    id: info.scheduleId,
+    user_id: info.userId ?? null,
+    name: info.scheduleId,
+    description: null,
+    method: 'POST',
+    endpoint: `/${ROUTE_OF_KIND[info.kind]}/${encodeURIComponent(info.componentId)}/runs`,
+    payload: {
+      message: info.input,
+      session_id: info.sessionId,
+      ...(info.userId !== undefined ? { user_id: info.userId } : {}),
+    },
+    // A schedule of several cron expressions, or an interval (kern's API takes them), shows its first cron or none.
+    cron_expr: info.cron[0] ?? null,
+    timezone: info.timezone,
+    timeout_seconds: 3600,
+    max_retries: 0,
+    retry_delay_seconds: 60,
+    enabled: !info.paused,
+    next_run_at: info.nextRunAt[0] ? epochSeconds(info.nextRunAt[0]) : null,
+    managed_by: null,
+    target_type: info.kind,
+    target_id: info.componentId,
+    disabled_reason: info.paused ? (info.note ?? null) : null,
+    created_at: epochSeconds(info.createdAt),
+    updated_at: info.updatedAt ? epochSeconds(info.updatedAt) : null,
+  };
+}
+
+function wireScheduleState(info: ScheduleInfo): WireObject {
+  const { id, name, enabled, next_run_at, updated_at } = wireSchedule(info);
+  return { id, name, enabled, next_run_at, updated_at } as WireObject;
+}
+
+/** The framework's run statuses of a schedule run, for each kern status. */
+const SCHEDULE_RUN_STATUS: Readonly<Record<RunStatus, string>> = {
+  [RunStatus.pending]: 'running',
+  [RunStatus.running]: 'running',
+  [RunStatus.paused]: 'paused',
+  [RunStatus.completed]: 'success',
+  [RunStatus.cancelled]: 'cancelled',
+  [RunStatus.error]: 'failed',
+};
+
+/** One run of a schedule as the framework's `ScheduleRunResponse`: its id is the run's. */
+function wireScheduleRun(info: ScheduleInfo, run: AnyRunOutput): WireObject {
+  const ended = run.status !== RunStatus.pending && run.status !== RunStatus.running;
+  return {
+    id: run.runId,
+    schedule_id: info.scheduleId,
+    user_id: run.userId ?? null,
+    attempt: 1,
+    triggered_at: epochSeconds(run.createdAt),
+    completed_at: ended && run.status !== RunStatus.paused ? epochSeconds(run.updatedAt) : null,
+    status: SCHEDULE_RUN_STATUS[run.status],
+    status_code: null,
+    run_id: run.runId,
+    session_id: run.sessionId,
+    error: run.error?.message ?? null,
+    input: { message: run.input },
+    output: null,
+    requirements: null,
+    created_at: epochSeconds(run.createdAt),
+  };
+}
