@@ -33,6 +33,7 @@ export {
   type ScheduleOverlap,
   type ScheduleTimes,
 } from './client/schedules';
+export type { TracingOptions } from './client/tracing';
 export { OpenAIResponses, OpenAIChat, type Model, type ModelOptions } from './client/models';
 export { defineTool, defineApp, type Tool, type ToolDefinition, type ToolContext, type KernApp } from './client/define';
 export type {

@@ -5,6 +5,7 @@ import { createCallModel, type ModelProviderOptions, type StreamingOptions } fro
 import { createSessionActivities } from './sessions';
 import { createRunStepFunction } from './step-functions';
 import { createCheckUserInput, createExecuteTool } from './tools';
+import { tracedCallModel, tracedExecuteTool, type ActivityTracing } from './tracing';
 
 export type { ModelProviderOptions, StreamingOptions } from './model';
 
@@ -15,13 +16,15 @@ export interface ActivityDependencies {
   stepFunctions?: ReadonlyMap<string, StepFunction>;
   modelProvider?: ModelProviderOptions;
   streaming?: StreamingOptions;
+  /** kern's model and tool spans (off unless the worker is started with `tracing`). */
+  tracing?: ActivityTracing;
 }
 
 /** kern's activities, bound to the worker's tools and model provider. */
 export function createActivities(deps: ActivityDependencies) {
   return {
-    callModel: atBoundary(createCallModel(deps.modelProvider, deps.streaming)),
-    executeTool: atBoundary(createExecuteTool(deps.tools)),
+    callModel: atBoundary(tracedCallModel(createCallModel(deps.modelProvider, deps.streaming), deps.tracing)),
+    executeTool: atBoundary(tracedExecuteTool(createExecuteTool(deps.tools), deps.tracing)),
     checkUserInput: atBoundary(createCheckUserInput(deps.tools)),
     runStepFunction: atBoundary(createRunStepFunction(deps.stepFunctions ?? new Map())),
     ...createSessionActivities(),

@@ -14,4 +14,14 @@ export interface ModelAnswer {
   toolCalls: ToolCall[];
   inputTokens: number;
   outputTokens: number;
+  cacheReadTokens?: number;
+  reasoningTokens?: number;
+}
+
+/** The cached-input and reasoning token counts a provider reported, kept when there are any. */
+export function reportedTokens(
+  cached: number | null | undefined,
+  reasoning: number | null | undefined,
+): Pick<ModelAnswer, 'cacheReadTokens' | 'reasoningTokens'> {
+  return { ...(cached ? { cacheReadTokens: cached } : {}), ...(reasoning ? { reasoningTokens: reasoning } : {}) };
 }

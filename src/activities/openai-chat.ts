@@ -1,7 +1,7 @@
 import type OpenAI from 'openai';
 import type { ModelCallInput } from '../shared/model-call';
 import type { ToolCall } from '../shared/run-output';
-import type { ModelAnswer, ModelStreamSink } from './model-stream';
+import { reportedTokens, type ModelAnswer, type ModelStreamSink } from './model-stream';
 import { isStrictSchema } from './output-schema';
 import { unreachable } from '../shared/never';
 
@@ -51,6 +51,10 @@ export async function callChatCompletions(
       ),
       inputTokens: completion.usage?.prompt_tokens ?? 0,
       outputTokens: completion.usage?.completion_tokens ?? 0,
+      ...reportedTokens(
+        completion.usage?.prompt_tokens_details?.cached_tokens,
+        completion.usage?.completion_tokens_details?.reasoning_tokens,
+      ),
     };
   }
 
@@ -77,6 +81,13 @@ export async function callChatCompletions(
     if (chunk.usage) {
       answer.inputTokens = chunk.usage.prompt_tokens;
       answer.outputTokens = chunk.usage.completion_tokens;
+      Object.assign(
+        answer,
+        reportedTokens(
+          chunk.usage.prompt_tokens_details?.cached_tokens,
+          chunk.usage.completion_tokens_details?.reasoning_tokens,
+        ),
+      );
     }
   }
   answer.toolCalls = [...partialCalls.entries()].sort(([a], [b]) => a - b).map(([, call]) => call);

@@ -1,6 +1,6 @@
 import type OpenAI from 'openai';
 import type { ModelCallInput } from '../shared/model-call';
-import type { ModelAnswer, ModelStreamSink } from './model-stream';
+import { reportedTokens, type ModelAnswer, type ModelStreamSink } from './model-stream';
 import { isStrictSchema } from './output-schema';
 import { unreachable } from '../shared/never';
 
@@ -86,6 +86,7 @@ function fromOutput(
     toolCalls,
     inputTokens: usage?.input_tokens ?? 0,
     outputTokens: usage?.output_tokens ?? 0,
+    ...reportedTokens(usage?.input_tokens_details?.cached_tokens, usage?.output_tokens_details?.reasoning_tokens),
   };
 }
 

@@ -74,6 +74,7 @@ import {
   type SessionPage,
 } from './listing';
 
+import { tracingPlugin, type TracingOptions } from './tracing';
 import { KernSchedule, createSchedule, listSchedules, type ScheduleInfo } from './schedules';
 export type { RunListFilter, RunPage, SessionInfo, SessionListFilter, SessionPage } from './listing';
 
@@ -107,6 +108,12 @@ export interface KernClientOptions {
   client?: Client;
   /** Who this client is in Temporal's history (who cancelled a run, for example); default `kern client @ <host>`. */
   identity?: string;
+  /**
+   * OpenTelemetry tracing of what this client asks Temporal (`StartWorkflow:agentRun`, queries, cancels), as the
+   * parents of the workers' spans (see `TracingOptions`; `recordContent` is the worker's). Not with `client`: give
+   * that one Temporal's `OpenTelemetryPlugin` yourself.
+   */
+  tracing?: Omit<TracingOptions, 'recordContent'>;
 }
 
 /** Who cancelled before a run started, as far as the caller knows: the kind and id of the component. */
@@ -177,6 +184,7 @@ export class KernClient {
       connection,
       namespace: options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default',
       identity: options.identity ?? `kern client @ ${hostname()}`,
+      ...(options.tracing ? { plugins: [tracingPlugin(options.tracing, 'kern-client').plugin] } : {}),
     });
     return new KernClient(client, taskQueue, connection, address);
   }

@@ -22,6 +22,10 @@ export interface ModelCallResult {
   toolCalls: ToolCall[];
   inputTokens: number;
   outputTokens: number;
+  /** Input tokens the provider served from its prompt cache (part of `inputTokens`), when it reports them. */
+  cacheReadTokens?: number;
+  /** Output tokens spent on reasoning (part of `outputTokens`), when the provider reports them. */
+  reasoningTokens?: number;
   /** Seconds from sending the request to the first streamed token, when streaming. */
   timeToFirstToken?: number;
   /**

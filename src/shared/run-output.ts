@@ -42,6 +42,10 @@ export interface RunMetrics {
   inputTokens: number;
   outputTokens: number;
   totalTokens: number;
+  /** Input tokens served from the provider's prompt cache (part of `inputTokens`), when the provider reports any. */
+  cacheReadTokens?: number;
+  /** Output tokens spent on reasoning (part of `outputTokens`), when the provider reports any. */
+  reasoningTokens?: number;
   /** Wall time from the run's start to its end (or now, while it runs). */
   duration?: number;
   /** From the first model request to its first token. */

@@ -17,6 +17,8 @@ export type ScriptedTurn =
       hang?: boolean;
       /** Drop the connection after this many words, as a crashed provider would. */
       dropAfterWords?: number;
+      /** Token counts the provider reports besides input and output (cached input, reasoning), for usage tests. */
+      usage?: { cachedTokens?: number; reasoningTokens?: number };
     }
   | { toolCalls: Array<{ name: string; arguments: unknown; id?: string }> }
   | {
@@ -177,7 +179,11 @@ export class ScriptedModelServer {
     const toolCalls = 'toolCalls' in turn ? normalizeToolCalls(turn.toolCalls) : [];
     const words = answer.text.match(/\S+\s*/g) ?? [];
     const delay = ('tokenDelayMs' in answer ? answer.tokenDelayMs : undefined) ?? this.options.tokenDelayMs ?? 0;
-    const usage = { input: countWords(request.userText), output: words.length };
+    const usage: Usage = {
+      input: countWords(request.userText),
+      output: words.length,
+      ...('usage' in answer ? answer.usage : {}),
+    };
 
     if (!request.stream) {
       await sleep(delay * words.length);
@@ -241,6 +247,8 @@ interface NormalizedToolCall {
 interface Usage {
   input: number;
   output: number;
+  cachedTokens?: number;
+  reasoningTokens?: number;
 }
 
 interface Emitter {
@@ -348,7 +356,13 @@ function responsesBody(
     model: request.model,
     output: [...message, ...calls],
     output_text: text,
-    usage: { input_tokens: usage.input, output_tokens: usage.output, total_tokens: usage.input + usage.output },
+    usage: {
+      input_tokens: usage.input,
+      input_tokens_details: { cached_tokens: usage.cachedTokens ?? 0 },
+      output_tokens: usage.output,
+      output_tokens_details: { reasoning_tokens: usage.reasoningTokens ?? 0 },
+      total_tokens: usage.input + usage.output,
+    },
   };
 }
 
@@ -382,7 +396,13 @@ function chatBody(request: RecordedRequest, text: string, toolCalls: NormalizedT
 }
 
 function chatUsage(usage: Usage) {
-  return { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output };
+  return {
+    prompt_tokens: usage.input,
+    completion_tokens: usage.output,
+    total_tokens: usage.input + usage.output,
+    prompt_tokens_details: { cached_tokens: usage.cachedTokens ?? 0 },
+    completion_tokens_details: { reasoning_tokens: usage.reasoningTokens ?? 0 },
+  };
 }
 
 function normalizeToolCalls(calls: Array<{ name: string; arguments: unknown; id?: string }>): NormalizedToolCall[] {

@@ -1,2 +1,3 @@
 export { startWorker, loadApp, type StartWorkerOptions, type KernWorker } from './start-worker';
 export type { ModelProviderOptions } from '../activities';
+export type { TracingOptions } from '../client/tracing';

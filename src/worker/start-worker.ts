@@ -4,6 +4,7 @@ import { createActivities, type ModelProviderOptions } from '../activities';
 import type { KernApp } from '../client/define';
 import type { StepFunction } from '../client/steps';
 import { InvalidInputError } from '../shared/errors';
+import { tracingPlugin, type TracingOptions } from '../client/tracing';
 
 /** How to run a kern worker. Unset connection settings come from the environment, as for the client. */
 export interface StartWorkerOptions {
@@ -37,6 +38,12 @@ export interface StartWorkerOptions {
    * 120,000). Raise it for models that think silently for longer before they answer.
    */
   modelIdleTimeout?: number;
+  /**
+   * OpenTelemetry tracing (see `TracingOptions`): Temporal's workflow and activity spans, and kern's model and tool
+   * spans. Workflow spans need the workflow code bundled with Temporal's interceptors, which this worker does unless
+   * given a prebuilt `workflowBundle` (then build it with `workflowInterceptorModules`, as the README shows).
+   */
+  tracing?: TracingOptions;
 }
 
 /** A running worker. */
@@ -56,8 +63,10 @@ export async function startWorker(options: StartWorkerOptions): Promise<KernWork
   const connection =
     options.connection ??
     (await NativeConnection.connect({ address: options.address ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233' }));
+  const tracing = options.tracing ? tracingPlugin(options.tracing, 'kern-worker') : undefined;
   const worker = await Worker.create({
     connection,
+    ...(tracing ? { plugins: [tracing.plugin] } : {}),
     namespace: options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default',
     taskQueue,
     ...(options.workflowBundle
@@ -72,6 +81,9 @@ export async function startWorker(options: StartWorkerOptions): Promise<KernWork
         backgroundWindowMs: options.streamBatchWindows?.background,
         idleTimeoutMs: options.modelIdleTimeout,
       },
+      ...(tracing
+        ? { tracing: { tracer: tracing.tracer, recordContent: options.tracing?.recordContent ?? false } }
+        : {}),
     }),
     maxHeartbeatThrottleInterval: options.heartbeatInterval ?? '250 milliseconds',
   });

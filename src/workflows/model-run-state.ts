@@ -51,6 +51,8 @@ export abstract class ModelRunState<Output extends RunOutput | TeamRunOutput> ex
     metrics.inputTokens += result.inputTokens;
     metrics.outputTokens += result.outputTokens;
     metrics.totalTokens = metrics.inputTokens + metrics.outputTokens;
+    if (result.cacheReadTokens) metrics.cacheReadTokens = (metrics.cacheReadTokens ?? 0) + result.cacheReadTokens;
+    if (result.reasoningTokens) metrics.reasoningTokens = (metrics.reasoningTokens ?? 0) + result.reasoningTokens;
     metrics.timeToFirstToken ??= result.timeToFirstToken;
     this.output.messages.push({
       role: 'assistant',

@@ -21,6 +21,7 @@ import { endsByCancel, toRunError } from './run-errors';
 import type { LifecycleState } from './run-state';
 import { joinRunSession, readRunSession, readsSession, sessionWriteOf, writeRunSession } from './run-session';
 import type { RunStream } from './run-stream';
+import { endRunSpan, runSpanOf } from './run-span';
 
 /** How long a run whose cancel was recorded before it started waits for the starter's cancel request. */
 const CANCEL_BEFORE_START_GRACE = '1 minute';
@@ -62,6 +63,7 @@ export async function runLifecycle<Output extends AnyRunOutput>(
   body: (gate: PauseGate) => Promise<void>,
 ): Promise<Output> {
   setHandler(runOutputQuery, () => boundOutput(state.snapshot()));
+  const span = runSpanOf(input);
   const gate = new PauseGate(input.runId, () => state.requirements);
   stream.onEventFromBelow = (event) => state.descendantEvent(event);
   // Visibility follows every pause (an approvals inbox lists PAUSED runs), and the memo keeps what the run waits
@@ -70,7 +72,11 @@ export async function runLifecycle<Output extends AnyRunOutput>(
     upsertSearchAttributes([{ key: kernStatusKey, value: requirements ? RunStatus.paused : RunStatus.running }]);
     upsertMemo({ [PAUSE_MEMO]: requirements ? { requirements } : null });
   };
-  const end = (transition: () => void) => finish(input, stream, state, transition);
+  const end = async (transition: () => void) => {
+    const output = await finish(input, stream, state, transition);
+    endRunSpan(span, output);
+    return output;
+  };
   try {
     if (input.cancelledBeforeStart) {
       // Wait for the starter's cancel request, so that the execution ends as canceled in Temporal. The model is

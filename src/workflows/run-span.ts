@@ -1,0 +1,38 @@
+import { trace, type Span } from '@opentelemetry/api';
+import type { AnyRunOutput } from '../shared/run-output';
+import { componentOf, modelIdOf, type RunInput } from '../shared/specs';
+
+/**
+ * The run's attributes on Temporal's `RunWorkflow` span, when the worker traces (see `TracingOptions`): what runs,
+ * in the attribute names of OpenTelemetry's GenAI conventions, and at the end its status and token totals. A worker
+ * that does not trace has no active span here, and this does nothing. Spans are not commands: they leave the
+ * run's history unchanged.
+ */
+export function runSpanOf(input: RunInput): Span | undefined {
+  const span = trace.getActiveSpan();
+  if (!span?.isRecording()) return undefined;
+  const component = componentOf(input);
+  span.setAttributes({
+    'gen_ai.operation.name': input.kind === 'workflow' ? 'invoke_workflow' : 'invoke_agent',
+    ...(input.kind === 'workflow'
+      ? { 'gen_ai.workflow.name': component.name }
+      : { 'gen_ai.agent.id': component.id, 'gen_ai.agent.name': component.name }),
+    ...(input.kind !== 'workflow' ? { 'gen_ai.request.model': modelIdOf(input) } : {}),
+    'gen_ai.conversation.id': input.sessionId,
+    'kern.run.id': input.runId,
+    'kern.run.kind': input.kind,
+    ...(input.parentRunId !== undefined ? { 'kern.run.parent_id': input.parentRunId } : {}),
+    ...(input.scheduleId !== undefined ? { 'kern.schedule.id': input.scheduleId } : {}),
+  });
+  return span;
+}
+
+/** The run's outcome on its span: status, and the tokens it used (its members' included for a team). */
+export function endRunSpan(span: Span | undefined, output: AnyRunOutput): void {
+  span?.setAttributes({
+    'kern.run.status': output.status,
+    'gen_ai.usage.input_tokens': output.metrics.inputTokens,
+    'gen_ai.usage.output_tokens': output.metrics.outputTokens,
+    ...(output.error ? { 'error.type': output.error.type } : {}),
+  });
+}
