@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Duration } from '@temporalio/common';
-import { msToNumber } from '@temporalio/common/lib/time';
 import { z } from 'zod';
 import { isTerminalEventOf, pauseRequirementsOf, type AnyRunEvent } from '../shared/events';
 import { InvalidInputError, RunNotFound } from '../shared/errors';
@@ -30,7 +28,7 @@ import {
   type KernSchedule,
   type ScheduleOptions,
 } from './schedules';
-import { parseRunRequest, type RunOptions } from './run-options';
+import { durationMs, parseRunRequest, type RunOptions } from './run-options';
 
 /** Earlier runs `addHistoryToContext` puts before the input when `numHistoryRuns` is not given (as the framework). */
 const DEFAULT_HISTORY_RUNS = 3;
@@ -134,12 +132,7 @@ export function checkModelComponentOptions(name: string, options: ModelComponent
 /** `pauseTimeout` in milliseconds; {@link InvalidInputError} for one that is not a positive duration. */
 export function pauseTimeoutOption(name: string, pauseTimeout: number | string | undefined): number | undefined {
   if (pauseTimeout === undefined) return undefined;
-  let ms: number;
-  try {
-    ms = msToNumber(pauseTimeout as Duration);
-  } catch {
-    ms = NaN;
-  }
+  const ms = durationMs(pauseTimeout);
   if (!Number.isFinite(ms) || ms < 1) {
     throw new InvalidInputError(`${name}: pauseTimeout must be a positive duration (milliseconds, or like '2 days')`);
   }

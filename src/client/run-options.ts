@@ -1,3 +1,5 @@
+import type { Duration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
 import { z } from 'zod';
 import { InvalidInputError } from '../shared/errors';
 import { MAX_SESSION_STATE_BYTES, sessionStateBytes } from '../shared/sessions';
@@ -56,6 +58,15 @@ export const RunOptions = z.strictObject({
     .optional(),
 });
 export type RunOptions = z.infer<typeof RunOptions>;
+
+/** A duration option in milliseconds (a number, or a string such as `'2 days'`); `NaN` for one that is not. */
+export function durationMs(value: number | string): number {
+  try {
+    return msToNumber(value as Duration);
+  } catch {
+    return NaN;
+  }
+}
 
 /** The largest run input kern accepts; Temporal refuses payloads past 2 MB, and the input is stored twice. */
 export const MAX_INPUT_BYTES = 512 * 1024;

@@ -6,8 +6,6 @@ import {
   type ScheduleDescription,
   type ScheduleSummary,
 } from '@temporalio/client';
-import type { Duration } from '@temporalio/common';
-import { msToNumber } from '@temporalio/common/lib/time';
 import { z } from 'zod';
 import { InvalidInputError, ScheduleIdInUseError, ScheduleNotFound } from '../shared/errors';
 import { SCHEDULE_ID_PREFIX, runIdOfWorkflow, temporalScheduleIdFor, workflowIdForRun } from '../shared/ids';
@@ -15,6 +13,7 @@ import { RUN_RECORD_MEMO, runRecordOf } from '../shared/run-record';
 import { runDetails, runSummary } from '../shared/run-labels';
 import { runSearchAttributes } from '../shared/search-attributes';
 import { RUN_WORKFLOW_TYPES, type RunInput, type RunKind } from '../shared/specs';
+import { durationMs } from './run-options';
 
 /**
  * Scheduled runs, as Temporal Schedules. A schedule holds one run input, written when the schedule is created, and
@@ -93,7 +92,7 @@ export interface ScheduleInfo {
   overlap: ScheduleOverlap;
   paused: boolean;
   note?: string;
-  /** The next firings (up to 10 with a description, fewer in a listing). */
+  /** The next firings, as many as Temporal lists. */
   nextRunAt: string[];
   /** The newest runs it started, newest first (Temporal keeps the last 10): run id and when it fired. */
   recentRuns: { runId: string; firedAt: string }[];
@@ -108,18 +107,10 @@ export interface ScheduleInfo {
 /** The schedule's own memo key: what it runs and when, as given (Temporal keeps cron expressions only compiled). */
 const SCHEDULE_MEMO = 'kernSchedule';
 
-interface ScheduleMemo {
-  kind: RunKind;
-  componentId: string;
-  componentName: string;
-  input: string;
-  sessionId: string;
-  userId?: string;
-  cron: string[];
-  interval?: { everyMs: number; offsetMs: number };
-  timezone: string;
-  createdAt: string;
-}
+type ScheduleMemo = Pick<
+  ScheduleInfo,
+  'kind' | 'componentId' | 'componentName' | 'input' | 'sessionId' | 'userId' | 'cron' | 'interval' | 'timezone'
+> & { createdAt: string };
 
 /** The session a schedule's runs are in unless it names one. */
 export function defaultScheduleSession(scheduleId: string): string {
@@ -150,20 +141,18 @@ export function scheduleTimesOf(options: ScheduleTimes): Pick<ScheduleMemo, 'cro
     cron: crons,
     ...(interval !== undefined
       ? {
-          interval: { everyMs: durationMs('interval', interval, 1000), offsetMs: durationMs('offset', offset ?? 0, 0) },
+          interval: {
+            everyMs: durationOption('interval', interval, 1000),
+            offsetMs: durationOption('offset', offset ?? 0, 0),
+          },
         }
       : {}),
     timezone: timezone ?? 'UTC',
   };
 }
 
-function durationMs(field: string, value: number | string, least: number): number {
-  let ms: number;
-  try {
-    ms = msToNumber(value as Duration);
-  } catch {
-    ms = NaN;
-  }
+function durationOption(field: string, value: number | string, least: number): number {
+  const ms = durationMs(value);
   if (!Number.isFinite(ms) || ms < least) {
     throw new InvalidInputError(`schedule: ${field} must be a duration of at least ${least} ms (like '1 hour')`);
   }
@@ -302,15 +291,7 @@ function scheduleInfoOf(scheduleId: string, found: ScheduleDescription | Schedul
   });
   return {
     scheduleId,
-    kind: memo.kind,
-    componentId: memo.componentId,
-    componentName: memo.componentName,
-    input: memo.input,
-    sessionId: memo.sessionId,
-    ...(memo.userId !== undefined ? { userId: memo.userId } : {}),
-    cron: memo.cron,
-    ...(memo.interval ? { interval: memo.interval } : {}),
-    timezone: memo.timezone,
+    ...memo,
     overlap,
     paused: found.state.paused,
     ...(found.state.note ? { note: found.state.note } : {}),
