@@ -4,9 +4,13 @@ import {
   OpenAIResponses,
   RunStatus,
   ScheduleIdInUseError,
+  RunEvent,
   ScheduleNotFound,
+  Step,
   Team,
+  Workflow,
   defineApp,
+  type AnyRunEvent,
   type AnyRunOutput,
 } from 'kern';
 import { eventually, startHarness, type Harness } from './support/harness';
@@ -112,6 +116,11 @@ describe('scheduled runs', () => {
       await schedule.trigger();
       const [run] = await runsOf(id, 1);
       await h.waitForStatus(run!.runId, RunStatus.running);
+      // It streams like any run: a subscriber from another caller sees its content, then its cancel.
+      const events: AnyRunEvent[] = [];
+      const streamed = (async () => {
+        for await (const event of h.client.subscribe(run!.runId)) events.push(event);
+      })();
       // A second firing while the first runs is skipped: nothing new starts.
       await schedule.trigger();
       await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -119,6 +128,9 @@ describe('scheduled runs', () => {
       expect(await h.client.cancelRun(run!.runId)).toBe(true);
       const cancelled = await h.waitForStatus(run!.runId, RunStatus.cancelled);
       expect(cancelled.content).toBe('Working on it');
+      await streamed;
+      expect(events[0]).toMatchObject({ event: RunEvent.runStarted, runId: run!.runId });
+      expect(events.at(-1)).toMatchObject({ event: RunEvent.runCancelled, runId: run!.runId });
       expect((await h.client.listRuns({ scheduleId: id })).runs).toHaveLength(1);
     } finally {
       await schedule.delete();
@@ -147,6 +159,25 @@ describe('scheduled runs', () => {
     try {
       await expect(agent().schedule({ id, interval: '2 hours', input: 'y' })).rejects.toThrow(ScheduleIdInUseError);
       expect((await schedule.describe()).interval?.everyMs).toBe(3_600_000);
+    } finally {
+      await schedule.delete();
+    }
+  });
+
+  test('a workflow schedule starts workflow runs, step by step', async () => {
+    const id = uniqueId('steps');
+    const workflow = new Workflow({
+      name: 'Brief Steps',
+      steps: [new Step({ name: 'Draft', agent: new Agent({ name: 'Drafter', model, client: h.client }) })],
+      client: h.client,
+    });
+    h.model.replyWhen((request) => request.lastUserText.startsWith('Step brief'), { text: 'Drafted.' });
+    const schedule = await workflow.schedule({ id, cron: '0 3 * * *', input: 'Step brief', paused: true });
+    try {
+      await schedule.trigger();
+      const [run] = await runsOf(id, 1);
+      const output = await h.waitForStatus(run!.runId, RunStatus.completed);
+      expect(output).toMatchObject({ kind: 'workflow', workflowId: 'brief-steps', content: 'Drafted.' });
     } finally {
       await schedule.delete();
     }
