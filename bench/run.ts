@@ -11,6 +11,7 @@ import {
   streamLatency,
   throughput,
   timeToPending,
+  THROUGHPUT_GOAL,
   type Metric,
   type ThroughputPoint,
 } from './metrics';
@@ -23,6 +24,7 @@ const config = {
   repetitions: quick ? 1 : 3,
   sequentialRuns: quick ? 20 : 100,
   concurrency: quick ? [20, 50] : [50, 200, 1000],
+  throughputPairs: quick ? 2 : 5,
   cancels: quick ? 5 : 20,
   streamRuns: quick ? 1 : 3,
   streamTokens: 200,
@@ -46,7 +48,7 @@ async function main(): Promise<void> {
     metrics.push(await overheadPerRun(bench, config.repetitions, Math.ceil(config.sequentialRuns / 2)));
     for (const n of config.concurrency) {
       step(`throughput at N=${n}`);
-      points.push(await throughput(bench, n));
+      points.push(await throughput(bench, n, config.throughputPairs));
     }
     step('cancel latency');
     metrics.push(...(await cancelLatency(bench, config.cancels)));
@@ -59,14 +61,15 @@ async function main(): Promise<void> {
   } finally {
     await bench.close();
   }
-  const worst = points.reduce((min, p) => Math.min(min, p.kernRunsPerSecond / p.baselineRunsPerSecond), Infinity);
+  const worst = points.reduce((min, p) => (p.ratio < min.ratio ? p : min));
   metrics.push({
-    name: 'throughput, worst N',
+    name: 'throughput, worst N (median of the pairs)',
     unit: 'ratio',
-    kern: worst,
+    kern: worst.ratio,
     baseline: 1,
-    ratio: worst,
-    goal: '≥ 0.9× baseline at every N',
+    ratio: worst.ratio,
+    kernSpread: { value: worst.ratio, min: worst.ratioSpread[0], max: worst.ratioSpread[1] },
+    goal: `≥ ${THROUGHPUT_GOAL}× baseline at every N: ${points.map((p) => `N=${p.n} ${p.verdict}`).join(', ')}`,
   });
   console.log(`\n${table(metrics, points)}\n`);
   console.log(`wrote ${writeResults(metrics, points, config)} and ${writeChart(points)}`);
