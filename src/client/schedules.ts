@@ -243,10 +243,16 @@ export class KernSchedule {
     await this.call((handle) => handle.unpause(note));
   }
 
-  /** Fires once now, paused or not, under the schedule's overlap policy; the run shows in `describe().recentRuns`. */
-  async trigger(): Promise<void> {
-    // Temporal's client triggers with `ALLOW_ALL` unless told; the schedule's own policy is what its user chose.
-    await this.call(async (handle) => handle.trigger((await handle.describe()).policies.overlap));
+  /**
+   * Fires once now, paused or not, under the schedule's overlap policy (`overlap`, when the caller knows it); the run
+   * shows in `describe().recentRuns`.
+   */
+  async trigger(overlap?: ScheduleOverlap): Promise<void> {
+    // Temporal's client triggers with `ALLOW_ALL` unless told; the schedule's own policy is what its user chose. A
+    // caller that has just described the schedule passes it, saving a second describe.
+    await this.call(async (handle) =>
+      handle.trigger(overlap ? OVERLAP_POLICIES[overlap] : (await handle.describe()).policies.overlap),
+    );
   }
 
   /** Deletes the schedule; its runs, going or ended, stay (poll, cancel and list them as any run). */

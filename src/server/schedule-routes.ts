@@ -87,7 +87,7 @@ export function scheduleRoutes(catalog: Catalog, connect: () => Promise<ServerDe
     if (info.paused) return c.json({ detail: 'Schedule is disabled' }, 409);
     const { client } = await connect();
     const schedule = client.schedule(info.scheduleId);
-    await found(() => schedule.trigger());
+    await found(() => schedule.trigger(info.overlap));
     // The firing's run shows in the schedule's recent runs once Temporal has started it: a moment.
     const seen = new Set(info.recentRuns.map((run) => run.runId));
     for (let attempt = 0; attempt < 50; attempt++) {
