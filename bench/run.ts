@@ -32,37 +32,65 @@ const config = {
   replayPasses: quick ? 1 : 5,
 };
 
+/**
+ * `BENCH_ONLY=cancel,stream` runs only the named parts (definition, pending, run, throughput, cancel, stream, http,
+ * replay), for working on one figure: it prints their table and writes nothing. Unset: all of them.
+ */
+const only = process.env.BENCH_ONLY?.split(',').map((part) => part.trim());
+const runs = (part: string) => !only || only.includes(part);
+
 async function main(): Promise<void> {
   if (!global.gc) console.warn('bench: run with node --expose-gc (npm run bench does) for the memory figures');
   const step = (name: string) => console.log(`… ${name}`);
   const metrics: Metric[] = [];
   const points: ThroughputPoint[] = [];
 
-  step('definition cost');
-  metrics.push(...definitionCost());
+  if (runs('definition')) {
+    step('definition cost');
+    metrics.push(...definitionCost());
+  }
   const bench = await startBench();
   try {
-    step('time to PENDING');
-    metrics.push(await timeToPending(bench, config.repetitions, config.sequentialRuns));
-    step('run with one model call');
-    metrics.push(await overheadPerRun(bench, config.repetitions, Math.ceil(config.sequentialRuns / 2)));
-    for (const n of config.concurrency) {
+    if (runs('pending')) {
+      step('time to PENDING');
+      metrics.push(await timeToPending(bench, config.repetitions, config.sequentialRuns));
+    }
+    if (runs('run')) {
+      step('run with one model call');
+      metrics.push(await overheadPerRun(bench, config.repetitions, Math.ceil(config.sequentialRuns / 2)));
+    }
+    for (const n of runs('throughput') ? config.concurrency : []) {
       step(`throughput at N=${n}`);
       points.push(await throughput(bench, n, config.throughputPairs));
     }
-    step('cancel latency');
-    metrics.push(...(await cancelLatency(bench, config.cancels)));
-    step('stream latency and history size');
-    metrics.push(...(await streamLatency(bench, config.streamRuns, config.streamTokens, config.tokenDelayMs)));
-    step('HTTP API');
-    metrics.push(...(await httpApi(bench, config.repetitions, config.sequentialRuns, config.tokenDelayMs)));
-    step('replay speed');
-    metrics.push(await replaySpeed(bench, config.replayPasses));
+    if (runs('cancel')) {
+      step('cancel latency');
+      metrics.push(...(await cancelLatency(bench, config.cancels)));
+    }
+    if (runs('stream')) {
+      step('stream latency and history size');
+      metrics.push(...(await streamLatency(bench, config.streamRuns, config.streamTokens, config.tokenDelayMs)));
+    }
+    if (runs('http')) {
+      step('HTTP API');
+      metrics.push(...(await httpApi(bench, config.repetitions, config.sequentialRuns, config.tokenDelayMs)));
+    }
+    if (runs('replay')) {
+      step('replay speed');
+      metrics.push(await replaySpeed(bench, config.replayPasses));
+    }
   } finally {
     await bench.close();
   }
+  if (points.length > 0) metrics.push(worstThroughput(points));
+  console.log(`\n${table(metrics, points)}\n`);
+  if (!only) console.log(`wrote ${writeResults(metrics, points, config)} and ${writeChart(points)}`);
+}
+
+/** The throughput row of the main table: the N with the lowest median ratio, and every N's verdict. */
+function worstThroughput(points: ThroughputPoint[]): Metric {
   const worst = points.reduce((min, p) => (p.ratio < min.ratio ? p : min));
-  metrics.push({
+  return {
     name: 'throughput, worst N (median of the pairs)',
     unit: 'ratio',
     kern: worst.ratio,
@@ -70,9 +98,7 @@ async function main(): Promise<void> {
     ratio: worst.ratio,
     kernSpread: { value: worst.ratio, min: worst.ratioSpread[0], max: worst.ratioSpread[1] },
     goal: `≥ ${THROUGHPUT_GOAL}× baseline at every N: ${points.map((p) => `N=${p.n} ${p.verdict}`).join(', ')}`,
-  });
-  console.log(`\n${table(metrics, points)}\n`);
-  console.log(`wrote ${writeResults(metrics, points, config)} and ${writeChart(points)}`);
+  };
 }
 
 main().catch((err: unknown) => {
