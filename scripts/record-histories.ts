@@ -120,6 +120,35 @@ const agentScenarios: Scenario[] = [
     },
   },
   {
+    // Since `kern-cancel-without-waiting-for-the-model`: the run ends at once; its late delta batch is dropped.
+    name: 'cancelled-without-waiting',
+    async run({ agent, model, client }) {
+      model.replyWhen('endless story', { text: STORY, tokenDelayMs: 20, hang: true });
+      const events = agent.run('Tell an endless story.', { stream: true, background: true })[Symbol.asyncIterator]();
+      const first = await events.next();
+      const runId = first.done ? '' : first.value.runId;
+      await model.waitFor(() => model.requestsFor('endless story')[0]?.wordTimes.length === STORY.split(' ').length);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await agent.cancelRun(runId);
+      await client.waitForRun(runId);
+      await model.waitFor(() => model.requestsFor('endless story')[0]!.aborted);
+      await events.return?.(undefined);
+      return runId;
+    },
+  },
+  {
+    // Since `kern-cancel-without-waiting-for-the-model`, with exactPartial: the run waits for the call's report.
+    name: 'cancelled-exact-partial',
+    async run({ agent, model, client }) {
+      model.replyWhen('exact essay', { text: 'Once upon a time', tokenDelayMs: 20, hang: true });
+      const run = await agent.run('Write an exact essay.', { background: true });
+      await model.waitFor(() => model.requestsFor('exact essay')[0]?.wordTimes.length === 4);
+      await agent.cancelRun(run.runId, { exactPartial: true });
+      await client.waitForRun(run.runId);
+      return run.runId;
+    },
+  },
+  {
     name: 'cancelled-before-start',
     async run({ agent, client }) {
       const runId = randomUUID();
@@ -259,6 +288,20 @@ const teamScenarios: TeamScenario[] = [
     },
   },
   {
+    // Since `kern-member-content-forwarded-only-live`: nobody streams the team, so the member's text stays its own.
+    name: 'member-content-held-back',
+    async run({ team, model }) {
+      model
+        .replyWhen('held back', delegateTo('writer', 'write a paragraph'), { text: 'The team has its paragraph.' })
+        .replyWhen('write a paragraph', { text: STORY, tokenDelayMs: 5 });
+      const output = await team.run('Answer, held back.');
+      return [
+        { file: 'teamRun-member-content-held-back', runId: output.runId },
+        { file: 'agentRun-member-content-held-back', runId: output.memberResponses[0]!.runId },
+      ];
+    },
+  },
+  {
     name: 'route',
     mode: 'route',
     async run({ team, model }) {
@@ -294,6 +337,24 @@ const teamScenarios: TeamScenario[] = [
       await team.cancelRun(run.runId);
       await client.waitForRun(run.runId);
       return [{ file: 'teamRun-cancelled-member-in-flight', runId: run.runId }];
+    },
+  },
+  {
+    // Since `kern-cancel-without-waiting-for-the-model`: the member ends at once, with what it streamed.
+    name: 'cancelled-member-without-waiting',
+    async run({ team, model, client }) {
+      model
+        .replyWhen('brief history', delegateTo('writer', 'write a brief history'))
+        .replyWhen('write a brief history', { text: STORY, tokenDelayMs: 20, hang: true });
+      const run = await team.run('Write a brief history.', { background: true });
+      await model.waitFor(() => (model.requestsFor('write a brief history')[0]?.wordTimes.length ?? 0) > 5);
+      await team.cancelRun(run.runId);
+      const output = await client.waitForRun(run.runId);
+      const member = output.kind === 'team' ? output.memberResponses[0] : undefined;
+      return [
+        { file: 'teamRun-cancelled-member-without-waiting', runId: run.runId },
+        ...(member ? [{ file: 'agentRun-cancelled-member-without-waiting', runId: member.runId }] : []),
+      ];
     },
   },
   {
@@ -410,6 +471,17 @@ const workflowScenarios: WorkflowScenario[] = [
     run: async ({ workflow }) => (await workflow.run('hello')).runId,
   },
   {
+    // Since `kern-member-content-forwarded-only-live`: the steps' text stays in the steps' own streams.
+    name: 'step-content-held-back',
+    workflow: (agent) => [agent('Drafter'), agent('Editor')],
+    async run({ workflow, model }) {
+      model
+        .replyWhen((r) => r.userText === 'draft and edit', { text: STORY, tokenDelayMs: 5 })
+        .replyWhen('Output of the previous step', { text: 'Edited.' });
+      return (await workflow.run('draft and edit')).runId;
+    },
+  },
+  {
     name: 'agent-and-team-steps',
     workflow: (agent) => [
       new Step({ name: 'Research', team: new Team({ name: 'Step Team', members: [agent('Researcher')] }) }),
@@ -473,6 +545,8 @@ const workflowScenarios: WorkflowScenario[] = [
   cancelledInParallel('cancelled-in-parallel', 'two branches'),
   // Since `kern-child-cancel-after-start`: each branch's agent is started out of the cancel's reach, then cancelled.
   cancelledInParallel('cancelled-agent-steps', 'both branches'),
+  // Since `kern-cancel-without-waiting-for-the-model`: each branch's agent ends without waiting for its model call.
+  cancelledInParallel('cancelled-steps-without-waiting', 'each branch at once'),
   {
     name: 'cancelled-before-start',
     workflow: () => [new Step({ name: 'Shout', executor: shout })],

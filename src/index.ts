@@ -18,6 +18,7 @@ export {
   KernClient,
   type KernClientOptions,
   type CancelIntent,
+  type CancelOptions,
   type RunListFilter,
   type RunPage,
   type Session,
@@ -95,10 +96,14 @@ import type { ContinueRequest } from './shared/requirements';
 /**
  * Cancels a run by id with the default client (from the environment). `true` when a pending or running run was
  * asked to cancel; `false` for a finished or unknown run. For an unknown id the cancel is recorded, and a run
- * started later with that id ends `CANCELLED` without calling the model.
+ * started later with that id ends `CANCELLED` without calling the model. `exactPartial`: see `CancelOptions`.
  */
-export async function cancelRun(runId: string, options: { client?: KernClient } = {}): Promise<boolean> {
-  return (options.client ?? (await KernClient.default())).cancelRun(runId);
+export async function cancelRun(
+  runId: string,
+  options: { client?: KernClient; exactPartial?: boolean } = {},
+): Promise<boolean> {
+  const { client, ...cancel } = options;
+  return (client ?? (await KernClient.default())).cancelRun(runId, cancel);
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   InvalidInputError,
   OpenAIChat,
   OpenAIResponses,
+  RunEvent,
   RunIdInUseError,
   RunStatus,
   defineApp,
@@ -15,7 +16,7 @@ import { workflowIdForRun } from '../src/shared/ids';
 import { RUN_RECORD_MEMO, runRecordOf, type RunRecord } from '../src/shared/run-record';
 import { runSearchAttributes } from '../src/shared/search-attributes';
 import { RUN_INPUT_VERSION, type AgentRunInput } from '../src/shared/specs';
-import { startHarness, type Harness } from './support/harness';
+import { eventually, startHarness, type Harness } from './support/harness';
 import { historyText } from './support/history-text';
 
 const weatherCalls: string[] = [];
@@ -110,8 +111,11 @@ describe('cancel', () => {
     h.model.replyWhen(prompt, { text: 'Once upon a time', tokenDelayMs: 20, hang: true });
     const agent = agentOn();
     const run = await agent.run(prompt, { background: true });
-    await h.model.waitFor(() => h.model.requestsFor(prompt).length === 1);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A poll shows the answer so far once the run's stream carries it (a background run's deltas come each second).
+    await eventually(
+      () => agent.getRunOutput({ runId: run.runId }),
+      (output) => output?.content?.includes('Once upon a time') === true,
+    );
 
     expect(await agent.cancelRun(run.runId)).toBe(true);
     const cancelled = await h.waitForStatus(run.runId, RunStatus.cancelled, RunStatus.completed, RunStatus.error);
@@ -130,6 +134,43 @@ describe('cancel', () => {
     } finally {
       await h.startWorker();
     }
+  });
+
+  test('ends the run without waiting for the model call, keeping what its stream carried; exactPartial waits', async () => {
+    const cancelAfterLastWord = async (exactPartial: boolean) => {
+      const prompt = `tale ${exactPartial} ${randomUUID()}`;
+      h.model.replyWhen(prompt, { text: 'Once upon a time', tokenDelayMs: 20, hang: true });
+      const agent = agentOn();
+      const run = await agent.run(prompt, { background: true });
+      // Every word sent, and hanging: a background run publishes its deltas each second, so the stream may not
+      // carry them yet.
+      await h.model.waitFor(() => h.model.requestsFor(prompt)[0]?.wordTimes.length === 4);
+      expect(await agent.cancelRun(run.runId, { exactPartial })).toBe(true);
+      const output = await h.waitForStatus(run.runId, RunStatus.cancelled, RunStatus.completed, RunStatus.error);
+      expect(output.status).toBe(RunStatus.cancelled);
+      await h.model.waitFor(() => h.model.requestsFor(prompt)[0]!.aborted);
+      const history = await h.client.temporal.workflow.getHandle(workflowIdForRun(run.runId)).fetchHistory();
+      const streamed = await h.client.eventsSoFar(run.runId);
+      return {
+        output,
+        events: streamed!.events,
+        waitedForTheCall: history.events!.some((event) => event.activityTaskCanceledEventAttributes),
+      };
+    };
+
+    // By default the run closes before its model call has even heard of the cancel (the call is aborted after).
+    const fast = await cancelAfterLastWord(false);
+    expect(fast.waitedForTheCall).toBe(false);
+    // Its content is what its stream carried, and its stream ends with RunCancelled.
+    const deltas = fast.events.flatMap((event) => (event.event === RunEvent.runContent ? [event.content] : []));
+    expect(fast.output.content ?? '').toBe(deltas.join(''));
+    expect(fast.events.at(-1)).toMatchObject({ event: RunEvent.runCancelled, content: fast.output.content });
+
+    // With exactPartial it waits for the call's own report: every word the model sent.
+    const exact = await cancelAfterLastWord(true);
+    expect(exact.waitedForTheCall).toBe(true);
+    expect(exact.output.content).toBe('Once upon a time');
+    expect(exact.events.at(-1)).toMatchObject({ event: RunEvent.runCancelled, content: 'Once upon a time' });
   });
 
   test('before the run starts: recorded, then the run ends CANCELLED without calling the model', async () => {

@@ -147,7 +147,8 @@ describe('history in context', () => {
     await chat().run(`first ${id}`, { sessionId });
     const hanging = await chat().run(`hangs ${id}`, { sessionId, background: true });
     await h.model.waitFor(() => h.model.requests.some((r) => r.lastUserText.includes(`hangs ${id}`)));
-    await chat().cancelRun(hanging.runId);
+    // exactPartial: the run keeps every word the model sent, not only what its stream carried.
+    await chat().cancelRun(hanging.runId, { exactPartial: true });
     expect((await h.waitForStatus(hanging.runId, RunStatus.cancelled)).content).toBe('Half an');
     expect((await chat().run(`rejected ${id}`, { sessionId })).status).toBe(RunStatus.error);
     await chat().run(`last ${id}`, { sessionId });

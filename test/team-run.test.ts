@@ -12,7 +12,7 @@ import {
   type TeamRunOutput,
 } from 'kern';
 import { workflowIdForRun } from '../src/shared/ids';
-import { startHarness, type Harness } from './support/harness';
+import { eventually, startHarness, type Harness } from './support/harness';
 
 let h: Harness;
 beforeAll(async () => {
@@ -155,7 +155,17 @@ test("cancel while a member's model call is in flight: team and member CANCELLED
   const team = teamOf([agent('Researcher', 'Research.'), agent('Writer', 'Write.')]);
   const run = await team.run(`essay ${id}`, { background: true });
   await h.model.waitFor(() => h.model.requestsFor(`long essay ${id}`).length === 1);
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // The member's answer so far is kept as what its stream carried: wait until it carries the text (background runs
+  // publish each second, and only to the member's own stream: nobody streams the team live).
+  const started = await eventually(
+    () => h.client.eventsSoFar(run.runId),
+    (read) => read?.events.some((event) => event.event === RunEvent.runStarted) === true,
+  );
+  const memberRunId = started!.events.find((event) => event.event === RunEvent.runStarted)!.runId;
+  await eventually(
+    () => h.client.getRunOutput(memberRunId),
+    (member) => member?.content?.includes('Artificial intelligence began') === true,
+  );
 
   expect(await team.cancelRun(run.runId)).toBe(true);
   const output = await teamOutput(run.runId, RunStatus.cancelled, RunStatus.completed);
@@ -166,6 +176,10 @@ test("cancel while a member's model call is in flight: team and member CANCELLED
     content: expect.stringContaining('Artificial intelligence began'),
   });
   await h.model.waitFor(() => h.model.requestsFor(`long essay ${id}`)[0]!.aborted);
+  // Nobody streamed the team live, so none of the member's text went to its stream: only the member's life did.
+  const teamEvents = (await h.client.eventsSoFar(run.runId))!.events.filter((event) => event.runId === memberRunId);
+  expect(teamEvents.map((event) => event.event)).toContain(RunEvent.runCancelled);
+  expect(teamEvents.some((event) => event.event === RunEvent.runContent)).toBe(false);
   expect((await describeRun(run.runId)).status.name).toBe('CANCELLED');
   expect((await describeRun(output.memberResponses[0]!.runId)).status.name).toBe('CANCELLED');
 });

@@ -31,7 +31,7 @@ export interface ModelProviderOptions {
 
 /** How model answers are streamed to subscribers, and when a stream counts as hung. */
 export interface StreamingOptions {
-  /** Tokens are coalesced into one `RunContent` event per window, for runs someone streams (default 100 ms). */
+  /** Tokens are coalesced into one `RunContent` event per window, for runs someone streams (default 80 ms). */
   liveWindowMs?: number;
   /** The window for background runs, whose deltas only serve polls of partial content (default 1,000 ms). */
   backgroundWindowMs?: number;
@@ -77,7 +77,7 @@ export function createCallModel(options: ModelProviderOptions = {}, streaming: S
     let firstTokenAt: number | undefined;
     let lastEventAt = startedAt;
     const context = input.eventContext;
-    const windowMs = context?.live ? (streaming.liveWindowMs ?? 100) : (streaming.backgroundWindowMs ?? 1_000);
+    const windowMs = context?.live ? (streaming.liveWindowMs ?? 80) : (streaming.backgroundWindowMs ?? 1_000);
     const deltas = context ? new DeltaPublisher(context, windowMs, ctx.info.attempt) : undefined;
     if (ctx.info.attempt > 1) deltas?.announceRetry();
     const sink: ModelStreamSink = {

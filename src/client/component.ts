@@ -19,7 +19,7 @@ import {
   type RunKind,
 } from '../shared/specs';
 import type { Tool } from './define';
-import { KernClient } from './kern-client';
+import { KernClient, type CancelOptions } from './kern-client';
 import { OpenAIResponses, type Model } from './models';
 import {
   defaultScheduleSession,
@@ -266,9 +266,9 @@ export abstract class Component<K extends RunKind, Output = RunOutputOf<K>> {
     };
   }
 
-  /** Cancels a run by id; see {@link KernClient.cancelRun} for the return value and cancel-before-start. */
-  async cancelRun(runId: string): Promise<boolean> {
-    return (await this.client()).cancelRun(runId, { kind: this.kind, componentId: this.id });
+  /** Cancels a run by id; see {@link KernClient.cancelRun} for the return value, cancel-before-start and options. */
+  async cancelRun(runId: string, options: Pick<CancelOptions, 'exactPartial'> = {}): Promise<boolean> {
+    return (await this.client()).cancelRun(runId, { ...options, intent: { kind: this.kind, componentId: this.id } });
   }
 
   /** The events of one of this component's runs from `fromIndex` on; see {@link KernClient.subscribe}. */

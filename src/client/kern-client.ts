@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import {
   ApplicationFailure,
-  CancelledFailure,
   Client,
   Connection,
   WorkflowUpdateFailedError,
@@ -17,6 +16,7 @@ import {
   FINAL_OUTPUT_MEMO,
   PAUSE_MEMO,
   continueRunUpdate,
+  exactPartialOnCancelSignal,
   runEventsQuery,
   runOutputQuery,
   sessionQuery,
@@ -30,7 +30,7 @@ import {
   SessionUnavailable,
   TemporalUnreachable,
 } from '../shared/errors';
-import { RUN_EVENTS_TOPIC, isTerminalEventOf, type AnyRunEvent } from '../shared/events';
+import { isTerminalEventOf, type AnyRunEvent } from '../shared/events';
 import { runIdOfWorkflow, workflowIdForRun } from '../shared/ids';
 import { RUN_RECORD_MEMO, outputFromRecord, runRecordOf, type RunRecord } from '../shared/run-record';
 import type { AnyRunOutput } from '../shared/run-output';
@@ -122,6 +122,20 @@ export interface CancelIntent {
   componentId: string;
 }
 
+/** How {@link KernClient.cancelRun} cancels. */
+export interface CancelOptions {
+  /**
+   * Keep the exact answer so far as the run's `content`. By default a cancelled run ends at once, with the answer its
+   * stream carried (all but the last batch window of text: 80 ms for a streamed run, up to a second or more for a
+   * background one). With this, it ends once its model call has stopped and reported every token it had: about a
+   * heartbeat interval (250 ms by default) later, and one signal more in its history. Applies to the run's own model
+   * call; its members' and steps' runs keep what they streamed.
+   */
+  exactPartial?: boolean;
+  /** What the run will be, when the caller knows: the record of a cancel before start shows it in the Temporal UI. */
+  intent?: CancelIntent;
+}
+
 /** What every run workflow looks like from the client. */
 type RunWorkflow = (input: RunInput) => Promise<AnyRunOutput>;
 
@@ -143,14 +157,14 @@ const QUERY_TIMEOUT_MS = 5_000;
 /** How long reading a closed run's events may wait for a worker to replay it. */
 const EVENTS_QUERY_TIMEOUT_MS = 30_000;
 
-/**
- * The least time between two stream polls of one subscriber. Polls wait for new events, so this only limits how
- * often a busy stream is polled; it adds at most this much to the latency of a delta.
- */
-const STREAM_POLL_COOLDOWN = '10 milliseconds';
+/** How often a subscription asks for a run's new events while they come (the live window is 80 ms). */
+const STREAM_QUERY_INTERVAL_MS = 20;
 
-/** How often a subscription that fell back to queries asks for new events. */
-const STREAM_QUERY_INTERVAL_MS = 250;
+/** How often, at most, it asks while the run is quiet (it doubles the interval from the above up to this). */
+const STREAM_QUERY_QUIET_INTERVAL_MS = 400;
+
+/** How often a subscription to a quiet run looks whether the run has closed without a last event (terminated). */
+const STREAM_DESCRIBE_INTERVAL_MS = 2_000;
 
 /**
  * kern's connection to Temporal: starts runs, polls them, cancels them. Every operation works from a run id alone,
@@ -391,14 +405,23 @@ export class KernClient {
   /**
    * Asks a run to cancel. `true` when a pending or running run was asked; `false` for a finished run or an unknown
    * id. For an unknown id the cancel is recorded, and a run started later with that id ends `CANCELLED` without
-   * calling the model. Cancelling twice is harmless. `intent` says what the run will be, when the caller knows: the
-   * record of the cancel then shows it in the Temporal UI.
+   * calling the model. Cancelling twice is harmless. The run shows `CANCELLED` as soon as its worker has taken the
+   * cancel, without waiting for its model call to stop (see {@link CancelOptions.exactPartial}).
    */
-  async cancelRun(runId: string, intent?: CancelIntent): Promise<boolean> {
+  async cancelRun(runId: string, options: CancelOptions = {}): Promise<boolean> {
     const description = await this.describe(runId);
-    if (!description) return this.recordCancelIntent(runId, intent);
+    if (!description) return this.recordCancelIntent(runId, options.intent);
     if (description.type === CANCEL_INTENT_TYPE || description.status.name !== 'RUNNING') return false;
-    await this.runHandle(runId, description.runId).cancel();
+    const handle = this.runHandle(runId, description.runId);
+    try {
+      // Before the cancel, so the run has the wish when the cancel reaches it.
+      if (options.exactPartial) await handle.signal(exactPartialOnCancelSignal);
+      await handle.cancel();
+    } catch (err) {
+      // It closed since it was described: it had finished.
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw this.unreachableOr(err);
+    }
     return true;
   }
 
@@ -489,41 +512,24 @@ export class KernClient {
     let next = options.fromIndex ?? 0;
     let description = await this.describe(runId);
     if (!recordOfExecution(description)) throw new RunNotFound(runId);
-    const live = WorkflowStreamClient.create(this.temporal, workflowIdForRun(runId)).topic<AnyRunEvent>(
-      RUN_EVENTS_TOPIC,
-    );
-    // Polls are updates, which Temporal bounds per execution (10 at once, 2,000 in all). A subscription whose polls
-    // are refused, or fail while the run goes on, reads by query instead: queries cost the run nothing.
-    let byQuery = false;
+    // The run's stream is read by query, which costs its history nothing, however many read it and however long:
+    // a poll by update (the stream's own subscription) writes about five events each time. Asked often while events
+    // come, less often while the run is quiet; a quiet run is described now and then, to see whether it has closed.
+    let interval = STREAM_QUERY_INTERVAL_MS;
+    let describedAt = Date.now();
     while (description?.status.name === 'RUNNING') {
-      if (byQuery) {
-        const events = await this.queryEvents(runId, next);
-        for (const event of events) {
-          next = (event.eventIndex ?? next) + 1;
-          yield event;
-          if (isTerminalEventOf(event, runId)) return;
-        }
-        // Events came, so the run was running: ask again at once. Only a quiet run is waited on and described.
-        if (events.length > 0) continue;
-        await new Promise((resolve) => setTimeout(resolve, STREAM_QUERY_INTERVAL_MS));
-      } else {
-        try {
-          for await (const item of live.subscribe(next, { pollCooldown: STREAM_POLL_COOLDOWN })) {
-            const event: AnyRunEvent = { ...item.data, eventIndex: item.offset };
-            next = item.offset + 1;
-            yield event;
-            if (isTerminalEventOf(event, runId)) return;
-          }
-        } catch (err) {
-          // Polls are update handlers in the run's root scope, so cancelling the run fails the waiting poll; a poll
-          // that lands as the run closes fails too. Either way the last events are read once the run has closed.
-          const runClosing = err instanceof WorkflowUpdateFailedError && err.cause instanceof CancelledFailure;
-          byQuery = !runClosing;
-        }
+      const events = await this.queryEvents(runId, next);
+      for (const event of events) {
+        next = (event.eventIndex ?? next) + 1;
+        yield event;
+        if (isTerminalEventOf(event, runId)) return;
       }
-      // The reads ended without the last event: the run closed, or no worker answered in time (read again).
-      description = await this.describe(runId);
-      if (description?.status.name === 'RUNNING' && !byQuery) await new Promise((resolve) => setTimeout(resolve, 100));
+      interval = events.length > 0 ? STREAM_QUERY_INTERVAL_MS : Math.min(interval * 2, STREAM_QUERY_QUIET_INTERVAL_MS);
+      await new Promise((resolve) => setTimeout(resolve, interval));
+      if (events.length === 0 && Date.now() - describedAt >= STREAM_DESCRIBE_INTERVAL_MS) {
+        description = await this.describe(runId);
+        describedAt = Date.now();
+      }
     }
     yield* await this.recordedEvents(runId, next);
   }
@@ -735,12 +741,22 @@ export class KernClient {
   ): Promise<AnyRunEvent[]> {
     output ??= await this.getRunOutput(runId);
     if (output?.events) return output.events.filter((event) => (event.eventIndex ?? 0) >= fromIndex);
-    try {
-      return await this.temporal.connection.withDeadline(Date.now() + EVENTS_QUERY_TIMEOUT_MS, () =>
-        this.runHandle(runId).query(runEventsQuery, fromIndex),
-      );
-    } catch (err) {
-      throw new RunEventsUnavailable(runId, err);
+    // The query answers a page at a time (about a megabyte): read up to the run's last event (or an empty page, for a
+    // run that ended without one: terminated).
+    const events: AnyRunEvent[] = [];
+    for (let next = fromIndex; ;) {
+      let page: AnyRunEvent[];
+      try {
+        page = await this.temporal.connection.withDeadline(Date.now() + EVENTS_QUERY_TIMEOUT_MS, () =>
+          this.runHandle(runId).query(runEventsQuery, next),
+        );
+      } catch (err) {
+        throw new RunEventsUnavailable(runId, err);
+      }
+      events.push(...page);
+      const last = page[page.length - 1];
+      if (!last || isTerminalEventOf(last, runId)) return events;
+      next = (last.eventIndex ?? next) + 1;
     }
   }
 

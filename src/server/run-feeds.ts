@@ -4,9 +4,9 @@ import type { AnyRunEvent } from '../shared/events';
 /**
  * One live Temporal subscription per run in this process, shared by every SSE and WebSocket viewer of the run.
  *
- * A run's stream is read with workflow updates, and Temporal limits the updates of one execution (10 in flight,
- * 2,000 in all). So however many viewers a run has here, it costs the run's history what one viewer costs. Each
- * viewer reads the feed's buffer at its own pace: a slow or departed viewer never holds up the run or the others.
+ * A run's stream is read by query, which costs the run's history nothing, but each query is work for a worker. So
+ * however many viewers a run has here, its worker answers the queries of one. Each viewer reads the feed's buffer
+ * at its own pace: a slow or departed viewer never holds up the run or the others.
  * The feed stops, and its buffer is dropped, when its last viewer leaves or the run ends.
  */
 export class RunFeeds {

@@ -129,7 +129,9 @@ export function runRoutes(kind: RouteKind, catalog: Catalog, connect: () => Prom
     const output = await client.peekRun(runId);
     // A run of another component is not this route's to cancel; an unknown id records the cancel (before start).
     if (output && !owns(c, output)) return c.json({ cancelled: false });
-    return c.json({ cancelled: await client.cancelRun(runId, { kind: component.kind, componentId: component.id }) });
+    return c.json({
+      cancelled: await client.cancelRun(runId, { intent: { kind: component.kind, componentId: component.id } }),
+    });
   });
 
   const resume = async (c: Context, lastEventIndex: number | undefined, sessionId: string | undefined) => {

@@ -29,7 +29,7 @@ export interface StartWorkerOptions {
   heartbeatInterval?: WorkerOptions['maxHeartbeatThrottleInterval'];
   /**
    * How long streamed tokens are coalesced into one `RunContent` event: `live` for runs someone streams (default
-   * 100 ms), `background` for the others (default 1,000 ms). Each batch costs a signal in the run's history; long
+   * 80 ms), `background` for the others (default 1,000 ms). Each batch costs a signal in the run's history; long
    * answers use longer windows (see the README).
    */
   streamBatchWindows?: { live?: number; background?: number };

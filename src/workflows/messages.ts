@@ -1,4 +1,4 @@
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AnyRunEvent } from '../shared/events';
 import type { ContinueRequest } from '../shared/requirements';
 import type { AnyRunOutput } from '../shared/run-output';
@@ -9,6 +9,12 @@ export const runOutputQuery = defineQuery<AnyRunOutput>('runOutput');
 
 /** The run's events from an index on. Also answers after the run has closed (the worker replays it). */
 export const runEventsQuery = defineQuery<AnyRunEvent[], [number]>('runEvents');
+
+/**
+ * Sent just before a cancel by a caller who wants the exact answer so far (`cancelRun(runId, { exactPartial: true })`):
+ * the run then waits for its model call to report it (within a heartbeat interval) before it ends `CANCELLED`.
+ */
+export const exactPartialOnCancelSignal = defineSignal('kernExactPartialOnCancel');
 
 /** Memo key under which a run that ends `CANCELLED` or `ERROR` leaves its output, readable with no worker. */
 export const FINAL_OUTPUT_MEMO = 'kernOutput';

@@ -1,6 +1,8 @@
 import {
   ActivityCancellationType,
+  CancellationScope,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   uuid4,
@@ -29,8 +31,8 @@ const modelActivityOptions: ActivityOptions = {
   startToCloseTimeout: '60 minutes',
   // Model calls heartbeat while they wait and per streamed chunk; a dead worker is noticed within this time.
   heartbeatTimeout: '10 seconds',
-  // Wait for the activity to report its cancellation, so the HTTP request is aborted and the partial answer
-  // comes back before the run ends.
+  // Before CANCEL_WITHOUT_WAITING: the run waits for the activity to report its cancellation (at its next heartbeat)
+  // with the exact answer so far. Since: only when the canceller asks for that answer (see `untilCancelled`).
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6 },
 };
@@ -45,6 +47,12 @@ const toolActivityOptions: ActivityOptions = {
 };
 
 const { callModel } = proxyActivities<KernActivities>(modelActivityOptions);
+
+/**
+ * The patch under which a cancelled run stops waiting for its model call at once, instead of at the call's next
+ * heartbeat (see {@link untilCancelled}). Runs started before it replay waiting.
+ */
+const CANCEL_WITHOUT_WAITING = 'kern-cancel-without-waiting-for-the-model';
 const { executeTool } = proxyActivities<KernActivities>(toolActivityOptions);
 
 /** What differs between an agent's loop and a team leader's. */
@@ -68,6 +76,30 @@ export interface ModelLoop {
 /** How many times a structured answer that does not fit its schema is asked for again before the run ends `ERROR`. */
 export const MAX_OUTPUT_RETRIES = 2;
 
+/**
+ * A model call that a cancel of the run ends at once: the run's scope asks Temporal to cancel the activity (which
+ * learns of it at its next heartbeat and aborts the HTTP request), and the run goes on to end `CANCELLED` without
+ * waiting for it. Its answer so far is then what its deltas carried to the run's stream, which misses at most the
+ * last batch window of text (the tail the activity had not published yet). A canceller who asked for the exact answer
+ * (`exactPartialOnCancel`) waits for the activity's own report instead, as runs did before this patch.
+ *
+ * The patch is asked for only when a cancel finds the call in flight, so a run that is not cancelled records no
+ * marker for it.
+ */
+function untilCancelled<T>(call: Promise<T>, state: { exactPartialOnCancel: boolean }): Promise<T> {
+  let settled = false;
+  // Once the run has ended, nothing awaits the call: its late cancellation is nobody's failure.
+  call.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  const cancelled = CancellationScope.current().cancelRequested.catch((err: unknown) => {
+    if (settled || state.exactPartialOnCancel || !patched(CANCEL_WITHOUT_WAITING)) return call;
+    throw err;
+  });
+  return Promise.race([call, cancelled]);
+}
+
 /** Model → tools → model … until the model answers without tool calls (or `runToolCalls` ends it). */
 export async function runModelLoop(
   input: AgentRunInput | TeamRunInput,
@@ -76,7 +108,8 @@ export async function runModelLoop(
 ): Promise<void> {
   const eventContext: RunEventContext = {
     source: state.source,
-    ...(input.forwardEventsTo?.length ? { forwardTo: input.forwardEventsTo } : {}),
+    // Deltas go to the runs above only when someone streams them live; otherwise to this run's own stream alone.
+    ...(input.forwardEventsTo?.length && input.liveStream ? { forwardTo: input.forwardEventsTo } : {}),
     ...(input.liveStream ? { live: true } : {}),
   };
   // A tool the component does not declare never runs, even if the worker has one by that name.
@@ -99,13 +132,12 @@ export async function runModelLoop(
     // Summaries tell turns apart in the Temporal UI: `ResearchTeam leader · turn 2 · gpt-5-mini`.
     const summary = `${loop.label} · turn ${round + 1} · ${loop.model.id}`;
     setCurrentDetails(`${loop.label}: waiting on the model (turn ${round + 1})`);
-    const result = await callModel
-      .executeWithOptions({ ...modelActivityOptions, summary }, [request])
-      .catch((err: unknown) => {
-        // A cancelled request reports the answer so far, which the run keeps.
-        if (isCancellation(err)) state.modelRequestCancelled(partialAnswerOf(err));
-        throw err;
-      });
+    const call = callModel.executeWithOptions({ ...modelActivityOptions, summary }, [request]);
+    const result = await untilCancelled(call, state).catch((err: unknown) => {
+      // The answer so far: what the cancelled call reported, or else what the run's stream carried of it.
+      if (isCancellation(err)) state.modelRequestCancelled(partialAnswerOf(err));
+      throw err;
+    });
     state.modelResponded(result);
     if (result.toolCalls.length === 0) {
       const structured = result.structured;

@@ -83,10 +83,14 @@ export abstract class ModelRunState<Output extends RunOutput | TeamRunOutput> ex
     this.output.messages.push({ role: 'user', content: request });
   }
 
-  /** The model request was cancelled: what it had said is the answer so far (its activity streamed all of it). */
+  /**
+   * The model request was cancelled: the answer so far is what its activity reported (having streamed all of it), or,
+   * when the run did not wait for that report, what the stream carried.
+   */
   modelRequestCancelled(partialContent: string | undefined): void {
+    const answer = partialContent || answerSoFar(this.log.read(), this.output.runId);
     this.requestInFlight = false;
-    if (partialContent) this.output.content = partialContent;
+    if (answer) this.output.content = answer;
   }
 
   /** A tool call starts; one that waited for a person keeps the execution it was recorded with then. */

@@ -15,7 +15,7 @@ import type { AnyRunOutput } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
 import { kernStatusKey } from '../shared/search-attributes';
 import { componentOf, type RunInput } from '../shared/specs';
-import { FINAL_OUTPUT_MEMO, PAUSE_MEMO, runOutputQuery } from './messages';
+import { FINAL_OUTPUT_MEMO, PAUSE_MEMO, exactPartialOnCancelSignal, runOutputQuery } from './messages';
 import { PauseGate } from './run-pause';
 import { endsByCancel, toRunError } from './run-errors';
 import type { LifecycleState } from './run-state';
@@ -63,6 +63,9 @@ export async function runLifecycle<Output extends AnyRunOutput>(
   body: (gate: PauseGate) => Promise<void>,
 ): Promise<Output> {
   setHandler(runOutputQuery, () => boundOutput(state.snapshot()));
+  setHandler(exactPartialOnCancelSignal, () => {
+    state.exactPartialOnCancel = true;
+  });
   const span = runSpanOf(input);
   const gate = new PauseGate(input.runId, () => state.requirements);
   stream.onEventFromBelow = (event) => state.descendantEvent(event);

@@ -22,6 +22,8 @@ export interface LifecycleState<Output extends AnyRunOutput> {
   descendantEvent(event: AnyRunEvent): void;
   /** What the run waits for while it is `PAUSED`. */
   readonly requirements: RunRequirement[] | undefined;
+  /** Set when the caller who cancels the run wants the exact answer so far (see `exactPartialOnCancelSignal`). */
+  exactPartialOnCancel: boolean;
 }
 
 /**
@@ -33,6 +35,7 @@ export interface LifecycleState<Output extends AnyRunOutput> {
 export abstract class RunState<Output extends AnyRunOutput> implements LifecycleState<Output> {
   private readonly startedAt: Date;
   onPauseChange?: (requirements: RunRequirement[] | undefined) => void;
+  exactPartialOnCancel = false;
   /** What the run's own tool calls wait for; and what its member and step runs (at any depth) wait for. */
   private ownRequirements: RunRequirement[] = [];
   private descendantRequirements: RunRequirement[] = [];

@@ -6,6 +6,7 @@ import {
   defaultPayloadConverter,
   patched,
   setHandler,
+  type Payload,
 } from '@temporalio/workflow';
 import {
   WorkflowStream,
@@ -16,7 +17,7 @@ import {
   type PollResult,
   type PublishInput,
 } from '@temporalio/workflow-streams/workflow';
-import { RUN_EVENTS_TOPIC, RunEvent, TeamRunEvent, type AnyRunEvent } from '../shared/events';
+import { RUN_EVENTS_TOPIC, RunEvent, TeamRunEvent, isTerminalEvent, type AnyRunEvent } from '../shared/events';
 import type { RunInput } from '../shared/specs';
 import { EventForwarder } from './event-forwarder';
 import { runEventsQuery } from './messages';
@@ -24,8 +25,33 @@ import { runEventsQuery } from './messages';
 /** The patch under which a run's stream ends its subscribers' polls cleanly (see `RunStream.close`). */
 const POLLS_END_CLEANLY = 'kern-stream-polls-end-cleanly';
 
+/**
+ * The patch under which a member or step run forwards its `RunContent` to the runs above only when the run is streamed
+ * live (see `RunStream.publish`). Runs started before it forwarded all of it; they replay so.
+ */
+const CONTENT_FORWARDED_ONLY_LIVE = 'kern-member-content-forwarded-only-live';
+
 /** The patch under which a run's stream drops the deltas of a superseded model call attempt (see `RunStream`). */
 const DROPS_SUPERSEDED_DELTAS = 'kern-drop-superseded-deltas';
+
+/** About how much of the run's events one `runEvents` query answers (the events' encoded sizes added up). */
+const MAX_EVENTS_PAGE_BYTES = 1_000_000;
+
+/** One event of the log, decoded, with its index and encoded size. */
+interface DecodedEntry {
+  event: AnyRunEvent;
+  bytes: number;
+}
+
+function isContentEvent(event: AnyRunEvent): boolean {
+  return event.event === RunEvent.runContent || event.event === TeamRunEvent.runContent;
+}
+
+function decodeEntry(topic: string, payload: Payload, eventIndex: number): DecodedEntry | null {
+  if (topic !== RUN_EVENTS_TOPIC) return null;
+  const event = { ...defaultPayloadConverter.fromPayload<AnyRunEvent>(payload), eventIndex };
+  return { event, bytes: payload.data?.length ?? 0 };
+}
 
 /** A run's event log, as its state sees it: where it publishes, and what it has published so far. */
 export interface RunEventLog {
@@ -51,12 +77,19 @@ export class RunStream implements RunEventLog {
   private readonly endsPollsCleanly = patched(POLLS_END_CLEANLY);
   /** By run id (this run's and its members'): the attempt of the model call now streaming, once one was retried. */
   private readonly streamingAttempts = new Map<string, number>();
+  /** True when the run is streamed live (or has no runs above): its text goes to the runs above as it comes. */
+  private readonly forwardsContent: boolean;
+  /** The runs (this one, its members and steps) whose terminal event the stream has. */
+  private readonly endedRuns = new Set<string>();
+  /** The log's entries decoded so far, by index (see {@link decoded}). */
+  private readonly decodedEntries: Array<DecodedEntry | null> = [];
 
   constructor(input: RunInput) {
+    this.forwardsContent = input.liveStream === true || !input.forwardEventsTo?.length;
     this.forwarder = new EventForwarder(input.forwardEventsTo ?? [], `run-${input.runId}`);
     // After a run has closed, the query replays it on a worker, which rebuilds the log: finished runs' events can
     // still be read.
-    setHandler(runEventsQuery, (fromIndex) => this.read(fromIndex));
+    setHandler(runEventsQuery, (fromIndex) => this.readPage(fromIndex));
     this.pollOutsideCancellation();
     this.dropSupersededDeltas();
   }
@@ -65,22 +98,49 @@ export class RunStream implements RunEventLog {
     // The run's own events are all kept; its ModelRequestStarted ends the previous call's attempts.
     this.admit(event);
     this.topic.publish(event);
-    this.forwarder.forward(event);
+    // The runs above get its text only when someone streams it live (its model activity forwards its deltas then
+    // too); otherwise they get its life (start, tools, pauses, end, with the whole answer) and no partial text.
+    // The patch is asked for only at the first text held back, so runs with nothing to hold back record no marker.
+    const heldBack = !this.forwardsContent && isContentEvent(event) && patched(CONTENT_FORWARDED_ONLY_LIVE);
+    if (!heldBack) this.forwarder.forward(event);
   }
 
   read(fromIndex = 0): AnyRunEvent[] {
-    const state = this.stream.getState();
-    const start = Math.max(fromIndex - state.base_offset, 0);
-    return state.log.slice(start).flatMap((entry, i) =>
-      entry.topic === RUN_EVENTS_TOPIC
-        ? [
-            {
-              ...defaultPayloadConverter.fromPayload<AnyRunEvent>(decodePayloadWire(entry.data)),
-              eventIndex: state.base_offset + start + i,
-            },
-          ]
-        : [],
-    );
+    return this.decoded(fromIndex).flatMap((entry) => (entry ? [entry.event] : []));
+  }
+
+  /**
+   * What the `runEvents` query answers: the events from `fromIndex` on, up to about {@link MAX_EVENTS_PAGE_BYTES}
+   * (at least one event), so an answer stays far below Temporal's payload limits however long the run's stream is.
+   * Subscribers ask again from the next index when a page was full.
+   */
+  private readPage(fromIndex = 0): AnyRunEvent[] {
+    const page: AnyRunEvent[] = [];
+    let bytes = 0;
+    for (const entry of this.decoded(fromIndex)) {
+      if (!entry) continue;
+      bytes += entry.bytes;
+      if (page.length > 0 && bytes > MAX_EVENTS_PAGE_BYTES) break;
+      page.push(entry.event);
+    }
+    return page;
+  }
+
+  /**
+   * The log from `fromIndex` on, decoded: each entry once, the first time it is read (polls and queries read the
+   * stream many times a second, and a long answer's log holds thousands of entries). `null` for an entry of another
+   * topic. The stream's log is read as `@temporalio/workflow-streams` 1.23.0 (pinned) keeps it; without it, the
+   * stream's public state is decoded instead.
+   */
+  private decoded(fromIndex: number): ReadonlyArray<DecodedEntry | null> {
+    const log = (this.stream as unknown as { log?: Array<{ topic: string; payload: Payload }> }).log;
+    if (!Array.isArray(log)) {
+      return this.stream.getState().log.map((entry, i) => decodeEntry(entry.topic, decodePayloadWire(entry.data), i));
+    }
+    for (let i = this.decodedEntries.length; i < log.length; i++) {
+      this.decodedEntries.push(decodeEntry(log[i]!.topic, log[i]!.payload, i));
+    }
+    return this.decodedEntries.slice(Math.max(fromIndex, 0));
   }
 
   /**
@@ -134,8 +194,13 @@ export class RunStream implements RunEventLog {
   /** Told of each event that reached this run's stream from below: its members' and steps' runs, and its activities. */
   onEventFromBelow?: (event: AnyRunEvent) => void;
 
-  /** Tracks the attempt each run's model call is streaming; false for a delta (or reset) of a superseded attempt. */
+  /**
+   * Tracks the attempt each run's model call is streaming; false for a delta (or reset) of a superseded attempt, and
+   * for a delta of a run that has ended: a run cancelled without waiting for its model call (see `untilCancelled` in
+   * `model-loop.ts`) can still get the call's last batch, which must not follow its `RunCancelled`.
+   */
   private admit(event: AnyRunEvent): boolean {
+    if (isTerminalEvent(event)) this.endedRuns.add(event.runId);
     const current = this.streamingAttempts.get(event.runId) ?? 1;
     switch (event.event) {
       case RunEvent.modelRequestStarted:
@@ -149,7 +214,7 @@ export class RunStream implements RunEventLog {
         return true;
       case RunEvent.runContent:
       case TeamRunEvent.runContent:
-        return (event.attempt ?? 1) >= current;
+        return (event.attempt ?? 1) >= current && !this.endedRuns.has(event.runId);
       default:
         return true;
     }
