@@ -17,15 +17,15 @@ export function table(metrics: Metric[], points: ThroughputPoint[]): string {
   });
   const throughputRows = points.map(
     (p) =>
-      `| ${p.n} | ${p.pairs} | ${round(p.kernRunsPerSecond)} | ${round(p.baselineRunsPerSecond)} | ${round(p.ratio)}× (${round(p.ratioSpread[0])}–${round(p.ratioSpread[1])}) | ${p.verdict} | ${round(p.kernLatencyP50)} / ${round(p.baselineLatencyP50)} | ${round(p.kernRssPerRunKiB)} / ${round(p.baselineRssPerRunKiB)} |`,
+      `| ${p.n} | ${p.workers} | ${p.pairs} | ${round(p.kernRunsPerSecond)} | ${round(p.baselineRunsPerSecond)} | ${round(p.ratio)}× (${round(p.ratioSpread[0])}–${round(p.ratioSpread[1])}) | ${p.verdict} | ${round(p.kernLatencyP50)} / ${round(p.baselineLatencyP50)} | ${round(p.kernRssPerRunKiB)} / ${round(p.baselineRssPerRunKiB)} |`,
   );
   return [
     '| metric | kern p50 (spread) | baseline p50 | ratio | p99 kern / baseline | unit | goal |',
     '|---|---|---|---|---|---|---|',
     ...rows,
     '',
-    `| concurrent runs (500 ms model) | pairs | kern runs/s | baseline runs/s | ratio, median of the pairs (range) | ≥ ${THROUGHPUT_GOAL}× | run latency p50 kern / baseline (ms) | peak RSS per run kern / baseline (KiB) |`,
-    '|---|---|---|---|---|---|---|---|',
+    `| concurrent runs (500 ms model) | workers | pairs | kern runs/s | baseline runs/s | ratio, median of the pairs (range) | ≥ ${THROUGHPUT_GOAL}× | run latency p50 kern / baseline (ms) | peak RSS per run kern / baseline (KiB) |`,
+    '|---|---|---|---|---|---|---|---|---|',
     ...throughputRows,
   ].join('\n');
 }

@@ -15,9 +15,13 @@ import {
   type Metric,
   type ThroughputPoint,
 } from './metrics';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { KernClient } from 'kern';
 import { httpApi } from './http-metrics';
+import { profileByGroup, profileTable } from './profile';
 import { table, writeChart, writeResults } from './report';
-import { startBench } from './setup';
+import { startBench, startWorkerProcess, type Bench } from './setup';
 
 const quick = process.env.BENCH_QUICK === '1';
 const config = {
@@ -25,6 +29,7 @@ const config = {
   sequentialRuns: quick ? 20 : 100,
   concurrency: quick ? [20, 50] : [50, 200, 1000],
   throughputPairs: quick ? 2 : 5,
+  processesN: quick ? 50 : 200,
   cancels: quick ? 5 : 20,
   streamRuns: quick ? 1 : 3,
   streamTokens: 200,
@@ -33,8 +38,8 @@ const config = {
 };
 
 /**
- * `BENCH_ONLY=cancel,stream` runs only the named parts (definition, pending, run, throughput, cancel, stream, http,
- * replay), for working on one figure: it prints their table and writes nothing. Unset: all of them.
+ * `BENCH_ONLY=cancel,stream` runs only the named parts (definition, pending, run, throughput, processes, cancel,
+ * stream, http, replay), for working on one figure: it prints their table and writes nothing. Unset: all of them.
  */
 const only = process.env.BENCH_ONLY?.split(',').map((part) => part.trim());
 const runs = (part: string) => !only || only.includes(part);
@@ -63,6 +68,12 @@ async function main(): Promise<void> {
       step(`throughput at N=${n}`);
       points.push(await throughput(bench, n, config.throughputPairs));
     }
+    if (runs('processes')) {
+      step(`throughput at N=${config.processesN}, each worker in a process of its own`);
+      const profile = await ownProcesses(bench, config.processesN, config.throughputPairs);
+      points.push(profile.point);
+      if (profile.table) console.log(`\n${profile.table}\n`);
+    }
     if (runs('cancel')) {
       step('cancel latency');
       metrics.push(...(await cancelLatency(bench, config.cancels)));
@@ -84,7 +95,37 @@ async function main(): Promise<void> {
   }
   if (points.length > 0) metrics.push(worstThroughput(points));
   console.log(`\n${table(metrics, points)}\n`);
-  if (!only) console.log(`wrote ${writeResults(metrics, points, config)} and ${writeChart(points)}`);
+  if (!only) {
+    const chart = writeChart(points.filter((p) => p.workers === 'in process'));
+    console.log(`wrote ${writeResults(metrics, points, config)} and ${chart}`);
+  }
+}
+
+/**
+ * Throughput with the kern worker and the baseline worker each in a process of its own, as production runs them
+ * (the load generator, model server and Temporal server stay where they are). With `BENCH_PROFILE=1`, both workers
+ * write CPU profiles to `bench/profiles/`, and their CPU time per run is tabled by where it went.
+ */
+async function ownProcesses(bench: Bench, n: number, pairs: number) {
+  const profileDir = process.env.BENCH_PROFILE === '1' ? path.resolve(__dirname, 'profiles') : undefined;
+  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  const kernWorker = await startWorkerProcess(bench, 'kern', 'bench-kern-own', profileDir);
+  const baselineWorker = await startWorkerProcess(bench, 'baseline', 'bench-baseline-own', profileDir);
+  const kern = await KernClient.connect({ client: bench.temporal, taskQueue: 'bench-kern-own' });
+  let point: ThroughputPoint;
+  try {
+    point = await throughput(bench, n, pairs, { kern, baselineQueue: 'bench-baseline-own', workers: 'own processes' });
+  } finally {
+    await Promise.all([kernWorker.stop(), baselineWorker.stop()]);
+  }
+  if (!profileDir) return { point };
+  const groups = (kind: string, bundle: string) => profileByGroup(path.join(profileDir, kind), path.basename(bundle));
+  const table = profileTable(
+    groups('kern', bench.kernBundlePath),
+    groups('baseline', bench.baselineBundlePath),
+    n * pairs,
+  );
+  return { point, table };
 }
 
 /** The throughput row of the main table: the N with the lowest median ratio, and every N's verdict. */
@@ -97,7 +138,7 @@ function worstThroughput(points: ThroughputPoint[]): Metric {
     baseline: 1,
     ratio: worst.ratio,
     kernSpread: { value: worst.ratio, min: worst.ratioSpread[0], max: worst.ratioSpread[1] },
-    goal: `≥ ${THROUGHPUT_GOAL}× baseline at every N: ${points.map((p) => `N=${p.n} ${p.verdict}`).join(', ')}`,
+    goal: `≥ ${THROUGHPUT_GOAL}× baseline at every N: ${points.map((p) => `N=${p.n}${p.workers === 'in process' ? '' : ` (${p.workers})`} ${p.verdict}`).join(', ')}`,
   };
 }
 

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,12 +20,13 @@ export interface Bench {
   baselineWorker: Worker;
   baselineQueue: string;
   kernBundlePath: string;
+  baselineBundlePath: string;
   baselineBundle: { code: string };
   close(): Promise<void>;
 }
 
 /** Same worker settings for kern and the baseline, so the comparison is about what kern adds. */
-const HEARTBEAT_INTERVAL = '250 milliseconds';
+export const HEARTBEAT_INTERVAL = '250 milliseconds';
 
 /**
  * Prompts tell the stand-in what to do: `words=N delay=MS` answers N words ("w0 w1 …"), one every MS ms; `hang`
@@ -52,6 +54,8 @@ export async function startBench(): Promise<Bench> {
   });
   const kernBundlePath = path.join(tmpdir(), `kern-bench-${process.pid}.js`);
   writeFileSync(kernBundlePath, kernBundle.code);
+  const baselineBundlePath = path.join(tmpdir(), `kern-bench-baseline-${process.pid}.js`);
+  writeFileSync(baselineBundlePath, baselineBundle.code);
 
   const kernWorker = await startWorker({
     app: defineApp({}),
@@ -81,6 +85,7 @@ export async function startBench(): Promise<Bench> {
     baselineWorker,
     baselineQueue,
     kernBundlePath,
+    baselineBundlePath,
     baselineBundle,
     async close() {
       baselineWorker.shutdown();
@@ -90,6 +95,60 @@ export async function startBench(): Promise<Bench> {
       await kern.close();
       await model.close();
       await env.teardown();
+    },
+  };
+}
+
+/** A bench worker running in a process of its own (`worker-process.ts`). */
+export interface WorkerProcess {
+  /** Shuts the worker down and waits for its process to exit (having written its profile, when asked for one). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a kern or baseline worker in its own Node process, polling `taskQueue` on the bench's server, with the same
+ * settings as the in-process workers. With `profileDir`, the process writes V8 CPU profiles (one per thread) to
+ * `profileDir/<kind>` when it stops.
+ */
+export async function startWorkerProcess(
+  bench: Bench,
+  kind: 'kern' | 'baseline',
+  taskQueue: string,
+  profileDir?: string,
+): Promise<WorkerProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      // One profile per thread (the main thread runs activities, the workflow threads run the sandboxes).
+      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, kind)}`] : []),
+      path.resolve(__dirname, 'worker-process.ts'),
+    ],
+    {
+      cwd: path.resolve(__dirname, '..'),
+      env: {
+        ...process.env,
+        BENCH_WORKER: kind,
+        BENCH_ADDRESS: bench.env.address,
+        BENCH_TASK_QUEUE: taskQueue,
+        BENCH_MODEL_URL: bench.model.url,
+        BENCH_BUNDLE: kind === 'kern' ? bench.kernBundlePath : bench.baselineBundlePath,
+      },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('ready')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`the ${kind} bench worker exited (${code}) before it was ready`)));
+  });
+  return {
+    async stop() {
+      child.stdin!.end();
+      await exited;
     },
   };
 }

@@ -1,6 +1,9 @@
-import { trace, type Span } from '@opentelemetry/api';
+import type { Span } from '@opentelemetry/api';
 import type { AnyRunOutput } from '../shared/run-output';
 import { componentOf, modelIdOf, type RunInput } from '../shared/specs';
+
+/** Where the OpenTelemetry API (major version 1) keeps what is registered with it, on the global object. */
+const OTEL_API_GLOBAL = Symbol.for('opentelemetry.js.api.1');
 
 /**
  * The run's attributes on Temporal's `RunWorkflow` span, when the worker traces (see `TracingOptions`): what runs,
@@ -9,6 +12,11 @@ import { componentOf, modelIdOf, type RunInput } from '../shared/specs';
  * run's history unchanged.
  */
 export function runSpanOf(input: RunInput): Span | undefined {
+  // Temporal's workflow interceptor registers OpenTelemetry in a sandbox that traces, before the run starts. Anywhere
+  // else the API is not even loaded: its modules would be set up again for every run (the bench's profile showed it).
+  if ((globalThis as Record<symbol, unknown>)[OTEL_API_GLOBAL] === undefined) return undefined;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when tracing, see above
+  const { trace } = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
   const span = trace.getActiveSpan();
   if (!span?.isRecording()) return undefined;
   const component = componentOf(input);
