@@ -160,6 +160,9 @@ const EVENTS_QUERY_TIMEOUT_MS = 30_000;
 /** How often a subscription asks for a run's new events while they come (the live window is 80 ms). */
 const STREAM_QUERY_INTERVAL_MS = 20;
 
+/** How long a run (or a new subscription) is asked at that rate after its last events. */
+const STREAM_QUIET_AFTER_MS = 1_000;
+
 /** How often, at most, it asks while the run is quiet (it doubles the interval from the above up to this). */
 const STREAM_QUERY_QUIET_INTERVAL_MS = 400;
 
@@ -409,6 +412,7 @@ export class KernClient {
    * cancel, without waiting for its model call to stop (see {@link CancelOptions.exactPartial}).
    */
   async cancelRun(runId: string, options: CancelOptions = {}): Promise<boolean> {
+    // Described first: Temporal takes a cancel request for a closed execution without complaint.
     const description = await this.describe(runId);
     if (!description) return this.recordCancelIntent(runId, options.intent);
     if (description.type === CANCEL_INTENT_TYPE || description.status.name !== 'RUNNING') return false;
@@ -517,6 +521,7 @@ export class KernClient {
     // come, less often while the run is quiet; a quiet run is described now and then, to see whether it has closed.
     let interval = STREAM_QUERY_INTERVAL_MS;
     let describedAt = Date.now();
+    let eventsAt = Date.now();
     while (description?.status.name === 'RUNNING') {
       const events = await this.queryEvents(runId, next);
       for (const event of events) {
@@ -524,7 +529,12 @@ export class KernClient {
         yield event;
         if (isTerminalEventOf(event, runId)) return;
       }
-      interval = events.length > 0 ? STREAM_QUERY_INTERVAL_MS : Math.min(interval * 2, STREAM_QUERY_QUIET_INTERVAL_MS);
+      if (events.length > 0) eventsAt = Date.now();
+      // Quiet for a moment (a tool runs, the model thinks, the run is paused): ask less and less often.
+      interval =
+        Date.now() - eventsAt < STREAM_QUIET_AFTER_MS
+          ? STREAM_QUERY_INTERVAL_MS
+          : Math.min(interval * 2, STREAM_QUERY_QUIET_INTERVAL_MS);
       await new Promise((resolve) => setTimeout(resolve, interval));
       if (events.length === 0 && Date.now() - describedAt >= STREAM_DESCRIBE_INTERVAL_MS) {
         description = await this.describe(runId);
