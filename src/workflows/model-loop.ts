@@ -31,8 +31,8 @@ const modelActivityOptions: ActivityOptions = {
   startToCloseTimeout: '60 minutes',
   // Model calls heartbeat while they wait and per streamed chunk; a dead worker is noticed within this time.
   heartbeatTimeout: '10 seconds',
-  // Before CANCEL_WITHOUT_WAITING: the run waits for the activity to report its cancellation (at its next heartbeat)
-  // with the exact answer so far. Since: only when the canceller asks for that answer (see `untilCancelled`).
+  // The activity reports its cancellation (at its next heartbeat) with the exact answer so far. Runs started before
+  // CANCEL_WITHOUT_WAITING wait for that report; later runs wait only when the canceller asks (see `untilCancelled`).
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6 },
 };

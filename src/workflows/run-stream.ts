@@ -133,14 +133,16 @@ export class RunStream implements RunEventLog {
    * stream's public state is decoded instead.
    */
   private decoded(fromIndex: number): ReadonlyArray<DecodedEntry | null> {
+    const start = Math.max(fromIndex, 0);
     const log = (this.stream as unknown as { log?: Array<{ topic: string; payload: Payload }> }).log;
     if (!Array.isArray(log)) {
-      return this.stream.getState().log.map((entry, i) => decodeEntry(entry.topic, decodePayloadWire(entry.data), i));
+      const entries = this.stream.getState().log.slice(start);
+      return entries.map((entry, i) => decodeEntry(entry.topic, decodePayloadWire(entry.data), start + i));
     }
     for (let i = this.decodedEntries.length; i < log.length; i++) {
       this.decodedEntries.push(decodeEntry(log[i]!.topic, log[i]!.payload, i));
     }
-    return this.decodedEntries.slice(Math.max(fromIndex, 0));
+    return this.decodedEntries.slice(start);
   }
 
   /**
