@@ -2,6 +2,12 @@
 const js = require('@eslint/js');
 const tseslint = require('typescript-eslint');
 
+const NODE_BUILTINS = ['node:*', 'fs', 'path', 'crypto', 'http', 'https', 'net', 'os', 'child_process'];
+
+/** Import patterns that reach the named rooms of src/ from a sibling room: `../client`, `../client/*`. */
+const rooms = (...names) =>
+  names.flatMap((name) => (name.endsWith('/*') ? [`../${name}`] : [`../${name}`, `../${name}/*`]));
+
 module.exports = tseslint.config(
   { ignores: ['node_modules/**', '.temporal/**', 'eslint.config.js', 'jest.config.js', 'bin/**'] },
   js.configs.recommended,
@@ -23,10 +29,7 @@ module.exports = tseslint.config(
         'error',
         {
           patterns: [
-            {
-              group: ['node:*', 'fs', 'path', 'crypto', 'http', 'https', 'net', 'os', 'child_process'],
-              message: 'Workflow code runs in the sandbox.',
-            },
+            { group: NODE_BUILTINS, message: 'Workflow code runs in the sandbox.' },
             {
               group: [
                 'openai',
@@ -34,10 +37,79 @@ module.exports = tseslint.config(
                 '@temporalio/client',
                 '@temporalio/worker',
                 '@temporalio/activity',
-                '../client/*',
-                '../worker/*',
+                ...rooms('client', 'define', 'worker', 'server', 'testing', 'activities/*'),
               ],
-              message: 'Workflow code runs in the sandbox.',
+              message: 'Workflow code runs in the sandbox: it imports shared contracts, and activities as types only.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The layout (CONTRIBUTING.md): each room imports only the rooms below it.
+    files: ['src/shared/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: NODE_BUILTINS, message: 'shared/ is sandbox-safe: the workflows import it.' },
+            {
+              group: rooms('client', 'define', 'worker', 'server', 'testing', 'workflows', 'activities'),
+              message: 'shared/ holds the contracts every room uses; it imports none of them.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/client/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: rooms('define', 'worker', 'server', 'testing', 'workflows', 'activities'),
+              message: 'client/ is the connection to Temporal: it knows runs as data (shared/), not definitions.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/define/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: rooms('worker', 'server', 'testing', 'workflows', 'activities'),
+              message: 'define/ builds specs and runs them through the client; it knows nothing of the worker.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/activities/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                ...rooms('client', 'worker', 'server', 'testing', 'workflows'),
+                '../define/*',
+                '!../define/contracts',
+              ],
+              message: 'Activities use shared contracts, and of the definitions only define/contracts.ts.',
             },
           ],
         },

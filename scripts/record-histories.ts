@@ -1,6 +1,8 @@
 /**
  * `npm run record-histories`: runs each scenario on a throwaway Temporal server and saves its event history to
- * test/histories/<workflowType>-<scenario>.v<run input format>.json, for the replay tests.
+ * test/histories/<workflowType>-<scenario>.v<format>.json, for the replay tests. The format is read from the recorded
+ * history itself (the version its workflow input carries), so a file's name always says what it holds, and a change
+ * of format records each scenario anew beside the histories of older formats.
  *
  * Existing files are never overwritten: a recorded history is what older kern versions wrote, and replaying it
  * checks that today's workflow code still understands it. Changing one is a compatibility decision, made by hand
@@ -39,21 +41,8 @@ import {
 import { ScriptedModelServer, startLocalTemporal } from 'kern/testing';
 import { startWorker } from 'kern/worker';
 import { workflowIdForRun } from '../src/shared/ids';
-import { SESSION_FORMAT_VERSION, workflowIdForSession } from '../src/shared/sessions';
-import { RUN_INPUT_VERSION, runInputVersionOf } from '../src/shared/specs';
+import { workflowIdForSession } from '../src/shared/sessions';
 import { remember } from '../test/fixtures/session-tools';
-
-/** The format of the runs that use no session: what the agent, team and workflow scenarios above carry. */
-const SESSIONLESS_FORMAT = runInputVersionOf({});
-
-/** The format of runs that read or write their session, and of runs that may pause for a person. */
-const SESSION_RUN_FORMAT = runInputVersionOf({ readSession: true });
-const PEOPLE_FORMAT = 4;
-
-/** The format of runs that want a structured answer (`outputSchema`). */
-const STRUCTURED_FORMAT = 5;
-/** The format of the runs a schedule starts (`scheduleId`). */
-const SCHEDULED_FORMAT = RUN_INPUT_VERSION;
 
 const historiesDir = path.resolve(__dirname, '../test/histories');
 
@@ -598,15 +587,10 @@ interface SessionContext {
   workflow: Workflow;
 }
 
-/**
- * A history of a session path: a run that reads or writes its session (run input format 3), or the session's own
- * workflow (its format, `SESSION_FORMAT_VERSION`).
- */
+/** A history of a session path: a run that reads or writes its session, or the session's own workflow. */
 interface SessionScenario {
   /** `<workflow type>-<scenario>`. */
   name: string;
-  /** The format the recorded workflow's input carries, the file name's suffix. */
-  format: number;
   /** Runs the scenario; returns the workflow (and execution, for a session that continued as new) to record. */
   record(ctx: SessionContext): Promise<{ workflowId: string; runId?: string }>;
 }
@@ -619,7 +603,6 @@ const rememberCall = (key: string, value: string) => ({
 const sessionScenarios: SessionScenario[] = [
   {
     name: 'agentRun-session-remembered',
-    format: SESSION_RUN_FORMAT,
     async record({ agent, model }) {
       model.replyWhen((r) => r.lastUserText === 'My name is Ada.', { text: 'Hello Ada.' });
       model.replyWhen((r) => r.lastUserText === 'Who am I?', { text: 'You are Ada.' });
@@ -629,14 +612,12 @@ const sessionScenarios: SessionScenario[] = [
   },
   {
     name: 'kernSession-written',
-    format: SESSION_FORMAT_VERSION,
     async record() {
       return { workflowId: workflowIdForSession('recorded-session') };
     },
   },
   {
     name: 'agentRun-session-state',
-    format: SESSION_RUN_FORMAT,
     async record({ agent, model }) {
       model.replyWhen((r) => r.lastUserText === 'Remember blue.', rememberCall('color', 'blue'), { text: 'Kept.' });
       const output = await agent.run('Remember blue.', { sessionId: 'state-session', sessionState: { plan: 'free' } });
@@ -645,7 +626,6 @@ const sessionScenarios: SessionScenario[] = [
   },
   {
     name: 'agentRun-session-cancelled',
-    format: SESSION_RUN_FORMAT,
     async record({ agent, model, client }) {
       model.replyWhen((r) => r.lastUserText === 'Talk forever.', { text: 'Talking', tokenDelayMs: 20, hang: true });
       const run = await agent.run('Talk forever.', { sessionId: 'recorded-session', background: true });
@@ -657,7 +637,6 @@ const sessionScenarios: SessionScenario[] = [
   },
   {
     name: 'teamRun-session-member-state',
-    format: SESSION_RUN_FORMAT,
     async record({ team, model }) {
       model
         .replyWhen((r) => r.lastUserText === 'Note the city.', delegateTo('keeper', 'keep Lisbon'), { text: 'Noted.' })
@@ -667,7 +646,6 @@ const sessionScenarios: SessionScenario[] = [
   },
   {
     name: 'teamRun-session-cancelled',
-    format: SESSION_RUN_FORMAT,
     async record({ team, model, client }) {
       model
         .replyWhen((r) => r.lastUserText === 'A long errand.', delegateTo('keeper', 'run the errand'))
@@ -681,7 +659,6 @@ const sessionScenarios: SessionScenario[] = [
   },
   {
     name: 'workflowRun-session-state',
-    format: SESSION_RUN_FORMAT,
     async record({ workflow, model }) {
       model.replyWhen((r) => r.lastUserText.startsWith('Plan a party'), rememberCall('theme', 'jazz'), {
         text: 'A jazz party.',
@@ -692,7 +669,6 @@ const sessionScenarios: SessionScenario[] = [
   },
   {
     name: 'workflowRun-session-cancelled',
-    format: SESSION_RUN_FORMAT,
     async record({ workflow, model, client }) {
       model.replyWhen((r) => r.lastUserText.startsWith('Plan forever'), { text: 'Planning', hang: true });
       const run = await workflow.run('Plan forever', { sessionId: 'wf-session', sessionState: {}, background: true });
@@ -704,7 +680,6 @@ const sessionScenarios: SessionScenario[] = [
   },
   {
     name: 'kernSession-continued-as-new',
-    format: SESSION_FORMAT_VERSION,
     async record({ agent, client }) {
       // Each completed run with history writes its turn: enough of them make the session continue as new.
       for (let batch = 0; batch < 15; batch++) {
@@ -1157,10 +1132,7 @@ async function main(): Promise<void> {
       client,
     });
   const save = (recorded: Recorded[]) => {
-    for (const { file, runId } of recorded) {
-      writeFileSync(historyPath(file), exportHistory(env.address, workflowIdForRun(runId)));
-      console.log(`recorded ${path.relative(process.cwd(), historyPath(file))}`);
-    }
+    for (const { file, runId } of recorded) record(env.address, file, workflowIdForRun(runId));
   };
   const sessionAgent = (name: string, options: { history?: boolean } = {}) =>
     new Agent({
@@ -1189,17 +1161,13 @@ async function main(): Promise<void> {
   };
   try {
     for (const scenario of agentScenarios) {
-      if (kept(`agentRun-${scenario.name}`)) continue;
       const runId = await scenario.run({ agent: agentWith(scenario.agentOptions), client, model });
       save([{ file: `agentRun-${scenario.name}`, runId }]);
     }
     for (const scenario of teamScenarios) {
-      if (kept(`teamRun-${scenario.name}`)) continue;
-      const recorded = await scenario.run({ team: teamWith(scenario.mode), client, model });
-      save(recorded.filter(({ file }) => !existsSync(historyPath(file))));
+      save(await scenario.run({ team: teamWith(scenario.mode), client, model }));
     }
     for (const scenario of workflowScenarios) {
-      if (kept(`workflowRun-${scenario.name}`)) continue;
       const runId = await scenario.run({ workflow: workflowFor(scenario), client, model });
       save([{ file: `workflowRun-${scenario.name}`, runId }]);
     }
@@ -1245,18 +1213,11 @@ async function main(): Promise<void> {
         client,
       }),
     };
-    const recordAll = async (scenarios: PauseScenario[], context: PauseContext, format: number) => {
-      for (const scenario of scenarios) {
-        if (kept(scenario.name, format)) continue;
-        for (const { file, runId } of await scenario.record(context)) {
-          if (existsSync(historyPath(file, format))) continue;
-          writeFileSync(historyPath(file, format), exportHistory(env.address, workflowIdForRun(runId)));
-          console.log(`recorded ${path.relative(process.cwd(), historyPath(file, format))}`);
-        }
-      }
+    const recordAll = async (scenarios: PauseScenario[], context: PauseContext) => {
+      for (const scenario of scenarios) save(await scenario.record(context));
     };
-    await recordAll(pauseScenarios, pauseContext, PEOPLE_FORMAT);
-    await recordAll(structuredScenarios, structuredContext, STRUCTURED_FORMAT);
+    await recordAll(pauseScenarios, pauseContext);
+    await recordAll(structuredScenarios, structuredContext);
     const reporter = (name: string) => new Agent({ name, model: new OpenAIResponses({ id: 'gpt-test' }), client });
     const scheduledContext: PauseContext = {
       client,
@@ -1274,13 +1235,10 @@ async function main(): Promise<void> {
         client,
       }),
     };
-    await recordAll(scheduledScenarios, scheduledContext, SCHEDULED_FORMAT);
+    await recordAll(scheduledScenarios, scheduledContext);
     for (const scenario of sessionScenarios) {
-      const file = historyPath(scenario.name, scenario.format);
-      if (kept(scenario.name, scenario.format)) continue;
       const { workflowId, runId } = await scenario.record(sessionContext);
-      writeFileSync(file, exportHistory(env.address, workflowId, runId));
-      console.log(`recorded ${path.relative(process.cwd(), file)}`);
+      record(env.address, scenario.name, workflowId, runId);
     }
   } finally {
     await worker.shutdown();
@@ -1291,18 +1249,31 @@ async function main(): Promise<void> {
 }
 
 /**
- * Where a scenario's history goes: its name ends with the run input format it was recorded with (histories of
- * format 1 have no suffix), so each format kern has written keeps its own recorded runs.
+ * Saves the history of a workflow (its latest execution, or `runId`'s) as `<file>.v<format>.json`, the format being
+ * the version its input carries (a run input's, or a session's). A history recorded already is kept: recorded
+ * histories are never regenerated in place.
  */
-function historyPath(name: string, format = SESSIONLESS_FORMAT): string {
-  return path.join(historiesDir, `${name}.v${format}.json`);
+function record(address: string, file: string, workflowId: string, runId?: string): void {
+  const history = exportHistory(address, workflowId, runId);
+  const target = path.join(historiesDir, `${file}.v${inputVersionOf(history)}.json`);
+  const shown = path.relative(process.cwd(), target);
+  if (existsSync(target)) {
+    console.log(`kept     ${shown} (never regenerated in place)`);
+    return;
+  }
+  writeFileSync(target, history);
+  console.log(`recorded ${shown}`);
 }
 
-/** True, with a note, when a history is recorded already: recorded histories are never regenerated in place. */
-function kept(name: string, format = SESSIONLESS_FORMAT): boolean {
-  if (!existsSync(historyPath(name, format))) return false;
-  console.log(`kept     ${path.relative(process.cwd(), historyPath(name, format))} (never regenerated in place)`);
-  return true;
+/** The format version a recorded history's workflow input carries (`version`, in run and session inputs alike). */
+function inputVersionOf(historyJson: string): number {
+  const history = JSON.parse(historyJson) as {
+    events: Array<{ workflowExecutionStartedEventAttributes?: { input?: { payloads?: Array<{ data?: string }> } } }>;
+  };
+  const data = history.events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
+  const input = data ? (JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as { version?: unknown }) : {};
+  if (typeof input.version !== 'number') throw new Error('the recorded history has no input of a known format');
+  return input.version;
 }
 
 /**

@@ -1,19 +1,19 @@
-// kern's client-side API: define agents and tools, start, poll and cancel runs.
-export { Agent, type AgentOptions, type AnyAgent } from './client/agent';
-export { Team, type TeamOptions, type AnyTeam } from './client/team';
-export { Workflow, type WorkflowOptions, type WorkflowRunResult } from './client/workflow';
-export {
-  Step,
-  Steps,
-  Parallel,
-  Condition,
-  Loop,
-  Router,
-  type StepFunction,
-  type EndCondition,
-  type WorkflowStep,
-} from './client/steps';
+// `kern`: define agents, teams, workflows and tools; start, poll, stream, cancel and continue their runs. What the
+// worker runs is `kern/worker`, the HTTP API `kern/server`, helpers for tests `kern/testing`.
+
+// What runs.
+export { Agent, type AgentOptions, type AnyAgent } from './define/agent';
+export { Team, type TeamOptions, type AnyTeam } from './define/team';
+export { Workflow, type WorkflowOptions, type WorkflowRunResult } from './define/workflow';
+export { Step, Steps, Parallel, Condition, Loop, Router, type WorkflowStep } from './define/steps';
+export type { ComponentOptions, ModelComponentOptions } from './define/component-options';
+export { OpenAIResponses, OpenAIChat, type Model, type ModelOptions } from './define/models';
+export { defineTool, type ToolDefinition } from './define/tool';
+export type { Tool, ToolContext, StepFunction, EndCondition } from './define/contracts';
+export { defineApp, type KernApp } from './define/app';
 export type { StepInput } from './shared/step-functions';
+
+// The connection to Temporal.
 export {
   KernClient,
   type KernClientOptions,
@@ -26,7 +26,6 @@ export {
   type SessionListFilter,
   type SessionPage,
 } from './client/kern-client';
-export type { SessionState } from './shared/sessions';
 export {
   KernSchedule,
   type ScheduleInfo,
@@ -35,16 +34,10 @@ export {
   type ScheduleTimes,
 } from './client/schedules';
 export type { TracingOptions } from './client/tracing';
-export { OpenAIResponses, OpenAIChat, type Model, type ModelOptions } from './client/models';
-export { defineTool, defineApp, type Tool, type ToolDefinition, type ToolContext, type KernApp } from './client/define';
-export type {
-  RunRequirement,
-  RequirementAnswer,
-  RequirementNeed,
-  ContinueRequest,
-  UserInputField,
-} from './shared/requirements';
-export { RunOptions, MAX_INPUT_BYTES } from './client/run-options';
+export { MAX_INPUT_BYTES, type RunOptions } from './client/run-options';
+export { cancelRun, continueRun } from './client/default-client';
+
+// What runs produce: statuses, events, outputs, what a paused run waits for.
 export { RunStatus, isTerminalStatus } from './shared/run-status';
 export {
   RunEvent,
@@ -73,47 +66,57 @@ export type {
   ToolCall,
   ToolExecution,
 } from './shared/run-output';
+export type { SessionState } from './shared/sessions';
 export type {
-  RunKind,
+  RunRequirement,
+  RequirementAnswer,
+  RequirementNeed,
+  ContinueRequest,
+  UserInputField,
+} from './shared/requirements';
+
+// Runs as data: what a run's workflow input carries (`component.runInputFor`, `KernClient.startRun`).
+export type { RunKind } from './shared/kinds';
+export type {
   AgentSpec,
   TeamSpec,
   TeamMode,
   MemberSpec,
-  ModelSpec,
-  ToolSpec,
-  AgentRunInput,
-  TeamRunInput,
   WorkflowSpec,
   StepSpec,
+  ComponentSpec,
+  ModelSpec,
+  ToolSpec,
+  OutputSchemaSpec,
+  AgentRunInput,
+  TeamRunInput,
   WorkflowRunInput,
   RunInput,
 } from './shared/specs';
-export * from './shared/errors';
 
-import { KernClient } from './client/kern-client';
-import type { ContinueRequest } from './shared/requirements';
-
-/**
- * Cancels a run by id with the default client (from the environment). `true` when a pending or running run was
- * asked to cancel; `false` for a finished or unknown run. For an unknown id the cancel is recorded, and a run
- * started later with that id ends `CANCELLED` without calling the model. `exactPartial`: see `CancelOptions`.
- */
-export async function cancelRun(
-  runId: string,
-  options: { client?: KernClient; exactPartial?: boolean } = {},
-): Promise<boolean> {
-  const { client, ...cancel } = options;
-  return (client ?? (await KernClient.default())).cancelRun(runId, cancel);
-}
-
-/**
- * Answers what a `PAUSED` run waits for, with the default client (from the environment); see
- * {@link KernClient.continueRun}. Resolves once the run has taken the answers.
- */
-export async function continueRun(
-  runId: string,
-  request: ContinueRequest,
-  options: { client?: KernClient } = {},
-): Promise<void> {
-  await (options.client ?? (await KernClient.default())).continueRun(runId, request);
-}
+// Errors: one base class, one class per failure, each with a stable `name`.
+export {
+  KernError,
+  InvalidInputError,
+  RunIdInUseError,
+  RunNotFound,
+  RunNotPaused,
+  RequirementAnswersInvalid,
+  ScheduleIdInUseError,
+  ScheduleNotFound,
+  SessionUnavailable,
+  TemporalUnreachable,
+  RunEventsUnavailable,
+  ModelRequestRejected,
+  ModelUnavailable,
+  ToolArgumentsInvalid,
+  ToolNotFound,
+  MaxToolRoundsExceeded,
+  StepFunctionNotFound,
+  StepFunctionFailed,
+  StepFunctionInvalidResult,
+  StepFailed,
+  UnknownRoute,
+  RunTooLarge,
+  OutputInvalid,
+} from './shared/errors';

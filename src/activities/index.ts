@@ -1,5 +1,4 @@
-import type { Tool } from '../client/define';
-import type { StepFunction } from '../client/steps';
+import type { StepFunction, Tool } from '../define/contracts';
 import { KernError, toApplicationFailure } from '../shared/errors';
 import { createCallModel, type ModelProviderOptions, type StreamingOptions } from './model';
 import { createSessionActivities } from './sessions';

@@ -9,9 +9,13 @@ import {
   type SessionContext,
   type SessionContextRequest,
 } from '../shared/sessions';
-import { closeSessionUpdate, sessionContextQuery } from '../workflows/messages';
-import { neverWritten, sessionWorkflowOptions } from '../shared/session-workflow';
-import type { kernSession } from '../workflows/session';
+import { closeSessionUpdate, sessionContextQuery } from '../shared/messages';
+import {
+  SESSION_WORKFLOW_TYPE,
+  neverWritten,
+  sessionWorkflowOptions,
+  type SessionWorkflow,
+} from '../shared/session-workflow';
 
 const EMPTY_CONTEXT: SessionContext = { turns: [], sessionState: {} };
 
@@ -37,7 +41,7 @@ export function createSessionActivities() {
     async writeSession(call: SessionCall<CloseSessionRequest>): Promise<void> {
       const activity = Context.current();
       const { sessionId, request } = call;
-      const start = new WithStartWorkflowOperation<typeof kernSession>('kernSession', {
+      const start = new WithStartWorkflowOperation<SessionWorkflow>(SESSION_WORKFLOW_TYPE, {
         ...sessionWorkflowOptions(newSession(sessionId, request.at, request.userId), activity.info.taskQueue),
         workflowIdConflictPolicy: 'USE_EXISTING',
       });

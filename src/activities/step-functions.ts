@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { StepFunctionFailed, StepFunctionInvalidResult, StepFunctionNotFound } from '../shared/errors';
-import type { StepFunction } from '../client/steps';
+import type { StepFunction } from '../define/contracts';
 import type { StepFunctionCall, StepFunctionResult } from '../shared/step-functions';
 import { unreachable } from '../shared/never';
 import { whileHeartbeating } from './heartbeats';

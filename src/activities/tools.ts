@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { z } from 'zod';
 import { CancelledFailure } from '@temporalio/common';
-import type { Tool } from '../client/define';
+import type { Tool } from '../define/contracts';
 import { ToolArgumentsInvalid, ToolNotFound } from '../shared/errors';
 import { truncateText } from '../shared/limits';
 import type { ToolCallInput, ToolCallResult } from '../shared/model-call';

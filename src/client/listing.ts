@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { InvalidInputError } from '../shared/errors';
-import { temporalScheduleIdFor } from '../shared/ids';
+import { runIdOfWorkflow, temporalScheduleIdFor } from '../shared/ids';
+import { RUN_KINDS, RUN_KIND_LIST, type RunKind } from '../shared/kinds';
 import type { AnyRunOutput } from '../shared/run-output';
 import type { RunStatus } from '../shared/run-status';
 import { SESSION_WORKFLOW_TYPE } from '../shared/session-workflow';
 import { SESSION_WORKFLOW_ID_PREFIX } from '../shared/sessions';
-import { RUN_WORKFLOW_TYPES, type RunKind } from '../shared/specs';
+import { getRunOutput } from './run-outputs';
+import type { TemporalAccess } from './temporal-access';
 
 /**
  * Listing runs and sessions from Temporal's visibility store, by the `Kern…` search attributes. Values a caller
@@ -51,33 +53,24 @@ export interface SessionListFilter {
   offset?: number;
 }
 
-/** A session as a listing shows it. */
-export interface SessionInfo {
-  sessionId: string;
-  /** The start of the input of the run that created the session (as the framework names sessions). */
-  name?: string;
-  /** The component whose run created the session. */
-  componentId?: string;
-  userId?: string;
-  /** Its top-level runs (members and steps are counted in their parent's). */
-  runCount: number;
-  createdAt: string;
-  /** When its newest run started or ended; `createdAt` while it has none. */
-  updatedAt: string;
-}
-
-/** One page of sessions, newest first. */
-export interface SessionPage {
-  sessions: SessionInfo[];
-  nextPageToken?: string;
-}
-
 /** A string literal for a visibility query: quotes and backslashes escaped, so the value cannot end the literal. */
 function visibilityString(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-const RUN_TYPES = Object.values(RUN_WORKFLOW_TYPES).map(visibilityString).join(', ');
+const RUN_TYPES = RUN_KIND_LIST.map((kind) => visibilityString(RUN_KINDS[kind].workflowType)).join(', ');
+
+/** See {@link KernClient.listRuns}. */
+export async function listRuns(access: TemporalAccess, filter: RunListFilter = {}): Promise<RunPage> {
+  const { limit, pageToken, ...match } = filter;
+  const page = await access.visibility(() => listPage(access.temporal, runsQuery(match), pageLimit(limit), pageToken));
+  const runIds = page.executions.flatMap((execution) => runIdOfWorkflow(execution.workflowId) ?? []);
+  const outputs = await Promise.all(runIds.map((runId) => getRunOutput(access, runId)));
+  return {
+    runs: outputs.filter((output): output is AnyRunOutput => output !== null),
+    ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}),
+  };
+}
 
 /** The visibility query for runs matching `filter`. */
 export function runsQuery(filter: Omit<RunListFilter, 'limit' | 'pageToken'>): string {

@@ -1,19 +1,20 @@
 import {
   ScheduleAlreadyRunning,
   ScheduleNotFoundError,
-  ScheduleOverlapPolicy,
   type Client,
   type ScheduleDescription,
   type ScheduleSummary,
 } from '@temporalio/client';
-import { z } from 'zod';
 import { InvalidInputError, ScheduleIdInUseError, ScheduleNotFound } from '../shared/errors';
 import { SCHEDULE_ID_PREFIX, runIdOfWorkflow, temporalScheduleIdFor, workflowIdForRun } from '../shared/ids';
+import { RUN_KINDS, type RunKind } from '../shared/kinds';
 import { RUN_RECORD_MEMO, runRecordOf } from '../shared/run-record';
 import { runDetails, runSummary } from '../shared/run-labels';
 import { runSearchAttributes } from '../shared/search-attributes';
-import { RUN_WORKFLOW_TYPES, type RunInput, type RunKind } from '../shared/specs';
-import { durationMs } from './run-options';
+import type { RunInput } from '../shared/specs';
+import { OVERLAP_POLICIES, type ScheduleOptions, type ScheduleOverlap, type ScheduleTimesOf } from './schedule-options';
+
+export type { ScheduleOptions, ScheduleOverlap, ScheduleTimes } from './schedule-options';
 
 /**
  * Scheduled runs, as Temporal Schedules. A schedule holds one run input, written when the schedule is created, and
@@ -22,60 +23,6 @@ import { durationMs } from './run-options';
  * its id from there; see `runInputOf`). The overlap policy therefore sees the runs themselves, and the Temporal UI's
  * Schedules page lists the schedule with its runs.
  */
-
-/** What a schedule does when a firing comes while its previous run is still going. */
-export type ScheduleOverlap = 'skip' | 'bufferOne' | 'bufferAll' | 'cancelOther' | 'allowAll';
-
-/**
- * Temporal's policy for each overlap kern offers. Temporal's `TERMINATE_OTHER` is not offered: a terminated run ends
- * without kern's finish (its status and output would not say it ended); `cancelOther` cancels it instead.
- */
-const OVERLAP_POLICIES: Record<ScheduleOverlap, ScheduleOverlapPolicy> = {
-  skip: ScheduleOverlapPolicy.SKIP,
-  bufferOne: ScheduleOverlapPolicy.BUFFER_ONE,
-  bufferAll: ScheduleOverlapPolicy.BUFFER_ALL,
-  cancelOther: ScheduleOverlapPolicy.CANCEL_OTHER,
-  allowAll: ScheduleOverlapPolicy.ALLOW_ALL,
-};
-
-/** A schedule id: it becomes part of its runs' ids (and so of URLs), so it is kept to a plain set of characters. */
-const ScheduleKey = z
-  .string()
-  .max(100)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must start with a letter or digit and hold only letters, digits, . _ and -');
-
-/** When a schedule fires: cron expressions and intervals, all of them (at least one). */
-export const ScheduleTimes = z.strictObject({
-  /** Cron expressions (`'0 9 * * MON-FRI'`), in `timezone`. */
-  cron: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
-  /** Every this long (milliseconds, or a duration such as `'1 hour'`), from the Unix epoch, plus `offset`. */
-  interval: z.union([z.number(), z.string()]).optional(),
-  /** Shifts the interval's firings (`interval: '1 day', offset: '9 hours'` fires at 09:00 UTC). */
-  offset: z.union([z.number(), z.string()]).optional(),
-  /** The IANA time zone of the cron expressions (default UTC). */
-  timezone: z.string().min(1).optional(),
-});
-export type ScheduleTimes = z.infer<typeof ScheduleTimes>;
-
-/** What a schedule is created with, besides its run's input and run options. */
-export interface ScheduleOptions extends ScheduleTimes {
-  /** The schedule's id, unique among kern schedules; its runs' ids start with it. */
-  id: string;
-  /** What each run is given. */
-  input: string;
-  /** Default `skip`: a firing while the previous run is still going starts nothing. */
-  overlap?: ScheduleOverlap;
-  /** Create it paused: it fires once resumed (or when triggered). */
-  paused?: boolean;
-  /** Why it is paused, or any note; shown in the Temporal UI. */
-  note?: string;
-  /** The session every run of the schedule is in (default `schedule-<id>`): runs that keep history see earlier runs'. */
-  sessionId?: string;
-  userId?: string;
-  sessionState?: Record<string, unknown>;
-  /** The runs' answer shape, as `run(input, { outputSchema })`. */
-  outputSchema?: z.ZodType | Record<string, unknown>;
-}
 
 /** A schedule as kern shows it. Times are ISO strings. */
 export interface ScheduleInfo {
@@ -112,53 +59,6 @@ type ScheduleMemo = Pick<
   'kind' | 'componentId' | 'componentName' | 'input' | 'sessionId' | 'userId' | 'cron' | 'interval' | 'timezone'
 > & { createdAt: string };
 
-/** The session a schedule's runs are in unless it names one. */
-export function defaultScheduleSession(scheduleId: string): string {
-  return `schedule-${scheduleId}`;
-}
-
-/** The schedule id from {@link ScheduleOptions}, checked; {@link InvalidInputError} for one kern does not take. */
-export function scheduleIdOption(id: unknown): string {
-  const parsed = ScheduleKey.safeParse(id);
-  if (!parsed.success) throw new InvalidInputError(`schedule id: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
-  return parsed.data;
-}
-
-/** The times of a schedule, checked: at least one cron expression or an interval, with durations that are ones. */
-export function scheduleTimesOf(options: ScheduleTimes): Pick<ScheduleMemo, 'cron' | 'interval' | 'timezone'> {
-  const parsed = ScheduleTimes.safeParse(options);
-  if (!parsed.success) {
-    throw new InvalidInputError(`schedule: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)}`);
-  }
-  const { cron, interval, offset, timezone } = parsed.data;
-  const crons = cron === undefined ? [] : [cron].flat();
-  if (crons.length === 0 && interval === undefined) {
-    throw new InvalidInputError('schedule: give `cron` or `interval` (or both)');
-  }
-  if (offset !== undefined && interval === undefined)
-    throw new InvalidInputError('schedule: `offset` needs `interval`');
-  return {
-    cron: crons,
-    ...(interval !== undefined
-      ? {
-          interval: {
-            everyMs: durationOption('interval', interval, 1000),
-            offsetMs: durationOption('offset', offset ?? 0, 0),
-          },
-        }
-      : {}),
-    timezone: timezone ?? 'UTC',
-  };
-}
-
-function durationOption(field: string, value: number | string, least: number): number {
-  const ms = durationMs(value);
-  if (!Number.isFinite(ms) || ms < least) {
-    throw new InvalidInputError(`schedule: ${field} must be a duration of at least ${least} ms (like '1 hour')`);
-  }
-  return Math.round(ms);
-}
-
 /**
  * Creates the Temporal Schedule that starts `input` (a run input written for a schedule: `scheduleId` set) at the
  * given times. Refuses an id a kern schedule already has with {@link ScheduleIdInUseError}.
@@ -167,7 +67,7 @@ export async function createSchedule(
   temporal: Client,
   taskQueue: string,
   input: RunInput & { scheduleId: string },
-  options: Pick<ScheduleOptions, 'overlap' | 'paused' | 'note'> & Pick<ScheduleMemo, 'cron' | 'interval' | 'timezone'>,
+  options: Pick<ScheduleOptions, 'overlap' | 'paused' | 'note'> & ScheduleTimesOf,
 ): Promise<void> {
   const record = runRecordOf(input);
   const overlap = options.overlap ?? 'skip';
@@ -196,7 +96,7 @@ export async function createSchedule(
       },
       action: {
         type: 'startWorkflow',
-        workflowType: RUN_WORKFLOW_TYPES[input.kind],
+        workflowType: RUN_KINDS[input.kind].workflowType,
         workflowId: workflowIdForRun(input.scheduleId),
         taskQueue,
         args: [input],
@@ -228,7 +128,7 @@ export class KernSchedule {
   async describe(): Promise<ScheduleInfo> {
     return this.call(async (handle) => {
       const description = await handle.describe();
-      const info = scheduleInfoOf(this.scheduleId, description);
+      const info = scheduleInfoOf(this.scheduleId, description, description);
       if (!info) throw new ScheduleNotFound(this.scheduleId);
       return info;
     });
@@ -281,11 +181,17 @@ export async function listSchedules(temporal: Client): Promise<ScheduleInfo[]> {
   return schedules;
 }
 
-/** A schedule's info from its description or listing row; `undefined` for a schedule kern did not create. */
-function scheduleInfoOf(scheduleId: string, found: ScheduleDescription | ScheduleSummary): ScheduleInfo | undefined {
+/**
+ * A schedule's info from its listing row or its description (`described`, which has more: its overlap policy, its runs
+ * going, its count); `undefined` for a schedule kern did not create.
+ */
+function scheduleInfoOf(
+  scheduleId: string,
+  found: ScheduleDescription | ScheduleSummary,
+  described?: ScheduleDescription,
+): ScheduleInfo | undefined {
   const memo = found.memo?.[SCHEDULE_MEMO] as ScheduleMemo | undefined;
   if (!memo || typeof memo !== 'object' || !('componentId' in memo)) return undefined;
-  const described = 'policies' in found ? found : undefined;
   const overlap = described
     ? ((Object.keys(OVERLAP_POLICIES) as ScheduleOverlap[]).find(
         (key) => OVERLAP_POLICIES[key] === described.policies.overlap,

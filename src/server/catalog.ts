@@ -1,57 +1,51 @@
-import type { AnyAgent } from '../client/agent';
-import type { KernApp } from '../client/define';
-import type { AnyTeam } from '../client/team';
-import type { Workflow } from '../client/workflow';
-import type { AgentSpec, ModelSpec, RunKind, TeamSpec, ToolSpec } from '../shared/specs';
+import type { AnyAgent } from '../define/agent';
+import type { KernApp } from '../define/app';
+import type { AnyTeam } from '../define/team';
+import type { Workflow } from '../define/workflow';
+import type { RunKind } from '../shared/kinds';
+import { unreachable } from '../shared/never';
+import type { AgentSpec, MemberSpec, ModelSpec, TeamSpec, ToolSpec } from '../shared/specs';
 import type { WireObject } from './wire';
 
-/** The `{kind}` segment of the framework's routes. */
-export type RouteKind = 'agents' | 'teams' | 'workflows';
+/** A component of each kind, as the app defines it. */
+interface ComponentOf {
+  agent: AnyAgent;
+  team: AnyTeam;
+  workflow: Workflow;
+}
 
-export const RUN_KIND_OF: Readonly<Record<RouteKind, RunKind>> = {
-  agents: 'agent',
-  teams: 'team',
-  workflows: 'workflow',
-};
+/** Any component the app serves. */
+export type Runnable = ComponentOf[RunKind];
 
-/** The framework's 404 detail for an unknown component of each kind. */
-export const NOT_FOUND_DETAIL: Readonly<Record<RouteKind, string>> = {
-  agents: 'Agent not found',
-  teams: 'Team not found',
-  workflows: 'Workflow not found',
-};
-
-type Runnable = AnyAgent | AnyTeam | Workflow;
-
-/** The app's agents, teams and workflows by route kind and id, and their descriptions as the framework lists them. */
+/** The app's agents, teams and workflows by kind and id, and their descriptions as the framework lists them. */
 export class Catalog {
-  private readonly byKind: Readonly<Record<RouteKind, ReadonlyMap<string, Runnable>>>;
+  private readonly byKind: { readonly [K in RunKind]: ReadonlyMap<string, ComponentOf[K]> };
 
   constructor(private readonly app: KernApp) {
     this.byKind = {
-      agents: new Map(app.agents.map((agent) => [agent.id, agent])),
-      teams: new Map(app.teams.map((team) => [team.id, team])),
-      workflows: new Map(app.workflows.map((workflow) => [workflow.id, workflow])),
+      agent: new Map(app.agents.map((agent) => [agent.id, agent])),
+      team: new Map(app.teams.map((team) => [team.id, team])),
+      workflow: new Map(app.workflows.map((workflow) => [workflow.id, workflow])),
     };
   }
 
-  find(kind: RouteKind, id: string): Runnable | undefined {
+  find<K extends RunKind>(kind: K, id: string): ComponentOf[K] | undefined {
     return this.byKind[kind].get(id);
   }
 
   /** The ids of this kind's components. */
-  ids(kind: RouteKind): string[] {
+  ids(kind: RunKind): string[] {
     return [...this.byKind[kind].keys()];
   }
 
   /** `GET /{kind}/{id}`: one component as the framework describes it, or `undefined`. */
-  describe(kind: RouteKind, id: string): WireObject | undefined {
+  describe(kind: RunKind, id: string): WireObject | undefined {
     const component = this.find(kind, id);
     return component && describe(component);
   }
 
   /** `GET /agents`, `/teams`, `/workflows`. */
-  list(kind: RouteKind): WireObject[] {
+  list(kind: RunKind): WireObject[] {
     return [...this.byKind[kind].values()].map(describe);
   }
 
@@ -95,23 +89,27 @@ function describe(component: Runnable): WireObject {
       return describeModelComponent(component.spec());
     case 'team': {
       const spec = component.spec();
-      return {
-        ...describeModelComponent(spec),
-        mode: spec.mode,
-        members: spec.members.map((member) =>
-          member.kind === 'agent' ? describeModelComponent(member.agent) : describeTeamSpec(member.team),
-        ),
-      };
+      return { ...describeModelComponent(spec), mode: spec.mode, members: spec.members.map(describeMember) };
     }
     case 'workflow': {
       const spec = component.spec();
       return { id: spec.id, name: spec.name, ...(spec.description ? { description: spec.description } : {}) };
     }
+    default:
+      return unreachable(component, 'component');
   }
 }
 
-function describeTeamSpec(spec: TeamSpec): WireObject {
-  return { ...describeModelComponent(spec), mode: spec.mode };
+/** A team's member as the framework lists it: an agent, or a nested team with its mode (its members not repeated). */
+function describeMember(member: MemberSpec): WireObject {
+  switch (member.kind) {
+    case 'agent':
+      return describeModelComponent(member);
+    case 'team':
+      return { ...describeModelComponent(member), mode: member.mode };
+    default:
+      return unreachable(member, 'member');
+  }
 }
 
 function describeModelComponent(spec: AgentSpec | TeamSpec): WireObject {

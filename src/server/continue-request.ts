@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { ListedKey } from '../client/run-options';
 import type { RequirementAnswer, RunRequirement } from '../shared/requirements';
-import { InvalidRequest, formBoolean, optionalKey, rejectUnknownFields } from './run-request';
+import { BadRequest, InvalidRequest } from './http-errors';
+import { formBoolean, optionalKey, rejectUnknownFields } from './run-request';
 
 /**
  * The body of `POST /{kind}/{id}/runs/{run_id}/continue`, as the Python framework's client sends it: the paused tool
@@ -62,9 +63,6 @@ export function parseContinueRequest(fields: Record<string, unknown>): ContinueH
     requirements: [...jsonList(requirements, 'requirements'), ...jsonList(step_requirements, 'step_requirements')],
   };
 }
-
-/** A 400 with the framework's `{"detail": …}` body. */
-export class BadRequest extends Error {}
 
 function jsonList(text: string | undefined, field: string): WireRecord[] {
   if (text === undefined || text.trim() === '') return [];

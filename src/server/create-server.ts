@@ -6,22 +6,16 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { WebSocketServer } from 'ws';
-import { KernClient, isTemporalUnavailable } from '../client/kern-client';
-import type { KernApp } from '../client/define';
+import { KernClient } from '../client/kern-client';
+import type { KernApp } from '../define/app';
 import { loadApp } from '../worker/start-worker';
-import {
-  InvalidInputError,
-  KernError,
-  RequirementAnswersInvalid,
-  RunNotPaused,
-  ScheduleIdInUseError,
-  TemporalUnreachable,
-} from '../shared/errors';
-import { Catalog, NOT_FOUND_DETAIL, type RouteKind } from './catalog';
+import { TemporalUnreachable } from '../shared/errors';
+import { RUN_KINDS, RUN_KIND_LIST, type RunKind } from '../shared/kinds';
+import { Catalog } from './catalog';
+import type { ServerDeps } from './deps';
+import { NotFound, errorAnswer } from './http-errors';
 import { RunFeeds } from './run-feeds';
-import { BadRequest } from './continue-request';
-import { InvalidRequest } from './run-request';
-import { NotFound, runRoutes, type ServerDeps } from './run-routes';
+import { runRoutes } from './run-routes';
 import { scheduleRoutes } from './schedule-routes';
 import { sessionRoutes } from './session-routes';
 import { workflowSocket } from './workflow-socket';
@@ -120,14 +114,11 @@ export function createServer(options: ServerOptions): KernServer {
     '/workflows/ws',
     upgradeWebSocket(async () => workflowSocket({ ...(await connect()), securityKey, checkToken })),
   );
-  for (const kind of ['agents', 'teams', 'workflows'] as const satisfies RouteKind[]) {
-    app.get(`/${kind}`, (c) => c.json(catalog.list(kind)));
-    app.get(`/${kind}/:componentId`, (c) => {
-      const found = catalog.describe(kind, c.req.param('componentId'));
-      if (!found) throw new NotFound(NOT_FOUND_DETAIL[kind]);
-      return c.json(found);
-    });
-    app.route(`/${kind}`, runRoutes(kind, catalog, connect));
+  for (const kind of RUN_KIND_LIST) {
+    const route = `/${RUN_KINDS[kind].route}`;
+    app.get(route, (c) => c.json(catalog.list(kind)));
+    app.get(`${route}/:componentId`, (c) => describeComponent(c, catalog, kind));
+    app.route(route, runRoutes(kind, catalog, connect));
   }
 
   app.route('/sessions', sessionRoutes(catalog, connect));
@@ -166,24 +157,11 @@ export function createServer(options: ServerOptions): KernServer {
   };
 }
 
-/** The framework's error bodies: `{"detail": …}`; a list of field problems for 422. */
-function errorAnswer(err: Error, c: Context): Response {
-  if (err instanceof NotFound) return c.json({ detail: err.message }, 404);
-  if (err instanceof InvalidRequest) return c.json({ detail: err.problems }, 422);
-  if (err instanceof InvalidInputError) return c.json({ detail: err.message }, 422);
-  if (err instanceof BadRequest || err instanceof RequirementAnswersInvalid)
-    return c.json({ detail: err.message }, 400);
-  if (err instanceof RunNotPaused) return c.json({ detail: err.message }, 409);
-  if (err instanceof ScheduleIdInUseError) {
-    return c.json({ detail: `Schedule with name '${err.scheduleId}' already exists` }, 409);
-  }
-  if (err instanceof TemporalUnreachable) return c.json({ detail: err.message }, 503);
-  if (isTemporalUnavailable(err)) {
-    return c.json({ detail: 'the Temporal server is unreachable; try again once it is up' }, 503);
-  }
-  if (err instanceof KernError) return c.json({ detail: err.message }, 500);
-  console.error('kern server:', err);
-  return c.json({ detail: 'Internal server error' }, 500);
+/** `GET /{kind}/{id}`: a component as the framework describes it, or its 404. */
+function describeComponent(c: Context, catalog: Catalog, kind: RunKind): Response {
+  const found = catalog.describe(kind, c.req.param('componentId') ?? '');
+  if (!found) throw new NotFound(RUN_KINDS[kind].notFound);
+  return c.json(found);
 }
 
 function sameText(a: string, b: string): boolean {

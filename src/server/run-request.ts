@@ -1,21 +1,7 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
 import { ListedKey, MAX_INPUT_BYTES, RunKey, RunOptions } from '../client/run-options';
-
-/** A field the server refused, in the list form of the framework's 422 answers. */
-export interface FieldProblem {
-  type: string;
-  loc: Array<string | number>;
-  msg: string;
-  input: unknown;
-}
-
-/** A request kern cannot take: answered `422 {"detail": [...problems]}`. */
-export class InvalidRequest extends Error {
-  constructor(readonly problems: FieldProblem[]) {
-    super(problems.map((problem) => `${problem.loc.join('.')}: ${problem.msg}`).join('; '));
-  }
-}
+import { InvalidRequest, type FieldProblem } from './http-errors';
 
 /** Booleans as the framework's server (pydantic) reads form fields. */
 const TRUE_WORDS = new Set(['1', 'on', 't', 'true', 'y', 'yes']);

@@ -1,15 +1,22 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
+import type { KernClient } from '../client/kern-client';
 import type { ScheduleInfo } from '../client/schedules';
-import { ScheduleNotFound } from '../shared/errors';
+import { ScheduleIdInUseError, ScheduleNotFound } from '../shared/errors';
+import { RUN_KINDS, kindOfRoute } from '../shared/kinds';
 import type { AnyRunOutput } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
-import type { RunKind } from '../shared/specs';
-import { RUN_KIND_OF, type Catalog, type RouteKind } from './catalog';
-import { InvalidRequest, optionalInteger } from './run-request';
-import type { ServerDeps } from './run-routes';
-import { NotFound } from './run-routes';
+import type { Catalog } from './catalog';
+import type { ServerDeps } from './deps';
+import { Conflict, InvalidRequest, NotFound } from './http-errors';
+import { optionalInteger } from './run-request';
 import type { WireObject } from './wire';
+
+/** What a schedule route knows besides its request: the app (whose run routes schedules name) and Temporal. */
+interface ScheduleRoute {
+  catalog: Catalog;
+  connect: () => Promise<ServerDeps>;
+}
 
 /**
  * The framework's schedule routes, on kern's Temporal Schedules. The framework's schedules call one of its own HTTP
@@ -18,119 +25,145 @@ import type { WireObject } from './wire';
  * A schedule's `name` is its id. Paths take that id.
  */
 export function scheduleRoutes(catalog: Catalog, connect: () => Promise<ServerDeps>): Hono {
-  const routes = new Hono();
-
-  routes.get('/', async (c) => {
-    const { limit, page } = paging(c, 100, 1000);
-    const enabled = c.req.query('enabled');
-    const { client } = await connect();
-    const all = (await client.listSchedules()).filter(
-      (schedule) => enabled === undefined || schedule.paused === (enabled === 'false'),
-    );
-    return c.json({
-      data: all.slice((page - 1) * limit, page * limit).map(wireSchedule),
-      meta: { page, limit, total_pages: Math.ceil(all.length / limit), total_count: all.length },
-    });
-  });
-
-  routes.post('/', async (c) => {
-    const body = ScheduleCreate.safeParse(await c.req.json().catch(() => undefined));
-    if (!body.success) throw bodyProblems(body.error);
-    const { name, cron_expr, endpoint, method, payload, timezone } = body.data;
-    const target = /^\/(agents|teams|workflows)\/([^/]+)\/runs$/.exec(endpoint);
-    const component = target && catalog.find(target[1] as RouteKind, decodeURIComponent(target[2]!));
-    if (method !== 'POST' || !component) {
-      throw fieldProblem(
-        'endpoint',
-        "kern schedules start runs: endpoint must be POST /agents/{id}/runs (or teams, workflows) of one of this server's components",
-        endpoint,
-      );
-    }
-    if (!cron_expr) throw fieldProblem('cron_expr', 'kern schedules need a cron expression', cron_expr);
-    const { message, session_id, user_id, session_state } = payload;
-    const { client } = await connect();
-    const { input, settings } = component.scheduleFor({
-      id: name,
-      cron: cron_expr,
-      timezone,
-      input: message,
-      ...(session_id !== undefined ? { sessionId: session_id } : {}),
-      ...(user_id !== undefined ? { userId: user_id } : {}),
-      ...(session_state !== undefined ? { sessionState: session_state } : {}),
-    });
-    const schedule = await client.createSchedule(input, settings);
-    return c.json(wireSchedule(await schedule.describe()), 201);
-  });
-
-  routes.get('/:scheduleId', async (c) => c.json(wireSchedule(await describe(c))));
-
-  routes.delete('/:scheduleId', async (c) => {
-    const { client } = await connect();
-    await found(() => client.schedule(c.req.param('scheduleId')).delete());
-    return c.body(null, 204);
-  });
-
+  const route: ScheduleRoute = { catalog, connect };
+  const routes = new Hono()
+    .get('/', (c) => listSchedules(c, route))
+    .post('/', (c) => createSchedule(c, route))
+    .get('/:scheduleId', async (c) => c.json(wireSchedule(await describe(c, route))))
+    .delete('/:scheduleId', (c) => deleteSchedule(c, route))
+    .post('/:scheduleId/trigger', (c) => triggerSchedule(c, route))
+    .get('/:scheduleId/runs', (c) => listScheduleRuns(c, route));
   for (const [action, paused] of [
     ['enable', false],
     ['disable', true],
   ] as const) {
-    routes.post(`/:scheduleId/${action}`, async (c) => {
-      const { client } = await connect();
-      const schedule = client.schedule(c.req.param('scheduleId'));
-      await found(() => (paused ? schedule.pause() : schedule.resume()));
-      return c.json(wireScheduleState(await found(() => schedule.describe())));
-    });
+    routes.post(`/:scheduleId/${action}`, (c) => pauseSchedule(c, route, paused));
   }
-
-  routes.post('/:scheduleId/trigger', async (c) => {
-    const info = await describe(c);
-    if (info.paused) return c.json({ detail: 'Schedule is disabled' }, 409);
-    const { client } = await connect();
-    const schedule = client.schedule(info.scheduleId);
-    await found(() => schedule.trigger(info.overlap));
-    // The firing's run shows in the schedule's recent runs once Temporal has started it: a moment.
-    const seen = new Set(info.recentRuns.map((run) => run.runId));
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const fired = (await found(() => schedule.describe())).recentRuns.find((run) => !seen.has(run.runId));
-      if (fired) {
-        const output = await client.getRunOutput(fired.runId);
-        if (output) return c.json(wireScheduleRun(info, output));
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    // Skipped by the overlap policy (its previous run still goes), or not started within 5 s.
-    return c.json({ detail: 'The schedule did not start a run: its previous run is still going' }, 409);
-  });
-
-  routes.get('/:scheduleId/runs', async (c) => {
-    const info = await describe(c);
-    const { limit, page } = paging(c, 100, 100);
-    const { client } = await connect();
-    // Visibility pages are token-based: earlier pages are read, and skipped, to reach page `page`.
-    let token: string | undefined;
-    for (let skipped = 1; skipped < page; skipped++) {
-      token = (await client.listRuns({ scheduleId: info.scheduleId, limit, ...(token ? { pageToken: token } : {}) }))
-        .nextPageToken;
-      if (!token) return c.json({ data: [], meta: { page, limit, total_pages: page - 1, total_count: 0 } });
-    }
-    const { runs, nextPageToken } = await client.listRuns({
-      scheduleId: info.scheduleId,
-      limit,
-      ...(token ? { pageToken: token } : {}),
-    });
-    const total = (page - 1) * limit + runs.length;
-    return c.json({
-      data: runs.map((run) => wireScheduleRun(info, run)),
-      meta: { page, limit, total_pages: nextPageToken ? page + 1 : page, total_count: total },
-    });
-  });
-
-  async function describe(c: Context): Promise<ScheduleInfo> {
-    const { client } = await connect();
-    return found(() => client.schedule(c.req.param('scheduleId')!).describe());
-  }
-
   return routes;
+}
+
+/** `GET /schedules?enabled=&limit=&page=`: kern's schedules, by id. */
+async function listSchedules(c: Context, { connect }: ScheduleRoute): Promise<Response> {
+  const { limit, page } = paging(c, 100, 1000);
+  const enabled = c.req.query('enabled');
+  const { client } = await connect();
+  const all = (await client.listSchedules()).filter(
+    (schedule) => enabled === undefined || schedule.paused === (enabled === 'false'),
+  );
+  return c.json({
+    data: all.slice((page - 1) * limit, page * limit).map(wireSchedule),
+    meta: { page, limit, total_pages: Math.ceil(all.length / limit), total_count: all.length },
+  });
+}
+
+/** `POST /schedules`: a cron schedule that starts runs of one of this server's components. */
+async function createSchedule(c: Context, { catalog, connect }: ScheduleRoute): Promise<Response> {
+  const body = ScheduleCreate.safeParse(await c.req.json().catch(() => undefined));
+  if (!body.success) throw bodyProblems(body.error);
+  const { name, cron_expr, endpoint, method, payload, timezone } = body.data;
+  const target = /^\/([a-z]+)\/([^/]+)\/runs$/.exec(endpoint);
+  const kind = target ? kindOfRoute(target[1]!) : undefined;
+  const component = kind && catalog.find(kind, decodeURIComponent(target![2]!));
+  if (method !== 'POST' || !component) {
+    throw fieldProblem(
+      'endpoint',
+      "kern schedules start runs: endpoint must be POST /agents/{id}/runs (or teams, workflows) of one of this server's components",
+      endpoint,
+    );
+  }
+  if (!cron_expr) throw fieldProblem('cron_expr', 'kern schedules need a cron expression', cron_expr);
+  const { message, session_id, user_id, session_state } = payload;
+  const { client } = await connect();
+  const { input, settings } = component.scheduleFor({
+    id: name,
+    cron: cron_expr,
+    timezone,
+    input: message,
+    ...(session_id !== undefined ? { sessionId: session_id } : {}),
+    ...(user_id !== undefined ? { userId: user_id } : {}),
+    ...(session_state !== undefined ? { sessionState: session_state } : {}),
+  });
+  try {
+    const schedule = await client.createSchedule(input, settings);
+    return c.json(wireSchedule(await schedule.describe()), 201);
+  } catch (err) {
+    if (err instanceof ScheduleIdInUseError)
+      throw new Conflict(`Schedule with name '${err.scheduleId}' already exists`);
+    throw err;
+  }
+}
+
+/** `DELETE /schedules/{id}`: the schedule goes; its runs stay. */
+async function deleteSchedule(c: Context, { connect }: ScheduleRoute): Promise<Response> {
+  const { client } = await connect();
+  await found(() => client.schedule(c.req.param('scheduleId') ?? '').delete());
+  return c.body(null, 204);
+}
+
+/** `POST /schedules/{id}/enable` and `/disable`. */
+async function pauseSchedule(c: Context, { connect }: ScheduleRoute, paused: boolean): Promise<Response> {
+  const { client } = await connect();
+  const schedule = client.schedule(c.req.param('scheduleId') ?? '');
+  await found(() => (paused ? schedule.pause() : schedule.resume()));
+  return c.json(wireScheduleState(await found(() => schedule.describe())));
+}
+
+/** `POST /schedules/{id}/trigger`: fires once now, under the schedule's overlap policy; answers the run it started. */
+async function triggerSchedule(c: Context, route: ScheduleRoute): Promise<Response> {
+  const info = await describe(c, route);
+  if (info.paused) return c.json({ detail: 'Schedule is disabled' }, 409);
+  const { client } = await route.connect();
+  const schedule = client.schedule(info.scheduleId);
+  await found(() => schedule.trigger(info.overlap));
+  const fired = await firedRun(client, info);
+  // Skipped by the overlap policy (its previous run still goes), or not started within 5 s.
+  if (!fired) return c.json({ detail: 'The schedule did not start a run: its previous run is still going' }, 409);
+  return c.json(wireScheduleRun(info, fired));
+}
+
+/** The run a trigger started: it shows in the schedule's recent runs once Temporal has started it, a moment later. */
+async function firedRun(client: KernClient, info: ScheduleInfo): Promise<AnyRunOutput | undefined> {
+  const schedule = client.schedule(info.scheduleId);
+  const seen = new Set(info.recentRuns.map((run) => run.runId));
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const fired = (await found(() => schedule.describe())).recentRuns.find((run) => !seen.has(run.runId));
+    if (fired) {
+      const output = await client.getRunOutput(fired.runId);
+      if (output) return output;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return undefined;
+}
+
+/** `GET /schedules/{id}/runs?limit=&page=`: the runs it started, newest first. */
+async function listScheduleRuns(c: Context, route: ScheduleRoute): Promise<Response> {
+  const info = await describe(c, route);
+  const { limit, page } = paging(c, 100, 100);
+  const { client } = await route.connect();
+  // Visibility pages are token-based: earlier pages are read, and skipped, to reach page `page`.
+  let token: string | undefined;
+  for (let skipped = 1; skipped < page; skipped++) {
+    token = (await client.listRuns({ scheduleId: info.scheduleId, limit, ...(token ? { pageToken: token } : {}) }))
+      .nextPageToken;
+    if (!token) return c.json({ data: [], meta: { page, limit, total_pages: page - 1, total_count: 0 } });
+  }
+  const { runs, nextPageToken } = await client.listRuns({
+    scheduleId: info.scheduleId,
+    limit,
+    ...(token ? { pageToken: token } : {}),
+  });
+  const total = (page - 1) * limit + runs.length;
+  return c.json({
+    data: runs.map((run) => wireScheduleRun(info, run)),
+    meta: { page, limit, total_pages: nextPageToken ? page + 1 : page, total_count: total },
+  });
+}
+
+/** The schedule in the path, described; 404 for one no kern schedule has. */
+async function describe(c: Context, { connect }: ScheduleRoute): Promise<ScheduleInfo> {
+  const { client } = await connect();
+  return found(() => client.schedule(c.req.param('scheduleId') ?? '').describe());
 }
 
 /** The framework's `ScheduleCreate`, for what kern can do: a cron schedule that starts a run of a component. */
@@ -196,11 +229,6 @@ function bodyProblems(error: z.ZodError): InvalidRequest {
   );
 }
 
-const ROUTE_OF_KIND = Object.fromEntries(Object.entries(RUN_KIND_OF).map(([route, kind]) => [kind, route])) as Record<
-  RunKind,
-  RouteKind
->;
-
 const epochSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 
 /** A schedule as the framework's `ScheduleResponse`: one of its HTTP calls, which is what a kern schedule does. */
@@ -211,7 +239,7 @@ function wireSchedule(info: ScheduleInfo): WireObject {
     name: info.scheduleId,
     description: null,
     method: 'POST',
-    endpoint: `/${ROUTE_OF_KIND[info.kind]}/${encodeURIComponent(info.componentId)}/runs`,
+    endpoint: `/${RUN_KINDS[info.kind].route}/${encodeURIComponent(info.componentId)}/runs`,
     payload: {
       message: info.input,
       session_id: info.sessionId,

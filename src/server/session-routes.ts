@@ -1,21 +1,14 @@
 import { Hono, type Context } from 'hono';
 import type { Session, SessionInfo, SessionListFilter } from '../client/kern-client';
 import { ListedKey } from '../client/run-options';
+import { RUN_KIND_LIST, isRunKind, type RunKind } from '../shared/kinds';
 import type { AnyRunOutput } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
-import type { RunKind } from '../shared/specs';
-import type { Catalog, RouteKind } from './catalog';
-import { InvalidRequest, optionalInteger } from './run-request';
-import type { ServerDeps } from './run-routes';
-import { NotFound } from './run-routes';
+import type { Catalog } from './catalog';
+import type { ServerDeps } from './deps';
+import { InvalidRequest, NotFound } from './http-errors';
+import { optionalInteger } from './run-request';
 import { wireOutput, type WireObject } from './wire';
-
-/** The framework's session types (`?type=`), and the route kind whose components each lists. */
-const ROUTE_KIND_OF_TYPE: Readonly<Record<RunKind, RouteKind>> = {
-  agent: 'agents',
-  team: 'teams',
-  workflow: 'workflows',
-};
 
 /** The most runs `GET /sessions/{id}/runs` answers with: the session's newest, oldest first. */
 const MAX_SESSION_RUNS = 1_000;
@@ -26,6 +19,12 @@ const MAX_PAGE_LIMIT = 100;
 /** A session ordering the framework's client may ask for, and kern can honour: visibility lists newest first. */
 const HONOURED_SORT = { sort_by: ['created_at', 'updated_at'], sort_order: ['desc'] } as const;
 
+/** What a session route knows besides its request: the app (whose components give sessions their type) and Temporal. */
+interface SessionRoute {
+  catalog: Catalog;
+  connect: () => Promise<ServerDeps>;
+}
+
 /**
  * The framework's session routes: `GET /sessions` (paged, of one type or all), `GET /sessions/{id}` and
  * `GET /sessions/{id}/runs`, with the bodies its schemas give (`null` fields left out, as there). Sessions and their
@@ -33,110 +32,115 @@ const HONOURED_SORT = { sort_by: ['created_at', 'updated_at'], sort_order: ['des
  * answers for. `db_id` and `table` name the framework's databases; kern has one store, so they change nothing.
  */
 export function sessionRoutes(catalog: Catalog, connect: () => Promise<ServerDeps>): Hono {
-  const routes = new Hono();
+  const route: SessionRoute = { catalog, connect };
+  return new Hono()
+    .get('/', (c) => listSessions(c, route))
+    .get('/:sessionId', (c) => getSession(c, route))
+    .get('/:sessionId/runs', (c) => listSessionRuns(c, route));
+}
 
-  /** The session's kind: that of the server's component whose run created it, if it is one of this server's. */
-  const kindOf = (componentId: string | undefined): RunKind | undefined =>
-    (Object.keys(ROUTE_KIND_OF_TYPE) as RunKind[]).find(
-      (kind) => componentId !== undefined && catalog.ids(ROUTE_KIND_OF_TYPE[kind]).includes(componentId),
+/** `GET /sessions`: a page of sessions, of one type (`?type=`), component or user, newest first. */
+async function listSessions(c: Context, { catalog, connect }: SessionRoute): Promise<Response> {
+  const type = sessionType(c);
+  const limit = optionalInteger(c.req.query('limit'), ['query', 'limit']) ?? 20;
+  const page = optionalInteger(c.req.query('page'), ['query', 'page']) ?? 1;
+  if (limit < 1 || limit > MAX_PAGE_LIMIT) {
+    throw problem('limit', `Input should be between 1 and ${MAX_PAGE_LIMIT}`, c.req.query('limit'));
+  }
+  if (page < 0) throw problem('page', 'Input should be greater than or equal to 0', c.req.query('page'));
+  for (const [field, honoured] of Object.entries(HONOURED_SORT)) {
+    const value = c.req.query(field);
+    if (value !== undefined && !(honoured as readonly string[]).includes(value)) {
+      throw problem(field, `kern lists sessions newest first; ${field} may be ${honoured.join(' or ')}`, value);
+    }
+  }
+  if (c.req.query('session_name') !== undefined) {
+    throw problem('session_name', 'filtering sessions by name is not supported by kern', c.req.query('session_name'));
+  }
+  const userId = listedKey(c, 'user_id');
+  const componentId = c.req.query('component_id') || undefined;
+  // Sessions of a type are those whose first run was one of this server's components of that kind.
+  const ids = type === undefined ? undefined : catalog.ids(type);
+  const componentIds =
+    ids === undefined ? componentId : ids.filter((id) => componentId === undefined || id === componentId);
+  const meta = (totalCount: number) => ({
+    page,
+    limit,
+    total_pages: Math.ceil(totalCount / limit),
+    total_count: totalCount,
+  });
+  if (Array.isArray(componentIds) && componentIds.length === 0) return c.json({ data: [], meta: meta(0) });
+  const { client } = await connect();
+  const filter: SessionListFilter = {
+    ...(componentIds !== undefined ? { componentId: componentIds } : {}),
+    ...(userId !== undefined ? { userId } : {}),
+    limit,
+  };
+  const [totalCount, { sessions }] = await Promise.all([
+    client.countSessions(filter),
+    client.listSessions({ ...filter, offset: (Math.max(page, 1) - 1) * limit }),
+  ]);
+  return c.json({
+    data: sessions.map((session) => wireSession(session, kindOf(catalog, session.componentId))),
+    meta: meta(totalCount),
+  });
+}
+
+/** `GET /sessions/{id}`: a session with its state and conversation, or 404. */
+async function getSession(c: Context, { catalog, connect }: SessionRoute): Promise<Response> {
+  const type = sessionType(c);
+  const { client } = await connect();
+  const sessionId = c.req.param('sessionId') ?? '';
+  const session = await client.getSession(sessionId);
+  const kind = kindOf(catalog, session?.componentId) ?? session?.runs[0]?.kind;
+  if (!session || (type !== undefined && kind !== type)) {
+    const typed = type === undefined ? '' : `${type[0]!.toUpperCase()}${type.slice(1)} `;
+    throw new NotFound(`${typed}Session with id '${sessionId}' not found`);
+  }
+  return c.json(wireSessionDetail(session, kind));
+}
+
+/** `GET /sessions/{id}/runs?status=&created_after=&created_before=`: the session's runs, oldest first. */
+async function listSessionRuns(c: Context, { connect }: SessionRoute): Promise<Response> {
+  const sessionId = c.req.param('sessionId') ?? '';
+  const statuses = c.req.queries('status')?.map((status) => status.toUpperCase());
+  const known = new Set<string>(Object.values(RunStatus));
+  const unknown = statuses?.filter((status) => !known.has(status)) ?? [];
+  if (unknown.length > 0) {
+    // The framework answers an unknown status with 400 and this detail.
+    const valid = [...known].sort().map((status) => `'${status}'`);
+    const listed = unknown.sort().map((status) => `'${status}'`);
+    return c.json(
+      { detail: `Invalid status value(s) [${listed.join(', ')}]; expected one of [${valid.join(', ')}]` },
+      400,
     );
-
-  routes.get('/', async (c) => {
-    const type = sessionType(c);
-    const limit = optionalInteger(c.req.query('limit'), ['query', 'limit']) ?? 20;
-    const page = optionalInteger(c.req.query('page'), ['query', 'page']) ?? 1;
-    if (limit < 1 || limit > MAX_PAGE_LIMIT) {
-      throw problem('limit', `Input should be between 1 and ${MAX_PAGE_LIMIT}`, c.req.query('limit'));
-    }
-    if (page < 0) throw problem('page', 'Input should be greater than or equal to 0', c.req.query('page'));
-    for (const [field, honoured] of Object.entries(HONOURED_SORT)) {
-      const value = c.req.query(field);
-      if (value !== undefined && !(honoured as readonly string[]).includes(value)) {
-        throw problem(field, `kern lists sessions newest first; ${field} may be ${honoured.join(' or ')}`, value);
-      }
-    }
-    if (c.req.query('session_name') !== undefined) {
-      throw problem('session_name', 'filtering sessions by name is not supported by kern', c.req.query('session_name'));
-    }
-    const userId = listedKey(c, 'user_id');
-    const componentId = c.req.query('component_id') || undefined;
-    // Sessions of a type are those whose first run was one of this server's components of that kind.
-    const ids = type === undefined ? undefined : catalog.ids(ROUTE_KIND_OF_TYPE[type]);
-    const componentIds =
-      ids === undefined ? componentId : ids.filter((id) => componentId === undefined || id === componentId);
-    const meta = (totalCount: number) => ({
-      page,
-      limit,
-      total_pages: Math.ceil(totalCount / limit),
-      total_count: totalCount,
-    });
-    if (Array.isArray(componentIds) && componentIds.length === 0) return c.json({ data: [], meta: meta(0) });
-    const { client } = await connect();
-    const filter: SessionListFilter = {
-      ...(componentIds !== undefined ? { componentId: componentIds } : {}),
-      ...(userId !== undefined ? { userId } : {}),
-      limit,
-    };
-    const [totalCount, { sessions }] = await Promise.all([
-      client.countSessions(filter),
-      client.listSessions({ ...filter, offset: (Math.max(page, 1) - 1) * limit }),
-    ]);
-    return c.json({
-      data: sessions.map((session) => wireSession(session, kindOf(session.componentId))),
-      meta: meta(totalCount),
-    });
+  }
+  const after = optionalInteger(c.req.query('created_after'), ['query', 'created_after']);
+  const before = optionalInteger(c.req.query('created_before'), ['query', 'created_before']);
+  const { client } = await connect();
+  if (!(await client.getSessionInfo(sessionId))) throw new NotFound(`Session with ID ${sessionId} not found`);
+  const runs: AnyRunOutput[] = [];
+  let pageToken: string | undefined;
+  do {
+    const page = await client.listRuns({ sessionId, limit: 100, ...(pageToken ? { pageToken } : {}) });
+    runs.push(...page.runs);
+    pageToken = page.nextPageToken;
+  } while (pageToken && runs.length < MAX_SESSION_RUNS);
+  const wanted = runs.slice(0, MAX_SESSION_RUNS).filter((run) => {
+    const created = Date.parse(run.createdAt) / 1000;
+    return (
+      (statuses === undefined || statuses.includes(run.status)) &&
+      (after === undefined || created >= after) &&
+      (before === undefined || created <= before)
+    );
   });
+  return c.json(wanted.reverse().map(wireOutput));
+}
 
-  routes.get('/:sessionId', async (c) => {
-    const type = sessionType(c);
-    const { client } = await connect();
-    const sessionId = c.req.param('sessionId');
-    const session = await client.getSession(sessionId);
-    const kind = kindOf(session?.componentId) ?? session?.runs[0]?.kind;
-    if (!session || (type !== undefined && kind !== type)) {
-      const typed = type === undefined ? '' : `${type[0]!.toUpperCase()}${type.slice(1)} `;
-      throw new NotFound(`${typed}Session with id '${sessionId}' not found`);
-    }
-    return c.json(wireSessionDetail(session, kind));
-  });
-
-  routes.get('/:sessionId/runs', async (c) => {
-    const sessionId = c.req.param('sessionId');
-    const statuses = c.req.queries('status')?.map((status) => status.toUpperCase());
-    const known = new Set<string>(Object.values(RunStatus));
-    const unknown = statuses?.filter((status) => !known.has(status)) ?? [];
-    if (unknown.length > 0) {
-      // The framework answers an unknown status with 400 and this detail.
-      const valid = [...known].sort().map((status) => `'${status}'`);
-      const listed = unknown.sort().map((status) => `'${status}'`);
-      return c.json(
-        { detail: `Invalid status value(s) [${listed.join(', ')}]; expected one of [${valid.join(', ')}]` },
-        400,
-      );
-    }
-    const after = optionalInteger(c.req.query('created_after'), ['query', 'created_after']);
-    const before = optionalInteger(c.req.query('created_before'), ['query', 'created_before']);
-    const { client } = await connect();
-    if (!(await client.getSessionInfo(sessionId))) throw new NotFound(`Session with ID ${sessionId} not found`);
-    const runs: AnyRunOutput[] = [];
-    let pageToken: string | undefined;
-    do {
-      const page = await client.listRuns({ sessionId, limit: 100, ...(pageToken ? { pageToken } : {}) });
-      runs.push(...page.runs);
-      pageToken = page.nextPageToken;
-    } while (pageToken && runs.length < MAX_SESSION_RUNS);
-    const wanted = runs.slice(0, MAX_SESSION_RUNS).filter((run) => {
-      const created = Date.parse(run.createdAt) / 1000;
-      return (
-        (statuses === undefined || statuses.includes(run.status)) &&
-        (after === undefined || created >= after) &&
-        (before === undefined || created <= before)
-      );
-    });
-    return c.json(wanted.reverse().map(wireOutput));
-  });
-
-  return routes;
+/** The session's kind: that of the server's component whose run created it, if it is one of this server's. */
+function kindOf(catalog: Catalog, componentId: string | undefined): RunKind | undefined {
+  if (componentId === undefined) return undefined;
+  return RUN_KIND_LIST.find((kind) => catalog.ids(kind).includes(componentId));
 }
 
 /**
@@ -156,6 +160,21 @@ function wireSession(session: SessionInfo, kind: RunKind | undefined): WireObjec
   };
 }
 
+/** How the framework's session schema of one type differs from the others. */
+interface SessionSchema {
+  /** A second key that holds the session id. */
+  idAlias?: string;
+  /** It has the conversation (`chat_history`) and its token count. */
+  conversation: boolean;
+}
+
+/** The framework's session schemas, by type: an agent's repeats its id; a workflow's has no conversation. */
+const SESSION_SCHEMAS: Readonly<Record<RunKind, SessionSchema>> = {
+  agent: { idAlias: 'agent_session_id', conversation: true },
+  team: { conversation: true },
+  workflow: { conversation: false },
+};
+
 /**
  * A session as the framework's `GET /sessions/{id}` answers (its agent, team or workflow session schema), with the
  * conversation as `chat_history`: each run's input and answer.
@@ -165,14 +184,15 @@ function wireSessionDetail(session: Session, kind: RunKind | undefined): WireObj
     { role: 'user', content: run.input, from_history: false },
     ...(run.content !== null ? [{ role: 'assistant', content: run.content, from_history: false }] : []),
   ]);
+  const schema: SessionSchema = kind === undefined ? { conversation: true } : SESSION_SCHEMAS[kind];
   return {
     ...(session.userId !== undefined ? { user_id: session.userId } : {}),
-    ...(kind === 'agent' ? { agent_session_id: session.sessionId } : {}),
+    ...(schema.idAlias ? { [schema.idAlias]: session.sessionId } : {}),
     session_id: session.sessionId,
     session_name: session.name ?? '',
     session_state: session.sessionState as WireObject,
     ...(kind !== undefined && session.componentId !== undefined ? { [`${kind}_id`]: session.componentId } : {}),
-    ...(kind !== 'workflow'
+    ...(schema.conversation
       ? {
           total_tokens: session.runs.reduce((sum, run) => sum + run.metrics.totalTokens, 0),
           chat_history: chatHistory,
@@ -187,7 +207,7 @@ function wireSessionDetail(session: Session, kind: RunKind | undefined): WireObj
 function sessionType(c: Context): RunKind | undefined {
   const type = c.req.query('type');
   if (type === undefined || type === '') return undefined;
-  if (type in ROUTE_KIND_OF_TYPE) return type as RunKind;
+  if (isRunKind(type)) return type;
   throw new InvalidRequest([
     { type: 'enum', loc: ['query', 'type'], msg: "Input should be 'agent', 'team' or 'workflow'", input: type },
   ]);

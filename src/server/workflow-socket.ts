@@ -70,8 +70,8 @@ export function workflowSocket(deps: {
       const field = String(parsed.error.issues[0]?.path[0] ?? 'message');
       return send(ws, { event: 'error', error: `${field} is required and must be valid` });
     }
-    const workflow = catalog.find('workflows', parsed.data.workflow_id);
-    if (!workflow || workflow.kind !== 'workflow') {
+    const workflow = catalog.find('workflow', parsed.data.workflow_id);
+    if (!workflow) {
       return send(ws, { event: 'error', error: `Workflow ${parsed.data.workflow_id} not found` });
     }
     const runInput = workflow.runInputFor(parsed.data.message, {

@@ -1,3 +1,4 @@
+import { RUN_KINDS, RUN_KIND_LIST } from './kinds';
 import { unreachable } from './never';
 import type { RunRequirement } from './requirements';
 import type { RunError, RunMetrics, StepOutput, ToolExecution } from './run-output';
@@ -188,44 +189,22 @@ export function eventFrom(
       return { ...body, ...source, createdAt };
     case 'team':
       // TypeScript cannot follow the name mapping across the union of bodies; `AsTeamEvent` states it.
-      return { ...body, ...source, event: `Team${body.event}`, createdAt } as TeamEvent;
+      return { ...body, ...source, event: `${RUN_KINDS.team.eventPrefix}${body.event}`, createdAt } as TeamEvent;
     default:
       return unreachable(source, 'event source');
   }
 }
 
-const agentNameOf = Object.fromEntries(
-  Object.entries(TeamRunEvent).map(([key, teamName]) => [teamName, RunEvent[key as keyof typeof RunEvent]]),
-) as Record<TeamRunEventName, RunEventName>;
-
 /** The agent name of an agent or team event (`TeamRunContent` → `RunContent`), to switch on one set of names. */
 export function baseEventName(event: AgentEvent | TeamEvent): RunEventName {
-  return event.kind === 'team' ? agentNameOf[event.event] : event.event;
+  // A team's event names are the agent's with the team's prefix (`TeamRunEvent` is checked to be so).
+  return event.event.slice(RUN_KINDS[event.kind].eventPrefix.length) as RunEventName;
 }
 
 /** The events that end a run's stream: exactly one of them is published, last, by the run itself. */
-const terminalNames: ReadonlySet<string> = new Set([
-  RunEvent.runCompleted,
-  RunEvent.runError,
-  RunEvent.runCancelled,
-  TeamRunEvent.runCompleted,
-  TeamRunEvent.runError,
-  TeamRunEvent.runCancelled,
-  WorkflowRunEvent.workflowCompleted,
-  WorkflowRunEvent.workflowError,
-  WorkflowRunEvent.workflowCancelled,
-]);
-
-const pauseNames: ReadonlySet<string> = new Set([
-  RunEvent.runPaused,
-  TeamRunEvent.runPaused,
-  WorkflowRunEvent.workflowPaused,
-]);
-const continueNames: ReadonlySet<string> = new Set([
-  RunEvent.runContinued,
-  TeamRunEvent.runContinued,
-  WorkflowRunEvent.workflowContinued,
-]);
+const terminalNames: ReadonlySet<string> = new Set(RUN_KIND_LIST.flatMap((kind) => RUN_KINDS[kind].endEvents));
+const pauseNames: ReadonlySet<string> = new Set(RUN_KIND_LIST.map((kind) => RUN_KINDS[kind].pauseEvent));
+const continueNames: ReadonlySet<string> = new Set(RUN_KIND_LIST.map((kind) => RUN_KINDS[kind].continueEvent));
 
 /** The requirements of a pause event (`RunPaused`, `TeamRunPaused`, `WorkflowPaused`); `undefined` for any other. */
 export function pauseRequirementsOf(event: AnyRunEvent): RunRequirement[] | undefined {

@@ -1,3 +1,4 @@
+import { unreachable } from './never';
 import type { AnyRunOutput, Message, ToolExecution } from './run-output';
 
 /**
@@ -68,7 +69,15 @@ export function boundOutput<Output extends AnyRunOutput>(output: Output): Output
 
 /** The run and every member run inside it (a team's `memberResponses`, nested). */
 function runsIn(output: AnyRunOutput): AnyRunOutput[] {
-  return [output, ...(output.kind === 'team' ? output.memberResponses.flatMap(runsIn) : [])];
+  switch (output.kind) {
+    case 'team':
+      return [output, ...output.memberResponses.flatMap(runsIn)];
+    case 'agent':
+    case 'workflow':
+      return [output];
+    default:
+      return unreachable(output, 'run output');
+  }
 }
 
 function keepToolResultsOnce(run: AnyRunOutput): void {

@@ -2,6 +2,7 @@ import { workflowIdForRun } from './ids';
 import type { RunRecord } from './run-record';
 import type { AgentRunInput, TeamRunInput } from './specs';
 import { oneLine } from './text';
+import { unreachable } from './never';
 
 /**
  * How kern's runs read in the Temporal UI. The workflow list shows a run's summary, and its User Metadata tab shows
@@ -41,6 +42,16 @@ export function runDetails(record: RunRecord, context: { namespace: string; role
  * `Research Team leader`, `Inner Team leader, member of Outer Team`.
  */
 export function modelRunLabel(input: AgentRunInput | TeamRunInput): string {
-  const name = input.kind === 'team' ? `${input.team.name} leader` : input.agent.name;
-  return `${name}${input.roleInParent ? `, ${input.roleInParent}` : ''}`;
+  return `${modelRunName(input)}${input.roleInParent ? `, ${input.roleInParent}` : ''}`;
+}
+
+function modelRunName(input: AgentRunInput | TeamRunInput): string {
+  switch (input.kind) {
+    case 'agent':
+      return input.agent.name;
+    case 'team':
+      return `${input.team.name} leader`;
+    default:
+      return unreachable(input, 'run input');
+  }
 }

@@ -1,14 +1,25 @@
 import type { AnyRunOutput } from './run-output';
 import { runIdOfWorkflow } from './ids';
+import type { RunKind } from './kinds';
+import { unreachable } from './never';
 import { RUN_RECORD_MEMO, type RunRecord } from './run-record';
-import { RUN_INPUT_VERSION, type RunInputOf, type RunKind } from './specs';
+import {
+  RUN_INPUT_VERSION,
+  type AgentSpec,
+  type MemberSpec,
+  type ModelComponentSpec,
+  type RunInput,
+  type RunInputBase,
+  type RunInputOf,
+  type StepSpec,
+  type TeamMode,
+  type TeamSpec,
+  type WorkflowSpec,
+} from './specs';
 
 /**
  * Reading what Temporal keeps of a run: its input (in the workflow) and its record and output (in the client). Runs
- * saved by older kern versions are read here and nowhere else.
- *
- * Format versions of run inputs: version 1 had no `kind`; version 2 (this kern's, `RUN_INPUT_VERSION`) adds it to
- * inputs, outputs, run records and event sources. Version 1 run records already had it.
+ * saved by older kern versions are read here and nowhere else. The format versions are listed at `RUN_INPUT_VERSION`.
  */
 
 /**
@@ -21,24 +32,114 @@ import { RUN_INPUT_VERSION, type RunInputOf, type RunKind } from './specs';
  *   In workflow code that fails the workflow task, not the run: Temporal retries the task, so a worker that can
  *   read the input (a newer one) picks the run up, and the Temporal UI shows the message meanwhile.
  */
-export function readRunInput<K extends RunKind>(saved: RunInputOf<K>, kind: K): RunInputOf<K> {
-  const found: unknown = saved;
-  if (typeof found !== 'object' || found === null || !('version' in found) || typeof found.version !== 'number') {
+export function readRunInput<K extends RunKind>(saved: unknown, kind: K): RunInputOf<K> {
+  if (typeof saved !== 'object' || saved === null || !('version' in saved) || typeof saved.version !== 'number') {
     throw new Error(`kern cannot read this ${kind} run's input: it has no version, so it is not a kern run input`);
   }
-  if (found.version > RUN_INPUT_VERSION || found.version < 1) {
+  const version = saved.version;
+  if (version > RUN_INPUT_VERSION || version < 1) {
     throw new Error(
-      `kern cannot read this ${kind} run's input: it has format version ${found.version}, and this worker reads ` +
+      `kern cannot read this ${kind} run's input: it has format version ${version}, and this worker reads ` +
         `versions 1 to ${RUN_INPUT_VERSION}. Run it on a worker of the kern version that started it, or a newer one.`,
     );
   }
-  if (found.version === 1) return { ...saved, kind };
-  if (saved.kind !== kind) {
+  const found = (version === 1 ? { ...saved, kind } : saved) as SavedRunInput | RunInput;
+  if (found.kind !== kind) {
     throw new Error(
-      `kern cannot read this run's input: it is a ${String(saved.kind)} run, given to a ${kind} workflow`,
+      `kern cannot read this run's input: it is a ${String(found.kind)} run, given to a ${kind} workflow`,
     );
   }
-  return saved;
+  const input = version < 7 ? withKindedSpecs(found as SavedRunInput) : (found as RunInput);
+  return input as RunInputOf<K>;
+}
+
+/**
+ * The specs of runs saved before format 7, which had no `kind` of their own: a team's members were
+ * `{ kind, agent | team }`, and a workflow's agent and team steps had `agent` or `team`.
+ */
+type SavedModelSpec = Omit<ModelComponentSpec, 'kind'>;
+type SavedTeamSpec = SavedModelSpec & { mode: TeamMode; members: SavedMemberSpec[] };
+type SavedMemberSpec = { kind: 'agent'; agent: SavedModelSpec } | { kind: 'team'; team: SavedTeamSpec };
+type SavedStepSpec =
+  | {
+      type: 'step';
+      name: string;
+      agent?: SavedModelSpec;
+      team?: SavedTeamSpec;
+      executor?: string;
+      maxRetries?: number;
+      skipOnFailure?: boolean;
+    }
+  | { type: 'steps' | 'parallel'; name: string; steps: SavedStepSpec[] }
+  | { type: 'condition'; name: string; evaluator: string; steps: SavedStepSpec[]; elseSteps?: SavedStepSpec[] }
+  | { type: 'loop'; name: string; steps: SavedStepSpec[]; maxIterations: number; endCondition?: string }
+  | { type: 'router'; name: string; selector: string; choices: SavedStepSpec[] };
+type SavedRunInput = RunInputBase &
+  (
+    | { kind: 'agent'; agent: SavedModelSpec }
+    | { kind: 'team'; team: SavedTeamSpec }
+    | { kind: 'workflow'; workflow: Omit<WorkflowSpec, 'kind' | 'steps'> & { steps: SavedStepSpec[] } }
+  );
+
+/** A run input saved before format 7, with every spec carrying its kind (the shape format 7 writes). */
+function withKindedSpecs(input: SavedRunInput): RunInput {
+  switch (input.kind) {
+    case 'agent':
+      return { ...input, agent: agentSpec(input.agent) };
+    case 'team':
+      return { ...input, team: teamSpec(input.team) };
+    case 'workflow':
+      return { ...input, workflow: { ...input.workflow, kind: 'workflow', steps: input.workflow.steps.map(stepSpec) } };
+    default:
+      return unreachable(input, 'saved run input');
+  }
+}
+
+function agentSpec(saved: SavedModelSpec): AgentSpec {
+  return { ...saved, kind: 'agent' };
+}
+
+function teamSpec(saved: SavedTeamSpec): TeamSpec {
+  return {
+    ...saved,
+    kind: 'team',
+    members: saved.members.map(memberSpec),
+  };
+}
+
+function memberSpec(saved: SavedMemberSpec): MemberSpec {
+  switch (saved.kind) {
+    case 'agent':
+      return agentSpec(saved.agent);
+    case 'team':
+      return teamSpec(saved.team);
+    default:
+      return unreachable(saved, 'saved member');
+  }
+}
+
+function stepSpec(saved: SavedStepSpec): StepSpec {
+  switch (saved.type) {
+    case 'step': {
+      const { agent, team, ...step } = saved;
+      const component = agent ? agentSpec(agent) : team ? teamSpec(team) : undefined;
+      return { ...step, ...(component ? { component } : {}) };
+    }
+    case 'steps':
+    case 'parallel':
+    case 'loop':
+      return { ...saved, steps: saved.steps.map(stepSpec) };
+    case 'condition':
+      return {
+        ...saved,
+        steps: saved.steps.map(stepSpec),
+        ...(saved.elseSteps ? { elseSteps: saved.elseSteps.map(stepSpec) } : {}),
+      };
+    case 'router':
+      return { ...saved, choices: saved.choices.map(stepSpec) };
+    default:
+      return unreachable(saved, 'saved step');
+  }
 }
 
 /** What {@link recordOfExecution} reads of an execution: its description, or its row in a listing. */

@@ -4,6 +4,9 @@ import { workflowIdForSession, type SessionSnapshot } from './sessions';
 /** Workflow type of a session's entity workflow. */
 export const SESSION_WORKFLOW_TYPE = 'kernSession';
 
+/** The session's workflow as its starters see it: its input is the session, carried across continue-as-new. */
+export type SessionWorkflow = (session: SessionSnapshot) => Promise<void>;
+
 /**
  * The start delay the client gives a session's workflow. Until something writes to the session, its workflow runs no
  * workflow task at all: it is a row in visibility (listed, counted) and one event of history, costing no worker

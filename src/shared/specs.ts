@@ -1,16 +1,13 @@
+import type { RunKind } from './kinds';
 import { unreachable } from './never';
 import type { RequirementNeed, UserInputField } from './requirements';
+
+export type { RunKind } from './kinds';
 
 /**
  * The resolved definitions a run carries in its workflow input, so a running run never depends on a config that
  * changed after it started, and the Temporal UI shows what ran. Plain data only: no functions, no secrets.
  */
-
-/** What kind of component a run runs: the discriminant of inputs, outputs, run records and event sources. */
-export type RunKind = 'agent' | 'team' | 'workflow';
-
-/** The Temporal workflow type that runs each kind of run. */
-export const RUN_WORKFLOW_TYPES = { agent: 'agentRun', team: 'teamRun', workflow: 'workflowRun' } as const;
 
 /** Which OpenAI protocol a model speaks. */
 export type ModelProvider = 'openai-responses' | 'openai-chat';
@@ -66,16 +63,19 @@ export interface OutputSchemaSpec {
 }
 
 /** An agent, resolved to data. */
-export type AgentSpec = ModelComponentSpec;
+export interface AgentSpec extends ModelComponentSpec {
+  kind: 'agent';
+}
 
 /** How a team's leader works with its members. */
 export type TeamMode = 'coordinate' | 'route' | 'broadcast';
 
-/** A team member, or an agent or team step of a workflow: what runs as a child run. */
-export type MemberSpec = { kind: 'agent'; agent: AgentSpec } | { kind: 'team'; team: TeamSpec };
+/** A team member, or an agent or team step of a workflow: what runs as a child run. Its `kind` says which. */
+export type MemberSpec = AgentSpec | TeamSpec;
 
 /** A team, resolved to data: its leader's settings and its members. */
 export interface TeamSpec extends ModelComponentSpec {
+  kind: 'team';
   mode: TeamMode;
   members: MemberSpec[];
 }
@@ -85,8 +85,8 @@ export type StepSpec =
   | {
       type: 'step';
       name: string;
-      agent?: AgentSpec;
-      team?: TeamSpec;
+      /** The agent or team the step runs (as a child run); absent for a function step. */
+      component?: MemberSpec;
       /** The name of a function registered on the worker (`defineApp({ workflows })`). */
       executor?: string;
       /** Extra attempts for a function step that throws (default 0). */
@@ -102,6 +102,7 @@ export type StepSpec =
 
 /** A workflow of steps, resolved to data. */
 export interface WorkflowSpec {
+  kind: 'workflow';
   id: string;
   name: string;
   description?: string;
@@ -109,26 +110,34 @@ export interface WorkflowSpec {
   storeEvents?: boolean;
 }
 
+/** The agent, team or workflow a run runs, resolved to data; its `kind` says which. */
+export type ComponentSpec = AgentSpec | TeamSpec | WorkflowSpec;
+
 /**
  * The newest run input format, which this kern reads and writes. Version 1 had no `kind`; version 2 adds it; version 3
  * adds the session fields (`sessionState`, `readSession`); version 4 adds tools that need a person (`ToolSpec.needs`)
  * and `pauseTimeoutMs`; version 5 adds structured answers (`outputSchema`); version 6 adds scheduled runs
- * (`scheduleId`). A worker reads every version up to its own
- * (see `readRunInput`); bump this when a field is added that readers need, or changes meaning.
+ * (`scheduleId`); version 7 has every spec carry its `kind`, so a team's members and a workflow's agent and team steps
+ * are plain agent and team specs (before, members were `{ kind, agent | team }` and steps had `agent` or `team`).
+ * A worker reads every version up to its own (see `readRunInput`, which turns older ones into this one); bump this
+ * when a field is added that readers need, or changes meaning.
  */
-export const RUN_INPUT_VERSION = 6;
+export const RUN_INPUT_VERSION = 7;
 
 /**
  * The version a run input is written with, the oldest that has what it uses, so older workers in a rolling deploy go
- * on taking every run they can run as it was meant: 6 for a schedule's runs (a worker of format 5 would take the
- * schedule's id for the run's), 5 when it (or a component in it) wants a structured answer (a
- * worker of format 4 would answer text), 4 when a tool of the run needs a person (a worker of format 3 would run the
- * tool without asking), 3 when it uses the session fields (a worker of format 2 would forget the session), else 2.
+ * on taking every run they can run as it was meant: 7 when it holds members or agent and team steps (a worker of
+ * format 6 reads them in the older shape), 6 for a schedule's runs (a worker of format 5 would take the schedule's id
+ * for the run's), 5 when it (or a component in it) wants a structured answer (a worker of format 4 would answer text),
+ * 4 when a tool of the run needs a person (a worker of format 3 would run the tool without asking), 3 when it uses the
+ * session fields (a worker of format 2 would forget the session), else 2. An agent run never needs 7: an older worker
+ * reads its spec, and passes over the `kind` it does not know.
  */
 export function runInputVersionOf(
   input: Pick<RunInputBase, 'sessionState' | 'readSession' | 'outputSchema' | 'scheduleId'>,
-  component?: AgentSpec | TeamSpec | WorkflowSpec,
+  component?: ComponentSpec,
 ): number {
+  if (component !== undefined && holdsChildSpecs(component)) return 7;
   if (input.scheduleId !== undefined) return 6;
   const within = (test: (model: ModelComponentSpec) => boolean) =>
     component !== undefined && someModel(component, test);
@@ -144,31 +153,53 @@ export function mayPause(input: RunInput): boolean {
   return someModel(componentOf(input), (model) => model.tools.some((tool) => tool.needs !== undefined));
 }
 
-/** True when `test` holds for the component, or for one of its members or its steps' agents and teams (any depth). */
-function someModel(
-  component: AgentSpec | TeamSpec | WorkflowSpec,
-  test: (model: ModelComponentSpec) => boolean,
-): boolean {
-  if ('steps' in component) return component.steps.some((step) => stepHas(step, test));
-  if (test(component)) return true;
-  return 'members' in component && component.members.some((member) => someModel(memberComponent(member), test));
-}
-
-function stepHas(step: StepSpec, test: (model: ModelComponentSpec) => boolean): boolean {
-  switch (step.type) {
-    case 'step':
-      return [step.agent, step.team].some((component) => component !== undefined && someModel(component, test));
-    case 'router':
-      return step.choices.some((choice) => stepHas(choice, test));
-    case 'condition':
-      return [...step.steps, ...(step.elseSteps ?? [])].some((inner) => stepHas(inner, test));
+/** True when a component runs others: a team (its members), or a workflow with an agent or team step. */
+function holdsChildSpecs(component: ComponentSpec): boolean {
+  switch (component.kind) {
+    case 'agent':
+      return false;
+    case 'team':
+      return true;
+    case 'workflow':
+      return component.steps.some(function runsComponent(step: StepSpec): boolean {
+        return step.type === 'step' ? step.component !== undefined : innerSteps(step).some(runsComponent);
+      });
     default:
-      return step.steps.some((inner) => stepHas(inner, test));
+      return unreachable(component, 'component spec');
   }
 }
 
-function memberComponent(member: MemberSpec): AgentSpec | TeamSpec {
-  return member.kind === 'team' ? member.team : member.agent;
+/** True when `test` holds for the component, or for one of its members or its steps' agents and teams (any depth). */
+function someModel(component: ComponentSpec, test: (model: ModelComponentSpec) => boolean): boolean {
+  switch (component.kind) {
+    case 'agent':
+      return test(component);
+    case 'team':
+      return test(component) || component.members.some((member) => someModel(member, test));
+    case 'workflow':
+      return component.steps.some(function stepHas(step: StepSpec): boolean {
+        if (step.type !== 'step') return innerSteps(step).some(stepHas);
+        return step.component !== undefined && someModel(step.component, test);
+      });
+    default:
+      return unreachable(component, 'component spec');
+  }
+}
+
+/** The steps a composite step holds, every branch of it. */
+export function innerSteps(step: Exclude<StepSpec, { type: 'step' }>): StepSpec[] {
+  switch (step.type) {
+    case 'router':
+      return step.choices;
+    case 'condition':
+      return [...step.steps, ...(step.elseSteps ?? [])];
+    case 'steps':
+    case 'parallel':
+    case 'loop':
+      return step.steps;
+    default:
+      return unreachable(step, 'step');
+  }
 }
 
 /** Fields every run's input has. New fields must be optional. */
@@ -230,7 +261,7 @@ export type RunInput = AgentRunInput | TeamRunInput | WorkflowRunInput;
 export type RunInputOf<K extends RunKind> = Extract<RunInput, { kind: K }>;
 
 /** The agent, team or workflow a run runs. */
-export function componentOf(input: RunInput): AgentSpec | TeamSpec | WorkflowSpec {
+export function componentOf(input: RunInput): ComponentSpec {
   switch (input.kind) {
     case 'agent':
       return input.agent;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { KernClient } from '../client/kern-client';
-import { defineApp, type KernApp } from '../client/define';
+import { defineApp, type KernApp } from '../define/app';
 import { startWorker, type KernWorker, type StartWorkerOptions } from '../worker/start-worker';
 import { ScriptedModelServer, type ModelServerOptions } from './model-server';
 import { startLocalTemporal } from './temporal-server';

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ModelProviderOptions } from '../activities';
-import type { KernApp } from '../client/define';
-import type { StepFunction } from '../client/steps';
+import type { KernApp } from '../define/app';
+import type { StepFunction } from '../define/contracts';
 import { InvalidInputError } from '../shared/errors';
 import { tracingPlugin, type TracingOptions } from '../client/tracing';
 

@@ -8,8 +8,6 @@ import { runLifecycle } from './run-lifecycle';
 import { RunStream } from './run-stream';
 import { settleAll } from './settle-all';
 
-export { runOutputQuery, runEventsQuery, FINAL_OUTPUT_MEMO } from './messages';
-
 /**
  * One agent run: model → tools → model … until the model answers without tool calls. Polled with the `runOutput`
  * query; its events go to the workflow stream's `events` topic; cancelled by Temporal cancellation.

@@ -16,15 +16,16 @@ import { RUN_RECORD_MEMO, runRecordOf } from '../shared/run-record';
 import type { RunOutput, TeamRunOutput } from '../shared/run-output';
 import { runSearchAttributes } from '../shared/search-attributes';
 import { sessionStateChanges, type SessionState } from '../shared/sessions';
+import { RUN_KINDS } from '../shared/kinds';
 import {
   runInputVersionOf,
-  RUN_WORKFLOW_TYPES,
   type AgentRunInput,
   type MemberSpec,
   type RunInput,
   type TeamRunInput,
 } from '../shared/specs';
 import { runDetails, runSummary } from '../shared/run-labels';
+import { unreachable } from '../shared/never';
 
 /** The input of a child run: an agent's or a team's. */
 export type ChildRunInput = AgentRunInput | TeamRunInput;
@@ -41,7 +42,7 @@ export function childRunInput(
   sessionState: SessionState | undefined,
 ): ChildRunInput {
   const base = {
-    version: runInputVersionOf({ sessionState }, child.kind === 'team' ? child.team : child.agent),
+    version: runInputVersionOf({ sessionState }, child),
     runId: uuid4(),
     sessionId: parent.sessionId,
     ...(parent.userId !== undefined ? { userId: parent.userId } : {}),
@@ -53,9 +54,14 @@ export function childRunInput(
     roleInParent,
     ...(sessionState !== undefined ? { sessionState } : {}),
   };
-  return child.kind === 'team'
-    ? { ...base, kind: 'team', team: child.team }
-    : { ...base, kind: 'agent', agent: child.agent };
+  switch (child.kind) {
+    case 'agent':
+      return { ...base, kind: 'agent', agent: child };
+    case 'team':
+      return { ...base, kind: 'team', team: child };
+    default:
+      return unreachable(child, 'member spec');
+  }
 }
 
 /**
@@ -90,7 +96,7 @@ export function runChild(childInput: ChildRunInput, onStart: () => void = () => 
     staticSummary: runSummary(record, childInput.roleInParent),
     staticDetails: runDetails(record, { namespace: workflowInfo().namespace, roleInParent: childInput.roleInParent }),
   };
-  const type = RUN_WORKFLOW_TYPES[childInput.kind];
+  const type = RUN_KINDS[childInput.kind].workflowType;
   if (!patched(CANCEL_AFTER_START)) {
     onStart();
     return executeChild<ChildRun>(type, options);

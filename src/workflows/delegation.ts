@@ -12,15 +12,6 @@ import type { TeamRunState } from './team-run-state';
 
 const taskParameter = { type: 'string', description: 'What to do, with everything needed to do it.' };
 
-/** A member's agent or team spec. */
-function specOf(member: MemberSpec) {
-  return member.kind === 'team' ? member.team : member.agent;
-}
-
-export function memberIdOf(member: MemberSpec): string {
-  return specOf(member).id;
-}
-
 /** The delegation tool the leader's model gets, for the team's mode. */
 export function delegationTool(team: TeamSpec): ToolSpec {
   if (team.mode === 'broadcast') {
@@ -41,7 +32,11 @@ export function delegationTool(team: TeamSpec): ToolSpec {
     parameters: {
       type: 'object',
       properties: {
-        member_id: { type: 'string', enum: team.members.map(memberIdOf), description: 'The id of the member.' },
+        member_id: {
+          type: 'string',
+          enum: team.members.map((member) => member.id),
+          description: 'The id of the member.',
+        },
         task: taskParameter,
       },
       required: ['member_id', 'task'],
@@ -53,9 +48,8 @@ export function delegationTool(team: TeamSpec): ToolSpec {
 /** What the leader is told about its team, before the team's own instructions. */
 export function leaderGuidance(team: TeamSpec): string[] {
   const members = team.members.map((member) => {
-    const spec = specOf(member);
-    const about = spec.role ?? spec.description;
-    return `- ${memberIdOf(member)}: ${spec.name}${about ? ` (${about})` : ''}`;
+    const about = member.role ?? member.description;
+    return `- ${member.id}: ${member.name}${about ? ` (${about})` : ''}`;
   });
   const how = {
     coordinate: `Delegate tasks to members with ${DELEGATE_TO_MEMBER}, then answer the user from their answers.`,
@@ -80,12 +74,12 @@ export async function delegate(input: TeamRunInput, state: TeamRunState, call: T
   if (!task) return { content: 'Error: the delegation needs a non-empty task', isError: true, args };
   if (call.name === DELEGATE_TO_ALL) {
     const results = await Promise.all(input.team.members.map((member) => runMember(input, state, member, task)));
-    const combined = results.map((result, i) => `## ${specOf(input.team.members[i]!).name}\n${result.content}`);
+    const combined = results.map((result, i) => `## ${input.team.members[i]!.name}\n${result.content}`);
     return { content: combined.join('\n\n'), isError: results.every((result) => result.isError), args };
   }
-  const member = input.team.members.find((candidate) => memberIdOf(candidate) === args.member_id);
+  const member = input.team.members.find((candidate) => candidate.id === args.member_id);
   if (!member) {
-    const ids = input.team.members.map(memberIdOf).join(', ');
+    const ids = input.team.members.map((candidate) => candidate.id).join(', ');
     return {
       content: `Error: unknown member '${String(args.member_id)}'; the members are: ${ids}`,
       isError: true,
@@ -102,7 +96,7 @@ async function runMember(
   task: string,
 ): Promise<{ content: string; isError: boolean }> {
   const memberInput = childRunInput(input, member, task, `member of ${input.team.name}`, state.sessionState);
-  setCurrentDetails(`${modelRunLabel(input)}: waiting on ${specOf(member).name}`);
+  setCurrentDetails(`${modelRunLabel(input)}: waiting on ${member.name}`);
   try {
     const output = await runChild(memberInput, () => state.memberStarted(memberInput));
     state.changeSessionState(childSessionChanges(memberInput, output));
@@ -115,6 +109,6 @@ async function runMember(
     const error = toRunError(err);
     state.memberStopped(memberInput, cancelled ? RunStatus.cancelled : RunStatus.error, cancelled ? undefined : error);
     const what = cancelled ? 'was cancelled' : `failed: ${error.message}`;
-    return { content: `Error: ${specOf(member).name} ${what}`, isError: true };
+    return { content: `Error: ${member.name} ${what}`, isError: true };
   }
 }

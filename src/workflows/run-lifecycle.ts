@@ -15,7 +15,7 @@ import type { AnyRunOutput } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
 import { kernStatusKey } from '../shared/search-attributes';
 import { componentOf, type RunInput } from '../shared/specs';
-import { FINAL_OUTPUT_MEMO, PAUSE_MEMO, exactPartialOnCancelSignal, runOutputQuery } from './messages';
+import { FINAL_OUTPUT_MEMO, PAUSE_MEMO, exactPartialOnCancelSignal, runOutputQuery } from '../shared/messages';
 import { PauseGate } from './run-pause';
 import { endsByCancel, toRunError } from './run-errors';
 import type { LifecycleState } from './run-state';

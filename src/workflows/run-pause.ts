@@ -8,7 +8,7 @@ import {
   type RequirementAnswer,
   type RunRequirement,
 } from '../shared/requirements';
-import { continueRunUpdate } from './messages';
+import { continueRunUpdate } from '../shared/messages';
 
 const { checkUserInput } = proxyActivities<KernActivities>({
   startToCloseTimeout: '30 seconds',

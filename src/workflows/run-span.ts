@@ -1,6 +1,7 @@
-import type { Span } from '@opentelemetry/api';
+import type { Attributes, Span } from '@opentelemetry/api';
+import { unreachable } from '../shared/never';
 import type { AnyRunOutput } from '../shared/run-output';
-import { componentOf, modelIdOf, type RunInput } from '../shared/specs';
+import { componentOf, type RunInput } from '../shared/specs';
 
 /** Where the OpenTelemetry API (major version 1) keeps what is registered with it, on the global object. */
 const OTEL_API_GLOBAL = Symbol.for('opentelemetry.js.api.1');
@@ -19,13 +20,8 @@ export function runSpanOf(input: RunInput): Span | undefined {
   const { trace } = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
   const span = trace.getActiveSpan();
   if (!span?.isRecording()) return undefined;
-  const component = componentOf(input);
   span.setAttributes({
-    'gen_ai.operation.name': input.kind === 'workflow' ? 'invoke_workflow' : 'invoke_agent',
-    ...(input.kind === 'workflow'
-      ? { 'gen_ai.workflow.name': component.name }
-      : { 'gen_ai.agent.id': component.id, 'gen_ai.agent.name': component.name }),
-    ...(input.kind !== 'workflow' ? { 'gen_ai.request.model': modelIdOf(input) } : {}),
+    ...operationAttributes(input),
     'gen_ai.conversation.id': input.sessionId,
     'kern.run.id': input.runId,
     'kern.run.kind': input.kind,
@@ -33,6 +29,25 @@ export function runSpanOf(input: RunInput): Span | undefined {
     ...(input.scheduleId !== undefined ? { 'kern.schedule.id': input.scheduleId } : {}),
   });
   return span;
+}
+
+/** What the run does, in GenAI terms: a workflow is invoked as one; an agent or a team (its leader) as an agent. */
+function operationAttributes(input: RunInput): Attributes {
+  const component = componentOf(input);
+  switch (component.kind) {
+    case 'workflow':
+      return { 'gen_ai.operation.name': 'invoke_workflow', 'gen_ai.workflow.name': component.name };
+    case 'agent':
+    case 'team':
+      return {
+        'gen_ai.operation.name': 'invoke_agent',
+        'gen_ai.agent.id': component.id,
+        'gen_ai.agent.name': component.name,
+        'gen_ai.request.model': component.model.id,
+      };
+    default:
+      return unreachable(component, 'component spec');
+  }
 }
 
 /** The run's outcome on its span: status, and the tokens it used (its members' included for a team). */

@@ -4,6 +4,7 @@ import {
   allHandlersFinished,
   condition,
   defaultPayloadConverter,
+  log,
   patched,
   setHandler,
   type Payload,
@@ -14,13 +15,13 @@ import {
   workflowStreamPollUpdate,
   workflowStreamPublishSignal,
   type PollInput,
-  type PollResult,
   type PublishInput,
 } from '@temporalio/workflow-streams/workflow';
 import { RUN_EVENTS_TOPIC, RunEvent, TeamRunEvent, isTerminalEvent, type AnyRunEvent } from '../shared/events';
 import type { RunInput } from '../shared/specs';
 import { EventForwarder } from './event-forwarder';
-import { runEventsQuery } from './messages';
+import { runEventsQuery } from '../shared/messages';
+import { missingStreamInternals, streamLog, streamPollHandler, streamPublishHandler } from './stream-internals';
 
 /** The patch under which a run's stream ends its subscribers' polls cleanly (see `RunStream.close`). */
 const POLLS_END_CLEANLY = 'kern-stream-polls-end-cleanly';
@@ -90,6 +91,10 @@ export class RunStream implements RunEventLog {
     // After a run has closed, the query replays it on a worker, which rebuilds the log: finished runs' events can
     // still be read.
     setHandler(runEventsQuery, (fromIndex) => this.readPage(fromIndex));
+    const missing = missingStreamInternals(this.stream);
+    if (missing.length > 0) {
+      log.warn(`kern: @temporalio/workflow-streams lacks ${missing.join(', ')}; see workflows/stream-internals.ts`);
+    }
     this.pollOutsideCancellation();
     this.dropSupersededDeltas();
   }
@@ -129,13 +134,13 @@ export class RunStream implements RunEventLog {
   /**
    * The log from `fromIndex` on, decoded: each entry once, the first time it is read (polls and queries read the
    * stream many times a second, and a long answer's log holds thousands of entries). `null` for an entry of another
-   * topic. The stream's log is read as `@temporalio/workflow-streams` 1.23.0 (pinned) keeps it; without it, the
+   * topic. The stream's log is read as the pinned package keeps it (see `stream-internals.ts`); without it, the
    * stream's public state is decoded instead.
    */
   private decoded(fromIndex: number): ReadonlyArray<DecodedEntry | null> {
     const start = Math.max(fromIndex, 0);
-    const log = (this.stream as unknown as { log?: Array<{ topic: string; payload: Payload }> }).log;
-    if (!Array.isArray(log)) {
+    const log = streamLog(this.stream);
+    if (!log) {
       const entries = this.stream.getState().log.slice(start);
       return entries.map((entry, i) => decodeEntry(entry.topic, decodePayloadWire(entry.data), start + i));
     }
@@ -175,9 +180,8 @@ export class RunStream implements RunEventLog {
    */
   private dropSupersededDeltas(): void {
     if (!patched(DROPS_SUPERSEDED_DELTAS)) return;
-    const handler = (this.stream as unknown as { onPublish?: (input: PublishInput) => void }).onPublish;
-    if (typeof handler !== 'function') return;
-    const publish = handler.bind(this.stream);
+    const publish = streamPublishHandler(this.stream);
+    if (!publish) return;
     setHandler(workflowStreamPublishSignal, (input: PublishInput) => {
       const admitted: AnyRunEvent[] = [];
       const items = input.items.filter((item) => {
@@ -226,14 +230,13 @@ export class RunStream implements RunEventLog {
    * Subscribers' polls are update handlers, which run in the workflow's root scope. A cancel of the run cancels that
    * scope, so a waiting poll would fail ("Workflow cancelled", a failed update in the history) instead of getting
    * the run's last events. The stream's own handler is wrapped to wait in a scope that a cancel does not reach.
-   * It is a private method of `@temporalio/workflow-streams` 1.23.0 (pinned): without it, the stream's own handler
+   * It is a private method of the pinned package (see `stream-internals.ts`): without it, the stream's own handler
    * stays, and only the cancel case is affected.
    */
   private pollOutsideCancellation(): void {
     if (!this.endsPollsCleanly) return;
-    const handler = (this.stream as unknown as { onPoll?: (input: PollInput) => Promise<PollResult> }).onPoll;
-    if (typeof handler !== 'function') return;
-    const poll = handler.bind(this.stream);
+    const poll = streamPollHandler(this.stream);
+    if (!poll) return;
     setHandler(workflowStreamPollUpdate, (input: PollInput) => CancellationScope.nonCancellable(() => poll(input)), {
       validator: (_input: PollInput) => {
         // The stream's own refusal while it detaches: subscribers know it and read the closed run instead.

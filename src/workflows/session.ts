@@ -17,7 +17,7 @@ import {
   type SessionContextRequest,
   type SessionSnapshot,
 } from '../shared/sessions';
-import { closeSessionUpdate, sessionContextQuery, sessionQuery } from './messages';
+import { closeSessionUpdate, sessionContextQuery, sessionQuery } from '../shared/messages';
 
 /**
  * Continue-as-new once the session's history has this many events (about a hundred writes) or bytes, far below

@@ -136,11 +136,8 @@ export class StepRunner {
       if (result.role !== 'executor') throw new Error('unreachable: executor result');
       return { ...this.stepBase(step), content: result.content, success: result.success, status: RunStatus.completed };
     }
-    const member: MemberSpec | undefined = step.agent
-      ? { kind: 'agent', agent: step.agent }
-      : step.team && { kind: 'team', team: step.team };
-    if (!member) throw new Error(`step '${step.name}' has no agent, team or executor`);
-    const child = this.calls.runChild(member, stepMessage(this.workflowInput, previous), step);
+    if (!step.component) throw new Error(`step '${step.name}' has no agent, team or executor`);
+    const child = this.calls.runChild(step.component, stepMessage(this.workflowInput, previous), step);
     this.partial.set(step, { runId: child.runId });
     try {
       const output = await child.output;

@@ -1,0 +1,138 @@
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type WorkflowStartOptions,
+} from '@temporalio/client';
+import { RunIdInUseError } from '../shared/errors';
+import { workflowIdForRun } from '../shared/ids';
+import { RUN_KINDS, type RunKind } from '../shared/kinds';
+import { exactPartialOnCancelSignal } from '../shared/messages';
+import { RunStatus } from '../shared/run-status';
+import { kernComponentIdKey, kernKindKey, kernStatusKey } from '../shared/search-attributes';
+import type { RunInput } from '../shared/specs';
+import type { RunWorkflow, TemporalAccess } from './temporal-access';
+
+/**
+ * Cancelling runs, also before they start. A cancel of a run id that nothing has started is recorded as a marker
+ * execution under the run's workflow id ({@link recordCancelIntent}); a later start with that id finds it and starts
+ * the run only to end it `CANCELLED` ({@link startAfterCancelIntent}). Both halves are here.
+ */
+
+/** Who cancelled before a run started, as far as the caller knows: the kind and id of the component. */
+export interface CancelIntent {
+  kind: RunKind;
+  componentId: string;
+}
+
+/** How {@link KernClient.cancelRun} cancels. */
+export interface CancelOptions {
+  /**
+   * Keep the exact answer so far as the run's `content`. By default a cancelled run ends at once, with the answer its
+   * stream carried (all but the last batch window of text: 80 ms for a streamed run, up to a second or more for a
+   * background one). With this, it ends once its model call has stopped and reported every token it had: about a
+   * heartbeat interval (250 ms by default) later, and one signal more in its history. Applies to the run's own model
+   * call; its members' and steps' runs keep what they streamed.
+   */
+  exactPartial?: boolean;
+  /** What the run will be, when the caller knows: the record of a cancel before start shows it in the Temporal UI. */
+  intent?: CancelIntent;
+}
+
+/** Workflow type of the marker that records a cancel for a run id that has not started yet. */
+const CANCEL_INTENT_TYPE = 'kernCancelIntent';
+
+/** How often a run started after a recorded cancel looks again while the cancel record is still being written. */
+const CANCEL_INTENT_CHECKS = 10;
+
+/** See {@link KernClient.cancelRun}. */
+export async function cancelRun(access: TemporalAccess, runId: string, options: CancelOptions = {}): Promise<boolean> {
+  // Described first: Temporal takes a cancel request for a closed execution without complaint.
+  const description = await access.describeRun(runId);
+  if (!description) return recordCancelIntent(access, runId, options.intent);
+  if (description.type === CANCEL_INTENT_TYPE || description.status.name !== 'RUNNING') return false;
+  const handle = access.runHandle(runId, description.runId);
+  try {
+    // Before the cancel, so the run has the wish when the cancel reaches it.
+    if (options.exactPartial) await handle.signal(exactPartialOnCancelSignal);
+    await handle.cancel();
+  } catch (err) {
+    // It closed since it was described: it had finished.
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw access.unreachableOr(err);
+  }
+  return true;
+}
+
+/** True when a description is that of a cancel recorded before its run started, not of a run. */
+export function isCancelIntent(description: { type: string } | undefined): boolean {
+  return description?.type === CANCEL_INTENT_TYPE;
+}
+
+/**
+ * Records a cancel for a run id nothing has started: a marker execution under the run's workflow id, terminated
+ * at once, so no worker ever runs it and a later start with that id finds it. In the Temporal UI it is a row of its
+ * own (a second one once the run has started), with `KernStatus` `CANCELLED`, and the kind and component when the
+ * caller knows them.
+ */
+async function recordCancelIntent(access: TemporalAccess, runId: string, intent?: CancelIntent): Promise<boolean> {
+  try {
+    const marker = await access.temporal.workflow.start(CANCEL_INTENT_TYPE, {
+      workflowId: workflowIdForRun(runId),
+      taskQueue: `${access.taskQueue}-cancel-intents`,
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      typedSearchAttributes: [
+        { key: kernStatusKey, value: RunStatus.cancelled },
+        ...(intent
+          ? [
+              { key: kernKindKey, value: intent.kind },
+              { key: kernComponentIdKey, value: intent.componentId },
+            ]
+          : []),
+      ],
+      staticSummary: `cancel of run ${runId}, requested before it started`,
+      staticDetails:
+        `Records that run \`${runId}\` was cancelled before it started. This execution never runs: when the run ` +
+        `starts, it finds this record and ends \`CANCELLED\` without calling the model.`,
+    });
+    await marker.terminate('kern: cancel requested before the run started');
+    return false;
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    // A run with this id appeared meanwhile: cancel it instead.
+    const description = await access.describeRun(runId);
+    if (isCancelIntent(description) || description?.status.name !== 'RUNNING') return false;
+    await access.runHandle(runId, description.runId).cancel();
+    return true;
+  }
+}
+
+/**
+ * Starts a run whose id is taken: when what holds the id is a recorded cancel, the run starts so it can be polled,
+ * and is cancelled at once (the `cancelledBeforeStart` flag keeps the model from being called even if this process
+ * dies before the cancel request is sent). Only an execution that did not complete may be replaced, and only when
+ * none is open, so of two runs started with one id after a cancel, one starts and the other is refused.
+ */
+export async function startAfterCancelIntent(
+  access: TemporalAccess,
+  input: RunInput,
+  options: WorkflowStartOptions<RunWorkflow>,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const existing = await access.describeRun(input.runId);
+    if (!isCancelIntent(existing)) throw new RunIdInUseError(input.runId);
+    try {
+      const handle = await access.temporal.workflow.start<RunWorkflow>(RUN_KINDS[input.kind].workflowType, {
+        ...options,
+        args: [{ ...input, cancelledBeforeStart: true }],
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+      });
+      await handle.cancel();
+      return;
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw access.unreachableOr(err);
+      // The cancel record is still being written (it is open until its recorder terminates it): look again.
+      if (attempt >= CANCEL_INTENT_CHECKS) throw new RunIdInUseError(input.runId);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}

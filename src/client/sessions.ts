@@ -1,0 +1,167 @@
+import { WorkflowNotFoundError, type WorkflowExecutionDescription } from '@temporalio/client';
+import { SessionUnavailable } from '../shared/errors';
+import { sessionQuery } from '../shared/messages';
+import type { AnyRunOutput } from '../shared/run-output';
+import { kernComponentIdKey, kernUserIdKey } from '../shared/search-attributes';
+import { SESSION_MEMO, neverWritten, type SessionMemo } from '../shared/session-workflow';
+import { workflowIdForSession, type SessionState } from '../shared/sessions';
+import {
+  countExecutions,
+  listPage,
+  listRuns,
+  pageLimit,
+  runsQuery,
+  sessionIdOfWorkflow,
+  sessionsQuery,
+  type SessionListFilter,
+} from './listing';
+import { QUERY_TIMEOUT_MS, type TemporalAccess } from './temporal-access';
+
+/**
+ * Reading sessions: listed and described from Temporal's server alone (visibility and each session's workflow
+ * description), their state from the session's workflow, by query (a worker answers it).
+ */
+
+/** A session as a listing shows it. */
+export interface SessionInfo {
+  sessionId: string;
+  /** The start of the input of the run that created the session (as the framework names sessions). */
+  name?: string;
+  /** The component whose run created the session. */
+  componentId?: string;
+  userId?: string;
+  /** Its top-level runs (members and steps are counted in their parent's). */
+  runCount: number;
+  createdAt: string;
+  /** When its newest run started or ended; `createdAt` while it has none. */
+  updatedAt: string;
+}
+
+/** One page of sessions, newest first. */
+export interface SessionPage {
+  sessions: SessionInfo[];
+  nextPageToken?: string;
+}
+
+/** A session as {@link KernClient.getSession} reads it. */
+export interface Session {
+  sessionId: string;
+  /** The start of the input of the run that created the session. */
+  name?: string;
+  /** The component whose run created the session. */
+  componentId?: string;
+  userId?: string;
+  /** The state as it stands: what completed runs and their tools left in it. */
+  sessionState: SessionState;
+  /** Its newest top-level runs, at most 100, oldest first. */
+  runs: AnyRunOutput[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** How many skipped sessions `listSessions` reads in one visibility page (`offset`). */
+const SKIP_PAGE = 1_000;
+
+/** See {@link KernClient.listSessions}. */
+export async function listSessions(access: TemporalAccess, filter: SessionListFilter = {}): Promise<SessionPage> {
+  const { limit, pageToken, offset, ...match } = filter;
+  const query = sessionsQuery(match);
+  // Skipped sessions are read as ids only, a thousand at a time: none of them costs a describe or a count.
+  let token = pageToken;
+  for (let skip = offset ?? 0; skip > 0; skip -= SKIP_PAGE) {
+    const skipped = await access.visibility(() => listPage(access.temporal, query, Math.min(skip, SKIP_PAGE), token));
+    if (!skipped.nextPageToken) return { sessions: [] };
+    token = skipped.nextPageToken;
+  }
+  const page = await access.visibility(() => listPage(access.temporal, query, pageLimit(limit), token));
+  const sessionIds = page.executions.flatMap((execution) => sessionIdOfWorkflow(execution.workflowId) ?? []);
+  const sessions = await Promise.all(sessionIds.map((sessionId) => getSessionInfo(access, sessionId)));
+  return {
+    sessions: sessions.filter((session): session is SessionInfo => session !== null),
+    ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}),
+  };
+}
+
+/** See {@link KernClient.countSessions}. */
+export function countSessions(
+  access: TemporalAccess,
+  filter: Omit<SessionListFilter, 'limit' | 'pageToken' | 'offset'> = {},
+): Promise<number> {
+  return access.visibility(() => countExecutions(access.temporal, sessionsQuery(filter)));
+}
+
+/** See {@link KernClient.getSessionInfo}. */
+export async function getSessionInfo(access: TemporalAccess, sessionId: string): Promise<SessionInfo | null> {
+  const handle = access.temporal.workflow.getHandle(workflowIdForSession(sessionId));
+  const runs = runsQuery({ sessionId });
+  let description: WorkflowExecutionDescription;
+  let runCount: number;
+  let newest: Awaited<ReturnType<typeof listPage>>;
+  try {
+    [description, runCount, newest] = await Promise.all([
+      handle.describe(),
+      countExecutions(access.temporal, runs),
+      listPage(access.temporal, runs, 1, undefined),
+    ]);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return null;
+    throw access.unreachableOr(err);
+  }
+  const lastRun = newest.executions[0];
+  const lastUsed = lastRun?.closeTime ?? lastRun?.startTime;
+  const { createdAt, ...record } = sessionRecordOf(sessionId, description);
+  return {
+    ...record,
+    runCount,
+    createdAt,
+    updatedAt: lastUsed && lastUsed.toISOString() > createdAt ? lastUsed.toISOString() : createdAt,
+  };
+}
+
+/** See {@link KernClient.getSession}. */
+export async function getSession(access: TemporalAccess, sessionId: string): Promise<Session | null> {
+  const handle = access.temporal.workflow.getHandle(workflowIdForSession(sessionId));
+  let description: WorkflowExecutionDescription;
+  let runs: AnyRunOutput[];
+  try {
+    [description, { runs }] = await Promise.all([handle.describe(), listRuns(access, { sessionId, limit: 100 })]);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return null;
+    throw access.unreachableOr(err);
+  }
+  const record = sessionRecordOf(sessionId, description);
+  // A session nothing has written to has not run, so it cannot answer a query: it holds its fresh state.
+  const summary = neverWritten(description)
+    ? { createdAt: record.createdAt, updatedAt: record.createdAt, sessionState: {}, userId: record.userId }
+    : await access.queryWithin(
+        QUERY_TIMEOUT_MS,
+        () => handle.query(sessionQuery),
+        (err) => {
+          throw access.unreachableOr(err, () => new SessionUnavailable(sessionId, err));
+        },
+      );
+  runs.reverse();
+  const updatedAt = [summary.updatedAt, ...runs.map((run) => run.updatedAt)].sort().at(-1) ?? summary.createdAt;
+  return {
+    ...record,
+    ...(summary.userId !== undefined ? { userId: summary.userId } : {}),
+    sessionState: summary.sessionState,
+    runs,
+    createdAt: summary.createdAt,
+    updatedAt,
+  };
+}
+
+/** What a session's workflow description says of it: its name, first component, user and creation time. */
+function sessionRecordOf(sessionId: string, description: WorkflowExecutionDescription) {
+  const memo = description.memo?.[SESSION_MEMO] as Partial<SessionMemo> | undefined;
+  const componentId = description.typedSearchAttributes.get(kernComponentIdKey);
+  const userId = description.typedSearchAttributes.get(kernUserIdKey);
+  return {
+    sessionId,
+    ...(memo?.name !== undefined ? { name: memo.name } : {}),
+    ...(componentId !== undefined ? { componentId } : {}),
+    ...(userId !== undefined ? { userId } : {}),
+    createdAt: memo?.createdAt ?? description.startTime.toISOString(),
+  };
+}

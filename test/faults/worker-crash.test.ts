@@ -1,0 +1,193 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Agent, OpenAIResponses, RunEvent, RunStatus, type AnyRunEvent, type AnyRunOutput } from 'kern';
+import crashApp, { crashTeam, payingAgent, preparingWorkflow, writingWorkflow } from '../fixtures/crash-app';
+import { startHarness, type Harness } from '../support/harness';
+import { TcpProxy } from '../support/tcp-proxy';
+
+const root = path.resolve(__dirname, '../..');
+
+/** A real `kern worker` process serving `app`, as a user would run it, and a way to SIGKILL it. */
+function spawnWorker(app: string, env: Record<string, string> = {}) {
+  const child = spawn(
+    process.execPath,
+    [path.join(root, 'bin/kern.js'), 'worker', '--app', app, '--log-level', 'error'],
+    {
+      cwd: root,
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: process.env.KERN_TEST_TEMPORAL_ADDRESS,
+        KERN_TASK_QUEUE: h.taskQueue,
+        OPENAI_BASE_URL: h.model.url,
+        OPENAI_API_KEY: 'test-key',
+        ...env,
+      },
+      stdio: 'ignore',
+    },
+  );
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  return {
+    kill: () => child.kill('SIGKILL'),
+    exited,
+  };
+}
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+  await h.stopWorker();
+});
+afterAll(() => h.close());
+
+test('a worker process killed mid-answer loses nothing: another worker retries the model call and completes', async () => {
+  const prompt = `crash ${randomUUID()}`;
+  h.model.replyWhen(prompt, { text: 'Half an answer', tokenDelayMs: 50, hang: true }, { text: 'The full answer.' });
+
+  const worker = spawnWorker('examples/app.ts');
+
+  const agent = new Agent({ name: 'Crash Agent', model: new OpenAIResponses({ id: 'gpt-test' }), client: h.client });
+  const run = await agent.run(prompt, { background: true });
+  await h.model.waitFor(() => h.model.requestsFor(prompt).length === 1, 30_000);
+  worker.kill();
+  await worker.exited;
+
+  await h.startWorker();
+  const output = await h.waitForStatus(run.runId, RunStatus.completed, RunStatus.error, RunStatus.cancelled);
+  expect(output).toMatchObject({ status: RunStatus.completed, content: 'The full answer.' });
+  expect(h.model.requestsFor(prompt)).toHaveLength(2);
+}, 90_000);
+
+test("a worker killed during a team member's answer, a workflow's agent step and a function step: all complete", async () => {
+  await h.stopWorker();
+  const id = randomUUID();
+  const marker = path.join(mkdtempSync(path.join(tmpdir(), 'kern-crash-')), 'starts');
+  h.model
+    .replyWhen(
+      `team task ${id}`,
+      {
+        toolCalls: [{ name: 'delegate_task_to_member', arguments: { member_id: 'writer', task: `member task ${id}` } }],
+      },
+      { text: 'The team is done.' },
+    )
+    .replyWhen(
+      `member task ${id}`,
+      { text: 'Half a member answer', tokenDelayMs: 50, hang: true },
+      { text: 'Member done.' },
+    )
+    .replyWhen(`step task ${id}`, { text: 'Half a step answer', tokenDelayMs: 50, hang: true }, { text: 'Step done.' });
+  const worker = spawnWorker('test/fixtures/crash-app.ts', { KERN_CRASH_MARKER: marker });
+  process.env.KERN_CRASH_MARKER = marker;
+
+  const runs = [
+    crashTeam.runInputFor(`team task ${id}`),
+    writingWorkflow.runInputFor(`step task ${id}`),
+    preparingWorkflow.runInputFor(`prepare ${id}`),
+  ];
+  for (const input of runs) await h.client.startRun(input);
+  const answering = (text: string) => () => (h.model.requestsFor(text)[0]?.wordTimes.length ?? 0) > 0;
+  await h.model.waitFor(answering(`member task ${id}`), 30_000);
+  await h.model.waitFor(answering(`step task ${id}`), 30_000);
+  for (let i = 0; i < 300 && !existsSync(marker); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  expect(readFileSync(marker, 'utf8')).toContain('start');
+  worker.kill();
+  await worker.exited;
+
+  await h.stopWorker();
+  await h.startWorker(crashApp);
+  const [team, writing, preparing] = (await Promise.all(
+    runs.map((input) => h.waitForStatus(input.runId, RunStatus.completed, RunStatus.error, RunStatus.cancelled)),
+  )) as [AnyRunOutput, AnyRunOutput, AnyRunOutput];
+
+  expect(team).toMatchObject({ status: RunStatus.completed, content: 'The team is done.' });
+  expect(team.kind === 'team' && team.memberResponses).toEqual([
+    expect.objectContaining({ status: RunStatus.completed, content: 'Member done.' }),
+  ]);
+  expect(writing).toMatchObject({ status: RunStatus.completed, content: 'Step done.' });
+  expect(preparing).toMatchObject({ status: RunStatus.completed, content: 'prepared' });
+  // The calls that had finished before the crash were not made again; the interrupted ones were made once more.
+  expect(h.model.requestsFor(`team task ${id}`)).toHaveLength(2);
+  expect(h.model.requestsFor(`member task ${id}`)).toHaveLength(2);
+  expect(h.model.requestsFor(`step task ${id}`)).toHaveLength(2);
+  expect(readFileSync(marker, 'utf8').trim().split('\n')).toHaveLength(2);
+}, 120_000);
+
+test('a worker cut off from Temporal mid-answer, its call retried elsewhere: when it reconnects, its stale text never mixes into the new answer', async () => {
+  await h.stopWorker();
+  const prompt = `partitioned ${randomUUID()}`;
+  const stale = Array.from({ length: 200 }, (_, i) => `stale${i}`).join(' ');
+  const fresh = Array.from({ length: 20 }, (_, i) => `fresh${i}`).join(' ');
+  h.model.replyWhen(prompt, { text: stale, tokenDelayMs: 100 }, { text: fresh, tokenDelayMs: 150 });
+  // The worker reaches Temporal through a proxy that the test cuts; it still reaches the model.
+  const network = await TcpProxy.start(process.env.KERN_TEST_TEMPORAL_ADDRESS!);
+  const cutOff = spawnWorker('examples/app.ts', { TEMPORAL_ADDRESS: network.address });
+  try {
+    const agent = new Agent({
+      name: 'Cut-off Agent',
+      model: new OpenAIResponses({ id: 'gpt-test' }),
+      client: h.client,
+    });
+    const run = await agent.run(prompt, { background: true });
+    await h.model.waitFor(() => (h.model.requestsFor(prompt)[0]?.wordTimes.length ?? 0) >= 15, 30_000);
+    network.cut();
+    // The model call's heartbeat times out (10 s), and another worker retries it. The cut-off worker streams on.
+    await h.startWorker();
+    await h.model.waitFor(() => (h.model.requestsFor(prompt)[1]?.wordTimes.length ?? 0) >= 2, 30_000);
+    network.restore();
+
+    const output = await h.waitForStatus(run.runId, RunStatus.completed, RunStatus.error, RunStatus.cancelled);
+    expect(output).toMatchObject({ status: RunStatus.completed, content: fresh });
+    // The cut-off worker has had its say: its stale answer ended (given up once it learned of the retry, or done).
+    await h.model.waitFor(
+      () => h.model.requestsFor(prompt)[0]!.aborted || h.model.requestsFor(prompt)[0]!.completed,
+      30_000,
+    );
+    const events: AnyRunEvent[] = [];
+    for await (const event of h.client.subscribe(run.runId)) events.push(event);
+    const lastReset = events.map((event) => event.event).lastIndexOf(RunEvent.runContentReset);
+    expect(lastReset).toBeGreaterThan(0);
+    const deltas = (from: number, to?: number) =>
+      events.slice(from, to).flatMap((event) => (event.event === RunEvent.runContent ? [event.content] : []));
+    expect(deltas(lastReset).join('')).toBe(fresh);
+  } finally {
+    cutOff.kill();
+    await cutOff.exited;
+    await network.close();
+  }
+}, 120_000);
+
+test('a worker process killed while a run is paused for a person: the run stays paused, and a new worker continues it', async () => {
+  await h.stopWorker();
+  const marker = path.join(mkdtempSync(path.join(tmpdir(), 'kern-pause-')), 'marker');
+  const prompt = `pay invoice ${randomUUID()}`;
+  h.model.replyWhen(
+    prompt,
+    { toolCalls: [{ name: 'approve_payment', arguments: { invoice: 'INV-7' } }] },
+    { text: 'Paid.' },
+  );
+  const worker = spawnWorker('test/fixtures/crash-app.ts', { KERN_CRASH_MARKER: marker });
+  const input = payingAgent.runInputFor(prompt);
+  await h.client.startRun(input);
+  const run = { runId: input.runId };
+  const paused = await h.waitForStatus(run.runId, RunStatus.paused);
+  worker.kill();
+  await worker.exited;
+
+  // Nothing of the pause lived in the killed process.
+  expect(await h.client.getRunOutput(run.runId)).toMatchObject({ status: RunStatus.paused });
+  process.env.KERN_CRASH_MARKER = marker;
+  await h.startWorker(crashApp);
+  try {
+    await h.client.continueRun(run.runId, { requirements: [{ id: paused.requirements![0]!.id, confirmation: true }] });
+    const output = await h.waitForStatus(run.runId, RunStatus.completed, RunStatus.error, RunStatus.cancelled);
+    expect(output).toMatchObject({ status: RunStatus.completed, content: 'Paid.' });
+    // The tool ran once, in this process (the new worker), after the answer.
+    expect(readFileSync(marker, 'utf8')).toBe(`paid INV-7 ${process.pid}\n`);
+    expect(h.model.requestsFor(prompt)).toHaveLength(2);
+  } finally {
+    await h.stopWorker();
+    delete process.env.KERN_CRASH_MARKER;
+  }
+});

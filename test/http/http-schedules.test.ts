@@ -1,0 +1,137 @@
+import { Agent, OpenAIResponses, RunStatus, defineApp } from 'kern';
+import { eventually, startServedHarness, type Harness, type ServedHarness } from '../support/harness';
+
+const reporter = new Agent({ name: 'Reporter', model: new OpenAIResponses({ id: 'gpt-test' }) });
+const app = defineApp({ agents: [reporter] });
+
+let served: ServedHarness;
+let h: Harness;
+let base: string;
+beforeAll(async () => {
+  served = await startServedHarness(app);
+  ({ harness: h, base } = served);
+});
+afterAll(() => served.close());
+
+const uniqueName = (name: string) => `${name}-${Math.random().toString(36).slice(2, 8)}`;
+const json = (method: string, body?: unknown) => ({
+  method,
+  headers: { 'content-type': 'application/json' },
+  ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+});
+
+describe('the /schedules routes', () => {
+  test("create a schedule of an agent's runs, list it, disable, trigger (refused), enable, trigger, its runs", async () => {
+    const name = uniqueName('morning-brief');
+    const created = await fetch(
+      `${base}/schedules`,
+      json('POST', {
+        name,
+        cron_expr: '0 7 * * *',
+        endpoint: '/agents/reporter/runs',
+        payload: { message: 'Morning brief', user_id: 'ana' },
+        timezone: 'Europe/Paris',
+      }),
+    );
+    expect(created.status).toBe(201);
+    const schedule = (await created.json()) as Record<string, unknown>;
+    expect(schedule).toMatchObject({
+      id: name,
+      name,
+      method: 'POST',
+      endpoint: '/agents/reporter/runs',
+      payload: { message: 'Morning brief', session_id: `schedule-${name}`, user_id: 'ana' },
+      cron_expr: '0 7 * * *',
+      timezone: 'Europe/Paris',
+      enabled: true,
+      target_type: 'agent',
+      target_id: 'reporter',
+      user_id: 'ana',
+    });
+    expect(typeof schedule.next_run_at).toBe('number');
+    expect(
+      new Date((schedule.next_run_at as number) * 1000).toLocaleString('en-GB', { timeZone: 'Europe/Paris' }),
+    ).toMatch(/07:00:00/);
+
+    const listed = (await (await fetch(`${base}/schedules?limit=1000`)).json()) as {
+      data: Array<{ id: string }>;
+      meta: { total_count: number };
+    };
+    expect(listed.data.map((s) => s.id)).toContain(name);
+    expect(listed.meta.total_count).toBeGreaterThanOrEqual(1);
+
+    const disabled = await fetch(`${base}/schedules/${name}/disable`, json('POST'));
+    expect(await disabled.json()).toMatchObject({ id: name, name, enabled: false });
+    const refused = await fetch(`${base}/schedules/${name}/trigger`, json('POST'));
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toEqual({ detail: 'Schedule is disabled' });
+    expect(
+      ((await (await fetch(`${base}/schedules?enabled=false`)).json()) as typeof listed).data.map((s) => s.id),
+    ).toContain(name);
+
+    await fetch(`${base}/schedules/${name}/enable`, json('POST'));
+    h.model.replyWhen('Morning brief', { text: 'Sunny, then news.' });
+    const triggered = await fetch(`${base}/schedules/${name}/trigger`, json('POST'));
+    expect(triggered.status).toBe(200);
+    const run = (await triggered.json()) as { run_id: string; status: string };
+    expect(run).toMatchObject({ schedule_id: name, session_id: `schedule-${name}`, user_id: 'ana', attempt: 1 });
+    expect(['running', 'success']).toContain(run.status);
+    expect((await h.waitForStatus(run.run_id, RunStatus.completed)).content).toBe('Sunny, then news.');
+
+    // The run is an agent run like any other over HTTP, and the schedule's runs list it once it has ended.
+    const polled = await fetch(`${base}/agents/reporter/runs/${run.run_id}?session_id=schedule-${name}`);
+    expect(await polled.json()).toMatchObject({ run_id: run.run_id, status: 'COMPLETED' });
+    const runs = await eventually(
+      async () =>
+        (await (await fetch(`${base}/schedules/${name}/runs`)).json()) as {
+          data: Array<{ run_id: string; status: string }>;
+        },
+      (page) => page.data[0]?.status === 'success',
+    );
+    expect(runs.data).toEqual([expect.objectContaining({ run_id: run.run_id, status: 'success' })]);
+
+    expect((await fetch(`${base}/schedules/${name}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await fetch(`${base}/schedules/${name}`)).status).toBe(404);
+  });
+
+  test('what cannot be scheduled gets 422, a name in use 409, an unknown schedule 404', async () => {
+    const name = uniqueName('bad');
+    const post = (body: Record<string, unknown>) =>
+      fetch(
+        `${base}/schedules`,
+        json('POST', {
+          name,
+          cron_expr: '0 7 * * *',
+          endpoint: '/agents/reporter/runs',
+          payload: { message: 'x' },
+          ...body,
+        }),
+      );
+    const unknownAgent = await post({ endpoint: '/agents/nobody/runs' });
+    expect(unknownAgent.status).toBe(422);
+    expect(JSON.stringify(await unknownAgent.json())).toContain('endpoint must be POST /agents/{id}/runs');
+    expect((await post({ endpoint: '/health', method: 'GET' })).status).toBe(422);
+    expect((await post({ cron_expr: '' })).status).toBe(422);
+    expect((await post({ cron_expr: 'every now and then' })).status).toBe(422);
+    expect((await post({ payload: {} })).status).toBe(422);
+    expect((await post({ name: 'has spaces' })).status).toBe(422);
+    expect((await post({ max_retries: 3 })).status).toBe(422);
+    expect((await fetch(`${base}/schedules`, { method: 'POST', body: 'not json' })).status).toBe(422);
+
+    expect((await post({})).status).toBe(201);
+    const again = await post({});
+    expect(again.status).toBe(409);
+    expect(await again.json()).toEqual({ detail: `Schedule with name '${name}' already exists` });
+    await fetch(`${base}/schedules/${name}`, { method: 'DELETE' });
+
+    for (const path of ['', '/runs']) {
+      const response = await fetch(`${base}/schedules/nothing-here${path}`);
+      expect(response.status).toBe(404);
+      expect(await response.json()).toEqual({ detail: 'Schedule not found' });
+    }
+    for (const action of ['enable', 'disable', 'trigger']) {
+      expect((await fetch(`${base}/schedules/nothing-here/${action}`, json('POST'))).status).toBe(404);
+    }
+    expect((await fetch(`${base}/schedules/nothing-here`, { method: 'DELETE' })).status).toBe(404);
+  });
+});
