@@ -1,7 +1,7 @@
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  // examples/ holds one test too: the one the README gives users to copy.
+  // examples/ holds one test too: the one docs/testing-your-app.md gives users to copy.
   roots: ['<rootDir>/test', '<rootDir>/examples'],
   testMatch: ['**/*.test.ts'],
   // Transpile only (tsconfig has isolatedModules); `npm run build` type-checks.

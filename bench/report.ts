@@ -5,7 +5,7 @@ import { THROUGHPUT_GOAL, type Metric, type ThroughputPoint } from './metrics';
 
 const round = (value: number, digits = 2) => (Number.isFinite(value) ? Number(value.toPrecision(digits + 2)) : value);
 
-/** The table printed at the end of `npm run bench` (also pasted into the README's Performance section). */
+/** The table printed at the end of `npm run bench` (also pasted into bench/README.md). */
 export function table(metrics: Metric[], points: ThroughputPoint[]): string {
   const rows = metrics.map((m) => {
     const spread =

@@ -54,7 +54,7 @@ const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /**
  * An HTTP server for the app's agents, teams and workflows that speaks the Python framework's AgentOS API, so clients
  * written for that server work unchanged. It keeps no state another process needs: several can serve one Temporal
- * namespace behind a load balancer. See the README's "HTTP API" for every route.
+ * namespace behind a load balancer. See docs/http-api.md for every route.
  */
 export function createServer(options: ServerOptions): KernServer {
   const catalog = new Catalog(typeof options.app === 'string' ? loadApp(options.app) : options.app);

@@ -1,5 +1,5 @@
 // Helpers for testing kern apps: a local Temporal, a real worker, and a model server that speaks the OpenAI
-// protocols, scripted by the test (see the README's Testing your app).
+// protocols, scripted by the test (see docs/testing-your-app.md).
 export {
   ScriptedModelServer,
   standInAnswer,

@@ -30,7 +30,7 @@ export interface StartWorkerOptions {
   /**
    * How long streamed tokens are coalesced into one `RunContent` event: `live` for runs someone streams (default
    * 80 ms), `background` for the others (default 1,000 ms). Each batch costs a signal in the run's history; long
-   * answers use longer windows (see the README).
+   * answers use longer windows (see docs/behaviour.md, Streaming).
    */
   streamBatchWindows?: { live?: number; background?: number };
   /**
@@ -41,7 +41,7 @@ export interface StartWorkerOptions {
   /**
    * OpenTelemetry tracing (see `TracingOptions`): Temporal's workflow and activity spans, and kern's model and tool
    * spans. Workflow spans need the workflow code bundled with Temporal's interceptors, which this worker does unless
-   * given a prebuilt `workflowBundle` (then build it with `workflowInterceptorModules`, as the README shows).
+   * given a prebuilt `workflowBundle` (then build it with `workflowInterceptorModules`, as docs/tracing.md shows).
    */
   tracing?: TracingOptions;
 }

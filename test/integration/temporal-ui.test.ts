@@ -200,7 +200,7 @@ test('a subscriber reading when the run is cancelled gets its last events, and i
   expect(polls).toEqual([]);
 });
 
-test("the README's saved queries find what they say: top-level runs, a component's failed runs, a run's children", async () => {
+test("the saved queries of docs/temporal.md find what they say: top-level runs, a component's failed runs, a run's children", async () => {
   const id = randomUUID();
   h.model.replyWhen(`query ${id}`, delegateTo('writer', `child ${id}`), { text: 'Listed.' });
   const output = await team().run(`query ${id}`, { sessionId: `session-${id}` });
