@@ -9,7 +9,7 @@ const rooms = (...names) =>
   names.flatMap((name) => (name.endsWith('/*') ? [`../${name}`] : [`../${name}`, `../${name}/*`]));
 
 module.exports = tseslint.config(
-  { ignores: ['node_modules/**', '.temporal/**', 'eslint.config.js', 'jest.config.js', 'bin/**'] },
+  { ignores: ['node_modules/**', '.temporal/**', 'eslint.config.js', 'jest.config.js', 'bin/**', 'dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -4,7 +4,7 @@ module.exports = {
   // examples/ holds one test too: the one docs/testing-your-app.md gives users to copy.
   roots: ['<rootDir>/test', '<rootDir>/examples'],
   testMatch: ['**/*.test.ts'],
-  // Transpile only (tsconfig has isolatedModules); `npm run build` type-checks.
+  // Transpile only (tsconfig has isolatedModules); `npm run typecheck` type-checks.
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   moduleNameMapper: { '^kern$': '<rootDir>/src/index.ts', '^kern/(.*)$': '<rootDir>/src/$1/index.ts' },
   globalSetup: '<rootDir>/test/support/global-setup.ts',

@@ -30,12 +30,31 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  loadTypeScriptIfNeeded(values.app);
   const level = (values['log-level'] ?? 'INFO').toUpperCase() as 'INFO';
   Runtime.install({ logger: new DefaultLogger(level) });
   const worker = await startWorker({ app: values.app, taskQueue: values['task-queue'] });
   console.log(`kern worker: serving ${values.app} on task queue '${worker.taskQueue}' (Ctrl-C to stop)`);
   // The worker stops gracefully on SIGINT/SIGTERM (the Temporal runtime's shutdown signals).
   await worker.finished;
+}
+
+/**
+ * An app written in TypeScript loads through tsx, an optional peer dependency of kern: production apps are usually
+ * compiled, and JavaScript apps need nothing. Already registered when this CLI runs from kern's own source.
+ */
+function loadTypeScriptIfNeeded(app: string): void {
+  if (!/\.[cm]?tsx?$/.test(app) || require.extensions['.ts']) return;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional: present only if the app installed it
+    (require('tsx/cjs/api') as { register: () => unknown }).register();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+    throw new Error(
+      `kern: ${app} is TypeScript, which kern loads with tsx: install it beside kern (npm install --save-dev tsx), ` +
+        'or give --app the compiled JavaScript',
+    );
+  }
 }
 
 /** `kern serve`: the app's agents, teams and workflows over HTTP until SIGINT or SIGTERM. */
@@ -50,6 +69,7 @@ async function serveCommand(args: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  loadTypeScriptIfNeeded(values.app);
   const server = createServer({ app: values.app });
   const { url } = await server.listen({ port, ...(values.host ? { hostname: values.host } : {}) });
   console.log(`kern serve: ${values.app} at ${url} (Ctrl-C to stop)`);

@@ -1,3 +1,4 @@
 export { startWorker, loadApp, type StartWorkerOptions, type KernWorker } from './start-worker';
+export { bundleWorkflows, type BundleWorkflowsOptions } from './bundle';
 export type { ModelProviderOptions } from '../activities';
 export type { TracingOptions } from '../client/tracing';

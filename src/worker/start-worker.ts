@@ -1,10 +1,11 @@
 import path from 'node:path';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ModelProviderOptions } from '../activities';
 import type { KernApp } from '../define/app';
 import type { StepFunction } from '../define/contracts';
 import { InvalidInputError } from '../shared/errors';
 import { tracingPlugin, type TracingOptions } from '../client/tracing';
+import { bundleWorkflows, prebuiltWorkflowBundle } from './bundle';
 
 /** How to run a kern worker. Unset connection settings come from the environment, as for the client. */
 export interface StartWorkerOptions {
@@ -20,7 +21,11 @@ export interface StartWorkerOptions {
   connection?: NativeConnection;
   /** Where model calls go; defaults to `OPENAI_API_KEY` / `OPENAI_BASE_URL` of this process. */
   modelProvider?: ModelProviderOptions;
-  /** A prebuilt workflow bundle, to skip bundling (tests and benchmarks build it once). */
+  /**
+   * The workflow code. Default: the bundle prebuilt with the package (with Temporal's tracing interceptors when
+   * `tracing` is given); from kern's TypeScript source, a bundle made at start. Give your own, from
+   * `bundleWorkflows`, to add workflow interceptors of your own.
+   */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /**
    * The longest a running activity waits before its next heartbeat reaches Temporal. A cancel reaches a model call
@@ -40,8 +45,8 @@ export interface StartWorkerOptions {
   modelIdleTimeout?: number;
   /**
    * OpenTelemetry tracing (see `TracingOptions`): Temporal's workflow and activity spans, and kern's model and tool
-   * spans. Workflow spans need the workflow code bundled with Temporal's interceptors, which this worker does unless
-   * given a prebuilt `workflowBundle` (then build it with `workflowInterceptorModules`, as docs/tracing.md shows).
+   * spans. Workflow spans need the workflow code bundled with Temporal's interceptors, as the default bundle is when
+   * tracing; a `workflowBundle` of your own needs `bundleWorkflows({ tracing: true })`.
    */
   tracing?: TracingOptions;
 }
@@ -69,9 +74,10 @@ export async function startWorker(options: StartWorkerOptions): Promise<KernWork
     ...(tracing ? { plugins: [tracing.plugin] } : {}),
     namespace: options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default',
     taskQueue,
-    ...(options.workflowBundle
-      ? { workflowBundle: options.workflowBundle }
-      : { workflowsPath: require.resolve('../workflows') }),
+    workflowBundle:
+      options.workflowBundle ??
+      prebuiltWorkflowBundle(tracing !== undefined) ??
+      (await bundleWorkflows({ tracing: tracing !== undefined, sourceMap: true, logger: Runtime.instance().logger })),
     activities: createActivities({
       tools: app.tools,
       stepFunctions: app.stepFunctions as ReadonlyMap<string, StepFunction>,

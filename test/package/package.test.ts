@@ -1,0 +1,314 @@
+import { execFile, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { DefaultLogger, Worker } from '@temporalio/worker';
+import { ScriptedModelServer } from '../../src/testing';
+import { bundleWorkflows } from '../../src/worker';
+
+/**
+ * kern as its users get it: `npm pack` (which builds), the tarball installed into a project outside the repository,
+ * and consumers run with plain `node` against the suite's Temporal server and the stand-in model.
+ */
+
+const root = path.resolve(__dirname, '../..');
+const run = promisify(execFile);
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+/** The versions the consumers install beside kern: the ones kern itself is built and tested with. */
+const ownVersions = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
+
+/** Strict settings a consumer may well have; `skipLibCheck` as most do, so kern's own files are never re-checked. */
+const strict = {
+  strict: true,
+  noUncheckedIndexedAccess: true,
+  exactOptionalPropertyTypes: true,
+  skipLibCheck: true,
+  target: 'ES2022',
+  outDir: 'dist',
+  rootDir: 'src',
+  types: ['node'],
+};
+
+/**
+ * A backend's entry point, the same text for CommonJS and ES modules: a tool, an agent, a worker in process, and a
+ * background run polled to its end. It prints what it saw as one line of JSON.
+ */
+const backend = `
+import { z } from 'zod';
+import { Agent, OpenAIChat, RunStatus, defineApp, defineTool, isTerminalStatus } from 'kern';
+import { startWorker } from 'kern/worker';
+
+const addItem = defineTool({
+  name: 'add_item',
+  description: 'Add an item to the list.',
+  parameters: z.object({ item: z.string() }),
+  execute: async ({ item }) => \`\${item} is on the list\`,
+});
+
+const agent = new Agent({ name: 'Consumer Agent', model: new OpenAIChat({ id: 'stand-in' }), tools: [addItem] });
+
+async function main(): Promise<void> {
+  const worker = await startWorker({ app: defineApp({ agents: [agent] }) });
+  try {
+    const started = await agent.run(process.argv[2] ?? '', { background: true });
+    let output = await agent.getRunOutput({ runId: started.runId });
+    while (output === null || !isTerminalStatus(output.status)) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      output = await agent.getRunOutput({ runId: started.runId });
+    }
+    const tools = output.tools.map((tool) => tool.toolName);
+    console.log(JSON.stringify({ started: started.status === RunStatus.pending, status: output.status, tools }));
+  } finally {
+    await worker.shutdown();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
+`;
+
+/** For `kern worker --app ./app.ts` and a plain JavaScript client: the agent both use, in plain CommonJS. */
+const sharedAgent = `
+const { z } = require('zod');
+const { Agent, OpenAIChat, defineTool } = require('kern');
+
+const addItem = defineTool({
+  name: 'add_item',
+  description: 'Add an item to the list.',
+  parameters: z.object({ item: z.string() }),
+  execute: async ({ item }) => item + ' is on the list',
+});
+exports.agent = new Agent({ name: 'CLI Agent', model: new OpenAIChat({ id: 'stand-in' }), tools: [addItem] });
+`;
+
+const cliApp = `
+import { defineApp } from 'kern';
+import { agent } from './agent';
+
+export default defineApp({ agents: [agent] });
+`;
+
+const cliClient = `
+const { RunStatus, isTerminalStatus } = require('kern');
+const { agent } = require('./agent');
+
+async function main() {
+  const started = await agent.run(process.argv[2], { background: true });
+  let output = await agent.getRunOutput({ runId: started.runId });
+  while (output === null || !isTerminalStatus(output.status)) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    output = await agent.getRunOutput({ runId: started.runId });
+  }
+  const tools = output.tools.map((tool) => tool.toolName);
+  console.log(JSON.stringify({ started: started.status === RunStatus.pending, status: output.status, tools }));
+}
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
+`;
+
+function write(file: string, content: string | object): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, typeof content === 'string' ? content : `${JSON.stringify(content, null, 2)}\n`);
+}
+
+/** Runs a command to its end; on failure, the error says what it printed. */
+async function sh(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }) {
+  try {
+    return await run(command, args, { ...options, maxBuffer: 64 * 1024 * 1024, timeout: 240_000 });
+  } catch (err) {
+    const { stdout, stderr } = err as { stdout?: string; stderr?: string };
+    throw new Error(`${command} ${args.join(' ')} failed in ${options.cwd}:\n${stdout ?? ''}\n${stderr ?? ''}`);
+  }
+}
+
+let work: string;
+let tarball: string;
+let project: string;
+let model: ScriptedModelServer;
+
+/** The environment a consumer process runs with: the suite's Temporal, a task queue of its own, the stand-in. */
+function consumerEnv(taskQueue: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    TEMPORAL_ADDRESS: process.env.KERN_TEST_TEMPORAL_ADDRESS,
+    KERN_TASK_QUEUE: taskQueue,
+    OPENAI_BASE_URL: model.url,
+    OPENAI_API_KEY: 'consumer-key',
+  };
+}
+
+beforeAll(async () => {
+  model = await ScriptedModelServer.start();
+  work = mkdtempSync(path.join(tmpdir(), 'kern-package-'));
+  const { stdout } = await sh(npm, ['pack', '--json', '--pack-destination', work], { cwd: root });
+  tarball = path.join(work, (JSON.parse(stdout) as Array<{ filename: string }>)[0]!.filename);
+
+  project = path.join(work, 'consumer');
+  write(path.join(project, 'package.json'), {
+    name: 'consumer',
+    private: true,
+    type: 'commonjs',
+    dependencies: { kern: `file:${tarball}`, zod: ownVersions.dependencies.zod },
+    devDependencies: {
+      typescript: ownVersions.devDependencies.typescript,
+      '@types/node': ownVersions.devDependencies['@types/node'],
+      tsx: ownVersions.devDependencies.tsx,
+    },
+  });
+  // (1) A CommonJS TypeScript backend with a strict tsconfig.
+  write(path.join(project, 'cjs/tsconfig.json'), {
+    compilerOptions: { ...strict, module: 'node16', moduleResolution: 'node16' },
+  });
+  write(path.join(project, 'cjs/src/main.ts'), backend);
+  // (2) An ES-module project: the same code, compiled for `"type": "module"`.
+  write(path.join(project, 'esm/package.json'), { type: 'module' });
+  write(path.join(project, 'esm/tsconfig.json'), {
+    compilerOptions: { ...strict, module: 'nodenext', moduleResolution: 'nodenext' },
+  });
+  write(path.join(project, 'esm/src/main.ts'), backend);
+  // The same code under a bundler's resolution, type-checked only.
+  write(path.join(project, 'bundler/tsconfig.json'), {
+    compilerOptions: { ...strict, module: 'preserve', moduleResolution: 'bundler', noEmit: true },
+  });
+  write(path.join(project, 'bundler/src/main.ts'), backend);
+  // (3) `npx kern worker --app ./app.ts`, and a plain JavaScript client in another process.
+  write(path.join(project, 'cli/agent.js'), sharedAgent);
+  write(path.join(project, 'cli/app.ts'), cliApp);
+  write(path.join(project, 'cli/client.js'), cliClient);
+
+  await sh(npm, ['install', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: project });
+}, 600_000);
+
+afterAll(async () => {
+  await model?.close();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+test('the tarball holds the compiled library, its declarations and source maps, CLI, README and licence, and nothing else', async () => {
+  const { stdout } = await sh('tar', ['-tzf', tarball], { cwd: work });
+  const files = stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((file) => file.replace(/^package\//, ''));
+  expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'bin/kern.js']));
+  expect(files).toEqual(
+    expect.arrayContaining(['dist/index.js', 'dist/index.js.map', 'dist/index.d.ts', 'dist/worker/index.d.ts']),
+  );
+  expect(files).toEqual(expect.arrayContaining(['dist/bundles/workflows.js', 'dist/bundles/workflows-tracing.js']));
+  const outside = files.filter(
+    (file) => !/^(package\.json|README\.md|LICENSE|bin\/kern\.js|dist\/.+\.(js|js\.map|d\.ts))$/.test(file),
+  );
+  expect(outside).toEqual([]);
+  expect(statSync(tarball).size).toBeLessThanOrEqual(600 * 1024);
+});
+
+test('publint and Are the Types Wrong find no problems in the tarball', async () => {
+  const publint = await sh(process.execPath, [binOf('publint', 'publint'), 'run', tarball, '--strict'], {
+    cwd: work,
+  });
+  expect(publint.stdout).toContain('All good');
+  // node10 resolution (no `exports`) cannot see the subpaths, as for every package with an exports map: ignored.
+  const attw = await sh(
+    process.execPath,
+    [binOf('@arethetypeswrong/cli', 'attw'), tarball, '--profile', 'node16', '--format', 'json'],
+    { cwd: work },
+  );
+  const report = JSON.parse(attw.stdout) as { analysis: { problems: Array<{ resolutionKind?: string }> } };
+  expect(report.analysis.problems.filter((problem) => problem.resolutionKind !== 'node10')).toEqual([]);
+});
+
+test.each(['cjs', 'esm'])(
+  'a %s TypeScript backend with a strict tsconfig compiles, and with plain node runs a tool-calling run in the background to COMPLETED',
+  async (kind) => {
+    const dir = path.join(project, kind);
+    await sh(process.execPath, [path.join(project, 'node_modules/typescript/bin/tsc'), '-p', dir], { cwd: dir });
+    const { stdout } = await sh(process.execPath, [path.join(dir, 'dist/main.js'), 'Please add item "milk"'], {
+      cwd: dir,
+      env: consumerEnv(`consumer-${kind}-${randomUUID()}`),
+    });
+    expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({
+      started: true,
+      status: 'COMPLETED',
+      tools: ['add_item'],
+    });
+  },
+  240_000,
+);
+
+test("kern's types resolve under a bundler's module resolution", async () => {
+  const dir = path.join(project, 'bundler');
+  await sh(process.execPath, [path.join(project, 'node_modules/typescript/bin/tsc'), '-p', dir], { cwd: dir });
+});
+
+test('`npx kern worker --app ./app.ts` serves a plain JavaScript client in another process', async () => {
+  const dir = path.join(project, 'cli');
+  const env = consumerEnv(`consumer-cli-${randomUUID()}`);
+  const worker = spawn(npm, ['exec', '--', 'kern', 'worker', '--app', './app.ts'], { cwd: dir, env, detached: true });
+  let printed = '';
+  worker.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+  worker.stderr.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => worker.once('exit', resolve));
+  try {
+    const { stdout } = await sh(process.execPath, ['client.js', 'Please add item "bread"'], { cwd: dir, env });
+    expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({
+      started: true,
+      status: 'COMPLETED',
+      tools: ['add_item'],
+    });
+    expect(printed).toContain("kern worker: serving ./app.ts on task queue 'consumer-cli-");
+  } finally {
+    // The whole group: npm exec and the worker it started. SIGTERM: the worker stops gracefully.
+    process.kill(-worker.pid!, 'SIGTERM');
+    await exited;
+  }
+}, 240_000);
+
+test("the package's prebuilt bundles replay the recorded histories as bundles made from kern's source do", async () => {
+  const historiesDir = path.join(root, 'test/histories');
+  const files = readdirSync(historiesDir).filter((file) => file.endsWith('.json'));
+  const histories = files.map((file) => {
+    const history = JSON.parse(readFileSync(path.join(historiesDir, file), 'utf8')) as {
+      events: Array<{ workflowExecutionStartedEventAttributes?: { workflowId?: string } }>;
+    };
+    return { workflowId: history.events[0]?.workflowExecutionStartedEventAttributes?.workflowId ?? file, history };
+  });
+  /** The files that fail to replay against a bundle, in order. */
+  async function failuresOf(workflowBundle: { codePath: string } | { code: string }): Promise<string[]> {
+    const failures: string[] = [];
+    let replayed = 0;
+    // The tracing interceptors export spans through a sink, which a replay does not call.
+    const sinks = { exporter: { export: { fn: () => undefined } } };
+    for await (const result of Worker.runReplayHistories({ workflowBundle, sinks }, histories)) {
+      if (result.error) failures.push(files[replayed]!);
+      replayed++;
+    }
+    expect(replayed).toBe(files.length);
+    return failures;
+  }
+  const prebuilt = (file: string) => ({ codePath: path.join(project, 'node_modules/kern/dist/bundles', file) });
+
+  // Every history replays against the bundle of an untraced worker.
+  expect(await failuresOf(prebuilt('workflows.js'))).toEqual([]);
+  // A traced worker's bundle behaves as the one a traced worker made at start before the package shipped it. (Those
+  // histories were recorded untraced, and Temporal's tracing interceptors draw on the workflow's random numbers: runs
+  // that draw their own (child runs, pauses) do not replay under tracing; see docs/tracing.md.)
+  const fromSource = await failuresOf(await bundleWorkflows({ tracing: true, logger: new DefaultLogger('WARN') }));
+  expect(await failuresOf(prebuilt('workflows-tracing.js'))).toEqual(fromSource);
+}, 240_000);
+
+/** The script of a dev dependency's command, from its manifest (its package exports no path to it). */
+function binOf(pkg: string, command: string): string {
+  const dir = path.join(root, 'node_modules', pkg);
+  const { bin } = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+  return path.join(dir, bin[command]!);
+}
