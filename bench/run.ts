@@ -21,6 +21,7 @@ import { KernClient } from 'kern';
 import { httpApi } from './http-metrics';
 import { profileByGroup, profileTable } from './profile';
 import { table, writeChart, writeResults } from './report';
+import { workerStart } from './worker-start';
 import { startBench, startWorkerProcess, type Bench } from './setup';
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -35,11 +36,12 @@ const config = {
   streamTokens: 200,
   tokenDelayMs: Number(process.env.BENCH_TOKEN_DELAY_MS ?? 20),
   replayPasses: quick ? 1 : 5,
+  workerStarts: quick ? 2 : 7,
 };
 
 /**
  * `BENCH_ONLY=cancel,stream` runs only the named parts (definition, pending, run, throughput, processes, cancel,
- * stream, http, replay), for working on one figure: it prints their table and writes nothing. Unset: all of them.
+ * stream, http, replay, start), for working on one figure: it prints their table and writes nothing. Unset: all of them.
  */
 const only = process.env.BENCH_ONLY?.split(',').map((part) => part.trim());
 const runs = (part: string) => !only || only.includes(part);
@@ -89,6 +91,10 @@ async function main(): Promise<void> {
     if (runs('replay')) {
       step('replay speed');
       metrics.push(await replaySpeed(bench, config.replayPasses));
+    }
+    if (runs('start')) {
+      step('worker ready, with and without the prebuilt bundle');
+      metrics.push(await workerStart(bench, config.workerStarts));
     }
   } finally {
     await bench.close();
