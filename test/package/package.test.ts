@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { DefaultLogger, Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { ScriptedModelServer } from '../../src/testing';
 import { bundleWorkflows } from '../../src/worker';
 
@@ -36,8 +36,23 @@ const strict = {
 };
 
 /**
+ * What every consumer does with its agent, in code that is both TypeScript and JavaScript: a run in the background
+ * (the prompt from the command line), polled to its end, then one line of JSON with what it saw.
+ */
+const runToTheEnd = `
+const started = await agent.run(process.argv[2] ?? '', { background: true });
+let output = await agent.getRunOutput({ runId: started.runId });
+while (output === null || !isTerminalStatus(output.status)) {
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  output = await agent.getRunOutput({ runId: started.runId });
+}
+const tools = output.tools.map((tool) => tool.toolName);
+console.log(JSON.stringify({ started: started.status === RunStatus.pending, status: output.status, tools }));
+`;
+
+/**
  * A backend's entry point, the same text for CommonJS and ES modules: a tool, an agent, a worker in process, and a
- * background run polled to its end. It prints what it saw as one line of JSON.
+ * background run polled to its end.
  */
 const backend = `
 import { z } from 'zod';
@@ -56,14 +71,7 @@ const agent = new Agent({ name: 'Consumer Agent', model: new OpenAIChat({ id: 's
 async function main(): Promise<void> {
   const worker = await startWorker({ app: defineApp({ agents: [agent] }) });
   try {
-    const started = await agent.run(process.argv[2] ?? '', { background: true });
-    let output = await agent.getRunOutput({ runId: started.runId });
-    while (output === null || !isTerminalStatus(output.status)) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      output = await agent.getRunOutput({ runId: started.runId });
-    }
-    const tools = output.tools.map((tool) => tool.toolName);
-    console.log(JSON.stringify({ started: started.status === RunStatus.pending, status: output.status, tools }));
+${runToTheEnd}
   } finally {
     await worker.shutdown();
   }
@@ -101,14 +109,7 @@ const { RunStatus, isTerminalStatus } = require('kern');
 const { agent } = require('./agent');
 
 async function main() {
-  const started = await agent.run(process.argv[2], { background: true });
-  let output = await agent.getRunOutput({ runId: started.runId });
-  while (output === null || !isTerminalStatus(output.status)) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    output = await agent.getRunOutput({ runId: started.runId });
-  }
-  const tools = output.tools.map((tool) => tool.toolName);
-  console.log(JSON.stringify({ started: started.status === RunStatus.pending, status: output.status, tools }));
+${runToTheEnd}
 }
 main().catch((err) => {
   console.error(err);
@@ -148,6 +149,11 @@ function consumerEnv(taskQueue: string): NodeJS.ProcessEnv {
 }
 
 beforeAll(async () => {
+  // The replay of the tracing bundle provokes nondeterminism on purpose (see its test); the warnings are noise here.
+  Runtime.install({
+    logger: new DefaultLogger('ERROR'),
+    telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } },
+  });
   model = await ScriptedModelServer.start();
   work = mkdtempSync(path.join(tmpdir(), 'kern-package-'));
   const { stdout } = await sh(npm, ['pack', '--json', '--pack-destination', work], { cwd: root });
