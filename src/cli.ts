@@ -7,6 +7,7 @@ const usage = `Usage:
   kern worker --app <module> [--task-queue <name>]   run a worker for the app (default export of defineApp)
   kern serve --app <module> [--port 7777] [--host <name>]
                                                      serve the app's runs over HTTP (the AgentOS API)
+  <module>: a JavaScript module, or TypeScript (.ts) when tsx is installed beside kern
 
 Environment: TEMPORAL_ADDRESS (localhost:7233), TEMPORAL_NAMESPACE (default), KERN_TASK_QUEUE (kern),
 OPENAI_API_KEY and OPENAI_BASE_URL for the models (worker), OS_SECURITY_KEY or KERN_SECURITY_KEY for

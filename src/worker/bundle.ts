@@ -15,15 +15,15 @@ export const PREBUILT_BUNDLES = { plain: 'workflows.js', tracing: 'workflows-tra
 export interface BundleWorkflowsOptions {
   /** Include Temporal's OpenTelemetry workflow interceptors, for a worker started with `tracing`. Default false. */
   tracing?: boolean;
-  /** Your own workflow interceptor modules (absolute paths, each exporting `interceptors`), after kern's. */
+  /** Your own workflow interceptor modules (absolute paths, each exporting `interceptors`), after the tracing ones. */
   workflowInterceptorModules?: string[];
   /**
    * A full source map, with kern's sources in it, for a debugger. Default false: the inline map that Temporal's
-   * worker requires of a bundle holds lines only (no sources, no columns), which keeps the bundle a third smaller;
-   * workflow stack traces still name kern's files and lines.
+   * worker requires of a bundle holds lines only (no sources, no columns), which makes the bundle about a third of
+   * the size; workflow stack traces still name kern's files and lines.
    */
   sourceMap?: boolean;
-  /** Webpack's messages go here (default: Temporal's runtime logger). */
+  /** Where the bundler's messages go (default: the console, from INFO up, as Temporal's bundler does). */
   logger?: BundleOptions['logger'];
 }
 

@@ -1,6 +1,15 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -104,6 +113,14 @@ import { agent } from './agent';
 export default defineApp({ agents: [agent] });
 `;
 
+/** The same app as plain CommonJS, for a CLI without tsx. */
+const cliAppJs = `
+const { defineApp } = require('kern');
+const { agent } = require('./agent');
+
+exports.default = defineApp({ agents: [agent] });
+`;
+
 const cliClient = `
 const { RunStatus, isTerminalStatus } = require('kern');
 const { agent } = require('./agent');
@@ -190,6 +207,7 @@ beforeAll(async () => {
   // (3) `npx kern worker --app ./app.ts`, and a plain JavaScript client in another process.
   write(path.join(project, 'cli/agent.js'), sharedAgent);
   write(path.join(project, 'cli/app.ts'), cliApp);
+  write(path.join(project, 'cli/app.js'), cliAppJs);
   write(path.join(project, 'cli/client.js'), cliClient);
 
   await sh(npm, ['install', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: project });
@@ -256,26 +274,80 @@ test("kern's types resolve under a bundler's module resolution", async () => {
   await sh(process.execPath, [path.join(project, 'node_modules/typescript/bin/tsc'), '-p', dir], { cwd: dir });
 });
 
-test('`npx kern worker --app ./app.ts` serves a plain JavaScript client in another process', async () => {
-  const dir = path.join(project, 'cli');
-  const env = consumerEnv(`consumer-cli-${randomUUID()}`);
-  const worker = spawn(npm, ['exec', '--', 'kern', 'worker', '--app', './app.ts'], { cwd: dir, env, detached: true });
+/** `npx kern worker --app <app>` in the CLI project, in a process group of its own; `stop` ends the group. */
+function startCliWorker(app: string, env: NodeJS.ProcessEnv) {
+  const worker = spawn(npm, ['exec', '--', 'kern', 'worker', '--app', app], {
+    cwd: path.join(project, 'cli'),
+    env,
+    detached: true,
+  });
   let printed = '';
   worker.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
   worker.stderr.on('data', (chunk: Buffer) => (printed += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => worker.once('exit', resolve));
+  return {
+    printed: () => printed,
+    exited,
+    async stop() {
+      // The whole group: npm exec and the worker it started. SIGTERM: the worker stops gracefully.
+      try {
+        process.kill(-worker.pid!, 'SIGTERM');
+      } catch {
+        // Already gone.
+      }
+      await exited;
+    },
+  };
+}
+
+/** The CLI project's plain JavaScript client: one background run to its end, as it saw it. */
+async function runCliClient(env: NodeJS.ProcessEnv, prompt: string) {
+  const { stdout } = await sh(process.execPath, ['client.js', prompt], { cwd: path.join(project, 'cli'), env });
+  return JSON.parse(stdout.trim().split('\n').pop()!) as unknown;
+}
+
+test('`npx kern worker --app ./app.ts` serves a plain JavaScript client in another process', async () => {
+  const env = consumerEnv(`consumer-cli-${randomUUID()}`);
+  const worker = startCliWorker('./app.ts', env);
   try {
-    const { stdout } = await sh(process.execPath, ['client.js', 'Please add item "bread"'], { cwd: dir, env });
-    expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({
+    expect(await runCliClient(env, 'Please add item "bread"')).toEqual({
       started: true,
       status: 'COMPLETED',
       tools: ['add_item'],
     });
-    expect(printed).toContain("kern worker: serving ./app.ts on task queue 'consumer-cli-");
+    expect(worker.printed()).toContain("kern worker: serving ./app.ts on task queue 'consumer-cli-");
   } finally {
-    // The whole group: npm exec and the worker it started. SIGTERM: the worker stops gracefully.
-    process.kill(-worker.pid!, 'SIGTERM');
-    await exited;
+    await worker.stop();
+  }
+}, 240_000);
+
+test('without tsx, `kern worker` serves a JavaScript app and refuses a TypeScript one, saying what to do', async () => {
+  // tsx is an optional peer dependency: taken out of the project for this test, put back after it.
+  const tsx = path.join(project, 'node_modules/tsx');
+  const aside = path.join(project, 'node_modules/.tsx-aside');
+  renameSync(tsx, aside);
+  try {
+    const refused = startCliWorker('./app.ts', consumerEnv(`consumer-cli-${randomUUID()}`));
+    expect(await refused.exited).toBe(1);
+    expect(refused.printed()).toContain(
+      'kern: ./app.ts is TypeScript, which kern loads with tsx: install it beside kern (npm install --save-dev tsx), ' +
+        'or give --app the compiled JavaScript',
+    );
+
+    const env = consumerEnv(`consumer-cli-${randomUUID()}`);
+    const worker = startCliWorker('./app.js', env);
+    try {
+      expect(await runCliClient(env, 'Please add item "eggs"')).toEqual({
+        started: true,
+        status: 'COMPLETED',
+        tools: ['add_item'],
+      });
+      expect(worker.printed()).toContain("kern worker: serving ./app.js on task queue 'consumer-cli-");
+    } finally {
+      await worker.stop();
+    }
+  } finally {
+    renameSync(aside, tsx);
   }
 }, 240_000);
 
