@@ -41,8 +41,14 @@ export interface CancelOptions {
 /** Workflow type of the marker that records a cancel for a run id that has not started yet. */
 const CANCEL_INTENT_TYPE = 'kernCancelIntent';
 
-/** How often a run started after a recorded cancel looks again while the cancel record is still being written. */
+/** How often a run started after a recorded cancel tries again when another start is replacing the record too. */
 const CANCEL_INTENT_CHECKS = 10;
+
+/**
+ * The longest a cancel's record can stay open. Its recorder closes it at once; if the recorder dies first, a run
+ * started with the id closes it, and if none starts, Temporal does after this (the record then shows `TIMED_OUT`).
+ */
+const CANCEL_INTENT_TIMEOUT = '1 minute';
 
 /** See {@link KernClient.cancelRun}. */
 export async function cancelRun(access: TemporalAccess, runId: string, options: CancelOptions = {}): Promise<boolean> {
@@ -80,6 +86,7 @@ async function recordCancelIntent(access: TemporalAccess, runId: string, intent?
       workflowId: workflowIdForRun(runId),
       taskQueue: `${access.taskQueue}-cancel-intents`,
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      workflowExecutionTimeout: CANCEL_INTENT_TIMEOUT,
       typedSearchAttributes: [
         { key: kernStatusKey, value: RunStatus.cancelled },
         ...(intent
@@ -94,7 +101,12 @@ async function recordCancelIntent(access: TemporalAccess, runId: string, intent?
         `Records that run \`${runId}\` was cancelled before it started. This execution never runs: when the run ` +
         `starts, it finds this record and ends \`CANCELLED\` without calling the model.`,
     });
-    await marker.terminate('kern: cancel requested before the run started');
+    try {
+      await marker.terminate('kern: cancel requested before the run started');
+    } catch (err) {
+      // A run with this id started meanwhile and closed the record itself: it runs cancelled.
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
     return false;
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -109,8 +121,9 @@ async function recordCancelIntent(access: TemporalAccess, runId: string, intent?
 /**
  * Starts a run whose id is taken: when what holds the id is a recorded cancel, the run starts so it can be polled,
  * and is cancelled at once (the `cancelledBeforeStart` flag keeps the model from being called even if this process
- * dies before the cancel request is sent). Only an execution that did not complete may be replaced, and only when
- * none is open, so of two runs started with one id after a cancel, one starts and the other is refused.
+ * dies before the cancel request is sent). A record still open (its recorder is closing it, or died before it could)
+ * is closed here first. Only an execution that did not complete may be replaced, and only when none is open, so of
+ * two runs started with one id after a cancel, one starts and the other is refused.
  */
 export async function startAfterCancelIntent(
   access: TemporalAccess,
@@ -121,6 +134,7 @@ export async function startAfterCancelIntent(
     const existing = await access.describeRun(input.runId);
     if (!isCancelIntent(existing)) throw new RunIdInUseError(input.runId);
     try {
+      if (existing?.status.name === 'RUNNING') await closeCancelIntent(access, input.runId, existing.runId);
       const handle = await access.temporal.workflow.start<RunWorkflow>(RUN_KINDS[input.kind].workflowType, {
         ...options,
         args: [{ ...input, cancelledBeforeStart: true }],
@@ -130,9 +144,18 @@ export async function startAfterCancelIntent(
       return;
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw access.unreachableOr(err);
-      // The cancel record is still being written (it is open until its recorder terminates it): look again.
+      // Another start replaced the record first (then this one is refused), or is replacing it: look again.
       if (attempt >= CANCEL_INTENT_CHECKS) throw new RunIdInUseError(input.runId);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+  }
+}
+
+/** Closes an open cancel record, as its recorder would have; one already closed is left as it is. */
+async function closeCancelIntent(access: TemporalAccess, runId: string, recordRunId: string): Promise<void> {
+  try {
+    await access.runHandle(runId, recordRunId).terminate('kern: cancel requested before the run started');
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
   }
 }

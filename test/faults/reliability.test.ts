@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { z } from 'zod';
 import {
   Agent,
@@ -340,6 +342,35 @@ describe('cancel races for one run id', () => {
       expect(runs).toEqual([{ type: 'agentRun', status: 'CANCELLED' }]);
       expect(h.model.requestsFor(`twice ${runId}`)).toHaveLength(0);
     }
+  });
+
+  test('a process killed while it records a cancel before start leaves the record open; a run started later with that id closes it and ends CANCELLED without a model call', async () => {
+    const runId = randomUUID();
+    // The recorder dies (SIGKILL) as it sends the request that would close its record.
+    const recorder = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/cancel-recorder.ts', runId], {
+      cwd: path.resolve(__dirname, '../..'),
+      env: { ...process.env, TEMPORAL_ADDRESS: process.env.KERN_TEST_TEMPORAL_ADDRESS, KERN_TASK_QUEUE: h.taskQueue },
+      stdio: 'ignore',
+    });
+    expect(await new Promise((resolve) => recorder.once('exit', (_code, signal) => resolve(signal)))).toBe('SIGKILL');
+    const record = await handleOf(runId).describe();
+    expect({ type: record.type, status: record.status.name }).toEqual({ type: 'kernCancelIntent', status: 'RUNNING' });
+    // Not open for good, even if no run ever starts with the id.
+    expect(Number(record.raw.executionConfig?.workflowExecutionTimeout?.seconds)).toBe(60);
+
+    const prompt = `after a dead recorder ${runId}`;
+    const started = await agentWith([]).run(prompt, { background: true, runId });
+    expect(started.status).toBe(RunStatus.pending);
+    expect((await h.waitForStatus(runId, RunStatus.cancelled, RunStatus.completed, RunStatus.error)).status).toBe(
+      RunStatus.cancelled,
+    );
+    expect(h.model.requestsFor(prompt)).toHaveLength(0);
+    expect(await executionsOf(runId)).toEqual(
+      expect.arrayContaining([
+        { type: 'kernCancelIntent', status: 'TERMINATED' },
+        { type: 'agentRun', status: 'CANCELLED' },
+      ]),
+    );
   });
 
   test('cancelRun on a run as it finishes never throws: true or false, and the run ends in one final state', async () => {
