@@ -31,7 +31,7 @@ export interface ServerOptions {
    * variable, so a deployment that sets it is never left open), then `KERN_SECURITY_KEY`. Unset: no auth.
    */
   securityKey?: string;
-  /** Origins allowed by CORS; default `KERN_CORS_ORIGINS` (comma-separated), else any origin. */
+  /** Origins allowed by CORS; default `KERN_CORS_ORIGINS` (comma-separated), else none (no CORS headers). */
   corsOrigins?: string[];
   /** The largest request body, in bytes (default 1 MiB); a larger one gets 413 before it is read whole. */
   maxBodyBytes?: number;
@@ -86,7 +86,8 @@ export function createServer(options: ServerOptions): KernServer {
   };
 
   const app = new Hono();
-  app.use('*', cors({ origin: corsOrigins && corsOrigins.length > 0 ? corsOrigins : '*' }));
+  // No CORS unless origins are configured: a web page elsewhere cannot start, read or cancel runs here.
+  if (corsOrigins && corsOrigins.length > 0) app.use('*', cors({ origin: corsOrigins }));
   app.use(
     '*',
     bodyLimit({

@@ -632,6 +632,15 @@ test('CORS: only the configured origins are allowed', async () => {
   await limited.close();
 });
 
+test('CORS: with no origins configured, no origin is allowed', async () => {
+  const closed = createServer({ app, client: h.client });
+  const response = await closed.fetch(
+    new Request('http://kern.test/agents', { headers: { origin: 'https://any.example' } }),
+  );
+  expect(response.headers.get('access-control-allow-origin')).toBeNull();
+  await closed.close();
+});
+
 describe('Temporal unreachable', () => {
   test('requests that need Temporal get 503 with a clear detail; the rest of the server keeps answering', async () => {
     const saved = process.env.TEMPORAL_ADDRESS;
