@@ -1,12 +1,14 @@
 import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { createServer } from './server';
+import { createServer, OpenServerRefused } from './server';
 import { startWorker } from './worker';
 
 const usage = `Usage:
   kern worker --app <module> [--task-queue <name>]   run a worker for the app (default export of defineApp)
-  kern serve --app <module> [--port 7777] [--host <name>]
-                                                     serve the app's runs over HTTP (the AgentOS API)
+  kern serve --app <module> [--port 7777] [--host 127.0.0.1] [--allow-unauthenticated]
+                                                     serve the app's runs over HTTP (the AgentOS API); on an
+                                                     address other machines reach only with auth configured,
+                                                     or with --allow-unauthenticated
   <module>: a JavaScript module, or TypeScript (.ts) when tsx is installed beside kern
 
 Environment: TEMPORAL_ADDRESS (localhost:7233), TEMPORAL_NAMESPACE (default), KERN_TASK_QUEUE (kern),
@@ -62,7 +64,12 @@ function loadTypeScriptIfNeeded(app: string): void {
 async function serveCommand(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: { app: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' } },
+    options: {
+      app: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'allow-unauthenticated': { type: 'boolean' },
+    },
   });
   const port = Number(values.port ?? 7777);
   if (!values.app || !Number.isInteger(port) || port < 0 || port > 65535) {
@@ -71,8 +78,17 @@ async function serveCommand(args: string[]): Promise<void> {
     return;
   }
   loadTypeScriptIfNeeded(values.app);
-  const server = createServer({ app: values.app });
-  const { url } = await server.listen({ port, ...(values.host ? { hostname: values.host } : {}) });
+  const server = createServer({ app: values.app, allowUnauthenticated: values['allow-unauthenticated'] ?? false });
+  let url: string;
+  try {
+    ({ url } = await server.listen({ port, ...(values.host ? { hostname: values.host } : {}) }));
+  } catch (err) {
+    await server.close();
+    if (!(err instanceof OpenServerRefused)) throw err;
+    console.error(`kern serve: ${err.message}`);
+    process.exitCode = 2;
+    return;
+  }
   console.log(`kern serve: ${values.app} at ${url} (Ctrl-C to stop)`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -13,12 +13,13 @@ import { TemporalUnreachable } from '../shared/errors';
 import { RUN_KINDS, RUN_KIND_LIST, type RunKind } from '../shared/kinds';
 import { Catalog } from './catalog';
 import type { ServerDeps } from './deps';
+import { isLoopback, refuseCrossSite } from './guards';
 import { NotFound, errorAnswer } from './http-errors';
 import { RunFeeds } from './run-feeds';
 import { runRoutes } from './run-routes';
 import { scheduleRoutes } from './schedule-routes';
 import { sessionRoutes } from './session-routes';
-import { workflowSocket } from './workflow-socket';
+import { DEFAULT_WEB_SOCKET_LIMITS, workflowSocket, type WebSocketLimits } from './workflow-socket';
 
 /** How {@link createServer} is set up. Unset fields come from the environment, then from the defaults. */
 export interface ServerOptions {
@@ -35,6 +36,14 @@ export interface ServerOptions {
   corsOrigins?: string[];
   /** The largest request body, in bytes (default 1 MiB); a larger one gets 413 before it is read whole. */
   maxBodyBytes?: number;
+  /**
+   * Listen on an address other machines reach although no authentication is configured: anyone who reaches it can
+   * then run the app's agents at your cost and read every conversation. Off: `listen` refuses to. Logged as a warning
+   * on every start. (`kern serve --allow-unauthenticated`.)
+   */
+  allowUnauthenticated?: boolean;
+  /** Bounds of the WebSocket at `/workflows/ws`; see {@link WebSocketLimits}. */
+  webSocket?: Partial<WebSocketLimits>;
 }
 
 /** kern's HTTP server: mount {@link KernServer.fetch} in any fetch-style server, or {@link KernServer.listen}. */
@@ -43,7 +52,11 @@ export interface KernServer {
   readonly app: Hono;
   /** The request handler, for any server that speaks the Fetch API (the WebSocket needs {@link listen}). */
   readonly fetch: (request: Request) => Response | Promise<Response>;
-  /** Listens on `port` (default 7777; 0 picks a free one), with the WebSocket route. */
+  /**
+   * Listens on `port` (default 7777; 0 picks a free one) at `hostname` (default `127.0.0.1`: this machine only), with
+   * the WebSocket route. Refuses an address other machines reach when no authentication is configured, unless
+   * {@link ServerOptions.allowUnauthenticated}.
+   */
   listen(options?: { port?: number; hostname?: string }): Promise<{ url: string; server: Server }>;
   /** Stops listening, ends live streams and closes the client the server opened. */
   close(): Promise<void>;
@@ -65,6 +78,7 @@ export function createServer(options: ServerOptions): KernServer {
     process.env.KERN_CORS_ORIGINS?.split(',')
       .map((origin) => origin.trim())
       .filter(Boolean);
+  const webSocketLimits = { ...DEFAULT_WEB_SOCKET_LIMITS, ...options.webSocket };
   const checkToken = (token: string) => securityKey !== undefined && sameText(token, securityKey);
 
   // Creating the server never waits for Temporal: the first request that needs it connects. A failed connection is
@@ -85,9 +99,12 @@ export function createServer(options: ServerOptions): KernServer {
     return deps;
   };
 
+  let listening: Server | undefined;
+  let webSockets: WebSocketServer | undefined;
   const app = new Hono();
   // No CORS unless origins are configured: a web page elsewhere cannot start, read or cancel runs here.
   if (corsOrigins && corsOrigins.length > 0) app.use('*', cors({ origin: corsOrigins }));
+  app.use('*', refuseCrossSite(corsOrigins ?? []));
   app.use(
     '*',
     bodyLimit({
@@ -113,7 +130,13 @@ export function createServer(options: ServerOptions): KernServer {
   app.get('/config', (c) => c.json(catalog.config()));
   app.get(
     '/workflows/ws',
-    upgradeWebSocket(async () => workflowSocket({ ...(await connect()), securityKey, checkToken })),
+    async (c, next) => {
+      if ((webSockets?.clients.size ?? 0) < webSocketLimits.maxSockets) return next();
+      return c.json({ detail: 'Too many WebSocket connections; try again later' }, 503, { 'retry-after': '5' });
+    },
+    upgradeWebSocket(async () =>
+      workflowSocket({ ...(await connect()), securityKey, checkToken, limits: webSocketLimits }),
+    ),
   );
   for (const kind of RUN_KIND_LIST) {
     const route = `/${RUN_KINDS[kind].route}`;
@@ -128,22 +151,27 @@ export function createServer(options: ServerOptions): KernServer {
   app.notFound((c) => c.json({ detail: 'Not Found' }, 404));
   app.onError(errorAnswer);
 
-  let listening: Server | undefined;
-  let webSockets: WebSocketServer | undefined;
   return {
     app,
     fetch: (request) => app.fetch(request),
-    async listen({ port = 7777, hostname } = {}) {
-      webSockets = new WebSocketServer({ noServer: true });
+    async listen({ port = 7777, hostname = '127.0.0.1' } = {}) {
+      if (!isLoopback(hostname) && securityKey === undefined) {
+        if (!options.allowUnauthenticated) throw new OpenServerRefused(hostname);
+        console.warn(
+          `kern server: WARNING: listening on ${hostname} with no authentication: anyone who can reach it can run ` +
+            "this app's agents and read every conversation. Set OS_SECURITY_KEY before exposing the server.",
+        );
+      }
+      webSockets = new WebSocketServer({ noServer: true, maxPayload: webSocketLimits.maxMessageBytes });
       const server = await new Promise<Server>((resolve) => {
-        const started = serve(
-          { fetch: app.fetch, port, ...(hostname ? { hostname } : {}), websocket: { server: webSockets! } },
-          () => resolve(started as Server),
+        const started = serve({ fetch: app.fetch, port, hostname, websocket: { server: webSockets! } }, () =>
+          resolve(started as Server),
         );
       });
       listening = server;
       const address = server.address() as AddressInfo;
-      return { url: `http://${hostname ?? 'localhost'}:${address.port}`, server };
+      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      return { url: `http://${host}:${address.port}`, server };
     },
     async close() {
       (await deps?.catch(() => undefined))?.feeds.close();
@@ -163,6 +191,18 @@ function describeComponent(c: Context, catalog: Catalog, kind: RunKind): Respons
   const found = catalog.describe(kind, c.req.param('componentId') ?? '');
   if (!found) throw new NotFound(RUN_KINDS[kind].notFound);
   return c.json(found);
+}
+
+/** `listen` on an address other machines reach, with no authentication configured and no explicit opt-in. */
+export class OpenServerRefused extends Error {
+  override readonly name = 'OpenServerRefused';
+  constructor(readonly hostname: string) {
+    super(
+      `refusing to listen on ${hostname} with no authentication: anyone who can reach it could run the app's agents ` +
+        'at your cost and read every conversation. Set OS_SECURITY_KEY (bearer auth), listen on 127.0.0.1 ' +
+        '(the default), or, to serve it openly anyway, pass --allow-unauthenticated (allowUnauthenticated: true)',
+    );
+  }
 }
 
 function sameText(a: string, b: string): boolean {

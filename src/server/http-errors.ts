@@ -1,7 +1,8 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { KernError } from '../shared/errors';
+import { randomBytes } from 'node:crypto';
+import { KernError, TemporalUnreachable } from '../shared/errors';
 import { isTemporalUnavailable } from '../client/temporal-access';
 
 /**
@@ -60,26 +61,58 @@ export class InvalidRequest extends HttpProblem {
   }
 }
 
-/** The status of each of kern's errors that a caller can fix or retry; any other kern error is a 500. */
+/**
+ * The status of each of kern's errors whose message is for the caller: what to fix, or that trying again will do.
+ * Any other error is a 500 whose message stays in the log.
+ */
 const STATUS_OF_KERN_ERROR: Readonly<Record<string, ContentfulStatusCode>> = {
   InvalidInputError: 422,
   RequirementAnswersInvalid: 400,
   RunNotPaused: 409,
   RunIdInUseError: 409,
   ScheduleIdInUseError: 409,
-  TemporalUnreachable: 503,
+  SessionUnavailable: 503,
+  RunEventsUnavailable: 503,
 };
+
+/** The 503 answer while Temporal is down; its address is the operator's business, not the caller's. */
+const TEMPORAL_UNREACHABLE = 'The server cannot reach its Temporal service right now; try again in a moment';
+
+/** An error as a caller may see it: the status, and a message that tells them what to do and nothing else. */
+export interface PublicError {
+  status: ContentfulStatusCode;
+  detail: string;
+  /** For a 500: the id the server's log gives the error's details under. */
+  errorId?: string;
+}
+
+/**
+ * What a caller learns of an error: its own message when it is about their request (a {@link HttpProblem}, or one of
+ * kern's errors in the table above), a fixed message when Temporal is unreachable, and otherwise "Internal server
+ * error" with an error id, logged with the error's details (stack, gRPC text, addresses) under that id. `where`
+ * (method and path) goes to the log only.
+ */
+export function publicError(err: unknown, where: string): PublicError {
+  if (err instanceof HttpProblem)
+    return { status: err.status, detail: typeof err.detail === 'string' ? err.detail : err.message };
+  if (err instanceof KernError && STATUS_OF_KERN_ERROR[err.name] !== undefined) {
+    return { status: STATUS_OF_KERN_ERROR[err.name]!, detail: err.message };
+  }
+  if (err instanceof TemporalUnreachable || isTemporalUnavailable(err)) {
+    console.error(`kern server: ${where}: ${err instanceof Error ? err.message : String(err)}`);
+    return { status: 503, detail: TEMPORAL_UNREACHABLE };
+  }
+  const errorId = randomBytes(6).toString('hex');
+  console.error(`kern server: error ${errorId} on ${where}:`, err);
+  return { status: 500, detail: `Internal server error (error id ${errorId})`, errorId };
+}
 
 /** The server's one `onError`: every error a route throws becomes the framework's answer. */
 export function errorAnswer(err: Error, c: Context): Response {
   if (err instanceof HttpProblem) return c.json({ detail: err.detail }, err.status);
   if (err instanceof HTTPException) return err.getResponse();
-  if (err instanceof KernError) return c.json({ detail: err.message }, STATUS_OF_KERN_ERROR[err.name] ?? 500);
-  if (isTemporalUnavailable(err)) {
-    return c.json({ detail: 'the Temporal server is unreachable; try again once it is up' }, 503);
-  }
-  console.error('kern server:', err);
-  return c.json({ detail: 'Internal server error' }, 500);
+  const { status, detail, errorId } = publicError(err, `${c.req.method} ${c.req.path}`);
+  return c.json({ detail, ...(errorId ? { error_id: errorId } : {}) }, status);
 }
 
 function problemsText(problems: FieldProblem[]): string {

@@ -1,2 +1,3 @@
 // kern's HTTP API: the Python framework's AgentOS routes over kern's runs (`npx kern serve --app ./app.ts`).
-export { createServer, type KernServer, type ServerOptions } from './create-server';
+export { createServer, OpenServerRefused, type KernServer, type ServerOptions } from './create-server';
+export type { WebSocketLimits } from './workflow-socket';

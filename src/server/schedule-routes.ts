@@ -1,6 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import type { KernClient } from '../client/kern-client';
+import { RunKey } from '../client/run-options';
 import type { ScheduleInfo } from '../client/schedules';
 import { ScheduleIdInUseError, ScheduleNotFound } from '../shared/errors';
 import { RUN_KINDS, kindOfRoute } from '../shared/kinds';
@@ -96,14 +97,14 @@ async function createSchedule(c: Context, { catalog, connect }: ScheduleRoute): 
 /** `DELETE /schedules/{id}`: the schedule goes; its runs stay. */
 async function deleteSchedule(c: Context, { connect }: ScheduleRoute): Promise<Response> {
   const { client } = await connect();
-  await found(() => client.schedule(c.req.param('scheduleId') ?? '').delete());
+  await found(() => client.schedule(scheduleIdIn(c)).delete());
   return c.body(null, 204);
 }
 
 /** `POST /schedules/{id}/enable` and `/disable`. */
 async function pauseSchedule(c: Context, { connect }: ScheduleRoute, paused: boolean): Promise<Response> {
   const { client } = await connect();
-  const schedule = client.schedule(c.req.param('scheduleId') ?? '');
+  const schedule = client.schedule(scheduleIdIn(c));
   await found(() => (paused ? schedule.pause() : schedule.resume()));
   return c.json(wireScheduleState(await found(() => schedule.describe())));
 }
@@ -163,7 +164,7 @@ async function listScheduleRuns(c: Context, route: ScheduleRoute): Promise<Respo
 /** The schedule in the path, described; 404 for one no kern schedule has. */
 async function describe(c: Context, { connect }: ScheduleRoute): Promise<ScheduleInfo> {
   const { client } = await connect();
-  return found(() => client.schedule(c.req.param('scheduleId') ?? '').describe());
+  return found(() => client.schedule(scheduleIdIn(c)).describe());
 }
 
 /** The framework's `ScheduleCreate`, for what kern can do: a cron schedule that starts a run of a component. */
@@ -189,6 +190,13 @@ const ScheduleCreate = z.object({
   max_retries: z.literal(0).default(0),
   retry_delay_seconds: z.literal(60).default(60),
 });
+
+/** The schedule id in the path; one no schedule can have (too long, control characters) is a 404 at once. */
+function scheduleIdIn(c: Context): string {
+  const scheduleId = c.req.param('scheduleId') ?? '';
+  if (!RunKey.safeParse(scheduleId).success) throw new NotFound('Schedule not found');
+  return scheduleId;
+}
 
 /** Runs `act` on a schedule; one that no kern schedule has is a 404, as the framework's. */
 async function found<T>(act: () => Promise<T>): Promise<T> {

@@ -91,7 +91,7 @@ async function getSession(c: Context, { catalog, connect }: SessionRoute): Promi
   const type = sessionType(c);
   const { client } = await connect();
   const sessionId = c.req.param('sessionId') ?? '';
-  const session = await client.getSession(sessionId);
+  const session = ListedKey.safeParse(sessionId).success ? await client.getSession(sessionId) : null;
   const kind = kindOf(catalog, session?.componentId) ?? session?.runs[0]?.kind;
   if (!session || (type !== undefined && kind !== type)) {
     const typed = type === undefined ? '' : `${type[0]!.toUpperCase()}${type.slice(1)} `;
@@ -118,7 +118,9 @@ async function listSessionRuns(c: Context, { connect }: SessionRoute): Promise<R
   const after = optionalInteger(c.req.query('created_after'), ['query', 'created_after']);
   const before = optionalInteger(c.req.query('created_before'), ['query', 'created_before']);
   const { client } = await connect();
-  if (!(await client.getSessionInfo(sessionId))) throw new NotFound(`Session with ID ${sessionId} not found`);
+  if (!ListedKey.safeParse(sessionId).success || !(await client.getSessionInfo(sessionId))) {
+    throw new NotFound(`Session with ID ${sessionId} not found`);
+  }
   const runs: AnyRunOutput[] = [];
   let pageToken: string | undefined;
   do {

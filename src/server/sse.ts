@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import { isTerminalEventOf, pauseRequirementsOf, type AnyRunEvent } from '../shared/events';
 import type { ServerDeps } from './deps';
+import { publicError } from './http-errors';
 import { pythonJson, wireEvent } from './wire';
 
 /** Server-sent events as the framework's server sends them: a run's events, and its meta frames. */
@@ -41,8 +42,8 @@ export function streamRun(
 
 /**
  * An SSE response (`text/event-stream; charset=utf-8`, as the framework sends it). `signal` aborts when the client
- * disconnects or the response ends. A failure after the headers are sent becomes an `error` frame: the status line is
- * already out.
+ * disconnects or the response ends. A failure after the headers are sent becomes an `error` frame (the status line is
+ * already out) that says no more than a 5xx body would.
  */
 export function sse(c: Context, write: (stream: SSEStreamingApi, signal: AbortSignal) => Promise<void>): Response {
   const response = streamSSE(c, async (stream) => {
@@ -52,8 +53,9 @@ export function sse(c: Context, write: (stream: SSEStreamingApi, signal: AbortSi
       await write(stream, left.signal);
     } catch (err) {
       if (!stream.aborted) {
-        const message = err instanceof Error ? err.message : String(err);
-        await stream.writeSSE({ event: 'error', data: pythonJson({ event: 'error', error: message }) });
+        const { detail, errorId } = publicError(err, `stream of ${c.req.method} ${c.req.path}`);
+        const frame = { event: 'error', error: detail, ...(errorId ? { error_id: errorId } : {}) };
+        await stream.writeSSE({ event: 'error', data: pythonJson(frame) });
       }
     } finally {
       left.abort();

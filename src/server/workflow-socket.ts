@@ -1,11 +1,12 @@
 import type { WSContext, WSEvents } from 'hono/ws';
+import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import type { KernClient } from '../client/kern-client';
 import { ListedKey, RunKey } from '../client/run-options';
-import { KernError } from '../shared/errors';
 import type { AnyRunEvent } from '../shared/events';
 import type { Catalog } from './catalog';
 import { resumeRun } from './run-events';
+import { publicError } from './http-errors';
 import type { RunFeeds } from './run-feeds';
 import { pythonJson, wireEvent, type WireObject } from './wire';
 
@@ -25,6 +26,31 @@ const Reconnect = z.object({
   last_event_index: z.number().int().nullish(),
 });
 
+/** What one `/workflows/ws` socket, and all of them together, may cost the server. */
+export interface WebSocketLimits {
+  /** The largest message a client may send, in bytes (default 1 MiB); a larger one closes its socket (1009). */
+  maxMessageBytes: number;
+  /** The largest message before the socket has authenticated (default 8 KiB, room for a token); closes it (1009). */
+  maxUnauthenticatedMessageBytes: number;
+  /** How long a socket may stay unauthenticated when authentication is on (default 10 s); then it is closed (1008). */
+  authTimeoutMs: number;
+  /** Open sockets in this server process (default 1,000); past that an upgrade gets 503 with `Retry-After`. */
+  maxSockets: number;
+  /** Runs one socket follows at once, started or reconnected (default 20); past that, an `error` message. */
+  maxRunsPerSocket: number;
+  /** What the server holds unsent for a client that does not read (default 8 MiB); past that its connection is cut. */
+  maxBufferedBytes: number;
+}
+
+export const DEFAULT_WEB_SOCKET_LIMITS: WebSocketLimits = {
+  maxMessageBytes: 1024 * 1024,
+  maxUnauthenticatedMessageBytes: 8 * 1024,
+  authTimeoutMs: 10_000,
+  maxSockets: 1_000,
+  maxRunsPerSocket: 20,
+  maxBufferedBytes: 8 * 1024 * 1024,
+};
+
 /**
  * `/workflows/ws`, as the framework's server speaks it: a `connected` greeting, `authenticate` when a security key is
  * set, `ping` → `pong`, `start-workflow` (a background run whose events follow on the socket), and `reconnect` to a
@@ -37,13 +63,29 @@ export function workflowSocket(deps: {
   feeds: RunFeeds;
   securityKey: string | undefined;
   checkToken: (token: string) => boolean;
+  limits: WebSocketLimits;
 }): WSEvents {
-  const { client, catalog, feeds, securityKey } = deps;
+  const { client, catalog, feeds, securityKey, limits } = deps;
   let authenticated = securityKey === undefined;
+  let authTimer: NodeJS.Timeout | undefined;
+  let following = 0;
   const left = new AbortController();
-  const send = (ws: WSContext, message: WireObject) => {
-    if (!left.signal.aborted) ws.send(pythonJson(message));
+  const close = (ws: WSContext, code: number, reason: string) => {
+    left.abort();
+    ws.close(code, reason);
   };
+  /** Sends unless the socket has closed; a client that leaves too much unread (`ws` counts it) is dropped instead. */
+  const sendText = (ws: WSContext, text: string) => {
+    if (left.signal.aborted) return;
+    const raw = ws.raw as WebSocket | undefined;
+    if ((raw?.bufferedAmount ?? 0) + Buffer.byteLength(text) > limits.maxBufferedBytes) {
+      // A close frame would wait behind what the client does not read: the connection is cut instead.
+      left.abort();
+      return raw?.terminate();
+    }
+    ws.send(text);
+  };
+  const send = (ws: WSContext, message: WireObject) => sendText(ws, pythonJson(message));
 
   /** Sends a run's events from `items` until the run ends or the socket closes. Runs beside the message loop. */
   const forward = async (
@@ -51,17 +93,36 @@ export function workflowSocket(deps: {
     items: AsyncIterable<{ meta: WireObject } | { event: AnyRunEvent }>,
     sse: boolean,
   ) => {
+    following += 1;
     try {
       for await (const item of items) {
         if (left.signal.aborted) return;
         if ('meta' in item) send(ws, item.meta);
         else if (sse)
-          ws.send(`event: ${item.event.event}\ndata: ${pythonJson(wireEvent(item.event, { withIndex: true }))}\n\n`);
-        else ws.send(pythonJson(wireEvent(item.event, { withIndex: true })));
+          sendText(
+            ws,
+            `event: ${item.event.event}\ndata: ${pythonJson(wireEvent(item.event, { withIndex: true }))}\n\n`,
+          );
+        else sendText(ws, pythonJson(wireEvent(item.event, { withIndex: true })));
       }
     } catch (err) {
-      send(ws, { event: 'error', error: err instanceof Error ? err.message : String(err) });
+      sendError(ws, err, 'a followed run');
+    } finally {
+      following -= 1;
     }
+  };
+  const sendError = (ws: WSContext, err: unknown, doing: string) => {
+    const { detail, errorId } = publicError(err, `WebSocket /workflows/ws, ${doing}`);
+    send(ws, { event: 'error', error: detail, ...(errorId ? { error_id: errorId } : {}) });
+  };
+  /** Refuses a run past the socket's cap, with an `error` message; true when it may be followed. */
+  const mayFollow = (ws: WSContext): boolean => {
+    if (following < limits.maxRunsPerSocket) return true;
+    send(ws, {
+      event: 'error',
+      error: `This socket already follows ${limits.maxRunsPerSocket} runs; open another, or wait for one to end`,
+    });
+    return false;
   };
 
   const startWorkflow = async (ws: WSContext, message: Record<string, unknown>) => {
@@ -74,6 +135,7 @@ export function workflowSocket(deps: {
     if (!workflow) {
       return send(ws, { event: 'error', error: `Workflow ${parsed.data.workflow_id} not found` });
     }
+    if (!mayFollow(ws)) return;
     const runInput = workflow.runInputFor(parsed.data.message, {
       background: true,
       stream: true,
@@ -88,6 +150,7 @@ export function workflowSocket(deps: {
   const reconnect = (ws: WSContext, message: Record<string, unknown>) => {
     const parsed = Reconnect.safeParse(message);
     if (!parsed.success) return send(ws, { event: 'error', error: 'run_id is required for subscription' });
+    if (!mayFollow(ws)) return;
     const { run_id: runId, last_event_index: lastEventIndex } = parsed.data;
     const items = resumeRun(
       { client, feeds },
@@ -109,17 +172,27 @@ export function workflowSocket(deps: {
         message: authenticated ? 'Connected to AgentOS.' : 'Connected to AgentOS. Please authenticate to continue.',
         requires_auth: !authenticated,
       });
+      if (!authenticated) {
+        authTimer = setTimeout(() => close(ws, 1008, 'authentication timeout'), limits.authTimeoutMs);
+      }
     },
     onMessage(event, ws) {
-      void handle(String(event.data), ws);
+      void handle(event.data, ws);
     },
     onClose() {
       // The socket's runs go on; only its viewers of them stop.
+      clearTimeout(authTimer);
       left.abort();
     },
   };
 
-  async function handle(text: string, ws: WSContext): Promise<void> {
+  async function handle(data: unknown, ws: WSContext): Promise<void> {
+    if (left.signal.aborted) return;
+    // Nothing is parsed before authentication but a message small enough to be `authenticate`.
+    const text = typeof data === 'string' ? data : '';
+    if (!authenticated && Buffer.byteLength(text) > limits.maxUnauthenticatedMessageBytes) {
+      return close(ws, 1009, 'message too big before authentication');
+    }
     let message: z.infer<typeof SocketMessage>;
     try {
       message = SocketMessage.parse(JSON.parse(text));
@@ -131,6 +204,7 @@ export function workflowSocket(deps: {
         return send(ws, { event: 'authenticated', message: 'Authentication is not required on this server.' });
       }
       authenticated = typeof message.token === 'string' && deps.checkToken(message.token);
+      if (authenticated) clearTimeout(authTimer);
       return authenticated
         ? send(ws, { event: 'authenticated', message: 'Authentication successful. You can now send commands.' })
         : send(ws, { event: 'auth_error', error: 'Invalid token' });
@@ -153,7 +227,7 @@ export function workflowSocket(deps: {
           return send(ws, { event: 'error', error: `Unknown action: ${message.action}` });
       }
     } catch (err) {
-      send(ws, { event: 'error', error: err instanceof KernError ? err.message : 'Internal server error' });
+      sendError(ws, err, message.action);
     }
   }
 }

@@ -2,13 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { RunStatus } from 'kern';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { WebSocket } from 'ws';
 import { createServer } from 'kern/server';
 import app from '../fixtures/http-app';
 
 const appPath = path.resolve(__dirname, '../fixtures/http-app.ts');
 import { startServedHarness, type Harness, type ServedHarness } from '../support/harness';
-import { postForm, readFrames, sseFrames, type SseFrame } from '../support/http';
+import { openSocket, postForm, readFrames, sseFrames, type SseFrame } from '../support/http';
 
 let served: ServedHarness;
 let h: Harness;
@@ -458,32 +457,6 @@ describe('bad input gets a clear answer and touches nothing', () => {
   });
 });
 
-/** A WebSocket client that collects what the server sends and can wait for a message. */
-async function openSocket(url: string) {
-  const socket = new WebSocket(url.replace(/^http/, 'ws'));
-  const received: string[] = [];
-  const waiters = new Set<() => void>();
-  socket.on('message', (data) => {
-    received.push(String(data));
-    for (const wake of waiters) wake();
-  });
-  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
-  const waitFor = async (predicate: (message: string) => boolean, timeoutMs = 15_000): Promise<string> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = received.find(predicate);
-      if (found !== undefined) return found;
-      if (Date.now() > deadline) throw new Error(`no such message; got ${received.slice(-3).join(' | ')}`);
-      await new Promise<void>((resolve) => {
-        waiters.add(resolve);
-        setTimeout(resolve, 200);
-      });
-    }
-  };
-  const send = (message: unknown) => socket.send(typeof message === 'string' ? message : JSON.stringify(message));
-  return { socket, received, waitFor, send, close: () => socket.close() };
-}
-
 /** The JSON of a WebSocket message: flat, or SSE-framed (`event: X`, `data: {…}`) as a started run's events are. */
 const socketJson = (message: string): Wire =>
   JSON.parse(message.startsWith('event: ') ? message.split('\ndata: ')[1]! : message);
@@ -656,7 +629,7 @@ describe('Temporal unreachable', () => {
       );
       expect(await json(response)).toEqual({
         status: 503,
-        body: { detail: 'the Temporal server at 127.0.0.1:1 is unreachable; try again once it is up' },
+        body: { detail: 'The server cannot reach its Temporal service right now; try again in a moment' },
       });
       expect((await cut.fetch(new Request('http://kern.test/health'))).status).toBe(200);
       expect((await cut.fetch(new Request('http://kern.test/agents'))).status).toBe(200);

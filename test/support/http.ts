@@ -1,4 +1,6 @@
-/** A test's HTTP client for kern's server: form posts, and SSE read frame by frame as a client would. */
+import { WebSocket } from 'ws';
+
+/** A test's HTTP client for kern's server: form posts, SSE read frame by frame as a client would, and WebSockets. */
 
 export interface SseFrame {
   event: string;
@@ -62,4 +64,33 @@ export async function readFrames(response: Response, limit = Infinity): Promise<
     if (frames.length >= limit) break;
   }
   return frames;
+}
+
+/** A WebSocket client that collects what the server sends and can wait for a message. */
+export async function openSocket(url: string, options: { origin?: string } = {}) {
+  const socket = new WebSocket(url.replace(/^http/, 'ws'), options.origin ? { origin: options.origin } : {});
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    socket.once('close', (code, reason) => resolve({ code, reason: String(reason) })),
+  );
+  const received: string[] = [];
+  const waiters = new Set<() => void>();
+  socket.on('message', (data) => {
+    received.push(String(data));
+    for (const wake of waiters) wake();
+  });
+  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+  const waitFor = async (predicate: (message: string) => boolean, timeoutMs = 15_000): Promise<string> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = received.find(predicate);
+      if (found !== undefined) return found;
+      if (Date.now() > deadline) throw new Error(`no such message; got ${received.slice(-3).join(' | ')}`);
+      await new Promise<void>((resolve) => {
+        waiters.add(resolve);
+        setTimeout(resolve, 200);
+      });
+    }
+  };
+  const send = (message: unknown) => socket.send(typeof message === 'string' ? message : JSON.stringify(message));
+  return { socket, received, waitFor, send, closed, close: () => socket.close() };
 }

@@ -1,0 +1,48 @@
+import { isIP } from 'node:net';
+import type { MiddlewareHandler } from 'hono';
+
+/**
+ * Defences of the server as a whole: where it may listen without authentication, and the requests a web page
+ * elsewhere sends on a user's behalf.
+ */
+
+/** True for an address only this machine reaches: `localhost`, `127.0.0.0/8`, `::1`. */
+export function isLoopback(hostname: string): boolean {
+  const host = hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1' || host === '::ffff:127.0.0.1';
+}
+
+const SAFE_METHOD = /^(GET|HEAD|OPTIONS)$/;
+
+/**
+ * Refuses a request a browser sends from another site: a form post, a `fetch` or a WebSocket a page elsewhere opens
+ * (CORS does not stop a form post, nor a WebSocket, from reaching the server). Browsers say where a request comes from
+ * in `Origin` and `Sec-Fetch-Site`; programs (curl, the framework's client, kern's examples) send neither and pass.
+ * Allowed: no such header, the server's own origin, or one of `origins` (those CORS allows).
+ *
+ * Hono's `csrf` middleware is not used: it also refuses a form post that carries neither header, which is how the
+ * framework's own client posts its runs.
+ */
+export function refuseCrossSite(origins: readonly string[]): MiddlewareHandler {
+  return async (c, next) => {
+    const upgrade = c.req.header('upgrade')?.toLowerCase() === 'websocket';
+    if (SAFE_METHOD.test(c.req.method) && !upgrade) return next();
+    const origin = c.req.header('origin');
+    const site = c.req.header('sec-fetch-site');
+    const allowed =
+      origin === undefined
+        ? site === undefined || site === 'same-origin' || site === 'none'
+        : origin === new URL(c.req.url).origin || origins.includes(origin);
+    if (allowed) return next();
+    return c.json(
+      {
+        detail:
+          `Cross-origin request refused: ${origin ?? 'a page on another site'} is not an allowed origin ` +
+          '(the server allows the origins in KERN_CORS_ORIGINS)',
+      },
+      403,
+    );
+  };
+}
