@@ -34,6 +34,8 @@ export {
   type ScheduleTimes,
 } from './client/schedules';
 export type { TracingOptions } from './client/tracing';
+export type { SubscribeOptions } from './client/subscription';
+export type { WaitOptions } from './client/run-outputs';
 export { MAX_INPUT_BYTES, type RunOptions } from './client/run-options';
 export { cancelRun, continueRun } from './client/default-client';
 

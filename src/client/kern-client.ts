@@ -9,7 +9,7 @@ import type { RunInput } from '../shared/specs';
 import { cancelRun, type CancelOptions } from './cancel';
 import { continueRun } from './continue';
 import { listRuns, type RunListFilter, type RunPage, type SessionListFilter } from './listing';
-import { getRunOutput, peekRun, waitForRun, waitForRunOrPause } from './run-outputs';
+import { getRunOutput, peekRun, waitForRun, waitForRunOrPause, type WaitOptions } from './run-outputs';
 import { KernSchedule, createSchedule, listSchedules, type ScheduleInfo } from './schedules';
 import {
   countSessions,
@@ -21,7 +21,7 @@ import {
   type SessionPage,
 } from './sessions';
 import { startRun, startSession } from './start';
-import { eventsSoFar, subscribe } from './subscription';
+import { eventsSoFar, subscribe, type SubscribeOptions } from './subscription';
 import { TemporalAccess } from './temporal-access';
 import { tracingPlugin, type TracingOptions } from './tracing';
 
@@ -125,17 +125,21 @@ export class KernClient {
     return startSession(this.access, record);
   }
 
-  /** Waits for a run to end and returns its output, whatever its final status. */
-  waitForRun(runId: string): Promise<AnyRunOutput> {
-    return waitForRun(this.access, runId);
+  /**
+   * Waits for a run to end and returns its output, whatever its final status. `signal` stops the wait (not the run):
+   * the promise then fails with the signal's reason.
+   */
+  waitForRun(runId: string, options: WaitOptions = {}): Promise<AnyRunOutput> {
+    return waitForRun(this.access, runId, options);
   }
 
   /**
    * Waits until a run ends or pauses for a person, and returns its output then (`PAUSED`, with what it waits for, or
    * final). For runs that may pause: it looks at the run's status twice a second besides waiting for its result.
+   * `signal` stops the wait, as for {@link waitForRun}.
    */
-  waitForRunOrPause(runId: string): Promise<AnyRunOutput> {
-    return waitForRunOrPause(this.access, runId);
+  waitForRunOrPause(runId: string, options: WaitOptions = {}): Promise<AnyRunOutput> {
+    return waitForRunOrPause(this.access, runId, options);
   }
 
   /**
@@ -183,9 +187,10 @@ export class KernClient {
   /**
    * The events of a run from `fromIndex` on (inclusive; default 0, the first), then live ones until the run ends.
    * Works from any process, while the run is pending or running and after it has ended. Each event carries its
-   * `eventIndex`: to resume after event `k`, subscribe from `k + 1`; every event comes exactly once.
+   * `eventIndex`: to resume after event `k`, subscribe from `k + 1`; every event comes exactly once. `signal` ends
+   * the subscription (not the run) at once, also while the run is quiet: no read of the run follows.
    */
-  subscribe(runId: string, options: { fromIndex?: number } = {}): AsyncGenerator<AnyRunEvent, void> {
+  subscribe(runId: string, options: SubscribeOptions = {}): AsyncGenerator<AnyRunEvent, void> {
     return subscribe(this.access, runId, options);
   }
 

@@ -16,6 +16,11 @@ import { QUERY_TIMEOUT_MS, type TemporalAccess } from './temporal-access';
 /** How often {@link waitForRunOrPause} looks whether the run has paused. */
 const PAUSE_CHECK_INTERVAL_MS = 500;
 
+/** How long a wait lasts: until the run ends (or pauses), or until `signal` aborts (then it fails with its reason). */
+export interface WaitOptions {
+  signal?: AbortSignal;
+}
+
 /** See {@link KernClient.getRunOutput}. */
 export async function getRunOutput(access: TemporalAccess, runId: string): Promise<AnyRunOutput | null> {
   const description = await access.describeRun(runId);
@@ -71,10 +76,17 @@ export async function peekRun(access: TemporalAccess, runId: string): Promise<An
 }
 
 /** See {@link KernClient.waitForRun}. */
-export async function waitForRun(access: TemporalAccess, runId: string): Promise<AnyRunOutput> {
+export async function waitForRun(
+  access: TemporalAccess,
+  runId: string,
+  options: WaitOptions = {},
+): Promise<AnyRunOutput> {
+  const { signal } = options;
   try {
-    return await access.runHandle(runId).result();
+    const result = () => access.runHandle(runId).result();
+    return await (signal ? access.temporal.connection.withAbortSignal(signal, result) : result());
   } catch (err) {
+    if (signal?.aborted) throw signal.reason;
     if (!(err instanceof WorkflowFailedError)) throw access.unreachableOr(err);
     const output = await getRunOutput(access, runId);
     if (!output) throw err;
@@ -83,8 +95,12 @@ export async function waitForRun(access: TemporalAccess, runId: string): Promise
 }
 
 /** See {@link KernClient.waitForRunOrPause}. */
-export async function waitForRunOrPause(access: TemporalAccess, runId: string): Promise<AnyRunOutput> {
-  const result = waitForRun(access, runId);
+export async function waitForRunOrPause(
+  access: TemporalAccess,
+  runId: string,
+  options: WaitOptions = {},
+): Promise<AnyRunOutput> {
+  const result = waitForRun(access, runId, options);
   // Kept from failing unheard while this looks for a pause; the caller awaits it below when the run ends.
   result.catch(() => undefined);
   for (;;) {
@@ -92,7 +108,8 @@ export async function waitForRunOrPause(access: TemporalAccess, runId: string): 
       result.then(() => true),
       new Promise<false>((resolve) => setTimeout(() => resolve(false), PAUSE_CHECK_INTERVAL_MS)),
     ]);
-    if (ended) return result;
+    // Aborted: `result` has failed with the signal's reason.
+    if (ended || options.signal?.aborted) return result;
     const description = await access.describeRun(runId);
     if (description?.typedSearchAttributes.get(kernStatusKey) !== RunStatus.paused) continue;
     const output = await getRunOutput(access, runId);

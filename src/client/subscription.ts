@@ -28,13 +28,23 @@ const STREAM_QUERY_QUIET_INTERVAL_MS = 400;
 /** How often a subscription to a quiet run looks whether the run has closed without a last event (terminated). */
 const STREAM_DESCRIBE_INTERVAL_MS = 2_000;
 
+/** Where a subscription starts, and what ends it early. */
+export interface SubscribeOptions {
+  /** The first event's index (default 0). */
+  fromIndex?: number;
+  /** Ends the subscription (not the run) when it aborts: no read of the run follows. */
+  signal?: AbortSignal;
+}
+
 /** See {@link KernClient.subscribe}. */
 export async function* subscribe(
   access: TemporalAccess,
   runId: string,
-  options: { fromIndex?: number } = {},
+  options: SubscribeOptions = {},
 ): AsyncGenerator<AnyRunEvent, void> {
+  const { signal } = options;
   let next = options.fromIndex ?? 0;
+  if (signal?.aborted) return;
   let description = await access.describeRun(runId);
   if (!recordOfExecution(description)) throw new RunNotFound(runId);
   // Asked often while events come, less often while the run is quiet; a quiet run is described now and then, to see
@@ -43,6 +53,7 @@ export async function* subscribe(
   let describedAt = Date.now();
   let eventsAt = Date.now();
   while (description?.status.name === 'RUNNING') {
+    if (signal?.aborted) return;
     const events = await queryEvents(access, runId, next);
     for (const event of events) {
       next = (event.eventIndex ?? next) + 1;
@@ -55,13 +66,29 @@ export async function* subscribe(
       Date.now() - eventsAt < STREAM_QUIET_AFTER_MS
         ? STREAM_QUERY_INTERVAL_MS
         : Math.min(interval * 2, STREAM_QUERY_QUIET_INTERVAL_MS);
-    await new Promise((resolve) => setTimeout(resolve, interval));
+    if (!(await pause(interval, signal))) return;
     if (events.length === 0 && Date.now() - describedAt >= STREAM_DESCRIBE_INTERVAL_MS) {
       description = await access.describeRun(runId);
       describedAt = Date.now();
     }
   }
+  if (signal?.aborted) return;
   yield* await recordedEvents(access, runId, next);
+}
+
+/** Waits `ms`; false when `signal` aborted first (at once, not at the end of the wait). */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (elapsed: boolean) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', aborted);
+      resolve(elapsed);
+    };
+    const aborted = () => done(false);
+    const timer = setTimeout(() => done(true), ms);
+    signal?.addEventListener('abort', aborted, { once: true });
+  });
 }
 
 /** See {@link KernClient.eventsSoFar}. */

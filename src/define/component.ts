@@ -17,6 +17,7 @@ import {
 import { KernClient, type CancelOptions } from '../client/kern-client';
 import { parseRunRequest, type RunOptions } from '../client/run-options';
 import type { KernSchedule } from '../client/schedules';
+import type { SubscribeOptions } from '../client/subscription';
 import {
   defaultScheduleSession,
   scheduleIdOption,
@@ -146,7 +147,7 @@ export abstract class Component<K extends RunKind, Output = RunOutputOf<K>> {
   }
 
   /** The events of one of this component's runs from `fromIndex` on; see {@link KernClient.subscribe}. */
-  async *subscribe(runId: string, options: { fromIndex?: number } = {}): AsyncGenerator<AnyRunEvent, void> {
+  async *subscribe(runId: string, options: SubscribeOptions = {}): AsyncGenerator<AnyRunEvent, void> {
     yield* (await this.client()).subscribe(runId, options);
   }
 

@@ -7,7 +7,8 @@ import type { AnyRunEvent } from '../shared/events';
  * A run's stream is read by query, which costs the run's history nothing, but each query is work for a worker. So
  * however many viewers a run has here, its worker answers the queries of one. Each viewer reads the feed's buffer
  * at its own pace: a slow or departed viewer never holds up the run or the others.
- * The feed stops, and its buffer is dropped, when its last viewer leaves or the run ends.
+ * The feed stops, and its buffer is dropped, when its last viewer leaves or the run ends: then it reads nothing more,
+ * also from a quiet run (paused, or in a long tool call).
  */
 export class RunFeeds {
   private readonly feeds = new Map<string, RunFeed>();
@@ -48,6 +49,8 @@ export class RunFeeds {
 /** One run's shared subscription and the events it has read, from `start` on. */
 class RunFeed {
   private readonly events: AnyRunEvent[] = [];
+  /** Aborted when the feed stops: its subscription reads nothing more, even from a quiet run. */
+  private readonly reading = new AbortController();
   private viewers = 0;
   private ended = false;
   private stopped = false;
@@ -112,17 +115,17 @@ class RunFeed {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.reading.abort();
     this.onClose();
     this.notify();
   }
 
   private async pump(): Promise<void> {
     try {
-      for await (const event of this.client.subscribe(this.runId, { fromIndex: this.start })) {
+      const signal = this.reading.signal;
+      for await (const event of this.client.subscribe(this.runId, { fromIndex: this.start, signal })) {
         this.events.push(event);
         this.notify();
-        // The poll in flight when the last viewer left ends at the next event; nothing reads after that.
-        if (this.stopped) return;
       }
     } catch (err) {
       this.failure = err;

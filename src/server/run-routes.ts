@@ -66,7 +66,11 @@ async function startRun(c: Context, route: RunRoute): Promise<Response> {
   if (!request.stream) {
     if (request.background) return c.json({ run_id: runId, session_id: sessionId, status: RunStatus.pending }, 202);
     // A run that pauses for a person is answered then, `PAUSED`, as there.
-    const output = mayPause(runInput) ? await client.waitForRunOrPause(runId) : await client.waitForRun(runId);
+    // A client that goes away stops the wait, not the run (as there): the answer has no one to go to.
+    const wait = { signal: c.req.raw.signal };
+    const output = mayPause(runInput)
+      ? await client.waitForRunOrPause(runId, wait)
+      : await client.waitForRun(runId, wait);
     return c.json(wireOutput(output));
   }
   return streamRun(c, { client, feeds }, runId, 0, request.background);
@@ -88,7 +92,7 @@ async function continuePausedRun(c: Context, route: RunRoute): Promise<Response>
   if (request.background) {
     return c.json({ run_id: runId, session_id: output.sessionId, status: RunStatus.pending }, 202);
   }
-  return c.json(wireOutput(await client.waitForRunOrPause(runId)));
+  return c.json(wireOutput(await client.waitForRunOrPause(runId, { signal: c.req.raw.signal })));
 }
 
 /** `GET /{kind}/{id}/runs?session_id=&status=&limit=`: the component's runs, newest first. */

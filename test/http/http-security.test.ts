@@ -3,9 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { connect, createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import path from 'node:path';
-import { KernClient } from 'kern';
+import { Client, Connection } from '@temporalio/client';
+import { z } from 'zod';
+import { Agent, KernClient, OpenAIResponses, defineApp, defineTool } from 'kern';
 import { createServer, OpenServerRefused } from 'kern/server';
-import app from '../fixtures/http-app';
+import { contentWorkflow, researcher, storytellingTeam } from '../fixtures/http-app';
 import { startServedHarness, type Harness, type ServedHarness } from '../support/harness';
 import { openSocket, postForm } from '../support/http';
 
@@ -16,6 +18,22 @@ import { openSocket, postForm } from '../support/http';
 
 const appPath = path.resolve(__dirname, '../fixtures/http-app.ts');
 const WORKFLOW = 'content-creation-workflow';
+
+/** The HTTP tests' app, with an agent whose runs may pause (so a blocking request for one watches for the pause). */
+const guarded = new Agent({
+  name: 'Guarded',
+  model: new OpenAIResponses({ id: 'gpt-test' }),
+  tools: [
+    defineTool({
+      name: 'drop_table',
+      description: 'Drop a table.',
+      parameters: z.object({ table: z.string() }),
+      requiresConfirmation: true,
+      execute: ({ table }) => `dropped ${table}`,
+    }),
+  ],
+});
+const app = defineApp({ agents: [researcher, guarded], teams: [storytellingTeam], workflows: [contentWorkflow] });
 
 let served: ServedHarness;
 let h: Harness;
@@ -365,4 +383,96 @@ describe('WebSocket limits', () => {
       await server.close();
     }
   }, 60_000);
+});
+
+describe('nothing left running', () => {
+  /** A kern client whose queries and describes of runs are counted: what a server's viewers cost the runs' workers. */
+  async function countingClient() {
+    const calls = { query: 0, describe: 0 };
+    const connection = await Connection.connect({ address: process.env.KERN_TEST_TEMPORAL_ADDRESS! });
+    const temporal = new Client({
+      connection,
+      interceptors: {
+        workflow: [
+          {
+            query: (input, next) => ((calls.query += 1), next(input)),
+            describe: (input, next) => ((calls.describe += 1), next(input)),
+          },
+        ],
+      },
+    });
+    const client = await KernClient.connect({ client: temporal, taskQueue: h.taskQueue });
+    return { client, calls, close: () => connection.close() };
+  }
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  test('viewers that leave a quiet run leave no poller behind', async () => {
+    const counting = await countingClient();
+    const server = createServer({ app, client: counting.client });
+    const { url } = await server.listen({ port: 0 });
+    const prompt = `quiet ${randomUUID()}`;
+    // One word, then a long quiet model call.
+    h.model.replyWhen(prompt, { text: 'first second', tokenDelayMs: 15_000 });
+    try {
+      const started = await json(
+        await postForm(`${url}/agents/researcher/runs`, { message: prompt, stream: 'false', background: 'true' }),
+      );
+      const runId = started.body.run_id as string;
+      for (let viewer = 0; viewer < 5; viewer++) {
+        const controller = new AbortController();
+        const response = await postForm(
+          `${url}/agents/researcher/runs/${runId}/resume`,
+          { last_event_index: '-1' },
+          {},
+          controller.signal,
+        );
+        const reader = response.body!.getReader();
+        await reader.read(); // the first frame: this viewer follows the run
+        await sleep(300);
+        controller.abort();
+      }
+      await sleep(1_000);
+      const before = { ...counting.calls };
+      await sleep(3_000);
+      // The run is still going (its model call is quiet): nobody watches it, nothing reads it.
+      expect((await h.client.peekRun(runId))?.status).toBe('RUNNING');
+      expect(counting.calls).toEqual(before);
+      await h.client.cancelRun(runId);
+    } finally {
+      await server.close();
+      await counting.close();
+    }
+  }, 30_000);
+
+  test('a blocking request whose client went away stops waiting for its run (which goes on)', async () => {
+    const counting = await countingClient();
+    const server = createServer({ app, client: counting.client });
+    const { url } = await server.listen({ port: 0 });
+    const prompt = `blocking ${randomUUID()}`;
+    h.model.replyWhen(prompt, { text: 'slow answer here', tokenDelayMs: 5_000 });
+    const runId = randomUUID();
+    try {
+      const controller = new AbortController();
+      const answer = postForm(
+        `${url}/agents/guarded/runs`,
+        { message: prompt, stream: 'false', run_id: runId },
+        {},
+        controller.signal,
+      );
+      // The server looks for a pause twice a second while it waits.
+      for (let tries = 0; counting.calls.describe < 3 && tries < 50; tries++) await sleep(100);
+      expect(counting.calls.describe).toBeGreaterThanOrEqual(3);
+      controller.abort();
+      await expect(answer).rejects.toThrow();
+      await sleep(500);
+      const before = counting.calls.describe;
+      await sleep(2_000);
+      expect(counting.calls.describe).toBe(before);
+      expect((await h.client.peekRun(runId))?.status).toBe('RUNNING');
+      await h.client.cancelRun(runId);
+    } finally {
+      await server.close();
+      await counting.close();
+    }
+  }, 30_000);
 });

@@ -11,11 +11,17 @@ export interface SseFrame {
 }
 
 /** POSTs a form (urlencoded, as the framework's Python client sends it). */
-export function postForm(url: string, fields: Record<string, string>, headers: Record<string, string> = {}) {
+export function postForm(
+  url: string,
+  fields: Record<string, string>,
+  headers: Record<string, string> = {},
+  signal?: AbortSignal,
+) {
   return fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
     body: new URLSearchParams(fields).toString(),
+    ...(signal ? { signal } : {}),
   });
 }
 
