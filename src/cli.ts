@@ -12,8 +12,9 @@ const usage = `Usage:
   <module>: a JavaScript module, or TypeScript (.ts) when tsx is installed beside kern
 
 Environment: TEMPORAL_ADDRESS (localhost:7233), TEMPORAL_NAMESPACE (default), KERN_TASK_QUEUE (kern),
-OPENAI_API_KEY and OPENAI_BASE_URL for the models (worker), OS_SECURITY_KEY or KERN_SECURITY_KEY for
-bearer auth and KERN_CORS_ORIGINS (comma-separated) for CORS (serve).`;
+OPENAI_API_KEY and OPENAI_BASE_URL for the models (worker); for serve: OS_SECURITY_KEY or KERN_SECURITY_KEY
+(bearer auth), JWT_VERIFICATION_KEY or JWT_JWKS_FILE with JWT_ALGORITHM, JWT_AUDIENCE, JWT_ISSUER (JWT auth,
+scopes and per-user isolation), KERN_CORS_ORIGINS (comma-separated CORS origins).`;
 
 /** `kern <command>`: the command-line entry point. */
 export async function main(argv: string[]): Promise<void> {

@@ -2,9 +2,10 @@ import type { AnyAgent } from '../define/agent';
 import type { KernApp } from '../define/app';
 import type { AnyTeam } from '../define/team';
 import type { Workflow } from '../define/workflow';
-import type { RunKind } from '../shared/kinds';
+import { RUN_KINDS, type RunKind } from '../shared/kinds';
 import { unreachable } from '../shared/never';
 import type { AgentSpec, MemberSpec, ModelSpec, TeamSpec, ToolSpec } from '../shared/specs';
+import { allows, missingScope, type Caller } from './auth';
 import type { WireObject } from './wire';
 
 /** A component of each kind, as the app defines it. */
@@ -44,13 +45,25 @@ export class Catalog {
     return component && describe(component);
   }
 
-  /** `GET /agents`, `/teams`, `/workflows`. */
-  list(kind: RunKind): WireObject[] {
-    return [...this.byKind[kind].values()].map(describe);
+  /**
+   * `GET /agents`, `/teams`, `/workflows`: the components the caller may read. A JWT caller with no `read` scope for
+   * any of them gets the framework's 403.
+   */
+  list(kind: RunKind, caller: Caller): WireObject[] {
+    const family = RUN_KINDS[kind].route;
+    const readable = [...this.byKind[kind].values()].filter((component) =>
+      allows(caller, family, 'read', component.id),
+    );
+    if (readable.length === 0 && !allows(caller, family, 'read', '*')) {
+      throw missingScope([{ family, action: 'read' }]);
+    }
+    return readable.map(describe);
   }
 
-  /** `GET /config`: what this server serves. */
-  config(): WireObject {
+  /** `GET /config`: what this server serves, of what the caller may read. */
+  config(caller: Caller): WireObject {
+    const readable = <T extends Runnable>(kind: RunKind, components: readonly T[]) =>
+      components.filter((component) => allows(caller, RUN_KINDS[kind].route, 'read', component.id));
     const models = new Map<string, WireObject>();
     for (const component of [...this.app.agents, ...this.app.teams]) {
       const model = component.spec().model;
@@ -73,9 +86,9 @@ export class Catalog {
       os_database: null,
       databases: [],
       available_models: [...models.values()],
-      agents: this.app.agents.map(brief),
-      teams: this.app.teams.map((team) => ({ ...brief(team), mode: team.spec().mode })),
-      workflows: this.app.workflows.map(brief),
+      agents: readable('agent', this.app.agents).map(brief),
+      teams: readable('team', this.app.teams).map((team) => ({ ...brief(team), mode: team.spec().mode })),
+      workflows: readable('workflow', this.app.workflows).map(brief),
       interfaces: [],
       // Every run is a Temporal workflow: runs are queued durably, survive restarts, and need no database.
       queue: { durable: true, queue_per_session: false },

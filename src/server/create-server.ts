@@ -13,6 +13,7 @@ import { TemporalUnreachable } from '../shared/errors';
 import { RUN_KINDS, RUN_KIND_LIST, type RunKind } from '../shared/kinds';
 import { Catalog } from './catalog';
 import type { ServerDeps } from './deps';
+import { authenticate, callerIn, jwtVerifier, type JwtOptions } from './auth';
 import { isLoopback, refuseCrossSite } from './guards';
 import { NotFound, errorAnswer } from './http-errors';
 import { RunFeeds } from './run-feeds';
@@ -32,6 +33,11 @@ export interface ServerOptions {
    * variable, so a deployment that sets it is never left open), then `KERN_SECURITY_KEY`. Unset: no auth.
    */
   securityKey?: string;
+  /**
+   * JWT authentication and authorization, as the framework's server does it (see {@link JwtOptions}); default: from
+   * `JWT_VERIFICATION_KEY` or `JWT_JWKS_FILE` when set. With JWT, the security key is not used.
+   */
+  jwt?: JwtOptions;
   /** Origins allowed by CORS; default `KERN_CORS_ORIGINS` (comma-separated), else none (no CORS headers). */
   corsOrigins?: string[];
   /** The largest request body, in bytes (default 1 MiB); a larger one gets 413 before it is read whole. */
@@ -113,21 +119,17 @@ export function createServer(options: ServerOptions): KernServer {
       onError: (c) => c.json({ detail: 'Request body too large' }, 413, { connection: 'close' }),
     }),
   );
-  app.use('*', async (c, next) => {
-    if (securityKey === undefined || c.req.path === '/' || c.req.path === '/health' || c.req.path === '/workflows/ws') {
-      return next();
-    }
-    const header = c.req.header('authorization');
-    if (!header) return c.json({ detail: 'Authorization header required' }, 401);
-    const token = /^Bearer\s+(.+)$/i.exec(header)?.[1];
-    if (!token || !checkToken(token)) return c.json({ detail: 'Invalid authentication token' }, 401);
-    return next();
-  });
+  // Who is asking: a verified JWT (when configured), else the security key (when set), else anyone.
+  const verifying = jwtVerifier(options.jwt);
+  const authenticating = verifying.then((verifier) => authenticate(verifier, securityKey ? checkToken : undefined));
+  // A key that does not load is said by `listen`, and by every request (a 500 whose log says why).
+  authenticating.catch(() => undefined);
+  app.use('*', async (c, next) => (await authenticating)(c, next));
 
   const startedAt = new Date().toISOString();
   app.get('/', (c) => c.json({ name: 'kern', health: '/health', config: '/config' }));
   app.get('/health', (c) => c.json({ status: 'ok', instantiated_at: startedAt }));
-  app.get('/config', (c) => c.json(catalog.config()));
+  app.get('/config', (c) => c.json(catalog.config(callerIn(c))));
   app.get(
     '/workflows/ws',
     async (c, next) => {
@@ -135,12 +137,17 @@ export function createServer(options: ServerOptions): KernServer {
       return c.json({ detail: 'Too many WebSocket connections; try again later' }, 503, { 'retry-after': '5' });
     },
     upgradeWebSocket(async () =>
-      workflowSocket({ ...(await connect()), securityKey, checkToken, limits: webSocketLimits }),
+      workflowSocket({
+        ...(await connect()),
+        verifier: await verifying,
+        checkKey: securityKey !== undefined ? checkToken : undefined,
+        limits: webSocketLimits,
+      }),
     ),
   );
   for (const kind of RUN_KIND_LIST) {
     const route = `/${RUN_KINDS[kind].route}`;
-    app.get(route, (c) => c.json(catalog.list(kind)));
+    app.get(route, (c) => c.json(catalog.list(kind, callerIn(c))));
     app.get(`${route}/:componentId`, (c) => describeComponent(c, catalog, kind));
     app.route(route, runRoutes(kind, catalog, connect));
   }
@@ -155,7 +162,8 @@ export function createServer(options: ServerOptions): KernServer {
     app,
     fetch: (request) => app.fetch(request),
     async listen({ port = 7777, hostname = '127.0.0.1' } = {}) {
-      if (!isLoopback(hostname) && securityKey === undefined) {
+      const verifier = await verifying;
+      if (!isLoopback(hostname) && securityKey === undefined && verifier === undefined) {
         if (!options.allowUnauthenticated) throw new OpenServerRefused(hostname);
         console.warn(
           `kern server: WARNING: listening on ${hostname} with no authentication: anyone who can reach it can run ` +
@@ -199,7 +207,8 @@ export class OpenServerRefused extends Error {
   constructor(readonly hostname: string) {
     super(
       `refusing to listen on ${hostname} with no authentication: anyone who can reach it could run the app's agents ` +
-        'at your cost and read every conversation. Set OS_SECURITY_KEY (bearer auth), listen on 127.0.0.1 ' +
+        'at your cost and read every conversation. Set OS_SECURITY_KEY (bearer auth) or JWT_VERIFICATION_KEY ' +
+        '(JWT), listen on 127.0.0.1 ' +
         '(the default), or, to serve it openly anyway, pass --allow-unauthenticated (allowUnauthenticated: true)',
     );
   }

@@ -5,6 +5,7 @@ import { RUN_KINDS, type RunKind } from '../shared/kinds';
 import { mayPause } from '../shared/specs';
 import { componentIdentityOf, type AnyRunOutput } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
+import { callerIn, ownedBy, refuseOthersSession, startedAs } from './auth';
 import type { Catalog } from './catalog';
 import { answersOf, parseContinueRequest } from './continue-request';
 import type { ServerDeps } from './deps';
@@ -52,12 +53,14 @@ async function startRun(c: Context, route: RunRoute): Promise<Response> {
   const component = componentIn(c, route);
   const request = parseRunRequest(await readBodyFields(c));
   const { client, feeds } = await route.connect();
+  const caller = callerIn(c);
+  const identity = startedAs(caller, { userId: request.user_id, sessionId: request.session_id });
+  await refuseOthersSession(client, caller, identity.sessionId);
   const runInput = component.runInputFor(request.message, {
     background: request.background,
     stream: request.stream,
     ...(request.run_id !== undefined ? { runId: request.run_id } : {}),
-    ...(request.session_id !== undefined ? { sessionId: request.session_id } : {}),
-    ...(request.user_id !== undefined ? { userId: request.user_id } : {}),
+    ...identity,
     ...(request.session_state !== undefined ? { sessionState: request.session_state } : {}),
     ...(request.output_schema !== undefined ? { outputSchema: request.output_schema } : {}),
   });
@@ -112,9 +115,11 @@ async function listRuns(c: Context, route: RunRoute): Promise<Response> {
   }
   const limit = optionalInteger(c.req.query('limit'), ['query', 'limit']);
   const sessionId = c.req.query('session_id') || undefined;
+  const { owner } = callerIn(c);
   const { runs } = await client.listRuns({
     kind: component.kind,
     componentId: component.id,
+    ...(owner !== undefined ? { userId: owner } : {}),
     ...(sessionId ? { sessionId } : {}),
     ...(status ? { status: status as RunStatus } : {}),
     ...(limit !== undefined ? { limit } : {}),
@@ -139,7 +144,8 @@ async function cancelRun(c: Context, route: RunRoute): Promise<Response> {
   const runId = runIdIn(c);
   if (runId === undefined) return c.json({ cancelled: false });
   const output = await client.peekRun(runId);
-  // A run of another component is not this route's to cancel; an unknown id records the cancel (before start).
+  // A run of another component (or user) is not this route's to cancel; an unknown id records the cancel (before
+  // start). Both answer `false`, so the answer says nothing of other users' runs.
   if (output && !owns(c, route, output)) return c.json({ cancelled: false });
   const intent = { kind: route.kind, componentId: component.id };
   return c.json({ cancelled: await client.cancelRun(runId, { intent }) });
@@ -182,10 +188,14 @@ function componentIn(c: Context, route: RunRoute) {
   return component;
 }
 
-/** True when the output is a run of the component in the path (and of the session, when one is given). */
+/**
+ * True when the output is a run of the component in the path (and of the session, when one is given) that the
+ * caller may see (under JWT, the caller's own).
+ */
 function owns(c: Context, route: RunRoute, output: AnyRunOutput, sessionId?: string): boolean {
   return (
     output.kind === route.kind &&
+    ownedBy(callerIn(c), output) &&
     componentIdentityOf(output).id === c.req.param('componentId') &&
     (sessionId === undefined || sessionId === '' || output.sessionId === sessionId)
   );

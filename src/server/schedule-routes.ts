@@ -4,9 +4,10 @@ import type { KernClient } from '../client/kern-client';
 import { RunKey } from '../client/run-options';
 import type { ScheduleInfo } from '../client/schedules';
 import { ScheduleIdInUseError, ScheduleNotFound } from '../shared/errors';
-import { RUN_KINDS, kindOfRoute } from '../shared/kinds';
+import { RUN_KINDS, kindOfRoute, type RunKind } from '../shared/kinds';
 import type { AnyRunOutput } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
+import { allows, callerIn, missingScope, ownedBy, startedAs, type Caller } from './auth';
 import type { Catalog } from './catalog';
 import type { ServerDeps } from './deps';
 import { Conflict, InvalidRequest, NotFound } from './http-errors';
@@ -48,8 +49,9 @@ async function listSchedules(c: Context, { connect }: ScheduleRoute): Promise<Re
   const { limit, page } = paging(c, 100, 1000);
   const enabled = c.req.query('enabled');
   const { client } = await connect();
+  const caller = callerIn(c);
   const all = (await client.listSchedules()).filter(
-    (schedule) => enabled === undefined || schedule.paused === (enabled === 'false'),
+    (schedule) => ownedBy(caller, schedule) && (enabled === undefined || schedule.paused === (enabled === 'false')),
   );
   return c.json({
     data: all.slice((page - 1) * limit, page * limit).map(wireSchedule),
@@ -73,7 +75,13 @@ async function createSchedule(c: Context, { catalog, connect }: ScheduleRoute): 
     );
   }
   if (!cron_expr) throw fieldProblem('cron_expr', 'kern schedules need a cron expression', cron_expr);
-  const { message, session_id, user_id, session_state } = payload;
+  const caller = callerIn(c);
+  mayRun(caller, component.kind, component.id);
+  const { message, session_state } = payload;
+  const { userId: user_id, sessionId: session_id } = startedAs(caller, {
+    userId: payload.user_id,
+    sessionId: payload.session_id,
+  });
   const { client } = await connect();
   const { input, settings } = component.scheduleFor({
     id: name,
@@ -95,16 +103,19 @@ async function createSchedule(c: Context, { catalog, connect }: ScheduleRoute): 
 }
 
 /** `DELETE /schedules/{id}`: the schedule goes; its runs stay. */
-async function deleteSchedule(c: Context, { connect }: ScheduleRoute): Promise<Response> {
-  const { client } = await connect();
-  await found(() => client.schedule(scheduleIdIn(c)).delete());
+async function deleteSchedule(c: Context, route: ScheduleRoute): Promise<Response> {
+  const info = await describe(c, route);
+  const { client } = await route.connect();
+  await found(() => client.schedule(info.scheduleId).delete());
   return c.body(null, 204);
 }
 
-/** `POST /schedules/{id}/enable` and `/disable`. */
-async function pauseSchedule(c: Context, { connect }: ScheduleRoute, paused: boolean): Promise<Response> {
-  const { client } = await connect();
-  const schedule = client.schedule(scheduleIdIn(c));
+/** `POST /schedules/{id}/enable` and `/disable`; enabling needs the right to run what it starts, as creating. */
+async function pauseSchedule(c: Context, route: ScheduleRoute, paused: boolean): Promise<Response> {
+  const info = await describe(c, route);
+  if (!paused) mayRun(callerIn(c), info.kind, info.componentId);
+  const { client } = await route.connect();
+  const schedule = client.schedule(info.scheduleId);
   await found(() => (paused ? schedule.pause() : schedule.resume()));
   return c.json(wireScheduleState(await found(() => schedule.describe())));
 }
@@ -112,6 +123,7 @@ async function pauseSchedule(c: Context, { connect }: ScheduleRoute, paused: boo
 /** `POST /schedules/{id}/trigger`: fires once now, under the schedule's overlap policy; answers the run it started. */
 async function triggerSchedule(c: Context, route: ScheduleRoute): Promise<Response> {
   const info = await describe(c, route);
+  mayRun(callerIn(c), info.kind, info.componentId);
   if (info.paused) return c.json({ detail: 'Schedule is disabled' }, 409);
   const { client } = await route.connect();
   const schedule = client.schedule(info.scheduleId);
@@ -161,10 +173,18 @@ async function listScheduleRuns(c: Context, route: ScheduleRoute): Promise<Respo
   });
 }
 
-/** The schedule in the path, described; 404 for one no kern schedule has. */
+/** The schedule in the path, described; 404 for one no kern schedule has, or that is another user's. */
 async function describe(c: Context, { connect }: ScheduleRoute): Promise<ScheduleInfo> {
   const { client } = await connect();
-  return found(() => client.schedule(scheduleIdIn(c)).describe());
+  const info = await found(() => client.schedule(scheduleIdIn(c)).describe());
+  if (!ownedBy(callerIn(c), info)) throw new NotFound('Schedule not found');
+  return info;
+}
+
+/** Refuses a schedule the caller may not run the target of, as the framework does (`agents:run`, …). */
+function mayRun(caller: Caller, kind: RunKind, componentId: string): void {
+  const family = RUN_KINDS[kind].route;
+  if (!allows(caller, family, 'run', componentId)) throw missingScope([{ family, action: 'run' }]);
 }
 
 /** The framework's `ScheduleCreate`, for what kern can do: a cron schedule that starts a run of a component. */

@@ -4,6 +4,7 @@ import { ListedKey } from '../client/run-options';
 import { RUN_KIND_LIST, isRunKind, type RunKind } from '../shared/kinds';
 import type { AnyRunOutput } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
+import { callerIn, ownedBy } from './auth';
 import type { Catalog } from './catalog';
 import type { ServerDeps } from './deps';
 import { InvalidRequest, NotFound } from './http-errors';
@@ -57,7 +58,8 @@ async function listSessions(c: Context, { catalog, connect }: SessionRoute): Pro
   if (c.req.query('session_name') !== undefined) {
     throw problem('session_name', 'filtering sessions by name is not supported by kern', c.req.query('session_name'));
   }
-  const userId = listedKey(c, 'user_id');
+  // Bound to a user (JWT): that user's sessions, whatever `user_id` says.
+  const userId = callerIn(c).owner ?? listedKey(c, 'user_id');
   const componentId = c.req.query('component_id') || undefined;
   // Sessions of a type are those whose first run was one of this server's components of that kind.
   const ids = type === undefined ? undefined : catalog.ids(type);
@@ -93,7 +95,7 @@ async function getSession(c: Context, { catalog, connect }: SessionRoute): Promi
   const sessionId = c.req.param('sessionId') ?? '';
   const session = ListedKey.safeParse(sessionId).success ? await client.getSession(sessionId) : null;
   const kind = kindOf(catalog, session?.componentId) ?? session?.runs[0]?.kind;
-  if (!session || (type !== undefined && kind !== type)) {
+  if (!session || !ownedBy(callerIn(c), session) || (type !== undefined && kind !== type)) {
     const typed = type === undefined ? '' : `${type[0]!.toUpperCase()}${type.slice(1)} `;
     throw new NotFound(`${typed}Session with id '${sessionId}' not found`);
   }
@@ -118,7 +120,8 @@ async function listSessionRuns(c: Context, { connect }: SessionRoute): Promise<R
   const after = optionalInteger(c.req.query('created_after'), ['query', 'created_after']);
   const before = optionalInteger(c.req.query('created_before'), ['query', 'created_before']);
   const { client } = await connect();
-  if (!ListedKey.safeParse(sessionId).success || !(await client.getSessionInfo(sessionId))) {
+  const session = ListedKey.safeParse(sessionId).success ? await client.getSessionInfo(sessionId) : null;
+  if (!session || !ownedBy(callerIn(c), session)) {
     throw new NotFound(`Session with ID ${sessionId} not found`);
   }
   const runs: AnyRunOutput[] = [];

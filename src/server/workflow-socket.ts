@@ -6,6 +6,7 @@ import { ListedKey, RunKey } from '../client/run-options';
 import type { AnyRunEvent } from '../shared/events';
 import type { Catalog } from './catalog';
 import { resumeRun } from './run-events';
+import { allows, ownedBy, refuseOthersSession, startedAs, Unauthorized, type Caller, type JwtVerifier } from './auth';
 import { publicError } from './http-errors';
 import type { RunFeeds } from './run-feeds';
 import { pythonJson, wireEvent, type WireObject } from './wire';
@@ -23,6 +24,7 @@ const StartWorkflow = z.object({
 
 const Reconnect = z.object({
   run_id: z.string().min(1),
+  workflow_id: z.string().optional(),
   last_event_index: z.number().int().nullish(),
 });
 
@@ -61,12 +63,17 @@ export function workflowSocket(deps: {
   client: KernClient;
   catalog: Catalog;
   feeds: RunFeeds;
-  securityKey: string | undefined;
-  checkToken: (token: string) => boolean;
+  /** Verifies JWTs, when the server has them; then a socket authenticates with a token and acts as its user. */
+  verifier: JwtVerifier | undefined;
+  /** Checks the security key, when the server has one (and no JWT). */
+  checkKey: ((token: string) => boolean) | undefined;
   limits: WebSocketLimits;
 }): WSEvents {
-  const { client, catalog, feeds, securityKey, limits } = deps;
-  let authenticated = securityKey === undefined;
+  const { client, catalog, feeds, verifier, checkKey, limits } = deps;
+  const requiresAuth = verifier !== undefined || checkKey !== undefined;
+  let authenticated = !requiresAuth;
+  let caller: Caller = {};
+  let handled = Promise.resolve();
   let authTimer: NodeJS.Timeout | undefined;
   let following = 0;
   const left = new AbortController();
@@ -132,16 +139,20 @@ export function workflowSocket(deps: {
       return send(ws, { event: 'error', error: `${field} is required and must be valid` });
     }
     const workflow = catalog.find('workflow', parsed.data.workflow_id);
+    if (!allows(caller, 'workflows', 'run', parsed.data.workflow_id)) {
+      return send(ws, { event: 'error', error: 'Insufficient permissions to run this workflow' });
+    }
     if (!workflow) {
       return send(ws, { event: 'error', error: `Workflow ${parsed.data.workflow_id} not found` });
     }
     if (!mayFollow(ws)) return;
+    const identity = startedAs(caller, { userId: parsed.data.user_id, sessionId: parsed.data.session_id });
+    await refuseOthersSession(client, caller, identity.sessionId);
     const runInput = workflow.runInputFor(parsed.data.message, {
       background: true,
       stream: true,
       ...(parsed.data.run_id ? { runId: parsed.data.run_id } : {}),
-      ...(parsed.data.session_id ? { sessionId: parsed.data.session_id } : {}),
-      ...(parsed.data.user_id ? { userId: parsed.data.user_id } : {}),
+      ...identity,
     });
     await client.startRun(runInput);
     void forward(ws, eventsOf(feeds.follow(runInput.runId, 0, left.signal)), true);
@@ -150,6 +161,9 @@ export function workflowSocket(deps: {
   const reconnect = (ws: WSContext, message: Record<string, unknown>) => {
     const parsed = Reconnect.safeParse(message);
     if (!parsed.success) return send(ws, { event: 'error', error: 'run_id is required for subscription' });
+    if (parsed.data.workflow_id !== undefined && !allows(caller, 'workflows', 'run', parsed.data.workflow_id)) {
+      return send(ws, { event: 'error', error: 'Insufficient permissions to reconnect to this workflow' });
+    }
     if (!mayFollow(ws)) return;
     const { run_id: runId, last_event_index: lastEventIndex } = parsed.data;
     const items = resumeRun(
@@ -157,7 +171,11 @@ export function workflowSocket(deps: {
       {
         runId,
         lastEventIndex: lastEventIndex ?? undefined,
-        owns: (output) => output.kind === 'workflow',
+        // Another user's run, or one of a workflow the caller may not run, is not found.
+        owns: (output) =>
+          output.kind === 'workflow' &&
+          ownedBy(caller, output) &&
+          allows(caller, 'workflows', 'run', output.workflowId),
         kindWord: 'workflow',
         signal: left.signal,
       },
@@ -177,7 +195,8 @@ export function workflowSocket(deps: {
       }
     },
     onMessage(event, ws) {
-      void handle(event.data, ws);
+      // One message at a time, in the order sent: a start sent right after `authenticate` runs as its user.
+      handled = handled.then(() => handle(event.data, ws)).catch((err: unknown) => sendError(ws, err, 'a message'));
     },
     onClose() {
       // The socket's runs go on; only its viewers of them stop.
@@ -185,6 +204,31 @@ export function workflowSocket(deps: {
       left.abort();
     },
   };
+
+  /** `authenticate`: a JWT (as on HTTP, without `Bearer`) when the server has JWT, else the security key. */
+  async function authenticate(ws: WSContext, token: unknown): Promise<void> {
+    if (!requiresAuth) {
+      return send(ws, { event: 'authenticated', message: 'Authentication is not required on this server.' });
+    }
+    if (typeof token !== 'string' || token === '') return send(ws, { event: 'auth_error', error: 'Token is required' });
+    if (verifier) {
+      try {
+        caller = await verifier.verify(token);
+      } catch (err) {
+        const detail = err instanceof Unauthorized ? String(err.detail) : 'Invalid token';
+        const type = detail === 'Token has expired' ? 'expired' : 'invalid_token';
+        return send(ws, { event: 'auth_error', error: detail, error_type: type });
+      }
+    } else if (!checkKey!(token)) {
+      return send(ws, { event: 'auth_error', error: 'Invalid token' });
+    }
+    authenticated = true;
+    clearTimeout(authTimer);
+    send(ws, { event: 'authenticated', message: 'Authentication successful. You can now send commands.' });
+    if (verifier) {
+      send(ws, { event: 'authenticated', message: 'JWT authentication successful.', user_id: caller.userId ?? null });
+    }
+  }
 
   async function handle(data: unknown, ws: WSContext): Promise<void> {
     if (left.signal.aborted) return;
@@ -199,20 +243,11 @@ export function workflowSocket(deps: {
     } catch {
       return send(ws, { event: 'error', error: 'Invalid message: expected a JSON object with an action' });
     }
-    if (message.action === 'authenticate') {
-      if (authenticated && securityKey === undefined) {
-        return send(ws, { event: 'authenticated', message: 'Authentication is not required on this server.' });
-      }
-      authenticated = typeof message.token === 'string' && deps.checkToken(message.token);
-      if (authenticated) clearTimeout(authTimer);
-      return authenticated
-        ? send(ws, { event: 'authenticated', message: 'Authentication successful. You can now send commands.' })
-        : send(ws, { event: 'auth_error', error: 'Invalid token' });
-    }
+    if (message.action === 'authenticate') return authenticate(ws, message.token);
     if (!authenticated) {
       return send(ws, {
         event: 'auth_required',
-        error: 'Authentication required. Send authenticate action with valid bearer token.',
+        error: `Authentication required. Send authenticate action with valid ${verifier ? 'JWT' : 'bearer token'}.`,
       });
     }
     try {
