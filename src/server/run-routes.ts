@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { RunKey } from '../client/run-options';
-import { RunNotPaused } from '../shared/errors';
+import { RunIdInUseError, RunNotPaused } from '../shared/errors';
 import { RUN_KINDS, type RunKind } from '../shared/kinds';
 import { mayPause } from '../shared/specs';
 import { componentIdentityOf, type AnyRunOutput } from '../shared/run-output';
@@ -9,6 +9,7 @@ import { callerIn, ownedBy, refuseOthersSession, startedAs } from './auth';
 import type { Catalog } from './catalog';
 import { answersOf, parseContinueRequest } from './continue-request';
 import type { ServerDeps } from './deps';
+import { idempotencyKeyIn, idempotentIds } from './idempotency';
 import { InvalidRequest, NotFound } from './http-errors';
 import { resumeRun, type ResumeItem } from './run-events';
 import { optionalInteger, parseRunRequest, readBodyFields } from './run-request';
@@ -56,16 +57,37 @@ async function startRun(c: Context, route: RunRoute): Promise<Response> {
   const caller = callerIn(c);
   const identity = startedAs(caller, { userId: request.user_id, sessionId: request.session_id });
   await refuseOthersSession(client, caller, identity.sessionId);
+  const key = request.run_id === undefined ? idempotencyKeyIn(c) : undefined;
+  const ids = key === undefined ? undefined : idempotentIds(route.kind, component.id, identity.userId, key);
   const runInput = component.runInputFor(request.message, {
     background: request.background,
     stream: request.stream,
     ...(request.run_id !== undefined ? { runId: request.run_id } : {}),
+    ...(ids ? { runId: ids.runId, sessionId: identity.sessionId ?? ids.sessionId } : {}),
     ...identity,
     ...(request.session_state !== undefined ? { sessionState: request.session_state } : {}),
     ...(request.output_schema !== undefined ? { outputSchema: request.output_schema } : {}),
   });
-  const { runId, sessionId } = runInput;
-  await client.startRun(runInput);
+  const { runId } = runInput;
+  let { sessionId } = runInput;
+  try {
+    await client.startRun(runInput);
+  } catch (err) {
+    if (key === undefined || !(err instanceof RunIdInUseError)) throw err;
+    // A retry: the run the first request started answers it, if the request is the same.
+    const first = await client.peekRun(runId);
+    if (!first || first.input !== runInput.input || first.sessionId !== runInput.sessionId) {
+      throw new InvalidRequest([
+        {
+          type: 'value_error',
+          loc: ['header', 'idempotency-key'],
+          msg: 'this Idempotency-Key was used for another request; use a new key for a new request',
+          input: key,
+        },
+      ]);
+    }
+    sessionId = first.sessionId;
+  }
   if (!request.stream) {
     if (request.background) return c.json({ run_id: runId, session_id: sessionId, status: RunStatus.pending }, 202);
     // A run that pauses for a person is answered then, `PAUSED`, as there.

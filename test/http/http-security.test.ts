@@ -476,3 +476,56 @@ describe('nothing left running', () => {
     }
   }, 30_000);
 });
+
+describe('Idempotency-Key', () => {
+  test('concurrent retries with one key get one run; another user or another request gets its own or a 422', async () => {
+    const prompt = `idempotent ${randomUUID()}`;
+    h.model.replyWhen(prompt, { text: 'only once', tokenDelayMs: 50 });
+    const key: string = randomUUID();
+    const post = (fields: Record<string, string>, idempotencyKey: string = key) =>
+      postForm(
+        `${base}/agents/researcher/runs`,
+        { message: prompt, stream: 'false', background: 'true', ...fields },
+        { 'idempotency-key': idempotencyKey },
+      );
+    const answers = await Promise.all(Array.from({ length: 5 }, () => post({ user_id: 'ada' }).then(json)));
+    expect(answers.map((answer) => answer.status)).toEqual([202, 202, 202, 202, 202]);
+    const [{ run_id: runId, session_id: sessionId }] = answers.map((answer) => answer.body);
+    for (const answer of answers) expect(answer.body).toMatchObject({ run_id: runId, session_id: sessionId });
+    await h.waitForStatus(runId, 'COMPLETED');
+    // One run, one model call, one session with one run.
+    expect(h.model.requests.filter((request) => request.lastUserText.includes(prompt))).toHaveLength(1);
+    const session = await h.client.getSession(sessionId);
+    expect(session?.runs.map((run) => run.runId)).toEqual([runId]);
+
+    // A blocking retry after the end answers with the run's output.
+    const blocking = await json(await post({ user_id: 'ada', background: 'false' }));
+    expect(blocking.body).toMatchObject({ run_id: runId, content: 'only once', status: 'COMPLETED' });
+
+    // The same key from another user is another run; the same key for another message is refused.
+    const other = await json(await post({ user_id: 'bob' }));
+    expect(other.status).toBe(202);
+    expect(other.body.run_id).not.toBe(runId);
+    const reused = await json(
+      await postForm(
+        `${base}/agents/researcher/runs`,
+        { message: 'something else', stream: 'false', background: 'true', user_id: 'ada' },
+        { 'idempotency-key': key },
+      ),
+    );
+    expect(reused).toEqual({
+      status: 422,
+      body: {
+        detail: [
+          {
+            type: 'value_error',
+            loc: ['header', 'idempotency-key'],
+            msg: 'this Idempotency-Key was used for another request; use a new key for a new request',
+            input: key,
+          },
+        ],
+      },
+    });
+    expect((await post({}, 'x'.repeat(201))).status).toBe(422);
+  });
+});
