@@ -5,9 +5,13 @@
     .venv/bin/python scripts/agentos-client-check.py
 
 Each call parses kern's answers with the framework's own classes; any field it cannot read fails loudly.
+With KERN_CHECK_TOKEN set (the server's OS_SECURITY_KEY, or a JWT whose user is "ada"), every call sends it as
+`Authorization: Bearer …`, as the framework's client is given it (its calls take `headers`).
 """
 import asyncio
+import functools
 import json
+import os
 
 from agno.client import AgentOSClient
 from agno.db.base import SessionType
@@ -15,6 +19,9 @@ from agno.db.base import SessionType
 
 async def main() -> None:
     client = AgentOSClient(base_url="http://localhost:7777")
+    token = os.environ.get("KERN_CHECK_TOKEN")
+    if token:
+        authorize(client, {"Authorization": f"Bearer {token}"})
     config = await client.aget_config()
     print("config:", [t.id for t in config.teams], [w.id for w in config.workflows])
 
@@ -64,6 +71,15 @@ async def main() -> None:
     schema = {"title": "City", "type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
     city = await client.run_agent(agent_id="emailagent", message="A city", output_schema=json.dumps(schema))
     print("run_agent (output_schema):", city.content_type, city.content)
+
+
+def authorize(client: AgentOSClient, headers: dict) -> None:
+    """Gives every call of the client's the headers: each of its public calls takes `headers`."""
+    for name in dir(client):
+        call = getattr(client, name)
+        if name.startswith("_") or not callable(call):
+            continue
+        setattr(client, name, functools.partial(call, headers=headers))
 
 
 asyncio.run(main())

@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { SignJWT, exportSPKI, generateKeyPair, type CryptoKey } from 'jose';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type CryptoKey } from 'jose';
 import { Agent, OpenAIResponses, defineApp } from 'kern';
 import { createServer, type KernServer } from 'kern/server';
 import { contentWorkflow, researcher, storytellingTeam } from '../fixtures/http-app';
@@ -111,6 +114,48 @@ describe('tokens', () => {
       /JWT: the verification key is not a PEM public key for RS256 .*JWT_ALGORITHM=HS256/,
     );
     await broken.close();
+  });
+
+  test('keys from a JWKS file, chosen by kid; or a shared secret with HS256', async () => {
+    const [first, second] = [await generateKeyPair('RS256'), await generateKeyPair('RS256')];
+    const dir = mkdtempSync(path.join(tmpdir(), 'kern-jwks-'));
+    const jwksFile = path.join(dir, 'jwks.json');
+    const keys = [
+      { ...(await exportJWK(first.publicKey)), kid: 'first', alg: 'RS256' },
+      { ...(await exportJWK(second.publicKey)), kid: 'second', alg: 'RS256' },
+    ];
+    writeFileSync(jwksFile, JSON.stringify({ keys }));
+    const signed = (key: CryptoKey, kid: string) =>
+      new SignJWT({ sub: 'ada', scopes: ['agents:read'] }).setProtectedHeader({ alg: 'RS256', kid }).sign(key);
+    const withJwks = createServer({ app, client: h.client, jwt: { jwksFile } });
+    try {
+      const call = async (jwt: string) =>
+        (await withJwks.fetch(new Request('http://kern.test/agents', { headers: bearer(jwt) }))).status;
+      expect(await call(await signed(second.privateKey, 'second'))).toBe(200);
+      expect(await call(await signed(first.privateKey, 'first'))).toBe(200);
+      // Signed with one key but naming the other: refused.
+      expect(await call(await signed(first.privateKey, 'second'))).toBe(401);
+    } finally {
+      await withJwks.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+
+    const secret = 'a shared secret of at least thirty-two bytes';
+    const withSecret = createServer({ app, client: h.client, jwt: { verificationKeys: [secret], algorithm: 'HS256' } });
+    try {
+      const hs = await new SignJWT({ sub: 'ada', scopes: ['agents:read'] })
+        .setProtectedHeader({ alg: 'HS256' })
+        .sign(new TextEncoder().encode(secret));
+      const answer = await withSecret.fetch(new Request('http://kern.test/agents', { headers: bearer(hs) }));
+      expect(answer.status).toBe(200);
+      // An RS256 token is refused where HS256 is the algorithm.
+      const rs = await token('ada', ['agents:read']);
+      expect((await withSecret.fetch(new Request('http://kern.test/agents', { headers: bearer(rs) }))).status).toBe(
+        401,
+      );
+    } finally {
+      await withSecret.close();
+    }
   });
 
   test('a browser may send the token in the access_token cookie', async () => {
