@@ -7,7 +7,7 @@ import app from '../fixtures/http-app';
 
 const appPath = path.resolve(__dirname, '../fixtures/http-app.ts');
 import { startServedHarness, type Harness, type ServedHarness } from '../support/harness';
-import { openSocket, postForm, readFrames, sseFrames, type SseFrame } from '../support/http';
+import { openSocket, postForm, readFrames, sseFrames, type SseFrame, statusAndJson, type Wire } from '../support/http';
 
 let served: ServedHarness;
 let h: Harness;
@@ -18,10 +18,7 @@ beforeAll(async () => {
 });
 afterAll(() => served.close());
 
-/** A response's wire JSON, loosely typed: the tests check its shape field by field. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Wire = any;
-const json = async (response: Response) => ({ status: response.status, body: (await response.json()) as Wire });
+const json = statusAndJson;
 const story = (words: number) => Array.from({ length: words }, (_, i) => `word${i}`).join(' ');
 
 /** Polls `GET …/runs/{run_id}` until the run has one of `statuses`. */

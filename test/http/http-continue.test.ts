@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { Agent, OpenAIResponses, Team, defineApp, defineTool } from 'kern';
 import { startServedHarness, type Harness, type ServedHarness } from '../support/harness';
-import { postForm, readFrames } from '../support/http';
+import { postForm, readFrames, statusAndJson, type Wire } from '../support/http';
 
 const ran: string[] = [];
 const deleteRows = defineTool({
@@ -48,9 +48,7 @@ beforeEach(() => {
   ran.length = 0;
 });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Wire = any;
-const json = async (response: Response) => ({ status: response.status, body: (await response.json()) as Wire });
+const json = statusAndJson;
 const call = (name: string, args: unknown) => ({ toolCalls: [{ name, arguments: args }] });
 
 describe('POST /{kind}/{id}/runs/{run_id}/continue, as the framework takes it', () => {

@@ -7,7 +7,7 @@ import { Agent, OpenAIResponses, defineApp } from 'kern';
 import { createServer, type KernServer } from 'kern/server';
 import { contentWorkflow, researcher, storytellingTeam } from '../fixtures/http-app';
 import { startHarness, type Harness } from '../support/harness';
-import { openSocket, postForm, readFrames } from '../support/http';
+import { openSocket, postForm, readFrames, statusAndJson } from '../support/http';
 
 /**
  * JWT as the framework's server does it, over real HTTP and a real WebSocket: tokens verified (signature, expiry,
@@ -60,8 +60,7 @@ async function token(
 }
 
 const bearer = (jwt: string) => ({ authorization: `Bearer ${jwt}` });
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const json = async (response: Response) => ({ status: response.status, body: (await response.json()) as any });
+const json = statusAndJson;
 const get = async (path: string, jwt: string) => json(await fetch(`${base}${path}`, { headers: bearer(jwt) }));
 
 const USER = ['agents:read', 'agents:run', 'workflows:read', 'workflows:run', 'sessions:read'];

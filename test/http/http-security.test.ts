@@ -9,7 +9,7 @@ import { Agent, KernClient, OpenAIResponses, defineApp, defineTool } from 'kern'
 import { createServer, OpenServerRefused } from 'kern/server';
 import { contentWorkflow, researcher, storytellingTeam } from '../fixtures/http-app';
 import { startServedHarness, type Harness, type ServedHarness } from '../support/harness';
-import { openSocket, postForm } from '../support/http';
+import { openSocket, postForm, statusAndJson } from '../support/http';
 
 /**
  * The server's defences, each shown over real HTTP and a real WebSocket: where it listens, what it refuses from a web
@@ -44,8 +44,7 @@ beforeAll(async () => {
 });
 afterAll(() => served.close());
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const json = async (response: Response) => ({ status: response.status, body: (await response.json()) as any });
+const json = statusAndJson;
 
 /** The machine's IPv4 addresses other machines may reach (none in some containers). */
 function externalAddresses(): string[] {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, OpenAIResponses, Team, defineApp } from 'kern';
 import { startServedHarness, type Harness, type ServedHarness } from '../support/harness';
-import { postForm } from '../support/http';
+import { postForm, statusAndJson, type Wire } from '../support/http';
 import { remember } from '../fixtures/session-tools';
 
 const model = new OpenAIResponses({ id: 'gpt-test' });
@@ -19,16 +19,9 @@ beforeAll(async () => {
 });
 afterAll(() => served.close());
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Wire = any;
-const get = async (path: string) => {
-  const response = await fetch(`${base}${path}`);
-  return { status: response.status, body: (await response.json()) as Wire };
-};
-const run = async (path: string, fields: Record<string, string>) => {
-  const response = await postForm(`${base}${path}`, { stream: 'false', ...fields });
-  return { status: response.status, body: (await response.json()) as Wire };
-};
+const get = async (path: string) => statusAndJson(await fetch(`${base}${path}`));
+const run = async (path: string, fields: Record<string, string>) =>
+  statusAndJson(await postForm(`${base}${path}`, { stream: 'false', ...fields }));
 /** Reads `path` until `ready` holds: listings come from visibility, which follows a run by a moment. */
 async function eventually(path: string, ready: (body: Wire) => boolean): Promise<Wire> {
   const deadline = Date.now() + 20_000;

@@ -10,6 +10,15 @@ export interface SseFrame {
   json: Record<string, unknown>;
 }
 
+/** A response's wire JSON, loosely typed: the tests check its shape field by field. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Wire = any;
+
+/** A response's status and JSON body. */
+export async function statusAndJson(response: Response): Promise<{ status: number; body: Wire }> {
+  return { status: response.status, body: (await response.json()) as Wire };
+}
+
 /** POSTs a form (urlencoded, as the framework's Python client sends it). */
 export function postForm(
   url: string,
