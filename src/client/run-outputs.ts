@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { WorkflowFailedError } from '@temporalio/client';
 import { RunStatus, isTerminalStatus } from '../shared/run-status';
 import type { RunRequirement } from '../shared/requirements';
@@ -82,15 +83,23 @@ export async function waitForRun(
   options: WaitOptions = {},
 ): Promise<AnyRunOutput> {
   const { signal } = options;
+  signal?.throwIfAborted();
+  // The wait's long polls each listen to the signal, and never stop listening: they listen to one of the wait's own.
+  const polls = new AbortController();
+  setMaxListeners(Infinity, polls.signal);
+  const stop = () => polls.abort(signal?.reason);
+  signal?.addEventListener('abort', stop, { once: true });
   try {
     const result = () => access.runHandle(runId).result();
-    return await (signal ? access.temporal.connection.withAbortSignal(signal, result) : result());
+    return await (signal ? access.temporal.connection.withAbortSignal(polls.signal, result) : result());
   } catch (err) {
     if (signal?.aborted) throw signal.reason;
     if (!(err instanceof WorkflowFailedError)) throw access.unreachableOr(err);
     const output = await getRunOutput(access, runId);
     if (!output) throw err;
     return output;
+  } finally {
+    signal?.removeEventListener('abort', stop);
   }
 }
 

@@ -55,6 +55,8 @@ export interface Caller {
   sessionId?: string;
   /** The token's scopes; undefined when scopes are not checked (a bearer key, or no auth). */
   scopes?: readonly string[];
+  /** When the token expires (epoch ms): a WebSocket it authenticated closes then. */
+  expiresAt?: number;
 }
 
 /** The scope that grants everything, as the framework names it. */
@@ -113,6 +115,8 @@ export async function jwtVerifier(options: JwtOptions = {}): Promise<JwtVerifier
 
   const checks = {
     algorithms: [algorithm],
+    // A token that never expires is a key that cannot be taken back.
+    requiredClaims: ['exp'],
     clockTolerance: leeway,
     ...(audience !== undefined && audience.length > 0 ? { audience } : {}),
     ...(issuer !== undefined ? { issuer } : {}),
@@ -122,16 +126,18 @@ export async function jwtVerifier(options: JwtOptions = {}): Promise<JwtVerifier
     async verify(token) {
       let failure: unknown;
       for (const key of keys) {
+        let payload: JWTPayload;
         try {
-          const { payload } = await jwtVerify(token, key as Parameters<typeof jwtVerify>[1], checks);
-          return callerOf(payload);
+          ({ payload } = await jwtVerify(token, key as Parameters<typeof jwtVerify>[1], checks));
         } catch (err) {
           // An expired token is expired whatever key is tried next; a key that does not fit may be followed by one that does.
           if (!(err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JWKSNoMatchingKey)) {
             throw unauthorized(err, issuer);
           }
           failure = err;
+          continue;
         }
+        return callerOf(payload);
       }
       throw unauthorized(failure, issuer);
     },
@@ -174,8 +180,11 @@ function callerOf(payload: JWTPayload): Caller {
   const userId = typeof payload.sub === 'string' && payload.sub !== '' ? payload.sub : undefined;
   const sessionId = typeof payload.session_id === 'string' ? payload.session_id : undefined;
   const admin = scopes.includes(ADMIN_SCOPE);
+  // Each user sees only their own: a token that names no user could only be let see everyone's.
+  if (userId === undefined && !admin) throw new Forbidden('Authenticated request is missing a user identity');
   return {
     scopes,
+    expiresAt: (payload.exp ?? 0) * 1000,
     ...(userId !== undefined ? { userId } : {}),
     ...(userId !== undefined && !admin ? { owner: userId } : {}),
     ...(sessionId !== undefined ? { sessionId } : {}),
@@ -254,8 +263,8 @@ export function missingScope(needed: ReadonlyArray<{ family: string; action: str
   );
 }
 
-/** Paths open to everyone: what the server is, and whether it is up. The WebSocket authenticates by message. */
-const OPEN_PATHS = new Set(['/', '/health', '/workflows/ws']);
+/** Paths open to everyone: what the server is, and whether it is up. The WebSocket upgrade authenticates by message. */
+const OPEN_PATHS = new Set(['/', '/health']);
 
 /**
  * The middleware that says who is asking ({@link callerIn}) and refuses what they may not do: with JWT, a verified
@@ -270,7 +279,9 @@ export function authenticate(
     // The path within this app, also when another app mounts it under a prefix (`app.route('/kern', server.app)`).
     const prefix = c.req.routePath.endsWith('/*') ? c.req.routePath.slice(0, -2) : '';
     const path = c.req.path.slice(prefix.length) || '/';
-    if (OPEN_PATHS.has(path) || c.req.method === 'OPTIONS') {
+    const open =
+      path === '/workflows/ws' ? c.req.header('upgrade')?.toLowerCase() === 'websocket' : OPEN_PATHS.has(path);
+    if (open || c.req.method === 'OPTIONS') {
       c.set(CALLER as never, {} as never);
       return next();
     }

@@ -25,8 +25,19 @@ const SAFE_METHOD = /^(GET|HEAD|OPTIONS)$/;
  * Hono's `csrf` middleware is not used: it also refuses a form post that carries neither header, which is how the
  * framework's own client posts its runs.
  */
-export function refuseCrossSite(origins: readonly string[]): MiddlewareHandler {
+export function refuseCrossSite(origins: readonly string[], loopbackOnly: () => boolean): MiddlewareHandler {
   return async (c, next) => {
+    // DNS rebinding: a page elsewhere whose name now points at 127.0.0.1 sends its own name as `Host` (and `Origin`),
+    // so its requests look same-origin. A server on loopback answers only to loopback names.
+    const host = hostOf(c.req.header('host'));
+    if (loopbackOnly() && host !== undefined && !isLoopback(host)) {
+      return c.json(
+        {
+          detail: `Host '${host}' refused: this server listens on loopback and answers to localhost or 127.0.0.1 only`,
+        },
+        403,
+      );
+    }
     const upgrade = c.req.header('upgrade')?.toLowerCase() === 'websocket';
     if (SAFE_METHOD.test(c.req.method) && !upgrade) return next();
     const origin = c.req.header('origin');
@@ -45,4 +56,11 @@ export function refuseCrossSite(origins: readonly string[]): MiddlewareHandler {
       403,
     );
   };
+}
+
+/** The host name of a `Host` header (`name:port`, `[::1]:port`), or undefined when there is none. */
+function hostOf(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const bracketed = /^\[([^\]]+)\](:\d+)?$/.exec(header);
+  return bracketed ? bracketed[1] : header.replace(/:\d+$/, '');
 }

@@ -41,7 +41,11 @@ export function idempotentIds(
   key: string,
 ): { runId: string; sessionId: string } {
   const idOf = (purpose: string) =>
-    asUuid(createHash('sha256').update([purpose, kind, componentId, userId ?? '', key].join('\u0000')).digest());
+    asUuid(
+      createHash('sha256')
+        .update([purpose, kind, componentId, userId ?? '', key].join('\u0000'))
+        .digest(),
+    );
   return { runId: idOf('kern run'), sessionId: idOf('kern session') };
 }
 

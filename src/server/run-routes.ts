@@ -76,7 +76,14 @@ async function startRun(c: Context, route: RunRoute): Promise<Response> {
     if (key === undefined || !(err instanceof RunIdInUseError)) throw err;
     // A retry: the run the first request started answers it, if the request is the same.
     const first = await client.peekRun(runId);
-    if (!first || first.input !== runInput.input || first.sessionId !== runInput.sessionId) {
+    const same =
+      first !== null &&
+      first.kind === route.kind &&
+      componentIdentityOf(first).id === component.id &&
+      first.userId === runInput.userId &&
+      first.input === runInput.input &&
+      first.sessionId === runInput.sessionId;
+    if (!same) {
       throw new InvalidRequest([
         {
           type: 'value_error',

@@ -7,7 +7,7 @@ import { ScheduleIdInUseError, ScheduleNotFound } from '../shared/errors';
 import { RUN_KINDS, kindOfRoute, type RunKind } from '../shared/kinds';
 import type { AnyRunOutput } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
-import { allows, callerIn, missingScope, ownedBy, startedAs, type Caller } from './auth';
+import { allows, callerIn, missingScope, ownedBy, refuseOthersSession, startedAs, type Caller } from './auth';
 import type { Catalog } from './catalog';
 import type { ServerDeps } from './deps';
 import { Conflict, InvalidRequest, NotFound } from './http-errors';
@@ -83,6 +83,8 @@ async function createSchedule(c: Context, { catalog, connect }: ScheduleRoute): 
     sessionId: payload.session_id,
   });
   const { client } = await connect();
+  // Its runs would read and write that session: another user's is not found, as for a run.
+  await refuseOthersSession(client, caller, session_id);
   const { input, settings } = component.scheduleFor({
     id: name,
     cron: cron_expr,

@@ -93,9 +93,15 @@ async function getSession(c: Context, { catalog, connect }: SessionRoute): Promi
   const type = sessionType(c);
   const { client } = await connect();
   const sessionId = c.req.param('sessionId') ?? '';
-  const session = ListedKey.safeParse(sessionId).success ? await client.getSession(sessionId) : null;
+  const caller = callerIn(c);
+  // Bound to a user: whose it is comes from visibility first, so another user's session costs no worker a query
+  // and answers as one that does not exist.
+  const readable =
+    ListedKey.safeParse(sessionId).success &&
+    (caller.owner === undefined || ownedBy(caller, await client.getSessionInfo(sessionId)));
+  const session = readable ? await client.getSession(sessionId) : null;
   const kind = kindOf(catalog, session?.componentId) ?? session?.runs[0]?.kind;
-  if (!session || !ownedBy(callerIn(c), session) || (type !== undefined && kind !== type)) {
+  if (!session || !ownedBy(caller, session) || (type !== undefined && kind !== type)) {
     const typed = type === undefined ? '' : `${type[0]!.toUpperCase()}${type.slice(1)} `;
     throw new NotFound(`${typed}Session with id '${sessionId}' not found`);
   }

@@ -6,8 +6,8 @@ import { ListedKey, RunKey } from '../client/run-options';
 import type { AnyRunEvent } from '../shared/events';
 import type { Catalog } from './catalog';
 import { resumeRun } from './run-events';
-import { allows, ownedBy, refuseOthersSession, startedAs, Unauthorized, type Caller, type JwtVerifier } from './auth';
-import { publicError } from './http-errors';
+import { allows, ownedBy, refuseOthersSession, startedAs, type Caller, type JwtVerifier } from './auth';
+import { HttpProblem, publicError } from './http-errors';
 import type { RunFeeds } from './run-feeds';
 import { pythonJson, wireEvent, type WireObject } from './wire';
 
@@ -44,6 +44,9 @@ export interface WebSocketLimits {
   maxBufferedBytes: number;
 }
 
+/** The longest `setTimeout` Node keeps (about 24.8 days); a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export const DEFAULT_WEB_SOCKET_LIMITS: WebSocketLimits = {
   maxMessageBytes: 1024 * 1024,
   maxUnauthenticatedMessageBytes: 8 * 1024,
@@ -75,6 +78,7 @@ export function workflowSocket(deps: {
   let caller: Caller = {};
   let handled = Promise.resolve();
   let authTimer: NodeJS.Timeout | undefined;
+  let expiryTimer: NodeJS.Timeout | undefined;
   let following = 0;
   const left = new AbortController();
   const close = (ws: WSContext, code: number, reason: string) => {
@@ -201,6 +205,7 @@ export function workflowSocket(deps: {
     onClose() {
       // The socket's runs go on; only its viewers of them stop.
       clearTimeout(authTimer);
+      clearTimeout(expiryTimer);
       left.abort();
     },
   };
@@ -211,14 +216,21 @@ export function workflowSocket(deps: {
       return send(ws, { event: 'authenticated', message: 'Authentication is not required on this server.' });
     }
     if (typeof token !== 'string' || token === '') return send(ws, { event: 'auth_error', error: 'Token is required' });
+    // A failed authentication undoes an earlier one: the socket acts for no one until it authenticates again.
+    authenticated = false;
+    caller = {};
+    clearTimeout(expiryTimer);
     if (verifier) {
       try {
         caller = await verifier.verify(token);
       } catch (err) {
-        const detail = err instanceof Unauthorized ? String(err.detail) : 'Invalid token';
+        const detail = err instanceof HttpProblem ? String(err.detail) : 'Invalid token';
         const type = detail === 'Token has expired' ? 'expired' : 'invalid_token';
         return send(ws, { event: 'auth_error', error: detail, error_type: type });
       }
+      // The socket lives no longer than its token.
+      const untilExpiry = Math.min(Math.max(caller.expiresAt! - Date.now(), 0), MAX_TIMER_MS);
+      expiryTimer = setTimeout(() => close(ws, 1008, 'token expired'), untilExpiry);
     } else if (!checkKey!(token)) {
       return send(ws, { event: 'auth_error', error: 'Invalid token' });
     }
@@ -232,8 +244,10 @@ export function workflowSocket(deps: {
 
   async function handle(data: unknown, ws: WSContext): Promise<void> {
     if (left.signal.aborted) return;
+    // The protocol is text: a binary frame is refused unread.
+    if (typeof data !== 'string') return close(ws, 1003, 'binary messages are not accepted');
+    const text = data;
     // Nothing is parsed before authentication but a message small enough to be `authenticate`.
-    const text = typeof data === 'string' ? data : '';
     if (!authenticated && Buffer.byteLength(text) > limits.maxUnauthenticatedMessageBytes) {
       return close(ws, 1009, 'message too big before authentication');
     }

@@ -6,6 +6,7 @@ import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type CryptoKey } from 
 import { Agent, OpenAIResponses, defineApp } from 'kern';
 import { createServer, type KernServer } from 'kern/server';
 import { contentWorkflow, researcher, storytellingTeam } from '../fixtures/http-app';
+import { idempotentIds } from '../../src/server/idempotency';
 import { startHarness, type Harness } from '../support/harness';
 import { openSocket, postForm, readFrames, statusAndJson } from '../support/http';
 
@@ -101,6 +102,18 @@ describe('tokens', () => {
       .sign(new TextEncoder().encode('any secret'));
     expect((await get('/agents', confused)).status).toBe(401);
     expect((await get('/agents', 'not.a.token')).status).toBe(401);
+    // A token that never expires, or that names no user (unless it is an admin's), is refused.
+    expect(await get('/agents', await token('ada', ['agents:read'], { claims: { exp: undefined } }))).toEqual({
+      status: 401,
+      body: { detail: 'Invalid token: missing required "exp" claim' },
+    });
+    expect(await get('/agents', await token(undefined, ['agents:read']))).toEqual({
+      status: 403,
+      body: { detail: 'Authenticated request is missing a user identity' },
+    });
+    expect((await get('/agents', await token(undefined, ['agent_os:admin']))).status).toBe(200);
+    // The WebSocket's path is open only to an upgrade, which authenticates by message.
+    expect((await fetch(`${base}/workflows/ws`)).status).toBe(401);
   });
 
   test('JWT counts as authentication for listening openly; a key that does not load is an error at listen', async () => {
@@ -125,7 +138,10 @@ describe('tokens', () => {
     ];
     writeFileSync(jwksFile, JSON.stringify({ keys }));
     const signed = (key: CryptoKey, kid: string) =>
-      new SignJWT({ sub: 'ada', scopes: ['agents:read'] }).setProtectedHeader({ alg: 'RS256', kid }).sign(key);
+      new SignJWT({ sub: 'ada', scopes: ['agents:read'] })
+        .setProtectedHeader({ alg: 'RS256', kid })
+        .setExpirationTime('10m')
+        .sign(key);
     const withJwks = createServer({ app, client: h.client, jwt: { jwksFile } });
     try {
       const call = async (jwt: string) =>
@@ -144,6 +160,7 @@ describe('tokens', () => {
     try {
       const hs = await new SignJWT({ sub: 'ada', scopes: ['agents:read'] })
         .setProtectedHeader({ alg: 'HS256' })
+        .setExpirationTime('10m')
         .sign(new TextEncoder().encode(secret));
       const answer = await withSecret.fetch(new Request('http://kern.test/agents', { headers: bearer(hs) }));
       expect(answer.status).toBe(200);
@@ -274,6 +291,24 @@ describe('each user sees only their own', () => {
     expect((await get(`/sessions/${sessionId}`, admin)).status).toBe(200);
   });
 
+  test("an Idempotency-Key never answers with another user's run, even one made to match", async () => {
+    const key = `k-${randomUUID()}`;
+    // Bob knows Alice's key and starts a run with the ids her request would get.
+    const forged = idempotentIds('agent', 'researcher', 'alice', key);
+    const bobs = await postForm(
+      `${base}/agents/researcher/runs`,
+      { message: 'hi', stream: 'false', background: 'true', run_id: forged.runId, session_id: forged.sessionId },
+      bearer(await token('bob', USER)),
+    );
+    expect(bobs.status).toBe(202);
+    const alices = await postForm(
+      `${base}/agents/researcher/runs`,
+      { message: 'hi', stream: 'false', background: 'true' },
+      { ...bearer(await token('alice', USER)), 'idempotency-key': key },
+    );
+    expect(alices.status).toBe(422);
+  });
+
   test('the session_id claim puts the runs a token starts in that session', async () => {
     const sessionId = `claimed-${randomUUID()}`;
     const jwt = await token('carol', USER, { claims: { session_id: sessionId } });
@@ -313,6 +348,25 @@ describe('each user sees only their own', () => {
       const deleted = await fetch(`${base}/schedules/${name}`, { method: 'DELETE', headers: bearer(bob) });
       expect(deleted.status).toBe(404);
       expect((await get(`/schedules/${name}`, alice)).status).toBe(200);
+      // Nor can Bob schedule runs into Alice's session.
+      const alicesRun = await json(
+        await postForm(
+          `${base}/agents/researcher/runs`,
+          { message: 'hi', stream: 'false', background: 'true' },
+          bearer(await token('alice', ['agents:run'])),
+        ),
+      );
+      const intruding = await fetch(`${base}/schedules`, {
+        method: 'POST',
+        headers: { ...bearer(bob), 'content-type': 'application/json' },
+        body: JSON.stringify({
+          name: `bob-${randomUUID()}`,
+          cron_expr: '0 3 * * *',
+          endpoint: '/agents/researcher/runs',
+          payload: { message: 'read her history', session_id: alicesRun.body.session_id },
+        }),
+      });
+      expect(await json(intruding)).toEqual({ status: 404, body: { detail: 'Session not found' } });
       // Without the right to run its target, a schedule cannot be made.
       const noRun = await fetch(`${base}/schedules`, {
         method: 'POST',
@@ -363,6 +417,17 @@ describe('each user sees only their own', () => {
     const other = await openSocket(`${base}/workflows/ws`);
     other.send({ action: 'authenticate', token: await token('bob', USER) });
     await other.waitFor((m) => m.includes('"user_id": "bob"'));
+    // A failed authentication undoes the earlier one.
+    other.send({ action: 'authenticate', token: 'not a token' });
+    await other.waitFor((m) => m.includes('"event": "auth_error"'));
+    other.send({ action: 'ping' });
+    await other.waitFor((m) => m.includes('"event": "auth_required"'));
+    other.send({ action: 'authenticate', token: await token('bob', USER) });
+    await other.waitFor(
+      (m) =>
+        m.split('"user_id": "bob"').length > 1 &&
+        other.received.filter((x) => x.includes('"user_id": "bob"')).length === 2,
+    );
     other.send({ action: 'reconnect', run_id: runId, last_event_index: -1 });
     await other.waitFor((m) => m === `{"event": "error", "error": "Run ${runId} not found in buffer or database"}`);
     other.close();

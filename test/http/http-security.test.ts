@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { connect, createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import path from 'node:path';
@@ -173,6 +174,35 @@ describe('requests a web page elsewhere sends', () => {
     expect(samePage.status).toBe(202);
   });
 
+  test('on loopback, a request naming another host is refused (DNS rebinding)', async () => {
+    // A page at rebind.example whose name now points at 127.0.0.1: its requests name its own host.
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const url = new URL(`${base}/agents/researcher/runs`);
+      const request = httpRequest(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: 'POST',
+          headers: {
+            host: `rebind.example:${url.port}`,
+            origin: `http://rebind.example:${url.port}`,
+            'content-type': 'application/x-www-form-urlencoded',
+          },
+        },
+        (response) => {
+          let body = '';
+          response.on('data', (chunk) => (body += String(chunk)));
+          response.on('end', () => resolve({ status: response.statusCode!, body }));
+        },
+      );
+      request.once('error', reject);
+      request.end('message=hi&stream=false&background=true');
+    });
+    expect(answer.status).toBe(403);
+    expect(JSON.parse(answer.body).detail).toMatch(/^Host 'rebind\.example' refused: this server listens on loopback/);
+  });
+
   test('an origin configured for CORS may post; a WebSocket from any other origin is refused', async () => {
     const server = createServer({ app, client: h.client, corsOrigins: ['https://app.example'] });
     const { url } = await server.listen({ port: 0 });
@@ -303,6 +333,11 @@ describe('WebSocket limits', () => {
       await good.waitFor((m) => m === '{"event": "pong"}');
       good.send({ action: 'ping', padding: 'x'.repeat(70 * 1024) });
       expect((await good.closed).code).toBe(1009);
+
+      // The protocol is text: a binary frame is refused unread, before authentication too.
+      const binary = await openSocket(`${url}/workflows/ws`);
+      binary.socket.send(Buffer.alloc(1024));
+      expect((await binary.closed).code).toBe(1003);
     } finally {
       await server.close();
     }
@@ -442,6 +477,19 @@ describe('nothing left running', () => {
       await counting.close();
     }
   }, 30_000);
+
+  test('a wait whose signal has already aborted does not start', async () => {
+    const prompt = `aborted wait ${randomUUID()}`;
+    h.model.replyWhen(prompt, { text: 'slow', tokenDelayMs: 2_000 });
+    const started = await json(
+      await postForm(`${base}/agents/researcher/runs`, { message: prompt, stream: 'false', background: 'true' }),
+    );
+    const runId = started.body.run_id as string;
+    const signal = AbortSignal.abort(new Error('the client left'));
+    await expect(h.client.waitForRun(runId, { signal })).rejects.toThrow('the client left');
+    await expect(h.client.waitForRunOrPause(runId, { signal })).rejects.toThrow('the client left');
+    await h.client.cancelRun(runId);
+  });
 
   test('a blocking request whose client went away stops waiting for its run (which goes on)', async () => {
     const counting = await countingClient();
