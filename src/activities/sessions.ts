@@ -46,10 +46,15 @@ export function createSessionActivities() {
         workflowIdConflictPolicy: 'USE_EXISTING',
       });
       try {
-        await activity.client.workflow.executeUpdateWithStart(closeSessionUpdate, {
+        const update = activity.client.workflow.executeUpdateWithStart(closeSessionUpdate, {
           args: [request],
           startWorkflowOperation: start,
+          // Temporal takes an update id once per execution; the session remembers run ids across executions.
+          updateId: `close-${request.runId}`,
         });
+        update.catch(() => undefined);
+        // Given up when the worker shuts down: a session that cannot answer does not hold the worker up.
+        await Promise.race([update, activity.cancelled]);
       } catch (err) {
         // The session refused the write (its validator): not retried, the run ends ERROR with the session's reason.
         if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {

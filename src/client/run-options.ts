@@ -2,6 +2,7 @@ import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { z } from 'zod';
 import { InvalidInputError } from '../shared/errors';
+import { jsonBytes } from '../shared/limits';
 import { MAX_SESSION_STATE_BYTES, sessionStateBytes } from '../shared/sessions';
 
 /**
@@ -68,17 +69,28 @@ export function durationMs(value: number | string): number {
   }
 }
 
-/** The largest run input kern accepts; Temporal refuses payloads past 2 MB, and the input is stored twice. */
+/**
+ * The largest run input kern accepts, in bytes as Temporal stores it (JSON in UTF-8, where a control character takes
+ * 6 bytes and a CJK one 3): Temporal refuses a payload past 2 MB and a memo past 2 MB, and the input is in both.
+ */
 export const MAX_INPUT_BYTES = 512 * 1024;
+
+/** Why `input` is too large to start a run with, or `undefined` when it is not. */
+export function inputTooLarge(input: string): string | undefined {
+  if (input.length * 6 + 2 <= MAX_INPUT_BYTES) return undefined;
+  const bytes = jsonBytes(input);
+  return bytes <= MAX_INPUT_BYTES
+    ? undefined
+    : `the run input weighs ${bytes} bytes as Temporal stores it (JSON, in which a control character takes 6 bytes); the limit is ${MAX_INPUT_BYTES}`;
+}
 
 /** Checks a run's input and options, throwing {@link InvalidInputError} with what is wrong. */
 export function parseRunRequest(input: unknown, options: unknown): { input: string; options: RunOptions } {
   if (typeof input !== 'string' || input.trim() === '') {
     throw new InvalidInputError('the run input must be a non-empty string');
   }
-  if (Buffer.byteLength(input, 'utf8') > MAX_INPUT_BYTES) {
-    throw new InvalidInputError(`the run input is larger than ${MAX_INPUT_BYTES} bytes`);
-  }
+  const tooLarge = inputTooLarge(input);
+  if (tooLarge) throw new InvalidInputError(tooLarge);
   const parsed = RunOptions.safeParse(options ?? {});
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) =>

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
-import { ListedKey, MAX_INPUT_BYTES, RunKey, RunOptions } from '../client/run-options';
+import { ListedKey, MAX_INPUT_BYTES, RunKey, RunOptions, inputTooLarge } from '../client/run-options';
 import { InvalidRequest, type FieldProblem } from './http-errors';
 
 /** Booleans as the framework's server (pydantic) reads form fields. */
@@ -28,7 +28,10 @@ export const RunRequest = z.object({
   message: z
     .string()
     .refine((value) => value.trim() !== '', 'must not be empty')
-    .refine((value) => Buffer.byteLength(value, 'utf8') <= MAX_INPUT_BYTES, `must be at most ${MAX_INPUT_BYTES} bytes`),
+    .refine(
+      (value) => inputTooLarge(value) === undefined,
+      `must weigh at most ${MAX_INPUT_BYTES} bytes as JSON (a control character takes 6)`,
+    ),
   stream: formBoolean.default(true),
   background: formBoolean.default(false),
   session_id: optionalKey(ListedKey),

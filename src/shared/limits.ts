@@ -25,13 +25,19 @@ export function jsonBytes(value: unknown): number {
 }
 
 /**
- * True when `value` fits {@link PAYLOAD_BUDGET_BYTES} as a JSON payload. Polls and model requests check every time,
- * so the common case skips encoding: a UTF-16 code unit is at most 3 bytes of UTF-8.
+ * What one execution's memo may weigh in all, below Temporal's 2 MB: the run's record (its input, up to 512 KB) and,
+ * for a run that ends `CANCELLED` or `ERROR`, its output beside it.
  */
-export function withinPayloadBudget(value: unknown): boolean {
+export const MEMO_BUDGET_BYTES = 1920 * 1024;
+
+/**
+ * True when `value` fits `budget` (default {@link PAYLOAD_BUDGET_BYTES}) as a JSON payload. Polls and model requests
+ * check every time, so the common case skips encoding: a UTF-16 code unit is at most 3 bytes of UTF-8.
+ */
+export function withinPayloadBudget(value: unknown, budget = PAYLOAD_BUDGET_BYTES): boolean {
   const text = JSON.stringify(value) ?? '';
-  if (text.length * 3 <= PAYLOAD_BUDGET_BYTES) return true;
-  return new TextEncoder().encode(text).length <= PAYLOAD_BUDGET_BYTES;
+  if (text.length * 3 <= budget) return true;
+  return new TextEncoder().encode(text).length <= budget;
 }
 
 /** `text` cut to `maxChars`, saying how much was cut, so a reader (or a model) knows it is not all there. */
@@ -41,26 +47,47 @@ export function truncateText(text: string, maxChars: number, why: string): strin
   return `${text.slice(0, maxChars)}\n[kern cut ${cut} more characters: ${why}]`;
 }
 
+/**
+ * `text` cut so that it weighs at most `maxBytes` as a JSON string in a payload (UTF-8, escapes counted: a control
+ * character is 6 bytes there, a CJK one 3), saying how much was cut. What Temporal stores is what counts, not
+ * characters.
+ */
+export function truncateToJsonBytes(text: string, maxBytes: number, why: string): string {
+  if (text.length <= maxBytes / 6 || jsonBytes(text) <= maxBytes) return text;
+  const note = (cut: number) => `\n[kern cut ${cut} more characters: ${why}]`;
+  // The longest prefix that fits with its note: at least 1 and at most 6 bytes a code unit, so a binary search.
+  let low = 0;
+  let high = text.length;
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (jsonBytes(text.slice(0, mid) + note(text.length - mid)) <= maxBytes) low = mid;
+    else high = mid - 1;
+  }
+  // Not half a surrogate pair.
+  const kept = low > 0 && /[\uD800-\uDBFF]/.test(text[low - 1]!) ? low - 1 : low;
+  return text.slice(0, kept) + note(text.length - kept);
+}
+
 const CUT_FOR_PAYLOAD = "the run's output has to stay under Temporal's 2 MB payload limit";
 const RESULT_IN_TOOLS =
   "[kern: this result is the matching entry of the run's tools; one copy is kept to stay under 2 MB]";
 
 /**
- * `output` within {@link PAYLOAD_BUDGET_BYTES}, cut as little as it takes, in this order:
+ * `output` within `budget` (default {@link PAYLOAD_BUDGET_BYTES}), cut as little as it takes, in this order:
  * 1. the stored `events` go (a worker still replays them, see `KernClient.subscribe`);
  * 2. tool results are kept once: in `tools`, not again in `messages` (for the run and each of its members);
  * 3. long texts are cut, longest allowance first (each cut says so);
  * 4. the `messages` go, for the run and each of its members.
  * An output already within the budget is returned as it is.
  */
-export function boundOutput<Output extends AnyRunOutput>(output: Output): Output {
-  if (withinPayloadBudget(output)) return output;
+export function boundOutput<Output extends AnyRunOutput>(output: Output, budget = PAYLOAD_BUDGET_BYTES): Output {
+  if (withinPayloadBudget(output, budget)) return output;
   const bounded: Output = JSON.parse(JSON.stringify(output));
   delete bounded.events;
-  if (withinPayloadBudget(bounded)) return bounded;
+  if (withinPayloadBudget(bounded, budget)) return bounded;
   for (const run of runsIn(bounded)) keepToolResultsOnce(run);
   for (const maxChars of [200_000, 50_000, 10_000, 2_000, 500]) {
-    if (withinPayloadBudget(bounded)) return bounded;
+    if (withinPayloadBudget(bounded, budget)) return bounded;
     cutTexts(bounded, maxChars);
   }
   for (const run of runsIn(bounded)) run.messages = [];

@@ -1,4 +1,4 @@
-import { truncateText } from './limits';
+import { jsonBytes, truncateText, truncateToJsonBytes } from './limits';
 import type { Message } from './run-output';
 import type { RunKind } from './specs';
 
@@ -32,6 +32,21 @@ export const SESSION_TURNS_KEPT = 50;
 
 /** The most characters of a remembered run's input, and of its answer, that go into a later run's context. */
 export const MAX_TURN_CHARS = 8_000;
+
+/**
+ * The most a remembered run's input, and its answer, weigh in the session as JSON (8,000 characters of CJK text are
+ * 24 KB; of control characters, 48 KB, and are cut to 4,000).
+ */
+export const MAX_TURN_TEXT_BYTES = 24 * 1024;
+
+/**
+ * The most a session's turns weigh together as JSON; the oldest go first past it. With the state's 256 KB, what a
+ * session carries across continue-as-new stays far below Temporal's 2 MB payload limit, whatever the text.
+ */
+export const MAX_SESSION_TURNS_BYTES = 1024 * 1024;
+
+/** How many of the latest writes' run ids a session remembers, to take each run's write once (see `CloseSessionRequest`). */
+export const SESSION_WRITES_REMEMBERED = 200;
 
 /** The largest session state, as JSON, in bytes. It travels in every tool call's input and the session's history. */
 export const MAX_SESSION_STATE_BYTES = 256 * 1024;
@@ -69,8 +84,13 @@ export interface SessionSnapshot {
   createdAt: string;
   updatedAt: string;
   sessionState: SessionState;
-  /** Completed runs that keep history, oldest first, at most {@link SESSION_TURNS_KEPT}. */
+  /** Completed runs that keep history, oldest first, at most {@link SESSION_TURNS_KEPT} and {@link MAX_SESSION_TURNS_BYTES}. */
   turns: SessionTurn[];
+  /**
+   * The run ids of the latest writes, oldest first, at most {@link SESSION_WRITES_REMEMBERED}: a write retried after
+   * it landed (its activity timed out, its worker died) changes nothing. Absent in sessions written before it.
+   */
+  writtenBy?: string[];
 }
 
 /** A run reading its session when it starts: whose earlier turns it wants, and how many. */
@@ -159,14 +179,29 @@ export function sessionStateBytes(state: SessionState): number {
   return new TextEncoder().encode(JSON.stringify(state)).length;
 }
 
-/** A run as a turn its session remembers, cut to {@link MAX_TURN_CHARS} each way. */
+/** A run as a turn its session remembers, cut to {@link MAX_TURN_CHARS} and {@link MAX_TURN_TEXT_BYTES} each way. */
 export function sessionTurn(run: SessionTurn): SessionTurn {
   const why = `earlier runs are cut to ${MAX_TURN_CHARS} characters in a session's history`;
-  return {
-    ...run,
-    input: truncateText(run.input, MAX_TURN_CHARS, why),
-    content: truncateText(run.content, MAX_TURN_CHARS, why),
-  };
+  const bound = (text: string) =>
+    truncateToJsonBytes(
+      truncateText(text, MAX_TURN_CHARS, why),
+      MAX_TURN_TEXT_BYTES,
+      `${why} (and ${MAX_TURN_TEXT_BYTES / 1024} KB)`,
+    );
+  return { ...run, input: bound(run.input), content: bound(run.content) };
+}
+
+/** `turns` less the oldest, until they weigh at most `maxBytes` as JSON (the newest is kept, bounded as it is). */
+export function keepTurnsWithin(turns: SessionTurn[], maxBytes: number): SessionTurn[] {
+  let total = 0;
+  let first = turns.length;
+  while (first > 0) {
+    const weight = jsonBytes(turns[first - 1]) + 1;
+    if (total + weight > maxBytes && first < turns.length) break;
+    total += weight;
+    first -= 1;
+  }
+  return first === 0 ? turns : turns.slice(first);
 }
 
 /** Earlier turns as the messages that go before a run's input, oldest first, each marked as history. */

@@ -10,7 +10,8 @@ import {
   upsertMemo,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import { boundOutput } from '../shared/limits';
+import { MEMO_BUDGET_BYTES, boundOutput, jsonBytes } from '../shared/limits';
+import { runRecordOf } from '../shared/run-record';
 import type { AnyRunOutput } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
 import { kernStatusKey } from '../shared/search-attributes';
@@ -139,7 +140,10 @@ async function finish<Output extends AnyRunOutput>(
   setCurrentDetails('');
   upsertSearchAttributes([{ key: kernStatusKey, value: output.status }]);
   if (output.status !== RunStatus.completed) {
-    upsertMemo({ [FINAL_OUTPUT_MEMO]: output, ...(endsPaused ? { [PAUSE_MEMO]: null } : {}) });
+    // Beside the run's record in the memo, which Temporal bounds as a whole: past its limit, Temporal would
+    // terminate the run here, without this finish.
+    const memoOutput = boundOutput(output, MEMO_BUDGET_BYTES - jsonBytes(runRecordOf(input)));
+    upsertMemo({ [FINAL_OUTPUT_MEMO]: memoOutput, ...(endsPaused ? { [PAUSE_MEMO]: null } : {}) });
   }
   return output;
 }

@@ -1,4 +1,11 @@
-import { ApplicationFailure, CancellationScope, proxyActivities } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  patched,
+  proxyActivities,
+} from '@temporalio/workflow';
 import type { KernActivities } from '../activities';
 import type { AnyRunOutput, Message } from '../shared/run-output';
 import {
@@ -9,15 +16,30 @@ import {
   sessionStateChanges,
   sessionTurn,
   type CloseSessionRequest,
+  type SessionContext,
   type SessionState,
 } from '../shared/sessions';
 import { componentOf, historyRunsOf, type RunInput } from '../shared/specs';
 import { contentText } from '../shared/text';
 
+/**
+ * How long a run tries to read its session, or to write to it, before it ends `ERROR` (`SessionReadFailed`,
+ * `SessionWriteFailed`): a healthy session answers in milliseconds, and one whose workflow cannot run never does.
+ */
+const SESSION_CALL_TIMEOUT = '1 minute';
+
 const { readSession, writeSession } = proxyActivities<KernActivities>({
-  startToCloseTimeout: '1 minute',
+  startToCloseTimeout: '30 seconds',
+  // A session that cannot answer (its workflow failing, or run by no worker) is given up on: the run ends ERROR.
+  scheduleToCloseTimeout: SESSION_CALL_TIMEOUT,
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
 });
+
+/**
+ * Runs started before this patch went on to `COMPLETED` when their cancel came during their session write; they
+ * replay so.
+ */
+const CANCEL_ENDS_SESSION_WRITE = 'kern-cancel-ends-session-write';
 
 /** What a run took from its session when it started: the state it started from, to tell its own changes apart. */
 export interface RunSessionStart {
@@ -41,10 +63,15 @@ export function readsSession(input: RunInput): boolean {
 
 /** Reads the run's earlier turns and the session state; the state it was given is merged over it. */
 export async function readRunSession(input: RunInput, state: SessionAwareState): Promise<RunSessionStart> {
-  const context = await readSession({
-    sessionId: input.sessionId,
-    request: { kind: input.kind, componentId: componentOf(input).id, numHistoryRuns: historyRunsOf(input) },
-  });
+  let context: SessionContext;
+  try {
+    context = await readSession({
+      sessionId: input.sessionId,
+      request: { kind: input.kind, componentId: componentOf(input).id, numHistoryRuns: historyRunsOf(input) },
+    });
+  } catch (err) {
+    throw isCancellation(err) ? err : sessionCallFailure(err, input, 'read');
+  }
   state.joinSession(historyMessages(context.turns), mergeSessionState(context.sessionState, input.sessionState));
   return { baseline: context.sessionState };
 }
@@ -99,9 +126,44 @@ export function sessionWriteOf(
 }
 
 /**
- * Writes a completed run to its session; returns once the session has applied it. Not cancellable: once the run's
- * work is done, its write lands whole or the run fails.
+ * Writes a completed run to its session; returns once the session has applied it. The write itself is never cut
+ * short: it lands whole, or not at all. A cancel that comes while it is under way ends the run at once (`CANCELLED`,
+ * with its whole answer), as `cancelRun` said: the write goes on by itself, and the session may take the run's turn.
+ * A session that cannot take the write within {@link SESSION_CALL_TIMEOUT} fails the run with `SessionWriteFailed`.
  */
 export async function writeRunSession(input: RunInput, request: CloseSessionRequest): Promise<void> {
-  await CancellationScope.nonCancellable(() => writeSession({ sessionId: input.sessionId, request }));
+  const write = CancellationScope.nonCancellable(() => writeSession({ sessionId: input.sessionId, request }));
+  // Heard below, or not at all when the cancel ends the run first.
+  write.catch(() => undefined);
+  try {
+    await Promise.race([write, CancellationScope.current().cancelRequested]);
+  } catch (err) {
+    if (isCancellation(err)) {
+      if (patched(CANCEL_ENDS_SESSION_WRITE)) throw err;
+      return await writeOrFail(write, input);
+    }
+    throw sessionCallFailure(err, input, 'write');
+  }
+}
+
+async function writeOrFail(write: Promise<void>, input: RunInput): Promise<void> {
+  try {
+    await write;
+  } catch (err) {
+    throw sessionCallFailure(err, input, 'write');
+  }
+}
+
+/** A refusal of the session's (its validator's) as it is; anything else (timed out, unreachable) names the session. */
+function sessionCallFailure(err: unknown, input: RunInput, call: 'read' | 'write'): unknown {
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable) return err;
+  const why = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
+  return ApplicationFailure.create({
+    type: call === 'read' ? 'SessionReadFailed' : 'SessionWriteFailed',
+    message:
+      call === 'read'
+        ? `the run could not read its session ${input.sessionId} within ${SESSION_CALL_TIMEOUT}: ${why}`
+        : `the run's answer could not be written to its session ${input.sessionId} within ${SESSION_CALL_TIMEOUT}: ${why}`,
+    nonRetryable: true,
+  });
 }

@@ -8,10 +8,14 @@ import {
 } from '@temporalio/workflow';
 import {
   MAX_SESSION_STATE_BYTES,
+  MAX_SESSION_TURNS_BYTES,
   SESSION_FORMAT_VERSION,
   SESSION_TURNS_KEPT,
+  SESSION_WRITES_REMEMBERED,
   applySessionStateChanges,
+  keepTurnsWithin,
   sessionStateBytes,
+  sessionTurn,
   type CloseSessionRequest,
   type SessionContext,
   type SessionContextRequest,
@@ -21,8 +25,8 @@ import { closeSessionUpdate, sessionContextQuery, sessionQuery } from '../shared
 
 /**
  * Continue-as-new once the session's history has this many events (about a hundred writes) or bytes, far below
- * Temporal's 51,200 events and 50 MB. What is carried over is at most about a megabyte: 50 turns of up to 16,000
- * characters, and 256 KB of state.
+ * Temporal's 51,200 events and 50 MB. What is carried over weighs at most about 1.3 MB as JSON: turns of up to 1 MB
+ * together (`MAX_SESSION_TURNS_BYTES`), 256 KB of state, and the run ids of the latest writes.
  */
 const CONTINUE_AS_NEW_AFTER_EVENTS = 500;
 const CONTINUE_AS_NEW_AFTER_BYTES = 8 * 1024 * 1024;
@@ -61,9 +65,18 @@ export async function kernSession(carried: SessionSnapshot): Promise<void> {
   setHandler(
     closeSessionUpdate,
     (request: CloseSessionRequest) => {
+      // A run's write is taken once: a retry after it landed (across continue-as-new too) changes nothing.
+      if (session.writtenBy?.includes(request.runId) || session.turns.some((turn) => turn.runId === request.runId)) {
+        return;
+      }
       session.userId ??= request.userId;
       session.sessionState = applySessionStateChanges(session.sessionState, request.changes);
-      if (request.turn) session.turns = [...session.turns, request.turn].slice(-SESSION_TURNS_KEPT);
+      if (request.turn) {
+        // Bounded here too, in bytes, whoever wrote it: a session must always fit in its continue-as-new.
+        const turns = [...session.turns, sessionTurn(request.turn)].slice(-SESSION_TURNS_KEPT);
+        session.turns = keepTurnsWithin(turns, MAX_SESSION_TURNS_BYTES);
+      }
+      session.writtenBy = [...(session.writtenBy ?? []), request.runId].slice(-SESSION_WRITES_REMEMBERED);
       session.updatedAt = request.at;
     },
     {

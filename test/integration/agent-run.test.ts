@@ -325,7 +325,7 @@ describe('bad input', () => {
     const agent = agentOn();
     await expect(agent.run('   ')).rejects.toThrow(InvalidInputError);
     await expect(agent.run('hi', { backgroud: true } as never)).rejects.toThrow("unknown option 'backgroud'");
-    await expect(agent.run('x'.repeat(600 * 1024))).rejects.toThrow('larger than');
+    await expect(agent.run('x'.repeat(600 * 1024))).rejects.toThrow('the run input weighs 614402 bytes');
     await expect(agent.run('hi', { runId: '' })).rejects.toThrow(InvalidInputError);
     // Ids are kept exactly as given or refused, never trimmed: a poll by the id the caller chose must find the run.
     await expect(agent.run('hi', { runId: ' spaced ' })).rejects.toThrow('runId: must not start or end with spaces');
