@@ -1,6 +1,8 @@
 import { CancellationScope, defaultPayloadConverter, getExternalWorkflowHandle, patched } from '@temporalio/workflow';
 import { encodePayloadWire, workflowStreamPublishSignal } from '@temporalio/workflow-streams/workflow';
+import type { Payload } from '@temporalio/common';
 import { RUN_EVENTS_TOPIC, type AnyRunEvent } from '../shared/events';
+import { jsonBytes, truncateToJsonBytes } from '../shared/limits';
 
 /**
  * Runs started before this patch sent batches side by side (and could lose one that overtook another); they replay
@@ -10,7 +12,7 @@ const ORDERED_FORWARDING = 'kern-ordered-event-forwarding';
 
 /**
  * Forwards a member run's events to the streams of the teams above it, so a team's subscribers see its members'
- * runs. Events published in one go are sent as one batch (one signal per team), through the streams' own publish
+ * runs. Events published in one go are sent as one batch (one signal per team; several past 1 MB), through the streams' own publish
  * signal, whose publisher id and sequence number let a stream drop a batch it already has. Because a stream drops
  * any batch whose sequence number is not above the last one it took, batches go out strictly one after another.
  */
@@ -32,18 +34,35 @@ export class EventForwarder {
     if (this.pending.length === 1) void Promise.resolve().then(() => this.flush());
   }
 
-  /** Sends what is pending now, without waiting for delivery. */
+  /**
+   * Sends what is pending now, without waiting for delivery: in batches of at most {@link MAX_BATCH_BYTES} (a signal
+   * past 2 MB would fail the run's workflow task for good), in order.
+   */
   flush(): void {
     if (this.pending.length === 0) return;
+    const payloads = this.pending.map((event) => boundedPayload(event));
+    this.pending = [];
+    let batch: typeof payloads = [];
+    let bytes = 0;
+    for (const payload of payloads) {
+      const size = payload.data?.length ?? 0;
+      if (batch.length > 0 && bytes + size > MAX_BATCH_BYTES) {
+        this.send(batch);
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(payload);
+      bytes += size;
+    }
+    this.send(batch);
+  }
+
+  private send(payloads: Payload[]): void {
     const input = {
-      items: this.pending.map((event) => ({
-        topic: RUN_EVENTS_TOPIC,
-        data: encodePayloadWire(defaultPayloadConverter.toPayload(event)),
-      })),
+      items: payloads.map((payload) => ({ topic: RUN_EVENTS_TOPIC, data: encodePayloadWire(payload) })),
       publisher_id: this.publisherId,
       sequence: ++this.sequence,
     };
-    this.pending = [];
     const send = () =>
       Promise.all(
         this.targets.map((target) =>
@@ -67,4 +86,41 @@ export class EventForwarder {
     this.flush();
     await this.sending;
   }
+}
+
+/** The most one forwarding signal carries, well under Temporal's 2 MB payload limit. */
+const MAX_BATCH_BYTES = 1024 * 1024;
+
+/**
+ * An event as a payload of at most {@link MAX_BATCH_BYTES}: one larger than that (a tool result of 100,000 control
+ * characters is 600 KB) has its longest texts cut, each cut saying so. The member's own stream keeps it whole.
+ */
+function boundedPayload(event: AnyRunEvent): Payload {
+  let payload = defaultPayloadConverter.toPayload(event);
+  let bounded: AnyRunEvent | undefined;
+  for (let attempt = 0; (payload.data?.length ?? 0) > MAX_BATCH_BYTES && attempt < 20; attempt++) {
+    bounded ??= JSON.parse(JSON.stringify(event)) as AnyRunEvent;
+    const longest = longestText(bounded);
+    if (!longest) break;
+    const [holder, key, text] = longest;
+    holder[key] = truncateToJsonBytes(text, Math.floor(jsonBytes(text) / 2), 'forwarded events stay under 1 MB');
+    payload = defaultPayloadConverter.toPayload(bounded);
+  }
+  return payload;
+}
+
+/** The longest string in `value`, with the object or array that holds it and its key. */
+function longestText(value: unknown): [Record<string | number, unknown>, string | number, string] | undefined {
+  let found: [Record<string | number, unknown>, string | number, string] | undefined;
+  const visit = (holder: Record<string | number, unknown>) => {
+    for (const [key, item] of Object.entries(holder)) {
+      if (typeof item === 'string') {
+        if (!found || item.length > found[2].length) found = [holder, key, item];
+      } else if (typeof item === 'object' && item !== null) {
+        visit(item as Record<string, unknown>);
+      }
+    }
+  };
+  if (typeof value === 'object' && value !== null) visit(value as Record<string, unknown>);
+  return found;
 }

@@ -76,7 +76,13 @@ const ignoreAbort = defineTool({
   },
 });
 
-const app = defineApp({ tools: [bigPage, dump, launchRocket, waitForAbort, ignoreAbort] });
+const controlDump = defineTool({
+  name: 'fetch_controls',
+  description: 'Fetches a block of control characters.',
+  parameters: z.object({ size: z.number() }),
+  execute: ({ size }) => '\u0001'.repeat(size),
+});
+const app = defineApp({ tools: [bigPage, dump, launchRocket, waitForAbort, ignoreAbort, controlDump] });
 const tuning: WorkerTuning = { modelIdleTimeout: 2_000 };
 
 let h: Harness;
@@ -411,6 +417,26 @@ describe('tools', () => {
     expect(JSON.stringify(h.model.requestsFor(prompt)[1]!.body)).toContain(
       "there is no tool named 'launch_rocket' here; the tools are: fetch_page",
     );
+  });
+
+  test("a member's burst of large events reaches its team in batches Temporal takes", async () => {
+    const prompt = `bursting member ${randomUUID()}`;
+    const task = `read the control blocks ${randomUUID()}`;
+    // Four results of 100,000 control characters in one turn: 600 KB each as JSON, 2.4 MB in one burst.
+    const read = { name: 'fetch_controls', arguments: { size: 100_000 } };
+    h.model.replyWhen(prompt, call('delegate_task_to_member', { member_id: 'reader', task }), { text: 'Done.' });
+    h.model.replyWhen(task, { toolCalls: [read, read, read, read] }, { text: 'Read them.' });
+    const reader = new Agent({ name: 'Reader', model, tools: [controlDump], client: h.client });
+    const team = new Team({ name: 'Bursting', model, members: [reader], client: h.client });
+    const started = await team.run(prompt, { background: true });
+    const output = await h.waitForStatus(started.runId, RunStatus.completed, RunStatus.error);
+
+    expect(output.status).toBe(RunStatus.completed);
+    const { events } = (await h.client.eventsSoFar(started.runId))!;
+    const memberResults = events.filter(
+      (event) => event.event === RunEvent.toolCallCompleted && event.runId !== started.runId,
+    );
+    expect(memberResults).toHaveLength(4);
   });
 
   test('a coordinate-mode leader cannot call the broadcast tool', async () => {
