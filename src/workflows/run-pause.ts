@@ -18,6 +18,15 @@ const { checkUserInput } = proxyActivities<KernActivities>({
 /** The run's failure type when nobody answered within its `pauseTimeout`. */
 export const PAUSE_TIMED_OUT = 'PauseTimedOut';
 
+/** The run's failure type when its answers failed their tools' checks {@link MAX_INVALID_ANSWERS} times. */
+export const TOO_MANY_INVALID_ANSWERS = 'TooManyInvalidAnswers';
+
+/**
+ * How many answers may fail their tools' checks before the run ends `ERROR`. Each is an update Temporal has
+ * accepted, and an execution takes 2,000 at most: past that the run could never be continued, and would wait for good.
+ */
+export const MAX_INVALID_ANSWERS = 100;
+
 /**
  * Where a paused run waits for people: the `continueRun` update's handler. The run's own tool calls that need a
  * person wait here ({@link answersFor}); a team's or workflow's members wait in their own runs, and the client sends
@@ -26,13 +35,15 @@ export const PAUSE_TIMED_OUT = 'PauseTimedOut';
  * The update's validator refuses, before anything is written to history, a run that is not waiting, one already
  * taking answers, and answers that do not fit (unknown, missing or twice-given ids, the wrong kind of answer). User
  * input is then checked against the tool's zod schema by an activity (only a worker has the schema); input that
- * fails it fails the update, and the run goes on waiting.
+ * fails it fails the update, and the run goes on waiting, up to {@link MAX_INVALID_ANSWERS} such failures.
  */
 export class PauseGate {
   private waiting: RunRequirement[] | undefined;
   private answers: RequirementAnswer[] | undefined;
   /** A continue was accepted and is being checked or taken: a second one is refused. */
   private taking = false;
+  /** Answers that failed their tools' checks, in all of the run's pauses. */
+  private invalidAnswers = 0;
 
   constructor(
     private readonly runId: string,
@@ -47,16 +58,24 @@ export class PauseGate {
     this.waiting = requirements;
     try {
       const summary = `paused: waiting for a person (${requirements.map((r) => r.toolExecution.toolName).join(', ')})`;
+      const answeredOrExhausted = () => this.answers !== undefined || this.invalidAnswers >= MAX_INVALID_ANSWERS;
       if (timeoutMs === undefined) {
-        await condition(() => this.answers !== undefined);
-      } else if (!(await condition(() => this.answers !== undefined, timeoutMs, { summary }))) {
+        await condition(answeredOrExhausted);
+      } else if (!(await condition(answeredOrExhausted, timeoutMs, { summary }))) {
         throw ApplicationFailure.create({
           type: PAUSE_TIMED_OUT,
           message: `nobody answered the run's requirements within its pauseTimeout (${timeoutMs} ms)`,
           nonRetryable: true,
         });
       }
-      return this.answers!;
+      if (this.answers === undefined) {
+        throw ApplicationFailure.create({
+          type: TOO_MANY_INVALID_ANSWERS,
+          message: `the run's answers failed their tools' checks ${MAX_INVALID_ANSWERS} times; it ends rather than wait for answers it could no longer take`,
+          nonRetryable: true,
+        });
+      }
+      return this.answers;
     } finally {
       this.waiting = undefined;
       this.answers = undefined;
@@ -93,6 +112,7 @@ export class PauseGate {
         const toolName = requirement.toolExecution.toolName;
         const problem = await checkUserInput({ toolName, userInput: answer.userInput });
         if (problem) {
+          this.invalidAnswers += 1;
           throw ApplicationFailure.create({
             type: ANSWERS_INVALID,
             message: `requirement '${answer.id}' (${toolName}): ${problem}`,

@@ -172,6 +172,28 @@ describe('an agent run pauses for a person', () => {
     });
   });
 
+  test('answers that keep failing their checks end the run ERROR before it could no longer be continued', async () => {
+    h.model.replyWhen('Book Oslo', call('book_flight', { city: 'Oslo' }), { text: 'Booked.' });
+    const agent = assistant();
+    const run = await agent.run('Book Oslo', { background: true });
+    const [requirement] = (await paused(run.runId)).requirements!;
+    // Each failed check is an update Temporal accepted; past 2,000 the run could never be continued.
+    for (let i = 0; i < 100; i++) {
+      await expect(
+        agent.continueRun(run.runId, {
+          requirements: [{ id: requirement!.id, userInput: { passenger: 'A', seats: 40 } }],
+        }),
+      ).rejects.toThrow(RequirementAnswersInvalid);
+    }
+    const ended = await h.client.waitForRun(run.runId);
+    expect(ended.status).toBe(RunStatus.error);
+    expect(ended.error).toMatchObject({
+      type: 'TooManyInvalidAnswers',
+      message: expect.stringContaining("failed their tools' checks 100 times"),
+    });
+    expect(sent).toEqual([]);
+  });
+
   test('user input is checked by the zod schema: invalid input is refused and changes nothing, valid input runs the tool with it', async () => {
     h.model.replyWhen('Book Paris', call('book_flight', { city: 'Paris' }), { text: 'Booked.' });
     const agent = assistant();
