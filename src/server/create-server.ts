@@ -110,10 +110,11 @@ export function createServer(options: ServerOptions): KernServer {
   const app = new Hono();
   // No CORS unless origins are configured: a web page elsewhere cannot start, read or cancel runs here.
   if (corsOrigins && corsOrigins.length > 0) app.use('*', cors({ origin: corsOrigins }));
-  let loopbackOnly = false;
+  // Open to anyone who reaches it (loopback, no auth): then only to loopback names (see `refuseCrossSite`).
+  let loopbackNamesOnly = false;
   app.use(
     '*',
-    refuseCrossSite(corsOrigins ?? [], () => loopbackOnly),
+    refuseCrossSite(corsOrigins ?? [], () => loopbackNamesOnly),
   );
   app.use(
     '*',
@@ -174,7 +175,7 @@ export function createServer(options: ServerOptions): KernServer {
             "this app's agents and read every conversation. Set OS_SECURITY_KEY before exposing the server.",
         );
       }
-      loopbackOnly = isLoopback(hostname);
+      loopbackNamesOnly = isLoopback(hostname) && securityKey === undefined && verifier === undefined;
       webSockets = new WebSocketServer({ noServer: true, maxPayload: webSocketLimits.maxMessageBytes });
       const server = await new Promise<Server>((resolve) => {
         const started = serve({ fetch: app.fetch, port, hostname, websocket: { server: webSockets! } }, () =>

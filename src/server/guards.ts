@@ -25,12 +25,13 @@ const SAFE_METHOD = /^(GET|HEAD|OPTIONS)$/;
  * Hono's `csrf` middleware is not used: it also refuses a form post that carries neither header, which is how the
  * framework's own client posts its runs.
  */
-export function refuseCrossSite(origins: readonly string[], loopbackOnly: () => boolean): MiddlewareHandler {
+export function refuseCrossSite(origins: readonly string[], loopbackNamesOnly: () => boolean): MiddlewareHandler {
   return async (c, next) => {
     // DNS rebinding: a page elsewhere whose name now points at 127.0.0.1 sends its own name as `Host` (and `Origin`),
-    // so its requests look same-origin. A server on loopback answers only to loopback names.
+    // so its requests look same-origin. A server on loopback with no authentication answers only to loopback names
+    // (with authentication, such a page has no credentials to send).
     const host = hostOf(c.req.header('host'));
-    if (loopbackOnly() && host !== undefined && !isLoopback(host)) {
+    if (loopbackNamesOnly() && host !== undefined && !isLoopback(host)) {
       return c.json(
         {
           detail: `Host '${host}' refused: this server listens on loopback and answers to localhost or 127.0.0.1 only`,

@@ -66,6 +66,34 @@ function connects(host: string, port: number): Promise<boolean> {
   });
 }
 
+/** POSTs a background run to `url` with `Host` (and `Origin`) naming `host`, as a browser at that name would. */
+function postNamingHost(url: string, host: string, headers: Record<string, string> = {}) {
+  const target = new URL(url);
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const request = httpRequest(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        method: 'POST',
+        headers: {
+          host: `${host}:${target.port}`,
+          origin: `http://${host}:${target.port}`,
+          'content-type': 'application/x-www-form-urlencoded',
+          ...headers,
+        },
+      },
+      (response) => {
+        let body = '';
+        response.on('data', (chunk) => (body += String(chunk)));
+        response.on('end', () => resolve({ status: response.statusCode!, body }));
+      },
+    );
+    request.once('error', reject);
+    request.end('message=hi&stream=false&background=true');
+  });
+}
+
 /** The text a `console` method is given while `body` runs. */
 async function capture(method: 'warn' | 'error', body: () => Promise<void>): Promise<string> {
   const lines: string[] = [];
@@ -174,33 +202,23 @@ describe('requests a web page elsewhere sends', () => {
     expect(samePage.status).toBe(202);
   });
 
-  test('on loopback, a request naming another host is refused (DNS rebinding)', async () => {
+  test('on loopback with no auth, a request naming another host is refused (DNS rebinding)', async () => {
     // A page at rebind.example whose name now points at 127.0.0.1: its requests name its own host.
-    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const url = new URL(`${base}/agents/researcher/runs`);
-      const request = httpRequest(
-        {
-          host: url.hostname,
-          port: url.port,
-          path: url.pathname,
-          method: 'POST',
-          headers: {
-            host: `rebind.example:${url.port}`,
-            origin: `http://rebind.example:${url.port}`,
-            'content-type': 'application/x-www-form-urlencoded',
-          },
-        },
-        (response) => {
-          let body = '';
-          response.on('data', (chunk) => (body += String(chunk)));
-          response.on('end', () => resolve({ status: response.statusCode!, body }));
-        },
-      );
-      request.once('error', reject);
-      request.end('message=hi&stream=false&background=true');
-    });
+    const answer = await postNamingHost(`${base}/agents/researcher/runs`, 'rebind.example');
     expect(answer.status).toBe(403);
     expect(JSON.parse(answer.body).detail).toMatch(/^Host 'rebind\.example' refused: this server listens on loopback/);
+
+    // With authentication, a reverse proxy on the machine may forward its own host name.
+    const keyed = createServer({ app, client: h.client, securityKey: 'proxy-key' });
+    const { url } = await keyed.listen({ port: 0 });
+    try {
+      const proxied = await postNamingHost(`${url}/agents/researcher/runs`, 'kern.example.com', {
+        authorization: 'Bearer proxy-key',
+      });
+      expect(proxied.status).toBe(202);
+    } finally {
+      await keyed.close();
+    }
   });
 
   test('an origin configured for CORS may post; a WebSocket from any other origin is refused', async () => {
