@@ -1,17 +1,22 @@
 import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import type { ConnectionSettings } from './client/connection-settings';
 import { createServer, OpenServerRefused } from './server';
 import { startWorker } from './worker';
 
 const usage = `Usage:
-  kern worker --app <module> [--task-queue <name>]   run a worker for the app (default export of defineApp)
-  kern serve --app <module> [--port 7777] [--host 127.0.0.1] [--allow-unauthenticated]
+  kern worker --app <module> [--task-queue <name>] [connection]
+                                                     run a worker for the app (default export of defineApp)
+  kern serve --app <module> [--port 7777] [--host 127.0.0.1] [--allow-unauthenticated] [connection]
                                                      serve the app's runs over HTTP (the AgentOS API); on an
                                                      address other machines reach only with auth configured,
                                                      or with --allow-unauthenticated
   <module>: a JavaScript module, or TypeScript (.ts) when tsx is installed beside kern
+  [connection]: [--address host:port] [--namespace <name>] [--profile <name>], over the environment and
+                Temporal's config file (temporal.toml); TLS and API keys from those (see docs/deploy.md)
 
-Environment: TEMPORAL_ADDRESS (localhost:7233), TEMPORAL_NAMESPACE (default), KERN_TASK_QUEUE (kern),
+Environment: TEMPORAL_ADDRESS (localhost:7233), TEMPORAL_NAMESPACE (default), TEMPORAL_API_KEY,
+TEMPORAL_TLS_* and TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE (as Temporal's CLI reads them), KERN_TASK_QUEUE (kern),
 OPENAI_API_KEY and OPENAI_BASE_URL for the models (worker); for serve: OS_SECURITY_KEY or KERN_SECURITY_KEY
 (bearer auth), JWT_VERIFICATION_KEY or JWT_JWKS_FILE with JWT_ALGORITHM, JWT_AUDIENCE, JWT_ISSUER (JWT auth,
 scopes and per-user isolation), KERN_CORS_ORIGINS (comma-separated CORS origins).`;
@@ -27,7 +32,12 @@ export async function main(argv: string[]): Promise<void> {
   }
   const { values } = parseArgs({
     args: rest,
-    options: { app: { type: 'string' }, 'task-queue': { type: 'string' }, 'log-level': { type: 'string' } },
+    options: {
+      app: { type: 'string' },
+      'task-queue': { type: 'string' },
+      'log-level': { type: 'string' },
+      ...CONNECTION_FLAGS,
+    },
   });
   if (!values.app) {
     console.error(`kern worker: --app is required\n\n${usage}`);
@@ -37,7 +47,7 @@ export async function main(argv: string[]): Promise<void> {
   loadTypeScriptIfNeeded(values.app);
   const level = (values['log-level'] ?? 'INFO').toUpperCase() as 'INFO';
   Runtime.install({ logger: new DefaultLogger(level) });
-  const worker = await startWorker({ app: values.app, taskQueue: values['task-queue'] });
+  const worker = await startWorker({ app: values.app, taskQueue: values['task-queue'], ...connectionOf(values) });
   console.log(`kern worker: serving ${values.app} on task queue '${worker.taskQueue}' (Ctrl-C to stop)`);
   // The worker stops gracefully on SIGINT/SIGTERM (the Temporal runtime's shutdown signals).
   await worker.finished;
@@ -70,6 +80,7 @@ async function serveCommand(args: string[]): Promise<void> {
       port: { type: 'string' },
       host: { type: 'string' },
       'allow-unauthenticated': { type: 'boolean' },
+      ...CONNECTION_FLAGS,
     },
   });
   const port = Number(values.port ?? 7777);
@@ -79,7 +90,11 @@ async function serveCommand(args: string[]): Promise<void> {
     return;
   }
   loadTypeScriptIfNeeded(values.app);
-  const server = createServer({ app: values.app, allowUnauthenticated: values['allow-unauthenticated'] ?? false });
+  const server = createServer({
+    app: values.app,
+    allowUnauthenticated: values['allow-unauthenticated'] ?? false,
+    temporal: connectionOf(values),
+  });
   let url: string;
   try {
     ({ url } = await server.listen({ port, ...(values.host ? { hostname: values.host } : {}) }));
@@ -96,4 +111,19 @@ async function serveCommand(args: string[]): Promise<void> {
     process.once('SIGTERM', resolve);
   });
   await server.close();
+}
+
+/** The flags that say where Temporal is; each wins over the environment and the config file. */
+const CONNECTION_FLAGS = {
+  address: { type: 'string' },
+  namespace: { type: 'string' },
+  profile: { type: 'string' },
+} as const;
+
+function connectionOf(values: { address?: string; namespace?: string; profile?: string }): ConnectionSettings {
+  return {
+    ...(values.address !== undefined ? { address: values.address } : {}),
+    ...(values.namespace !== undefined ? { namespace: values.namespace } : {}),
+    ...(values.profile !== undefined ? { profile: values.profile } : {}),
+  };
 }

@@ -35,6 +35,7 @@ export {
 } from './client/schedules';
 export type { TracingOptions } from './client/tracing';
 export type { SubscribeOptions } from './client/subscription';
+export type { ConnectionSettings } from './client/connection-settings';
 export type { WaitOptions } from './client/run-outputs';
 export { MAX_INPUT_BYTES, type RunOptions } from './client/run-options';
 export { cancelRun, continueRun } from './client/default-client';

@@ -22,6 +22,7 @@ import {
 } from './sessions';
 import { startRun, startSession } from './start';
 import { eventsSoFar, subscribe, type SubscribeOptions } from './subscription';
+import { resolveConnection } from './connection-settings';
 import { TemporalAccess } from './temporal-access';
 import { tracingPlugin, type TracingOptions } from './tracing';
 
@@ -31,10 +32,16 @@ export type { Session, SessionInfo, SessionPage } from './sessions';
 
 /** How to reach Temporal. Unset fields come from the environment, then from the defaults. */
 export interface KernClientOptions {
-  /** `TEMPORAL_ADDRESS`, default `localhost:7233`. */
+  /**
+   * `host:port`; default `TEMPORAL_ADDRESS`, the config file profile's, else `localhost:7233`. TLS, an API key and
+   * gRPC metadata come from the environment and the profile as Temporal defines them (`TEMPORAL_API_KEY`,
+   * `TEMPORAL_TLS_*`, `TEMPORAL_PROFILE`, `temporal.toml`): see docs/deploy.md.
+   */
   address?: string;
-  /** `TEMPORAL_NAMESPACE`, default `default`. */
+  /** Default `TEMPORAL_NAMESPACE`, the profile's, else `default`. */
   namespace?: string;
+  /** The profile of Temporal's config file to connect with; default `TEMPORAL_PROFILE`, else `default`. */
+  profile?: string;
   /** `KERN_TASK_QUEUE`, default `kern`: where runs are started, and what workers listen on. */
   taskQueue?: string;
   /** An existing Temporal client to use instead of connecting. */
@@ -74,16 +81,16 @@ export class KernClient {
   static async connect(options: KernClientOptions = {}): Promise<KernClient> {
     const taskQueue = options.taskQueue ?? process.env.KERN_TASK_QUEUE ?? 'kern';
     if (options.client) return new KernClient(options.client, taskQueue, undefined);
-    const address = options.address ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233';
+    const { address, namespace, connectionOptions } = resolveConnection(options);
     let connection: Connection;
     try {
-      connection = await Connection.connect({ address });
+      connection = await Connection.connect(connectionOptions);
     } catch (err) {
       throw new TemporalUnreachable(address, err);
     }
     const client = new Client({
       connection,
-      namespace: options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default',
+      namespace,
       identity: options.identity ?? `kern client @ ${hostname()}`,
       ...(options.tracing ? { plugins: [tracingPlugin(options.tracing, 'kern-client').plugin] } : {}),
     });

@@ -6,6 +6,7 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { WebSocketServer } from 'ws';
+import { resolveConnection, type ConnectionSettings } from '../client/connection-settings';
 import { KernClient } from '../client/kern-client';
 import type { KernApp } from '../define/app';
 import { loadApp } from '../worker/start-worker';
@@ -28,6 +29,8 @@ export interface ServerOptions {
   app: KernApp | string;
   /** The kern client runs are started with; default: one the server connects from the environment (and closes). */
   client?: KernClient;
+  /** Where that client connects, over the environment and Temporal's config file (`--address`, `--profile`, …). */
+  temporal?: ConnectionSettings;
   /**
    * The bearer token every route but `/` and `/health` requires; default `OS_SECURITY_KEY` (the framework's
    * variable, so a deployment that sets it is never left open), then `KERN_SECURITY_KEY`. Unset: no auth.
@@ -92,14 +95,14 @@ export function createServer(options: ServerOptions): KernServer {
   let deps: Promise<ServerDeps> | undefined;
   let ownedClient: KernClient | undefined;
   const connect = (): Promise<ServerDeps> => {
-    deps ??= (options.client ? Promise.resolve(options.client) : KernClient.connect()).then(
+    deps ??= (options.client ? Promise.resolve(options.client) : KernClient.connect(options.temporal)).then(
       (client) => {
         if (!options.client) ownedClient = client;
         return { client, catalog, feeds: new RunFeeds(client) };
       },
       (err: unknown) => {
         deps = undefined;
-        throw new TemporalUnreachable(process.env.TEMPORAL_ADDRESS ?? 'localhost:7233', err);
+        throw err instanceof TemporalUnreachable ? err : new TemporalUnreachable(resolveConnection().address, err);
       },
     );
     return deps;

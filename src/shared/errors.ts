@@ -86,7 +86,15 @@ export class SessionUnavailable extends KernError {
 /** The Temporal server cannot be reached (down, restarting, or a wrong `TEMPORAL_ADDRESS`). Worth trying again. */
 export class TemporalUnreachable extends KernError {
   constructor(address: string, cause?: unknown) {
-    super(`the Temporal server at ${address} is unreachable; try again once it is up`, { cause, retryable: true });
+    // What the connection said (a refused connection, a certificate it does not trust, a deadline) is the way to the fix.
+    const why = cause instanceof Error && cause.message ? ` (${cause.message.split('\n')[0]})` : '';
+    super(
+      `the Temporal server at ${address} is unreachable${why}; try again once it is up, or check the address and its TLS settings`,
+      {
+        cause,
+        retryable: true,
+      },
+    );
   }
 }
 

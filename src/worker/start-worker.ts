@@ -3,7 +3,8 @@ import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporal
 import { createActivities, type ModelProviderOptions } from '../activities';
 import type { KernApp } from '../define/app';
 import type { StepFunction } from '../define/contracts';
-import { InvalidInputError } from '../shared/errors';
+import { InvalidInputError, TemporalUnreachable } from '../shared/errors';
+import { resolveConnection } from '../client/connection-settings';
 import { tracingPlugin, type TracingOptions } from '../client/tracing';
 import { bundleWorkflows, prebuiltWorkflowBundle } from './bundle';
 
@@ -13,10 +14,15 @@ export interface StartWorkerOptions {
   app: KernApp | string;
   /** `KERN_TASK_QUEUE`, default `kern`. */
   taskQueue?: string;
-  /** `TEMPORAL_ADDRESS`, default `localhost:7233`. */
+  /**
+   * `host:port`; default `TEMPORAL_ADDRESS`, the config file profile's, else `localhost:7233`. TLS and an API key come
+   * from the environment and the profile (`TEMPORAL_API_KEY`, `TEMPORAL_TLS_*`): see docs/deploy.md.
+   */
   address?: string;
-  /** `TEMPORAL_NAMESPACE`, default `default`. */
+  /** Default `TEMPORAL_NAMESPACE`, the profile's, else `default`. */
   namespace?: string;
+  /** The profile of Temporal's config file to connect with; default `TEMPORAL_PROFILE`, else `default`. */
+  profile?: string;
   /** An existing connection to use (not closed by `shutdown`). */
   connection?: NativeConnection;
   /** Where model calls go; defaults to `OPENAI_API_KEY` / `OPENAI_BASE_URL` of this process. */
@@ -65,14 +71,18 @@ export interface KernWorker {
 export async function startWorker(options: StartWorkerOptions): Promise<KernWorker> {
   const app = typeof options.app === 'string' ? loadApp(options.app) : options.app;
   const taskQueue = options.taskQueue ?? process.env.KERN_TASK_QUEUE ?? 'kern';
-  const connection =
-    options.connection ??
-    (await NativeConnection.connect({ address: options.address ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233' }));
+  const { address, namespace, connectionOptions } = resolveConnection(options);
+  let connection = options.connection;
+  try {
+    connection ??= await NativeConnection.connect(connectionOptions);
+  } catch (err) {
+    throw new TemporalUnreachable(address, err);
+  }
   const tracing = options.tracing ? tracingPlugin(options.tracing, 'kern-worker') : undefined;
   const worker = await Worker.create({
     connection,
     ...(tracing ? { plugins: [tracing.plugin] } : {}),
-    namespace: options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default',
+    namespace,
     taskQueue,
     workflowBundle:
       options.workflowBundle ??
