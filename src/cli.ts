@@ -1,12 +1,19 @@
 import { parseArgs } from 'node:util';
+import type { Duration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { ConnectionSettings } from './client/connection-settings';
 import { createServer, OpenServerRefused } from './server';
 import { startWorker } from './worker';
+import { serveWorkerHealth } from './worker/health';
 
 const usage = `Usage:
-  kern worker --app <module> [--task-queue <name>] [connection]
-                                                     run a worker for the app (default export of defineApp)
+  kern worker --app <module> [--task-queue <name>] [--shutdown-grace 30s] [--health-port <port>
+              [--health-host 127.0.0.1]] [connection]
+                                                     run a worker for the app (default export of defineApp);
+                                                     SIGTERM/SIGINT drain it: no new work, calls in flight get
+                                                     the grace to finish; a second signal exits at once;
+                                                     --health-port serves GET /livez and /readyz
   kern serve --app <module> [--port 7777] [--host 127.0.0.1] [--allow-unauthenticated] [connection]
                                                      serve the app's runs over HTTP (the AgentOS API); on an
                                                      address other machines reach only with auth configured,
@@ -36,6 +43,9 @@ export async function main(argv: string[]): Promise<void> {
       app: { type: 'string' },
       'task-queue': { type: 'string' },
       'log-level': { type: 'string' },
+      'shutdown-grace': { type: 'string' },
+      'health-port': { type: 'string' },
+      'health-host': { type: 'string' },
       ...CONNECTION_FLAGS,
     },
   });
@@ -46,11 +56,53 @@ export async function main(argv: string[]): Promise<void> {
   }
   loadTypeScriptIfNeeded(values.app);
   const level = (values['log-level'] ?? 'INFO').toUpperCase() as 'INFO';
-  Runtime.install({ logger: new DefaultLogger(level) });
-  const worker = await startWorker({ app: values.app, taskQueue: values['task-queue'], ...connectionOf(values) });
+  const grace = values['shutdown-grace'] ?? process.env.KERN_SHUTDOWN_GRACE ?? '30s';
+  try {
+    msToNumber(grace as Duration);
+  } catch {
+    console.error(`kern worker: --shutdown-grace must be a duration such as 30s or 2m, not '${grace}'\n\n${usage}`);
+    process.exitCode = 2;
+    return;
+  }
+  // kern handles the signals itself, to drain on the first and exit on the second.
+  Runtime.install({ logger: new DefaultLogger(level), shutdownSignals: [] });
+  const worker = await startWorker({
+    app: values.app,
+    taskQueue: values['task-queue'],
+    shutdownGraceTime: grace as Duration,
+    ...connectionOf(values),
+  });
   console.log(`kern worker: serving ${values.app} on task queue '${worker.taskQueue}' (Ctrl-C to stop)`);
-  // The worker stops gracefully on SIGINT/SIGTERM (the Temporal runtime's shutdown signals).
+  const healthPort = values['health-port'] ?? process.env.KERN_HEALTH_PORT;
+  if (healthPort !== undefined && !/^\d{1,5}$/.test(healthPort)) {
+    console.error(`kern worker: --health-port must be a port number, not '${healthPort}'`);
+    await worker.shutdown();
+    process.exitCode = 2;
+    return;
+  }
+  const health =
+    healthPort === undefined
+      ? undefined
+      : await serveWorkerHealth(worker, {
+          port: Number(healthPort),
+          ...(values['health-host'] ? { hostname: values['health-host'] } : {}),
+        });
+  if (health) console.log(`kern worker: health at ${health.url}/livez and ${health.url}/readyz`);
+  let draining = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (draining) {
+      console.error(`kern worker: ${signal} again: exiting now; calls in flight are retried on other workers`);
+      process.exit(130);
+    }
+    draining = true;
+    console.log(`kern worker: ${signal}: draining (no new work; calls in flight have ${grace} to finish)`);
+    void worker.shutdown();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   await worker.finished;
+  await health?.close();
+  console.log('kern worker: stopped');
 }
 
 /**

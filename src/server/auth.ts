@@ -263,8 +263,8 @@ export function missingScope(needed: ReadonlyArray<{ family: string; action: str
   );
 }
 
-/** Paths open to everyone: what the server is, and whether it is up. The WebSocket upgrade authenticates by message. */
-const OPEN_PATHS = new Set(['/', '/health']);
+/** Paths open to everyone: what the server is, and whether it is up and ready. The WebSocket upgrade authenticates by message. */
+const OPEN_PATHS = new Set(['/', '/health', '/ready']);
 
 /**
  * The middleware that says who is asking ({@link callerIn}) and refuses what they may not do: with JWT, a verified

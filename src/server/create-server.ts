@@ -137,6 +137,18 @@ export function createServer(options: ServerOptions): KernServer {
   const startedAt = new Date().toISOString();
   app.get('/', (c) => c.json({ name: 'kern', health: '/health', config: '/config' }));
   app.get('/health', (c) => c.json({ status: 'ok', instantiated_at: startedAt }));
+  // Readiness, for an orchestrator: 200 once Temporal answers, 503 while it does not.
+  app.get('/ready', async (c) => {
+    const { client } = await connect();
+    const connection = client.temporal.connection;
+    try {
+      // A call any Temporal frontend answers at once; a client given from outside may have no health service.
+      await connection.withDeadline(Date.now() + 2_000, () => client.temporal.workflowService.getSystemInfo({}));
+    } catch (err) {
+      throw new TemporalUnreachable(resolveConnection(options.temporal).address, err);
+    }
+    return c.json({ status: 'ready' });
+  });
   app.get('/config', (c) => c.json(catalog.config(callerIn(c))));
   app.get(
     '/workflows/ws',

@@ -1,4 +1,5 @@
 export { startWorker, loadApp, type StartWorkerOptions, type KernWorker } from './start-worker';
 export { bundleWorkflows, type BundleWorkflowsOptions } from './bundle';
+export { serveWorkerHealth } from './health';
 export type { ModelProviderOptions } from '../activities';
 export type { TracingOptions } from '../client/tracing';

@@ -50,6 +50,12 @@ export interface StartWorkerOptions {
    */
   modelIdleTimeout?: number;
   /**
+   * How long `shutdown` lets the model and tool calls in flight finish before it cancels them (they are then retried
+   * on another worker). The worker stops taking work at once either way. Default 0 (Temporal's); `kern worker`
+   * defaults to 30 seconds (`--shutdown-grace`).
+   */
+  shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+  /**
    * OpenTelemetry tracing (see `TracingOptions`): Temporal's workflow and activity spans, and kern's model and tool
    * spans. Workflow spans need the workflow code bundled with Temporal's interceptors, as the default bundle is when
    * tracing; a `workflowBundle` of your own needs `bundleWorkflows({ tracing: true })`.
@@ -61,6 +67,8 @@ export interface StartWorkerOptions {
 export interface KernWorker {
   readonly worker: Worker;
   readonly taskQueue: string;
+  /** Its connection to Temporal (for a health check: `connection.healthService`). */
+  readonly connection: NativeConnection;
   /** Settles when the worker stops; rejects if it crashed. */
   readonly finished: Promise<void>;
   /** Stops polling, lets in-flight tasks finish, and closes the connection it opened. */
@@ -102,11 +110,13 @@ export async function startWorker(options: StartWorkerOptions): Promise<KernWork
         : {}),
     }),
     maxHeartbeatThrottleInterval: options.heartbeatInterval ?? '250 milliseconds',
+    ...(options.shutdownGraceTime !== undefined ? { shutdownGraceTime: options.shutdownGraceTime } : {}),
   });
   const finished = worker.run();
   return {
     worker,
     taskQueue,
+    connection,
     finished,
     async shutdown() {
       if (worker.getState() === 'RUNNING') worker.shutdown();

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Agent, OpenAIResponses, RunEvent, RunStatus, type AnyRunEvent, type AnyRunOutput } from 'kern';
 import crashApp, { crashTeam, payingAgent, preparingWorkflow, writingWorkflow } from '../fixtures/crash-app';
@@ -9,6 +10,16 @@ import { startHarness, type Harness } from '../support/harness';
 import { TcpProxy } from '../support/tcp-proxy';
 
 const root = path.resolve(__dirname, '../..');
+
+/** A TCP port nothing listens on now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
 
 /** A real `kern worker` process serving `app`, as a user would run it, and a way to SIGKILL it. */
 function spawnWorker(app: string, env: Record<string, string> = {}) {
@@ -28,9 +39,10 @@ function spawnWorker(app: string, env: Record<string, string> = {}) {
       stdio: 'ignore',
     },
   );
-  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   return {
     kill: () => child.kill('SIGKILL'),
+    signal: (signal: NodeJS.Signals) => child.kill(signal),
     exited,
   };
 }
@@ -190,4 +202,75 @@ test('a worker process killed while a run is paused for a person: the run stays 
     await h.stopWorker();
     delete process.env.KERN_CRASH_MARKER;
   }
+});
+
+describe('a worker stopped with SIGTERM drains', () => {
+  test('its model call in flight finishes, the run completes on another worker, nothing is asked twice', async () => {
+    await h.stopWorker();
+    const prompt = `drain ${randomUUID()}`;
+    // About three seconds of answer, in flight when the signal comes.
+    h.model.replyWhen(prompt, { text: 'one two three four five six seven eight nine ten', tokenDelayMs: 300 });
+    const healthPort = await freePort();
+    const worker = spawnWorker('examples/app.ts', { KERN_SHUTDOWN_GRACE: '20s', KERN_HEALTH_PORT: String(healthPort) });
+    const health = (path: string) =>
+      fetch(`http://127.0.0.1:${healthPort}${path}`).then(
+        async (response) => ({ status: response.status, body: (await response.json()) as unknown }),
+        () => undefined,
+      );
+    for (let tries = 0; (await health('/readyz'))?.status !== 200 && tries < 100; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(await health('/readyz')).toEqual({ status: 200, body: { status: 'ready', task_queue: h.taskQueue } });
+    const agent = new Agent({ name: 'Drain Agent', model: new OpenAIResponses({ id: 'gpt-test' }), client: h.client });
+    const run = await agent.run(prompt, { background: true });
+    await h.model.waitFor(() => h.model.requestsFor(prompt).length === 1, 30_000);
+    const signalled = Date.now();
+    worker.signal('SIGTERM');
+    // Draining: alive, no longer ready.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await health('/readyz')).toEqual({ status: 503, body: { status: 'draining' } });
+    expect((await health('/livez'))?.status).toBe(200);
+    await h.startWorker();
+    expect(await worker.exited).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(20_000);
+    const output = await h.waitForStatus(run.runId, RunStatus.completed, RunStatus.error, RunStatus.cancelled);
+    expect(output).toMatchObject({
+      status: RunStatus.completed,
+      content: 'one two three four five six seven eight nine ten',
+    });
+    expect(h.model.requestsFor(prompt)).toHaveLength(1);
+    expect(h.model.requestsFor(prompt)[0]!.aborted).toBe(false);
+  }, 90_000);
+
+  test('a call that outlasts the grace is cancelled and retried elsewhere; a second signal exits at once', async () => {
+    await h.stopWorker();
+    const prompt = `outlast ${randomUUID()}`;
+    h.model.replyWhen(prompt, { text: 'never done', hang: true }, { text: 'Done on the other worker.' });
+    const worker = spawnWorker('examples/app.ts', { KERN_SHUTDOWN_GRACE: '2s' });
+    const agent = new Agent({ name: 'Drain Agent', model: new OpenAIResponses({ id: 'gpt-test' }), client: h.client });
+    const run = await agent.run(prompt, { background: true });
+    await h.model.waitFor(() => h.model.requestsFor(prompt).length === 1, 30_000);
+    const signalled = Date.now();
+    worker.signal('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(10_000);
+    await h.startWorker();
+    const output = await h.waitForStatus(run.runId, RunStatus.completed, RunStatus.error, RunStatus.cancelled);
+    expect(output).toMatchObject({ status: RunStatus.completed, content: 'Done on the other worker.' });
+
+    await h.stopWorker();
+    const second = `twice ${randomUUID()}`;
+    h.model.replyWhen(second, { text: 'never done', hang: true });
+    const impatient = spawnWorker('examples/app.ts', { KERN_SHUTDOWN_GRACE: '60s' });
+    const stuck = await agent.run(second, { background: true });
+    await h.model.waitFor(() => h.model.requestsFor(second).length === 1, 30_000);
+    impatient.signal('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const again = Date.now();
+    impatient.signal('SIGTERM');
+    expect(await impatient.exited).toBe(130);
+    expect(Date.now() - again).toBeLessThan(3_000);
+    await h.startWorker();
+    await h.client.cancelRun(stuck.runId);
+  }, 120_000);
 });

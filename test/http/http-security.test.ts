@@ -244,6 +244,10 @@ describe('requests a web page elsewhere sends', () => {
 });
 
 describe('what a caller learns of a failure', () => {
+  test('/ready answers 200 once Temporal answers, without authentication', async () => {
+    expect(await json(await fetch(`${base}/ready`))).toEqual({ status: 200, body: { status: 'ready' } });
+  });
+
   test('an id no run or session can have is a 404 before it reaches Temporal, not a 500', async () => {
     const logged = await capture('error', async () => {
       const long = 's'.repeat(1_001);
@@ -292,6 +296,11 @@ describe('what a caller learns of a failure', () => {
       });
       expect(JSON.stringify(answer)).not.toContain(String(closedPort));
       expect(logged).toContain(`127.0.0.1:${closedPort}`);
+      // Alive, not ready: what an orchestrator asks.
+      await capture('error', async () => {
+        expect((await server.fetch(new Request('http://kern.test/ready'))).status).toBe(503);
+      });
+      expect((await server.fetch(new Request('http://kern.test/health'))).status).toBe(200);
     } finally {
       if (saved === undefined) delete process.env.TEMPORAL_ADDRESS;
       else process.env.TEMPORAL_ADDRESS = saved;
