@@ -9,7 +9,8 @@ import { serveWorkerHealth } from './worker/health';
 
 const usage = `Usage:
   kern worker --app <module> [--task-queue <name>] [--shutdown-grace 30s] [--health-port <port>
-              [--health-host 127.0.0.1]] [connection]
+              [--health-host 127.0.0.1]] [--max-concurrent-activities <n>] [--max-concurrent-workflow-tasks <n>]
+              [--max-cached-workflows <n>] [connection]
                                                      run a worker for the app (default export of defineApp);
                                                      SIGTERM/SIGINT drain it: no new work, calls in flight get
                                                      the grace to finish; a second signal exits at once;
@@ -46,6 +47,9 @@ export async function main(argv: string[]): Promise<void> {
       'shutdown-grace': { type: 'string' },
       'health-port': { type: 'string' },
       'health-host': { type: 'string' },
+      'max-concurrent-activities': { type: 'string' },
+      'max-concurrent-workflow-tasks': { type: 'string' },
+      'max-cached-workflows': { type: 'string' },
       ...CONNECTION_FLAGS,
     },
   });
@@ -66,10 +70,26 @@ export async function main(argv: string[]): Promise<void> {
   }
   // kern handles the signals itself, to drain on the first and exit on the second.
   Runtime.install({ logger: new DefaultLogger(level), shutdownSignals: [] });
+  const tuning: Record<string, number> = {};
+  for (const [flag, option] of [
+    ['max-concurrent-activities', 'maxConcurrentActivities'],
+    ['max-concurrent-workflow-tasks', 'maxConcurrentWorkflowTasks'],
+    ['max-cached-workflows', 'maxCachedWorkflows'],
+  ] as const) {
+    const value = values[flag];
+    if (value === undefined) continue;
+    if (!/^\d+$/.test(value) || Number(value) < (flag === 'max-cached-workflows' ? 0 : 1)) {
+      console.error(`kern worker: --${flag} must be a whole number, not '${value}'\n\n${usage}`);
+      process.exitCode = 2;
+      return;
+    }
+    tuning[option] = Number(value);
+  }
   const worker = await startWorker({
     app: values.app,
     taskQueue: values['task-queue'],
     shutdownGraceTime: grace as Duration,
+    ...tuning,
     ...connectionOf(values),
   });
   console.log(`kern worker: serving ${values.app} on task queue '${worker.taskQueue}' (Ctrl-C to stop)`);

@@ -56,6 +56,18 @@ export interface StartWorkerOptions {
    */
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
   /**
+   * How many model and tool calls this worker runs at once (Temporal's default: 100). A model call mostly waits on
+   * the provider, so a worker can take many; the provider's rate limits are usually what bounds it.
+   */
+  maxConcurrentActivities?: number;
+  /** How many workflow tasks (a run's decisions between calls) it processes at once (Temporal's default: 40). */
+  maxConcurrentWorkflowTasks?: number;
+  /**
+   * How many runs it keeps in memory between their tasks, so a run's next step needs no replay (Temporal's default
+   * depends on the process's memory). Lower it to cap a worker's memory.
+   */
+  maxCachedWorkflows?: number;
+  /**
    * OpenTelemetry tracing (see `TracingOptions`): Temporal's workflow and activity spans, and kern's model and tool
    * spans. Workflow spans need the workflow code bundled with Temporal's interceptors, as the default bundle is when
    * tracing; a `workflowBundle` of your own needs `bundleWorkflows({ tracing: true })`.
@@ -111,6 +123,13 @@ export async function startWorker(options: StartWorkerOptions): Promise<KernWork
     }),
     maxHeartbeatThrottleInterval: options.heartbeatInterval ?? '250 milliseconds',
     ...(options.shutdownGraceTime !== undefined ? { shutdownGraceTime: options.shutdownGraceTime } : {}),
+    ...(options.maxConcurrentActivities !== undefined
+      ? { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities }
+      : {}),
+    ...(options.maxConcurrentWorkflowTasks !== undefined
+      ? { maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks }
+      : {}),
+    ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
   });
   const finished = worker.run();
   return {

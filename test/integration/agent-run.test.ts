@@ -105,6 +105,27 @@ describe('background runs', () => {
   });
 });
 
+describe('worker tuning', () => {
+  test('maxConcurrentActivities: 1 makes a worker call the model for one run at a time', async () => {
+    await h.stopWorker();
+    await h.startWorker(undefined, { maxConcurrentActivities: 1 });
+    try {
+      const prompts = [`one at a time A ${randomUUID()}`, `one at a time B ${randomUUID()}`];
+      for (const prompt of prompts) h.model.replyWhen(prompt, { text: 'slow words here', tokenDelayMs: 300 });
+      const runs = await Promise.all(prompts.map((prompt) => agentOn().run(prompt, { background: true })));
+      await Promise.all(runs.map((run) => h.waitForStatus(run.runId, RunStatus.completed)));
+      const [first, second] = prompts
+        .map((prompt) => h.model.requestsFor(prompt)[0]!)
+        .sort((a, b) => a.receivedAt - b.receivedAt);
+      // The second call began only once the first had sent its last word.
+      expect(second!.receivedAt).toBeGreaterThanOrEqual(first!.wordTimes.at(-1)!);
+    } finally {
+      await h.stopWorker();
+      await h.startWorker();
+    }
+  });
+});
+
 describe('cancel', () => {
   test('while the model call is in flight: request aborted, partial content kept, execution canceled', async () => {
     const prompt = `essay ${randomUUID()}`;

@@ -20,7 +20,10 @@ export interface Harness {
 }
 
 /** Worker options a test may change. */
-export type WorkerTuning = Pick<StartWorkerOptions, 'heartbeatInterval' | 'modelIdleTimeout' | 'streamBatchWindows'>;
+export type WorkerTuning = Pick<
+  StartWorkerOptions,
+  'heartbeatInterval' | 'modelIdleTimeout' | 'streamBatchWindows' | 'maxConcurrentActivities'
+>;
 
 let runtimeInstalled = false;
 
