@@ -70,6 +70,12 @@ export async function main(argv: string[]): Promise<void> {
   }
   // kern handles the signals itself, to drain on the first and exit on the second.
   Runtime.install({ logger: new DefaultLogger(level), shutdownSignals: [] });
+  const healthPort = values['health-port'] ?? process.env.KERN_HEALTH_PORT;
+  if (healthPort !== undefined && !/^\d{1,5}$/.test(healthPort)) {
+    console.error(`kern worker: --health-port must be a port number, not '${healthPort}'\n\n${usage}`);
+    process.exitCode = 2;
+    return;
+  }
   const tuning: Record<string, number> = {};
   for (const [flag, option] of [
     ['max-concurrent-activities', 'maxConcurrentActivities'],
@@ -93,13 +99,6 @@ export async function main(argv: string[]): Promise<void> {
     ...connectionOf(values),
   });
   console.log(`kern worker: serving ${values.app} on task queue '${worker.taskQueue}' (Ctrl-C to stop)`);
-  const healthPort = values['health-port'] ?? process.env.KERN_HEALTH_PORT;
-  if (healthPort !== undefined && !/^\d{1,5}$/.test(healthPort)) {
-    console.error(`kern worker: --health-port must be a port number, not '${healthPort}'`);
-    await worker.shutdown();
-    process.exitCode = 2;
-    return;
-  }
   const health =
     healthPort === undefined
       ? undefined
@@ -116,7 +115,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     draining = true;
     console.log(`kern worker: ${signal}: draining (no new work; calls in flight have ${grace} to finish)`);
-    void worker.shutdown();
+    worker.shutdown().catch((err: unknown) => console.error('kern worker: shutdown failed:', err));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -29,7 +29,7 @@ export function createSessionActivities() {
     async readSession(call: SessionCall<SessionContextRequest>): Promise<SessionContext> {
       const handle = Context.current().client.workflow.getHandle(workflowIdForSession(call.sessionId));
       try {
-        return await handle.query(sessionContextQuery, call.request);
+        return await withinAttempt(handle.query(sessionContextQuery, call.request));
       } catch (err) {
         // No session, or one nothing has written to yet (its workflow has not run, so it cannot answer): both empty.
         if (err instanceof WorkflowNotFoundError || neverWritten(await handle.describe())) return EMPTY_CONTEXT;
@@ -52,9 +52,7 @@ export function createSessionActivities() {
           // Temporal takes an update id once per execution; the session remembers run ids across executions.
           updateId: `close-${request.runId}`,
         });
-        update.catch(() => undefined);
-        // Given up when the worker shuts down: a session that cannot answer does not hold the worker up.
-        await Promise.race([update, activity.cancelled]);
+        await withinAttempt(update);
       } catch (err) {
         // The session refused the write (its validator): not retried, the run ends ERROR with the session's reason.
         if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
@@ -68,4 +66,18 @@ export function createSessionActivities() {
       }
     },
   };
+}
+
+/**
+ * `call`, given up when the attempt's time is over or the worker shuts down: Temporal times the attempt out on its
+ * side, but only the activity itself can stop waiting on a session that cannot answer, and free its slot.
+ */
+async function withinAttempt<T>(call: Promise<T>): Promise<T> {
+  const activity = Context.current();
+  call.catch(() => undefined);
+  const timedOut = activity.sleep(activity.info.startToCloseTimeoutMs).then(() => {
+    throw new Error(`the session did not answer within ${activity.info.startToCloseTimeoutMs} ms`);
+  });
+  timedOut.catch(() => undefined);
+  return Promise.race([call, activity.cancelled, timedOut]);
 }

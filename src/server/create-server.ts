@@ -102,7 +102,9 @@ export function createServer(options: ServerOptions): KernServer {
       },
       (err: unknown) => {
         deps = undefined;
-        throw err instanceof TemporalUnreachable ? err : new TemporalUnreachable(resolveConnection().address, err);
+        throw err instanceof TemporalUnreachable
+          ? err
+          : new TemporalUnreachable(resolveConnection(options.temporal).address, err);
       },
     );
     return deps;

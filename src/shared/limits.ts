@@ -53,7 +53,7 @@ export function truncateText(text: string, maxChars: number, why: string): strin
  * characters.
  */
 export function truncateToJsonBytes(text: string, maxBytes: number, why: string): string {
-  if (text.length <= maxBytes / 6 || jsonBytes(text) <= maxBytes) return text;
+  if (text.length <= (maxBytes - 2) / 6 || jsonBytes(text) <= maxBytes) return text;
   const note = (cut: number) => `\n[kern cut ${cut} more characters: ${why}]`;
   // The longest prefix that fits with its note: at least 1 and at most 6 bytes a code unit, so a binary search.
   let low = 0;

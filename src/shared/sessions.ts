@@ -182,13 +182,21 @@ export function sessionStateBytes(state: SessionState): number {
 /** A run as a turn its session remembers, cut to {@link MAX_TURN_CHARS} and {@link MAX_TURN_TEXT_BYTES} each way. */
 export function sessionTurn(run: SessionTurn): SessionTurn {
   const why = `earlier runs are cut to ${MAX_TURN_CHARS} characters in a session's history`;
-  const bound = (text: string) =>
-    truncateToJsonBytes(
-      truncateText(text, MAX_TURN_CHARS, why),
-      MAX_TURN_TEXT_BYTES,
-      `${why} (and ${MAX_TURN_TEXT_BYTES / 1024} KB)`,
-    );
-  return { ...run, input: bound(run.input), content: bound(run.content) };
+  return boundTurnBytes({
+    ...run,
+    input: truncateText(run.input, MAX_TURN_CHARS, why),
+    content: truncateText(run.content, MAX_TURN_CHARS, why),
+  });
+}
+
+/** A turn with its input and answer cut to {@link MAX_TURN_TEXT_BYTES} each as JSON (what the session enforces). */
+export function boundTurnBytes(turn: SessionTurn): SessionTurn {
+  const why = `earlier runs are cut to ${MAX_TURN_TEXT_BYTES / 1024} KB in a session's history`;
+  return {
+    ...turn,
+    input: truncateToJsonBytes(turn.input, MAX_TURN_TEXT_BYTES, why),
+    content: truncateToJsonBytes(turn.content, MAX_TURN_TEXT_BYTES, why),
+  };
 }
 
 /** `turns` less the oldest, until they weigh at most `maxBytes` as JSON (the newest is kept, bounded as it is). */

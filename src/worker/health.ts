@@ -8,7 +8,8 @@ const HEALTH_CHECK_TIMEOUT_MS = 2_000;
 /**
  * A worker's liveness and readiness over HTTP, for an orchestrator: `GET /livez` is 200 while the worker runs or
  * drains (503 once it has failed or stopped); `GET /readyz` is 200 while it polls for work and Temporal answers its
- * health check, and 503 with the reason otherwise (draining, stopped, Temporal unreachable).
+ * health check, and 503 otherwise, with the worker's state in lower case (`stopping`, `draining`, `drained`,
+ * `stopped`, `failed`) or `temporal unreachable`. A port in use is an error here, before the worker is relied on.
  */
 export async function serveWorkerHealth(
   worker: KernWorker,
@@ -41,7 +42,13 @@ export async function serveWorkerHealth(
     return { status: 404, body: { detail: 'Not Found' } };
   };
   const hostname = options.hostname ?? '127.0.0.1';
-  await new Promise<void>((resolve) => server.listen(options.port, hostname, resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, hostname, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://${hostname}:${port}`,

@@ -10,6 +10,9 @@ import { jsonBytes, truncateToJsonBytes } from '../shared/limits';
  */
 const ORDERED_FORWARDING = 'kern-ordered-event-forwarding';
 
+/** Runs started before this patch sent a burst of events as one signal, however large; they replay that way. */
+const BATCHES_WITHIN_BOUND = 'kern-forwarded-batches-within-1mb';
+
 /**
  * Forwards a member run's events to the streams of the teams above it, so a team's subscribers see its members'
  * runs. Events published in one go are sent as one batch (one signal per team; several past 1 MB), through the streams' own publish
@@ -40,8 +43,16 @@ export class EventForwarder {
    */
   flush(): void {
     if (this.pending.length === 0) return;
-    const payloads = this.pending.map((event) => boundedPayload(event));
+    const events = this.pending;
     this.pending = [];
+    const encoded = events.map((event) => defaultPayloadConverter.toPayload(event));
+    const total = encoded.reduce((sum, payload) => sum + (payload.data?.length ?? 0), 0);
+    // Runs started before the split sent any burst as one signal; they replay so. The marker is written only when
+    // a burst is over the bound, so it costs nothing in the common case.
+    if (total <= MAX_BATCH_BYTES || !patched(BATCHES_WITHIN_BOUND)) return this.send(encoded);
+    const payloads = events.map((event, i) =>
+      (encoded[i]!.data?.length ?? 0) > MAX_BATCH_BYTES ? boundedPayload(event) : encoded[i]!,
+    );
     let batch: typeof payloads = [];
     let bytes = 0;
     for (const payload of payloads) {
@@ -93,34 +104,31 @@ const MAX_BATCH_BYTES = 1024 * 1024;
 
 /**
  * An event as a payload of at most {@link MAX_BATCH_BYTES}: one larger than that (a tool result of 100,000 control
- * characters is 600 KB) has its longest texts cut, each cut saying so. The member's own stream keeps it whole.
+ * characters is 600 KB) has every text over a falling bound cut, each cut saying so, until it fits. The member's own
+ * stream keeps it whole.
  */
 function boundedPayload(event: AnyRunEvent): Payload {
-  let payload = defaultPayloadConverter.toPayload(event);
-  let bounded: AnyRunEvent | undefined;
-  for (let attempt = 0; (payload.data?.length ?? 0) > MAX_BATCH_BYTES && attempt < 20; attempt++) {
-    bounded ??= JSON.parse(JSON.stringify(event)) as AnyRunEvent;
-    const longest = longestText(bounded);
-    if (!longest) break;
-    const [holder, key, text] = longest;
-    holder[key] = truncateToJsonBytes(text, Math.floor(jsonBytes(text) / 2), 'forwarded events stay under 1 MB');
+  const bounded = JSON.parse(JSON.stringify(event)) as AnyRunEvent;
+  let payload = defaultPayloadConverter.toPayload(bounded);
+  for (const maxBytes of [256 * 1024, 64 * 1024, 16 * 1024, 4 * 1024, 1024, 256]) {
+    if ((payload.data?.length ?? 0) <= MAX_BATCH_BYTES) return payload;
+    cutTextsOver(bounded, maxBytes);
     payload = defaultPayloadConverter.toPayload(bounded);
   }
   return payload;
 }
 
-/** The longest string in `value`, with the object or array that holds it and its key. */
-function longestText(value: unknown): [Record<string | number, unknown>, string | number, string] | undefined {
-  let found: [Record<string | number, unknown>, string | number, string] | undefined;
-  const visit = (holder: Record<string | number, unknown>) => {
-    for (const [key, item] of Object.entries(holder)) {
-      if (typeof item === 'string') {
-        if (!found || item.length > found[2].length) found = [holder, key, item];
-      } else if (typeof item === 'object' && item !== null) {
-        visit(item as Record<string, unknown>);
+/** Cuts every string in `value` that weighs more than `maxBytes` as JSON to that. */
+function cutTextsOver(value: unknown, maxBytes: number): void {
+  if (typeof value !== 'object' || value === null) return;
+  const holder = value as Record<string, unknown>;
+  for (const [key, item] of Object.entries(holder)) {
+    if (typeof item === 'string') {
+      if (item.length * 6 + 2 > maxBytes && jsonBytes(item) > maxBytes) {
+        holder[key] = truncateToJsonBytes(item, maxBytes, 'events forwarded to a team stay under 1 MB');
       }
+    } else {
+      cutTextsOver(item, maxBytes);
     }
-  };
-  if (typeof value === 'object' && value !== null) visit(value as Record<string, unknown>);
-  return found;
+  }
 }

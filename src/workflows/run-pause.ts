@@ -1,4 +1,4 @@
-import { ApplicationFailure, condition, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { KernActivities } from '../activities';
 import {
   ANSWERS_INVALID,
@@ -26,6 +26,8 @@ export const TOO_MANY_INVALID_ANSWERS = 'TooManyInvalidAnswers';
  * accepted, and an execution takes 2,000 at most: past that the run could never be continued, and would wait for good.
  */
 export const MAX_INVALID_ANSWERS = 100;
+
+const BOUNDED_INVALID_ANSWERS = 'kern-bounded-invalid-answers';
 
 /**
  * Where a paused run waits for people: the `continueRun` update's handler. The run's own tool calls that need a
@@ -112,7 +114,8 @@ export class PauseGate {
         const toolName = requirement.toolExecution.toolName;
         const problem = await checkUserInput({ toolName, userInput: answer.userInput });
         if (problem) {
-          this.invalidAnswers += 1;
+          // Runs started before this bound waited for good answers however many failed; they replay so.
+          if (patched(BOUNDED_INVALID_ANSWERS)) this.invalidAnswers += 1;
           throw ApplicationFailure.create({
             type: ANSWERS_INVALID,
             message: `requirement '${answer.id}' (${toolName}): ${problem}`,

@@ -23,16 +23,17 @@ import { componentOf, historyRunsOf, type RunInput } from '../shared/specs';
 import { contentText } from '../shared/text';
 
 /**
- * How long a run tries to read its session, or to write to it, before it ends `ERROR` (`SessionReadFailed`,
- * `SessionWriteFailed`): a healthy session answers in milliseconds, and one whose workflow cannot run never does.
+ * How many times, of at most 20 s each, a run tries to read its session or to write to it before it ends `ERROR`
+ * (`SessionReadFailed`, `SessionWriteFailed`): a healthy session answers in milliseconds, and one whose workflow
+ * cannot run never does. Attempts are counted, not time from scheduling, so a worker whose slots are all busy with
+ * long model calls does not make a healthy session look broken.
  */
-const SESSION_CALL_TIMEOUT = '1 minute';
+const SESSION_CALL_ATTEMPTS = 3;
+const SESSION_CALL_DESCRIPTION = `in ${SESSION_CALL_ATTEMPTS} attempts of 20 s`;
 
 const { readSession, writeSession } = proxyActivities<KernActivities>({
-  startToCloseTimeout: '30 seconds',
-  // A session that cannot answer (its workflow failing, or run by no worker) is given up on: the run ends ERROR.
-  scheduleToCloseTimeout: SESSION_CALL_TIMEOUT,
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
+  startToCloseTimeout: '20 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: SESSION_CALL_ATTEMPTS },
 });
 
 /**
@@ -129,7 +130,7 @@ export function sessionWriteOf(
  * Writes a completed run to its session; returns once the session has applied it. The write itself is never cut
  * short: it lands whole, or not at all. A cancel that comes while it is under way ends the run at once (`CANCELLED`,
  * with its whole answer), as `cancelRun` said: the write goes on by itself, and the session may take the run's turn.
- * A session that cannot take the write within {@link SESSION_CALL_TIMEOUT} fails the run with `SessionWriteFailed`.
+ * A session that cannot take the write ({@link SESSION_CALL_ATTEMPTS} attempts) fails the run with `SessionWriteFailed`.
  */
 export async function writeRunSession(input: RunInput, request: CloseSessionRequest): Promise<void> {
   const write = CancellationScope.nonCancellable(() => writeSession({ sessionId: input.sessionId, request }));
@@ -162,8 +163,8 @@ function sessionCallFailure(err: unknown, input: RunInput, call: 'read' | 'write
     type: call === 'read' ? 'SessionReadFailed' : 'SessionWriteFailed',
     message:
       call === 'read'
-        ? `the run could not read its session ${input.sessionId} within ${SESSION_CALL_TIMEOUT}: ${why}`
-        : `the run's answer could not be written to its session ${input.sessionId} within ${SESSION_CALL_TIMEOUT}: ${why}`,
+        ? `the run could not read its session ${input.sessionId} ${SESSION_CALL_DESCRIPTION}: ${why}`
+        : `the run's answer could not be written to its session ${input.sessionId} ${SESSION_CALL_DESCRIPTION}: ${why}`,
     nonRetryable: true,
   });
 }

@@ -13,9 +13,9 @@ import {
   SESSION_TURNS_KEPT,
   SESSION_WRITES_REMEMBERED,
   applySessionStateChanges,
+  boundTurnBytes,
   keepTurnsWithin,
   sessionStateBytes,
-  sessionTurn,
   type CloseSessionRequest,
   type SessionContext,
   type SessionContextRequest,
@@ -66,14 +66,12 @@ export async function kernSession(carried: SessionSnapshot): Promise<void> {
     closeSessionUpdate,
     (request: CloseSessionRequest) => {
       // A run's write is taken once: a retry after it landed (across continue-as-new too) changes nothing.
-      if (session.writtenBy?.includes(request.runId) || session.turns.some((turn) => turn.runId === request.runId)) {
-        return;
-      }
+      if (tookWriteOf(session, request.runId)) return;
       session.userId ??= request.userId;
       session.sessionState = applySessionStateChanges(session.sessionState, request.changes);
       if (request.turn) {
         // Bounded here too, in bytes, whoever wrote it: a session must always fit in its continue-as-new.
-        const turns = [...session.turns, sessionTurn(request.turn)].slice(-SESSION_TURNS_KEPT);
+        const turns = [...session.turns, boundTurnBytes(request.turn)].slice(-SESSION_TURNS_KEPT);
         session.turns = keepTurnsWithin(turns, MAX_SESSION_TURNS_BYTES);
       }
       session.writtenBy = [...(session.writtenBy ?? []), request.runId].slice(-SESSION_WRITES_REMEMBERED);
@@ -82,6 +80,8 @@ export async function kernSession(carried: SessionSnapshot): Promise<void> {
     {
       // Refused before it is written to history: the run that sent it ends ERROR, and the session is unchanged.
       validator(request: CloseSessionRequest) {
+        // A write already taken is taken again as a no-op, whatever the state has become since.
+        if (tookWriteOf(session, request.runId)) return;
         const bytes = sessionStateBytes(applySessionStateChanges(session.sessionState, request.changes));
         if (bytes > MAX_SESSION_STATE_BYTES) {
           throw ApplicationFailure.create({
@@ -104,4 +104,9 @@ export async function kernSession(carried: SessionSnapshot): Promise<void> {
   });
   await condition(allHandlersFinished);
   await continueAsNew<typeof kernSession>(session);
+}
+
+/** True when the session has already taken the write of this run (its turn, or its id among the latest writes). */
+function tookWriteOf(session: SessionSnapshot, runId: string): boolean {
+  return session.writtenBy?.includes(runId) === true || session.turns.some((turn) => turn.runId === runId);
 }
