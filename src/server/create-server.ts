@@ -32,7 +32,7 @@ export interface ServerOptions {
   /** Where that client connects, over the environment and Temporal's config file (`--address`, `--profile`, …). */
   temporal?: ConnectionSettings;
   /**
-   * The bearer token every route but `/` and `/health` requires; default `OS_SECURITY_KEY` (the framework's
+   * The bearer token every route but `/`, `/health` and `/ready` requires; default `OS_SECURITY_KEY` (the framework's
    * variable, so a deployment that sets it is never left open), then `KERN_SECURITY_KEY`. Unset: no auth.
    */
   securityKey?: string;
