@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
@@ -36,6 +37,11 @@ export interface CancelOptions {
   exactPartial?: boolean;
   /** What the run will be, when the caller knows: the record of a cancel before start shows it in the Temporal UI. */
   intent?: CancelIntent;
+  /**
+   * Who asked, and why, in a few words: recorded on the run's cancel request in its Temporal history (the Temporal UI
+   * shows it beside the requester's identity), and on the record of a cancel before start.
+   */
+  reason?: string;
 }
 
 /** Workflow type of the marker that records a cancel for a run id that has not started yet. */
@@ -54,13 +60,13 @@ const CANCEL_INTENT_TIMEOUT = '1 minute';
 export async function cancelRun(access: TemporalAccess, runId: string, options: CancelOptions = {}): Promise<boolean> {
   // Described first: Temporal takes a cancel request for a closed execution without complaint.
   const description = await access.describeRun(runId);
-  if (!description) return recordCancelIntent(access, runId, options.intent);
+  if (!description) return recordCancelIntent(access, runId, options.intent, options.reason);
   if (description.type === CANCEL_INTENT_TYPE || description.status.name !== 'RUNNING') return false;
   const handle = access.runHandle(runId, description.runId);
   try {
     // Before the cancel, so the run has the wish when the cancel reaches it.
     if (options.exactPartial) await handle.signal(exactPartialOnCancelSignal);
-    await handle.cancel();
+    await requestCancel(access, runId, description.runId, options.reason);
   } catch (err) {
     // It closed since it was described: it had finished.
     if (err instanceof WorkflowNotFoundError) return false;
@@ -80,7 +86,12 @@ export function isCancelIntent(description: { type: string } | undefined): boole
  * own (a second one once the run has started), with `KernStatus` `CANCELLED`, and the kind and component when the
  * caller knows them.
  */
-async function recordCancelIntent(access: TemporalAccess, runId: string, intent?: CancelIntent): Promise<boolean> {
+async function recordCancelIntent(
+  access: TemporalAccess,
+  runId: string,
+  intent?: CancelIntent,
+  reason?: string,
+): Promise<boolean> {
   try {
     const marker = await access.temporal.workflow.start(CANCEL_INTENT_TYPE, {
       workflowId: workflowIdForRun(runId),
@@ -102,7 +113,7 @@ async function recordCancelIntent(access: TemporalAccess, runId: string, intent?
         `starts, it finds this record and ends \`CANCELLED\` without calling the model.`,
     });
     try {
-      await marker.terminate('kern: cancel requested before the run started');
+      await marker.terminate(`kern: cancel requested before the run started${reason ? ` (${reason})` : ''}`);
     } catch (err) {
       // A run with this id started meanwhile and closed the record itself: it runs cancelled.
       if (!(err instanceof WorkflowNotFoundError)) throw err;
@@ -113,8 +124,38 @@ async function recordCancelIntent(access: TemporalAccess, runId: string, intent?
     // A run with this id appeared meanwhile: cancel it instead.
     const description = await access.describeRun(runId);
     if (isCancelIntent(description) || description?.status.name !== 'RUNNING') return false;
-    await access.runHandle(runId, description.runId).cancel();
+    await requestCancel(access, runId, description.runId, reason);
     return true;
+  }
+}
+
+/**
+ * Asks Temporal to cancel the run's execution. With a reason, through the service call itself: the SDK's handle does
+ * not take one (1.23), and the reason is what the history shows as the request's cause.
+ */
+async function requestCancel(
+  access: TemporalAccess,
+  runId: string,
+  temporalRunId: string,
+  reason: string | undefined,
+): Promise<void> {
+  if (reason === undefined) {
+    await access.runHandle(runId, temporalRunId).cancel();
+    return;
+  }
+  try {
+    await access.temporal.workflowService.requestCancelWorkflowExecution({
+      namespace: access.temporal.options.namespace,
+      workflowExecution: { workflowId: workflowIdForRun(runId), runId: temporalRunId },
+      identity: access.temporal.options.identity,
+      requestId: randomUUID(),
+      reason,
+    });
+  } catch (err) {
+    // NOT_FOUND: the execution closed since it was described.
+    if ((err as { code?: number }).code === 5)
+      throw new WorkflowNotFoundError('the run has closed', workflowIdForRun(runId), temporalRunId);
+    throw err;
   }
 }
 

@@ -177,7 +177,9 @@ async function cancelRun(c: Context, route: RunRoute): Promise<Response> {
   // start). Both answer `false`, so the answer says nothing of other users' runs.
   if (output && !owns(c, route, output)) return c.json({ cancelled: false });
   const intent = { kind: route.kind, componentId: component.id };
-  return c.json({ cancelled: await client.cancelRun(runId, { intent }) });
+  const { userId } = callerIn(c);
+  const reason = `cancelled over kern's HTTP API${userId !== undefined ? ` by user ${userId}` : ''}`;
+  return c.json({ cancelled: await client.cancelRun(runId, { intent, reason }) });
 }
 
 /** `…/resume` and `…/events`: a run's events after `lastEventIndex`, with the framework's meta frames. */

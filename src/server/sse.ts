@@ -24,7 +24,10 @@ export function streamRun(
     let ended = false;
     if (!background) {
       stream.onAbort(() => {
-        if (!ended) void client.cancelRun(runId).catch(() => undefined);
+        if (!ended) {
+          const reason = "cancelled: the HTTP client of its stream went away (kern's HTTP API)";
+          void client.cancelRun(runId, { reason }).catch(() => undefined);
+        }
       });
     }
     for await (const event of feeds.follow(runId, fromIndex, signal)) {

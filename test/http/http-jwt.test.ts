@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type CryptoKey } from 'jose';
-import { Agent, OpenAIResponses, defineApp } from 'kern';
+import { Agent, OpenAIResponses, RunStatus, defineApp } from 'kern';
+import { workflowIdForRun } from '../../src/shared/ids';
 import { createServer, type KernServer } from 'kern/server';
 import { contentWorkflow, researcher, storytellingTeam } from '../fixtures/http-app';
 import { idempotentIds } from '../../src/server/idempotency';
@@ -307,6 +308,32 @@ describe('each user sees only their own', () => {
       { ...bearer(await token('alice', USER)), 'idempotency-key': key },
     );
     expect(alices.status).toBe(422);
+  });
+
+  test("a cancel over HTTP records who asked in the run's Temporal history", async () => {
+    const prompt = `cancel me ${randomUUID()}`;
+    h.model.replyWhen(prompt, { text: 'slow', hang: true });
+    const alice = await token('alice', USER);
+    const started = await json(
+      await postForm(
+        `${base}/agents/researcher/runs`,
+        { message: prompt, stream: 'false', background: 'true' },
+        bearer(alice),
+      ),
+    );
+    const runId = started.body.run_id as string;
+    await h.model.waitFor(() => h.model.requestsFor(prompt).length === 1, 20_000);
+    const cancel = await fetch(`${base}/agents/researcher/runs/${runId}/cancel`, {
+      method: 'POST',
+      headers: bearer(alice),
+    });
+    expect(await json(cancel)).toEqual({ status: 200, body: { cancelled: true } });
+    await h.waitForStatus(runId, RunStatus.cancelled);
+    const history = await h.client.temporal.workflow.getHandle(workflowIdForRun(runId)).fetchHistory();
+    const requested = history.events?.find((event) => event.workflowExecutionCancelRequestedEventAttributes);
+    expect(requested?.workflowExecutionCancelRequestedEventAttributes?.cause).toBe(
+      "cancelled over kern's HTTP API by user alice",
+    );
   });
 
   test('the session_id claim puts the runs a token starts in that session', async () => {
