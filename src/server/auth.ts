@@ -13,6 +13,7 @@ import {
 } from 'jose';
 import { RUN_KIND_LIST, RUN_KINDS } from '../shared/kinds';
 import type { KernClient } from '../client/kern-client';
+import { isWebSocketUpgrade } from './guards';
 import { HttpProblem, NotFound } from './http-errors';
 
 /**
@@ -279,8 +280,7 @@ export function authenticate(
     // The path within this app, also when another app mounts it under a prefix (`app.route('/kern', server.app)`).
     const prefix = c.req.routePath.endsWith('/*') ? c.req.routePath.slice(0, -2) : '';
     const path = c.req.path.slice(prefix.length) || '/';
-    const open =
-      path === '/workflows/ws' ? c.req.header('upgrade')?.toLowerCase() === 'websocket' : OPEN_PATHS.has(path);
+    const open = path === '/workflows/ws' ? isWebSocketUpgrade(c) : OPEN_PATHS.has(path);
     if (open || c.req.method === 'OPTIONS') {
       c.set(CALLER as never, {} as never);
       return next();
@@ -294,8 +294,7 @@ export function authenticate(
       const caller = await verifier.verify(token);
       const need = needOf(c.req.method, path);
       if (need !== 'list') {
-        const missing = need.filter(({ family, action, id }) => !allows(caller, family, action, id));
-        if (missing.length > 0) throw missingScope(need);
+        if (!need.every(({ family, action, id }) => allows(caller, family, action, id))) throw missingScope(need);
       }
       c.set(CALLER as never, caller as never);
       return next();

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 
 /**
  * Defences of the server as a whole: where it may listen without authentication, and the requests a web page
@@ -15,6 +15,11 @@ export function isLoopback(hostname: string): boolean {
 }
 
 const SAFE_METHOD = /^(GET|HEAD|OPTIONS)$/;
+
+/** True for a request that asks to become a WebSocket. */
+export function isWebSocketUpgrade(c: Context): boolean {
+  return c.req.header('upgrade')?.toLowerCase() === 'websocket';
+}
 
 /**
  * Refuses a request a browser sends from another site: a form post, a `fetch` or a WebSocket a page elsewhere opens
@@ -39,8 +44,7 @@ export function refuseCrossSite(origins: readonly string[], loopbackNamesOnly: (
         403,
       );
     }
-    const upgrade = c.req.header('upgrade')?.toLowerCase() === 'websocket';
-    if (SAFE_METHOD.test(c.req.method) && !upgrade) return next();
+    if (SAFE_METHOD.test(c.req.method) && !isWebSocketUpgrade(c)) return next();
     const origin = c.req.header('origin');
     const site = c.req.header('sec-fetch-site');
     const allowed =

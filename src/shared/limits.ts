@@ -118,17 +118,15 @@ function keepToolResultsOnce(run: AnyRunOutput): void {
 
 /** Cuts every string longer than `maxChars` inside `value`, in place. */
 function cutTexts(value: unknown, maxChars: number): void {
-  if (Array.isArray(value)) {
-    value.forEach((item, index) => {
-      if (typeof item === 'string') value[index] = truncateText(item, maxChars, CUT_FOR_PAYLOAD);
-      else cutTexts(item, maxChars);
-    });
-    return;
-  }
+  cutStrings(value, (text) => truncateText(text, maxChars, CUT_FOR_PAYLOAD));
+}
+
+/** Replaces every string inside `value` (objects and arrays, in place) with what `cut` makes of it. */
+export function cutStrings(value: unknown, cut: (text: string) => string): void {
   if (typeof value !== 'object' || value === null) return;
-  const record = value as Record<string, unknown>;
-  for (const [key, item] of Object.entries(record)) {
-    if (typeof item === 'string') record[key] = truncateText(item, maxChars, CUT_FOR_PAYLOAD);
-    else cutTexts(item, maxChars);
+  const holder = value as Record<string, unknown>;
+  for (const [key, item] of Object.entries(holder)) {
+    if (typeof item === 'string') holder[key] = cut(item);
+    else cutStrings(item, cut);
   }
 }

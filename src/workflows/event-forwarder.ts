@@ -2,7 +2,7 @@ import { CancellationScope, defaultPayloadConverter, getExternalWorkflowHandle, 
 import { encodePayloadWire, workflowStreamPublishSignal } from '@temporalio/workflow-streams/workflow';
 import type { Payload } from '@temporalio/common';
 import { RUN_EVENTS_TOPIC, type AnyRunEvent } from '../shared/events';
-import { jsonBytes, truncateToJsonBytes } from '../shared/limits';
+import { cutStrings, truncateToJsonBytes } from '../shared/limits';
 
 /**
  * Runs started before this patch sent batches side by side (and could lose one that overtook another); they replay
@@ -112,23 +112,8 @@ function boundedPayload(event: AnyRunEvent): Payload {
   let payload = defaultPayloadConverter.toPayload(bounded);
   for (const maxBytes of [256 * 1024, 64 * 1024, 16 * 1024, 4 * 1024, 1024, 256]) {
     if ((payload.data?.length ?? 0) <= MAX_BATCH_BYTES) return payload;
-    cutTextsOver(bounded, maxBytes);
+    cutStrings(bounded, (text) => truncateToJsonBytes(text, maxBytes, 'events forwarded to a team stay under 1 MB'));
     payload = defaultPayloadConverter.toPayload(bounded);
   }
   return payload;
-}
-
-/** Cuts every string in `value` that weighs more than `maxBytes` as JSON to that. */
-function cutTextsOver(value: unknown, maxBytes: number): void {
-  if (typeof value !== 'object' || value === null) return;
-  const holder = value as Record<string, unknown>;
-  for (const [key, item] of Object.entries(holder)) {
-    if (typeof item === 'string') {
-      if (item.length * 6 + 2 > maxBytes && jsonBytes(item) > maxBytes) {
-        holder[key] = truncateToJsonBytes(item, maxBytes, 'events forwarded to a team stay under 1 MB');
-      }
-    } else {
-      cutTextsOver(item, maxBytes);
-    }
-  }
 }
