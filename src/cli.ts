@@ -10,11 +10,13 @@ import { serveWorkerHealth } from './worker/health';
 const usage = `Usage:
   kern worker --app <module> [--task-queue <name>] [--shutdown-grace 30s] [--health-port <port>
               [--health-host 127.0.0.1]] [--max-concurrent-activities <n>] [--max-concurrent-workflow-tasks <n>]
-              [--max-cached-workflows <n>] [connection]
+              [--max-cached-workflows <n>] [--deployment-name <name> --build-id <id>
+              [--versioning-behavior auto-upgrade|pinned]] [connection]
                                                      run a worker for the app (default export of defineApp);
                                                      SIGTERM/SIGINT drain it: no new work, calls in flight get
                                                      the grace to finish; a second signal exits at once;
-                                                     --health-port serves GET /livez and /readyz
+                                                     --health-port serves GET /livez and /readyz;
+                                                     --build-id makes it a version of a worker deployment
   kern serve --app <module> [--port 7777] [--host 127.0.0.1] [--allow-unauthenticated] [connection]
                                                      serve the app's runs over HTTP (the AgentOS API); on an
                                                      address other machines reach only with auth configured,
@@ -25,7 +27,7 @@ const usage = `Usage:
 
 Environment: TEMPORAL_ADDRESS (localhost:7233), TEMPORAL_NAMESPACE (default), TEMPORAL_API_KEY,
 TEMPORAL_TLS_* and TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE (as Temporal's CLI reads them), KERN_TASK_QUEUE (kern),
-OPENAI_API_KEY and OPENAI_BASE_URL for the models (worker); for serve: OS_SECURITY_KEY or KERN_SECURITY_KEY
+KERN_DEPLOYMENT_NAME and KERN_BUILD_ID (Worker Versioning), OPENAI_API_KEY and OPENAI_BASE_URL for the models (worker); for serve: OS_SECURITY_KEY or KERN_SECURITY_KEY
 (bearer auth), JWT_VERIFICATION_KEY or JWT_JWKS_FILE with JWT_ALGORITHM, JWT_AUDIENCE, JWT_ISSUER (JWT auth,
 scopes and per-user isolation), KERN_CORS_ORIGINS (comma-separated CORS origins).`;
 
@@ -50,6 +52,9 @@ export async function main(argv: string[]): Promise<void> {
       'max-concurrent-activities': { type: 'string' },
       'max-concurrent-workflow-tasks': { type: 'string' },
       'max-cached-workflows': { type: 'string' },
+      'deployment-name': { type: 'string' },
+      'build-id': { type: 'string' },
+      'versioning-behavior': { type: 'string' },
       ...CONNECTION_FLAGS,
     },
   });
@@ -91,14 +96,35 @@ export async function main(argv: string[]): Promise<void> {
     }
     tuning[option] = Number(value);
   }
+  const behavior = values['versioning-behavior']?.toUpperCase().replace('-', '_');
+  if (behavior !== undefined && behavior !== 'AUTO_UPGRADE' && behavior !== 'PINNED') {
+    console.error(
+      `kern worker: --versioning-behavior is auto-upgrade or pinned, not '${values['versioning-behavior']}'`,
+    );
+    process.exitCode = 2;
+    return;
+  }
+  const deploymentName = values['deployment-name'] ?? process.env.KERN_DEPLOYMENT_NAME;
+  const buildId = values['build-id'] ?? process.env.KERN_BUILD_ID;
+  if ((deploymentName === undefined) !== (buildId === undefined) || (behavior && !buildId)) {
+    console.error(
+      `kern worker: --deployment-name and --build-id go together (or KERN_DEPLOYMENT_NAME and KERN_BUILD_ID)`,
+    );
+    process.exitCode = 2;
+    return;
+  }
   const worker = await startWorker({
     app: values.app,
     taskQueue: values['task-queue'],
     shutdownGraceTime: grace as Duration,
     ...tuning,
+    ...(deploymentName && buildId
+      ? { deployment: { name: deploymentName, buildId, ...(behavior ? { behavior } : {}) } }
+      : {}),
     ...connectionOf(values),
   });
-  console.log(`kern worker: serving ${values.app} on task queue '${worker.taskQueue}' (Ctrl-C to stop)`);
+  const version = deploymentName ? `, build ${buildId} of deployment '${deploymentName}'` : '';
+  console.log(`kern worker: serving ${values.app} on task queue '${worker.taskQueue}'${version} (Ctrl-C to stop)`);
   const health =
     healthPort === undefined
       ? undefined

@@ -1,4 +1,4 @@
-export { startWorker, loadApp, type StartWorkerOptions, type KernWorker } from './start-worker';
+export { startWorker, loadApp, type StartWorkerOptions, type KernWorker, type WorkerDeployment } from './start-worker';
 export { bundleWorkflows, type BundleWorkflowsOptions } from './bundle';
 export { serveWorkerHealth } from './health';
 export type { ModelProviderOptions } from '../activities';

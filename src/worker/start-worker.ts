@@ -73,6 +73,26 @@ export interface StartWorkerOptions {
    * tracing; a `workflowBundle` of your own needs `bundleWorkflows({ tracing: true })`.
    */
   tracing?: TracingOptions;
+  /**
+   * Worker Versioning: this worker runs build `buildId` of the worker deployment `name` (docs/deploy.md, Upgrades).
+   * Temporal then gives a run's tasks only to workers of the version it is on, never back to an older one, and a new
+   * version takes over once it is made current (`temporal worker deployment set-current-version`). Default from
+   * `KERN_DEPLOYMENT_NAME` and `KERN_BUILD_ID`; unset, the worker is unversioned.
+   */
+  deployment?: WorkerDeployment;
+}
+
+/** A worker's place in a worker deployment. */
+export interface WorkerDeployment {
+  name: string;
+  buildId: string;
+  /**
+   * When a run moves to a new version. `AUTO_UPGRADE` (default): at its next task once the new version is current,
+   * which kern's workflow code is made for (each release replays the histories of the ones before, and its changes
+   * are patched); a paused run can wait for days, and pinning would keep old workers alive that long. `PINNED`: a
+   * run stays on the version it started on, which must keep a worker until its last run ends.
+   */
+  behavior?: 'AUTO_UPGRADE' | 'PINNED';
 }
 
 /** A running worker. */
@@ -130,6 +150,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<KernWork
       ? { maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks }
       : {}),
     ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
+    ...deploymentOptions(options.deployment),
   });
   const finished = worker.run();
   return {
@@ -141,6 +162,25 @@ export async function startWorker(options: StartWorkerOptions): Promise<KernWork
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await finished;
       if (!options.connection) await connection.close();
+    },
+  };
+}
+
+/** The worker's deployment options, from `deployment` or else the environment. */
+function deploymentOptions(deployment: WorkerDeployment | undefined): Pick<WorkerOptions, 'workerDeploymentOptions'> {
+  const name = deployment?.name ?? process.env.KERN_DEPLOYMENT_NAME;
+  const buildId = deployment?.buildId ?? process.env.KERN_BUILD_ID;
+  if (!name && !buildId) return {};
+  if (!name || !buildId) {
+    throw new InvalidInputError(
+      'a versioned worker needs both a deployment name and a build id (KERN_DEPLOYMENT_NAME and KERN_BUILD_ID)',
+    );
+  }
+  return {
+    workerDeploymentOptions: {
+      version: { deploymentName: name, buildId },
+      useWorkerVersioning: true,
+      defaultVersioningBehavior: deployment?.behavior ?? 'AUTO_UPGRADE',
     },
   };
 }
