@@ -5,6 +5,7 @@ import {
   isCancellation,
   patched,
   proxyActivities,
+  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { KernActivities } from '../activities';
 import type { AnyRunOutput, Message } from '../shared/run-output';
@@ -31,10 +32,11 @@ import { contentText } from '../shared/text';
 const SESSION_CALL_ATTEMPTS = 3;
 const SESSION_CALL_DESCRIPTION = `in ${SESSION_CALL_ATTEMPTS} attempts of 20 s`;
 
-const { readSession, writeSession } = proxyActivities<KernActivities>({
+const sessionActivityOptions: ActivityOptions = {
   startToCloseTimeout: '20 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: SESSION_CALL_ATTEMPTS },
-});
+};
+const { readSession, writeSession } = proxyActivities<KernActivities>(sessionActivityOptions);
 
 /**
  * Runs started before this patch went on to `COMPLETED` when their cancel came during their session write; they
@@ -66,10 +68,15 @@ export function readsSession(input: RunInput): boolean {
 export async function readRunSession(input: RunInput, state: SessionAwareState): Promise<RunSessionStart> {
   let context: SessionContext;
   try {
-    context = await readSession({
-      sessionId: input.sessionId,
-      request: { kind: input.kind, componentId: componentOf(input).id, numHistoryRuns: historyRunsOf(input) },
-    });
+    context = await readSession.executeWithOptions(
+      { ...sessionActivityOptions, summary: `session ${input.sessionId} · read its earlier turns and state` },
+      [
+        {
+          sessionId: input.sessionId,
+          request: { kind: input.kind, componentId: componentOf(input).id, numHistoryRuns: historyRunsOf(input) },
+        },
+      ],
+    );
   } catch (err) {
     throw isCancellation(err) ? err : sessionCallFailure(err, input, 'read');
   }
@@ -133,7 +140,10 @@ export function sessionWriteOf(
  * A session that cannot take the write ({@link SESSION_CALL_ATTEMPTS} attempts) fails the run with `SessionWriteFailed`.
  */
 export async function writeRunSession(input: RunInput, request: CloseSessionRequest): Promise<void> {
-  const write = CancellationScope.nonCancellable(() => writeSession({ sessionId: input.sessionId, request }));
+  const summary = `session ${input.sessionId} · write this run's turn and state`;
+  const write = CancellationScope.nonCancellable(() =>
+    writeSession.executeWithOptions({ ...sessionActivityOptions, summary }, [{ sessionId: input.sessionId, request }]),
+  );
   // Heard below, or not at all when the cancel ends the run first.
   write.catch(() => undefined);
   try {

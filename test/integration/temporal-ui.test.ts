@@ -91,6 +91,19 @@ test('model and tool activities say whose turn they are: leader or member, turn 
   ]);
 });
 
+test('session reads and writes say which session and what they do', async () => {
+  const id = randomUUID();
+  h.model.replyWhen(`remember ${id}`, { text: 'Noted.' });
+  const agent = new Agent({ name: 'Keeper', model, addHistoryToContext: true, client: h.client });
+  const output = await agent.run(`remember ${id}`, { sessionId: `session-${id}` });
+  expect(output.status).toBe(RunStatus.completed);
+  expect(summariesOf(await historyOf(output.runId))).toEqual([
+    `session session-${id} · read its earlier turns and state`,
+    'Keeper · turn 1 · gpt-test',
+    `session session-${id} · write this run's turn and state`,
+  ]);
+});
+
 test('every run has a summary and markdown details: kind, component, model, session, user, parent link', async () => {
   const id = randomUUID();
   h.model.replyWhen(`story ${id}`, delegateTo('writer', `write ${id}`), { text: 'Told.' });
