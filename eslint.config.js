@@ -22,6 +22,21 @@ module.exports = tseslint.config(
     },
   },
   {
+    // Plain CommonJS, as an app compiled for Node is (bench/scale-app.cjs) and launchers are.
+    files: ['**/*.cjs'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        exports: 'writable',
+        process: 'readonly',
+        console: 'readonly',
+      },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // The workflow sandbox: only @temporalio/workflow, workflow-streams and pure shared code (DESIGN.md §1).
     files: ['src/workflows/**/*.ts'],
     rules: {
