@@ -82,9 +82,9 @@ export function isCancelIntent(description: { type: string } | undefined): boole
 
 /**
  * Records a cancel for a run id nothing has started: a marker execution under the run's workflow id, terminated
- * at once, so no worker ever runs it and a later start with that id finds it. In the Temporal UI it is a row of its
- * own (a second one once the run has started), with `KernStatus` `CANCELLED`, and the kind and component when the
- * caller knows them.
+ * at once, so no worker ever runs it and a later start with that id finds it. Until a run starts with the id (which
+ * deletes it), it is the run's row in the Temporal UI, with `KernStatus` `CANCELLED`, and the kind and component
+ * when the caller knows them.
  */
 async function recordCancelIntent(
   access: TemporalAccess,
@@ -182,6 +182,7 @@ export async function startAfterCancelIntent(
         workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
       });
       await handle.cancel();
+      await deleteCancelIntent(access, input.runId, existing!.runId);
       return;
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw access.unreachableOr(err);
@@ -189,6 +190,22 @@ export async function startAfterCancelIntent(
       if (attempt >= CANCEL_INTENT_CHECKS) throw new RunIdInUseError(input.runId);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+  }
+}
+
+/**
+ * Deletes a closed cancel record once the run that replaced it has its cancel request: the run's own history says it
+ * was cancelled before it started, so the Temporal UI shows the run alone, not a terminated record beside it. Best
+ * effort: where the namespace refuses deletes, the record stays, which changes nothing else.
+ */
+async function deleteCancelIntent(access: TemporalAccess, runId: string, recordRunId: string): Promise<void> {
+  try {
+    await access.temporal.workflowService.deleteWorkflowExecution({
+      namespace: access.temporal.options.namespace,
+      workflowExecution: { workflowId: workflowIdForRun(runId), runId: recordRunId },
+    });
+  } catch {
+    // Kept: only the Temporal UI shows it.
   }
 }
 

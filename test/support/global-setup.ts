@@ -11,8 +11,16 @@ export const UPDATES_PER_RUN_LIMIT = 150;
 /** Starts one real Temporal dev server and bundles the workflow code once, for every test file. */
 export default async function globalSetup(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  // Temporal's limit of updates per execution, lowered from 2,000 so that a test meets it in seconds.
-  const env = await startLocalTemporal({ dynamicConfig: { 'history.maxTotalUpdates': UPDATES_PER_RUN_LIMIT } });
+  const env = await startLocalTemporal({
+    dynamicConfig: {
+      // Temporal's limit of updates per execution, lowered from 2,000 so that a test meets it in seconds.
+      'history.maxTotalUpdates': UPDATES_PER_RUN_LIMIT,
+      // A deleted execution goes once its close is acknowledged, which Temporal records every 30 s by default: every
+      // second here, so that a test sees a deleted cancel record gone in seconds.
+      'history.transferProcessorUpdateAckInterval': '1s',
+      'history.visibilityProcessorUpdateAckInterval': '1s',
+    },
+  });
   const bundle = await bundleWorkflowCode({
     workflowsPath: path.resolve(__dirname, '../../src/workflows'),
     logger: new DefaultLogger('WARN'),
