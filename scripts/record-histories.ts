@@ -769,6 +769,33 @@ const pauseScenarios: PauseScenario[] = [
     },
   },
   {
+    // Recorded once a pause with no timeout waited on a labelled timer (the kern-pause-on-labelled-timer patch).
+    name: 'agentRun-paused-labelled-wait',
+    async record({ agent, model, client }) {
+      model.replyWhen('Email Flo', { toolCalls: [{ name: 'send_email', arguments: { to: 'flo' } }] }, { text: 'Ok.' });
+      const run = await agent.run('Email Flo', { background: true });
+      const [id] = await pausedRequirements(client, run.runId);
+      await agent.continueRun(run.runId, { requirements: [{ id: id!, confirmation: true }] });
+      await client.waitForRun(run.runId);
+      return [{ file: 'agentRun-paused-labelled-wait', runId: run.runId }];
+    },
+  },
+  {
+    name: 'teamRun-leader-paused-labelled-wait',
+    async record({ team, model, client }) {
+      model.replyWhen(
+        (r) => r.lastUserText === 'Email Kim yourself.',
+        { toolCalls: [{ name: 'send_email', arguments: { to: 'kim' } }] },
+        { text: 'Done.' },
+      );
+      const run = await team.run('Email Kim yourself.', { background: true });
+      const [id] = await pausedRequirements(client, run.runId);
+      await team.continueRun(run.runId, { requirements: [{ id: id!, confirmation: true }] });
+      await client.waitForRun(run.runId);
+      return [{ file: 'teamRun-leader-paused-labelled-wait', runId: run.runId }];
+    },
+  },
+  {
     name: 'agentRun-paused-rejected',
     async record({ agent, model, client }) {
       model.replyWhen('Email Bob', { toolCalls: [{ name: 'send_email', arguments: { to: 'bob' } }] }, { text: 'Ok.' });

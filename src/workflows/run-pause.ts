@@ -28,6 +28,11 @@ export const TOO_MANY_INVALID_ANSWERS = 'TooManyInvalidAnswers';
 export const MAX_INVALID_ANSWERS = 100;
 
 const BOUNDED_INVALID_ANSWERS = 'kern-bounded-invalid-answers';
+/** A pause with no timeout waits on a labelled timer too, so its history (and the UI's Compact view) shows it. */
+const PAUSE_ON_LABELLED_TIMER = 'kern-pause-on-labelled-timer';
+
+/** How long one labelled wait of a pause with no timeout lasts before it is set again (an event a year). */
+const LABELLED_WAIT_MS = 365 * 24 * 60 * 60 * 1000;
 
 /**
  * Where a paused run waits for people: the `continueRun` update's handler. The run's own tool calls that need a
@@ -61,8 +66,11 @@ export class PauseGate {
     try {
       const summary = `paused: waiting for a person (${requirements.map((r) => r.toolExecution.toolName).join(', ')})`;
       const answeredOrExhausted = () => this.answers !== undefined || this.invalidAnswers >= MAX_INVALID_ANSWERS;
-      if (timeoutMs === undefined) {
+      if (timeoutMs === undefined && !patched(PAUSE_ON_LABELLED_TIMER)) {
         await condition(answeredOrExhausted);
+      } else if (timeoutMs === undefined) {
+        // No timeout: the labelled wait is set again each year, for as long as nobody answers.
+        while (!(await condition(answeredOrExhausted, LABELLED_WAIT_MS, { summary }))) continue;
       } else if (!(await condition(answeredOrExhausted, timeoutMs, { summary }))) {
         throw ApplicationFailure.create({
           type: PAUSE_TIMED_OUT,

@@ -32,6 +32,13 @@ const getWeather = defineTool({
   parameters: z.object({ city: z.string() }),
   execute: ({ city }) => `Sunny in ${city}`,
 });
+const sendEmail = defineTool({
+  name: 'send_email',
+  description: 'Send an email.',
+  parameters: z.object({ to: z.string() }),
+  requiresConfirmation: true,
+  execute: ({ to }) => `sent to ${to}`,
+});
 function isShort({ previousStepContent }: StepInput) {
   return (previousStepContent ?? '').length < 1000;
 }
@@ -49,7 +56,7 @@ const content = (client?: KernClient) =>
   });
 
 beforeAll(async () => {
-  h = await startHarness(defineApp({ tools: [getWeather], workflows: [content()] }));
+  h = await startHarness(defineApp({ tools: [getWeather, sendEmail], workflows: [content()] }));
 });
 afterAll(() => h.close());
 
@@ -120,6 +127,32 @@ test('every run has a summary and markdown details: kind, component, model, sess
   expect(await member.staticDetails()).toContain(
     `- parent run: [kern-run-${output.runId}](/namespaces/default/workflows/kern-run-${output.runId}), member of Research Team`,
   );
+});
+
+test('a pause shows in the history as a labelled wait, and the continue that ends it as an update', async () => {
+  const id = randomUUID();
+  h.model.replyWhen(
+    `email ${id}`,
+    { toolCalls: [{ name: 'send_email', arguments: { to: 'ada' } }] },
+    { text: 'Sent.' },
+  );
+  const agent = new Agent({ name: 'Mailer', model, tools: [sendEmail], client: h.client });
+  const run = await agent.run(`email ${id}`, { background: true });
+  const paused = await h.waitForStatus(run.runId, RunStatus.paused);
+  const during = await historyOf(run.runId);
+  expect(summariesOf(during).at(-1)).toBe('paused: waiting for a person (send_email)');
+  expect(during.filter((event) => event.timerCanceledEventAttributes)).toEqual([]);
+
+  await agent.continueRun(run.runId, { requirements: [{ id: paused.requirements![0]!.id, confirmation: true }] });
+  expect((await h.waitForStatus(run.runId, RunStatus.completed)).status).toBe(RunStatus.completed);
+  const after = await historyOf(run.runId);
+  const accepted = after.findIndex(
+    (event) => event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'continueRun',
+  );
+  const cancelledWait = after.findIndex((event) => event.timerCanceledEventAttributes);
+  expect(accepted).toBeGreaterThan(0);
+  expect(cancelledWait).toBeGreaterThan(accepted);
+  expect(summariesOf(after).at(-2)).toBe('Mailer · tool send_email');
 });
 
 test('function steps are labelled with their workflow and role', async () => {
