@@ -17,6 +17,7 @@ import type { ServerDeps } from './deps';
 import { authenticate, callerIn, jwtVerifier, type JwtOptions } from './auth';
 import { isLoopback, refuseCrossSite } from './guards';
 import { NotFound, errorAnswer } from './http-errors';
+import { notProvidedRoutes } from './not-provided';
 import { RunFeeds } from './run-feeds';
 import { runRoutes } from './run-routes';
 import { scheduleRoutes } from './schedule-routes';
@@ -176,6 +177,7 @@ export function createServer(options: ServerOptions): KernServer {
 
   app.route('/sessions', sessionRoutes(catalog, connect));
   app.route('/schedules', scheduleRoutes(catalog, connect));
+  app.route('/', notProvidedRoutes());
 
   app.notFound((c) => c.json({ detail: 'Not Found' }, 404));
   app.onError(errorAnswer);

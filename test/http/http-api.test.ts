@@ -69,6 +69,29 @@ describe('what the server serves', () => {
       body: { detail: 'Agent not found' },
     });
   });
+  test("the framework's database features answer 404 naming the feature; an unknown path is Not Found", async () => {
+    const asked = [
+      ['GET', '/memories?user_id=ada', 'memories'],
+      ['POST', '/memories', 'memories'],
+      ['DELETE', '/memories/m-1', 'memories'],
+      ['GET', '/user_memory_stats', 'memories'],
+      ['GET', '/knowledge/content', 'knowledge'],
+      ['POST', '/knowledge/search', 'knowledge'],
+      ['GET', '/eval-runs', 'evals'],
+      ['GET', '/learnings/users/ada', 'learnings'],
+      ['GET', '/traces/t-1', 'traces'],
+      ['GET', '/trace_session_stats', 'traces'],
+      ['POST', '/metrics/refresh', 'metrics'],
+    ] as const;
+    for (const [method, path, feature] of asked) {
+      expect({ path, ...(await json(await fetch(`${base}${path}`, { method }))) }).toEqual({
+        path,
+        status: 404,
+        body: { detail: expect.stringMatching(new RegExp(`^This server does not provide ${feature}: `)) },
+      });
+    }
+    expect(await json(await fetch(`${base}/memoriesx`))).toEqual({ status: 404, body: { detail: 'Not Found' } });
+  });
 });
 
 describe('runs', () => {
