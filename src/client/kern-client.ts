@@ -13,6 +13,7 @@ import { getRunOutput, peekRun, waitForRun, waitForRunOrPause, type WaitOptions 
 import { KernSchedule, createSchedule, listSchedules, type ScheduleInfo } from './schedules';
 import {
   countSessions,
+  deleteSession,
   getSession,
   getSessionInfo,
   listSessions,
@@ -237,6 +238,17 @@ export class KernClient {
    */
   getSessionInfo(sessionId: string): Promise<SessionInfo | null> {
     return getSessionInfo(this.access, sessionId);
+  }
+
+  /**
+   * Deletes a session and its runs (their members and steps too), as the framework's `delete_session` does: the
+   * session's workflow and every run's execution. A run still going is stopped as it is deleted, without a final
+   * status, since nothing of it is kept. Returns `false` for a session id that no run has used. From the moment it
+   * returns, the session is not found and not listed; Temporal removes the executions in the background (once it has
+   * acknowledged their close, every 30 s by default), and until then `listRuns({ sessionId })` may still list them.
+   */
+  deleteSession(sessionId: string): Promise<boolean> {
+    return deleteSession(this.access, sessionId);
   }
 
   /**

@@ -54,7 +54,7 @@ export interface SessionListFilter {
 }
 
 /** A string literal for a visibility query: quotes and backslashes escaped, so the value cannot end the literal. */
-function visibilityString(value: string): string {
+export function visibilityString(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 

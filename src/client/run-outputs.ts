@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { RunStatus, isTerminalStatus } from '../shared/run-status';
 import type { RunRequirement } from '../shared/requirements';
 import { FINAL_OUTPUT_MEMO, PAUSE_MEMO, runOutputQuery } from '../shared/messages';
@@ -50,7 +50,13 @@ export async function getRunOutput(access: TemporalAccess, runId: string): Promi
       return outputFromRecord(record, RunStatus.running);
     }
     case 'COMPLETED':
-      return readRunOutput(await handle.result(), record);
+      try {
+        return readRunOutput(await handle.result(), record);
+      } catch (err) {
+        // Deleted since it was described (its session was deleted): no run by that id any more.
+        if (err instanceof WorkflowNotFoundError) return null;
+        throw err;
+      }
     case 'CANCELLED':
       return finalOutput ?? outputFromRecord(record, RunStatus.cancelled);
     case 'FAILED':

@@ -3,7 +3,7 @@ import { SessionUnavailable } from '../shared/errors';
 import { sessionQuery } from '../shared/messages';
 import type { AnyRunOutput } from '../shared/run-output';
 import { kernComponentIdKey, kernUserIdKey } from '../shared/search-attributes';
-import { SESSION_MEMO, neverWritten, type SessionMemo } from '../shared/session-workflow';
+import { SESSION_MEMO, SESSION_WORKFLOW_TYPE, neverWritten, type SessionMemo } from '../shared/session-workflow';
 import { workflowIdForSession, type SessionState } from '../shared/sessions';
 import {
   countExecutions,
@@ -13,6 +13,7 @@ import {
   runsQuery,
   sessionIdOfWorkflow,
   sessionsQuery,
+  visibilityString,
   type SessionListFilter,
 } from './listing';
 import { QUERY_TIMEOUT_MS, type TemporalAccess } from './temporal-access';
@@ -107,6 +108,7 @@ export async function getSessionInfo(access: TemporalAccess, sessionId: string):
     if (err instanceof WorkflowNotFoundError) return null;
     throw access.unreachableOr(err);
   }
+  if (deleted(description)) return null;
   const lastRun = newest.executions[0];
   const lastUsed = lastRun?.closeTime ?? lastRun?.startTime;
   const { createdAt, ...record } = sessionRecordOf(sessionId, description);
@@ -129,6 +131,7 @@ export async function getSession(access: TemporalAccess, sessionId: string): Pro
     if (err instanceof WorkflowNotFoundError) return null;
     throw access.unreachableOr(err);
   }
+  if (deleted(description)) return null;
   const record = sessionRecordOf(sessionId, description);
   // A session nothing has written to has not run, so it cannot answer a query: it holds its fresh state.
   const summary = neverWritten(description)
@@ -150,6 +153,56 @@ export async function getSession(access: TemporalAccess, sessionId: string): Pro
     createdAt: summary.createdAt,
     updatedAt,
   };
+}
+
+/**
+ * True for a session that {@link deleteSession} has deleted: its workflow is closed (a session's workflow runs for as
+ * long as the session exists), and Temporal has yet to remove it.
+ */
+function deleted(description: WorkflowExecutionDescription): boolean {
+  return description.status.name !== 'RUNNING';
+}
+
+/** How many executions {@link deleteSession} deletes at once. */
+const DELETES_AT_ONCE = 8;
+
+/** See {@link KernClient.deleteSession}. */
+export async function deleteSession(access: TemporalAccess, sessionId: string): Promise<boolean> {
+  if ((await getSessionInfo(access, sessionId)) === null) return false;
+  const ofSession = `KernSessionId = ${visibilityString(sessionId)}`;
+  const executions = async (query: string) => {
+    const found: Array<{ workflowId: string; runId: string }> = [];
+    for await (const execution of access.temporal.workflow.list({ query })) {
+      found.push({ workflowId: execution.workflowId, runId: execution.runId });
+    }
+    return found;
+  };
+  const remove = async (found: Array<{ workflowId: string; runId: string }>) => {
+    for (let i = 0; i < found.length; i += DELETES_AT_ONCE) {
+      await Promise.all(
+        found.slice(i, i + DELETES_AT_ONCE).map(async (workflowExecution) => {
+          try {
+            await access.temporal.workflowService.deleteWorkflowExecution({
+              namespace: access.temporal.options.namespace,
+              workflowExecution,
+            });
+          } catch (err) {
+            // NOT_FOUND: deleted already, by Temporal or by another delete of this session.
+            if ((err as { code?: number }).code !== 5) throw err;
+          }
+        }),
+      );
+    }
+  };
+  try {
+    // Runs first (their members, steps and recorded cancels too): one still going is stopped, so none writes the
+    // session back once it is gone. Then the session's own workflow, and the executions of its chain.
+    await remove(await executions(`${ofSession} AND WorkflowType != ${visibilityString(SESSION_WORKFLOW_TYPE)}`));
+    await remove(await executions(`${ofSession} AND WorkflowType = ${visibilityString(SESSION_WORKFLOW_TYPE)}`));
+  } catch (err) {
+    throw access.unreachableOr(err);
+  }
+  return true;
 }
 
 /** What a session's workflow description says of it: its name, first component, user and creation time. */

@@ -75,6 +75,7 @@ export class Catalog {
         id: id ?? null,
         name: name ?? null,
         ...(description !== undefined ? { description } : {}),
+        db_id: KERN_DB_ID,
         ...(model ? { model: { id: model.model ?? null, provider: 'OpenAI' } } : {}),
       };
     };
@@ -82,9 +83,11 @@ export class Catalog {
       os_id: 'kern',
       name: 'kern',
       description: 'kern: durable agents, teams and workflows on Temporal',
-      // Temporal is kern's only store: no databases of the framework's kind.
-      os_database: null,
-      databases: [],
+      // Temporal is kern's only store, and it keeps runs and sessions only: none of the framework's other databases
+      // (memories, knowledge, evals, learnings, traces, metrics) is served.
+      os_database: KERN_DB_ID,
+      databases: [KERN_DB_ID],
+      session: { dbs: [{ db_id: KERN_DB_ID, domain_config: { display_name: 'Temporal' }, tables: [] }] },
       available_models: [...models.values()],
       agents: readable('agent', this.app.agents).map(brief),
       teams: readable('team', this.app.teams).map((team) => ({ ...brief(team), mode: team.spec().mode })),
@@ -106,7 +109,12 @@ function describe(component: Runnable): WireObject {
     }
     case 'workflow': {
       const spec = component.spec();
-      return { id: spec.id, name: spec.name, ...(spec.description ? { description: spec.description } : {}) };
+      return {
+        id: spec.id,
+        name: spec.name,
+        ...(spec.description ? { description: spec.description } : {}),
+        db_id: KERN_DB_ID,
+      };
     }
     default:
       return unreachable(component, 'component');
@@ -125,10 +133,18 @@ function describeMember(member: MemberSpec): WireObject {
   }
 }
 
+/**
+ * The `db_id` kern gives its agents, teams and workflows, and `/config` its one database: Temporal, where their runs
+ * and sessions are. The framework's clients send it back on the session routes (its chat UI calls none without one),
+ * which take it and change nothing.
+ */
+export const KERN_DB_ID = 'kern-temporal';
+
 function describeModelComponent(spec: AgentSpec | TeamSpec): WireObject {
   return {
     id: spec.id,
     name: spec.name,
+    db_id: KERN_DB_ID,
     ...(spec.description !== undefined ? { description: spec.description } : {}),
     ...(spec.role !== undefined ? { role: spec.role } : {}),
     model: describeModel(spec.model),

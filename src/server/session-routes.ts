@@ -1,15 +1,16 @@
 import { Hono, type Context } from 'hono';
+import { z } from 'zod';
 import type { Session, SessionInfo, SessionListFilter } from '../client/kern-client';
-import { ListedKey } from '../client/run-options';
+import { ListedKey, RunKey } from '../client/run-options';
 import { RUN_KIND_LIST, isRunKind, type RunKind } from '../shared/kinds';
 import type { AnyRunOutput } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
 import { callerIn, ownedBy } from './auth';
 import type { Catalog } from './catalog';
 import type { ServerDeps } from './deps';
-import { InvalidRequest, NotFound } from './http-errors';
-import { optionalInteger } from './run-request';
-import { wireOutput, type WireObject } from './wire';
+import { BadRequest, InvalidRequest, NotFound } from './http-errors';
+import { optionalInteger, readBodyFields } from './run-request';
+import { wireSessionRun, type WireObject } from './wire';
 
 /** The most runs `GET /sessions/{id}/runs` answers with: the session's newest, oldest first. */
 const MAX_SESSION_RUNS = 1_000;
@@ -27,8 +28,8 @@ interface SessionRoute {
 }
 
 /**
- * The framework's session routes: `GET /sessions` (paged, of one type or all), `GET /sessions/{id}` and
- * `GET /sessions/{id}/runs`, with the bodies its schemas give (`null` fields left out, as there). Sessions and their
+ * The framework's session routes: `GET /sessions` (paged, of one type or all), `GET /sessions/{id}`,
+ * `GET /sessions/{id}/runs` and `GET /sessions/{id}/runs/{run_id}`, with the bodies its schemas give (`null` fields left out, as there). Sessions and their
  * runs come from Temporal visibility; a session's state (on `/sessions/{id}`) from its workflow, which a worker
  * answers for. `db_id` and `table` name the framework's databases; kern has one store, so they change nothing.
  */
@@ -37,7 +38,13 @@ export function sessionRoutes(catalog: Catalog, connect: () => Promise<ServerDep
   return new Hono()
     .get('/', (c) => listSessions(c, route))
     .get('/:sessionId', (c) => getSession(c, route))
-    .get('/:sessionId/runs', (c) => listSessionRuns(c, route));
+    .get('/:sessionId/runs', (c) => listSessionRuns(c, route))
+    .get('/:sessionId/runs/:runId', (c) => getSessionRun(c, route))
+    .delete('/', (c) => deleteSessions(c, route))
+    .delete('/:sessionId', async (c) => {
+      await deleteOwnSession(c, route, c.req.param('sessionId') ?? '');
+      return c.body(null, 204);
+    });
 }
 
 /** `GET /sessions`: a page of sessions, of one type (`?type=`), component or user, newest first. */
@@ -137,7 +144,12 @@ async function listSessionRuns(c: Context, { connect }: SessionRoute): Promise<R
     runs.push(...page.runs);
     pageToken = page.nextPageToken;
   } while (pageToken && runs.length < MAX_SESSION_RUNS);
-  const wanted = runs.slice(0, MAX_SESSION_RUNS).filter((run) => {
+  // Visibility follows a run's start by a moment: a session whose first run has just started has none listed yet. It
+  // is not found until then, rather than found empty (the framework's chat UI would show an empty conversation).
+  if (runs.length === 0) throw new NotFound(`Session with ID ${sessionId} not found`);
+  // Oldest first, a team's members before the team, as the framework keeps them in the session.
+  const listed = runs.slice(0, MAX_SESSION_RUNS).reverse().flatMap(withMembers);
+  const wanted = listed.filter((run) => {
     const created = Date.parse(run.createdAt) / 1000;
     return (
       (statuses === undefined || statuses.includes(run.status)) &&
@@ -145,7 +157,69 @@ async function listSessionRuns(c: Context, { connect }: SessionRoute): Promise<R
       (before === undefined || created <= before)
     );
   });
-  return c.json(wanted.reverse().map(wireOutput));
+  return c.json(wanted.map(wireSessionRun));
+}
+
+/** A run, after its members' runs (theirs too) when it is a team's. */
+function withMembers(run: AnyRunOutput): AnyRunOutput[] {
+  return run.kind === 'team' ? [...run.memberResponses.flatMap(withMembers), run] : [run];
+}
+
+/** `GET /sessions/{id}/runs/{run_id}`: one run of the session (a member's or a step's too), or the framework's 404s. */
+async function getSessionRun(c: Context, { connect }: SessionRoute): Promise<Response> {
+  const sessionId = c.req.param('sessionId') ?? '';
+  const runId = c.req.param('runId') ?? '';
+  const { client } = await connect();
+  const session = ListedKey.safeParse(sessionId).success ? await client.getSessionInfo(sessionId) : null;
+  if (!session || !ownedBy(callerIn(c), session)) {
+    throw new NotFound(`Session with ID ${sessionId} not found`);
+  }
+  const output = RunKey.safeParse(runId).success ? await client.getRunOutput(runId) : null;
+  if (!output || output.sessionId !== sessionId) {
+    throw new NotFound(`Run with ID ${runId} not found in session ${sessionId}`);
+  }
+  return c.json(wireSessionRun(output));
+}
+
+/**
+ * Deletes a session with its runs, when it is the caller's to delete (under JWT, one of the token user's). As on the
+ * framework's server, a session that does not exist, or is another user's, is left as it is and the answer is the
+ * same: there is nothing of the caller's by that id.
+ */
+async function deleteOwnSession(c: Context, { connect }: SessionRoute, sessionId: string): Promise<void> {
+  if (!ListedKey.safeParse(sessionId).success) return;
+  const { client } = await connect();
+  const caller = callerIn(c);
+  if (caller.owner !== undefined && !ownedBy(caller, await client.getSessionInfo(sessionId))) return;
+  await client.deleteSession(sessionId);
+}
+
+/** The framework's `DELETE /sessions` body: the ids, and a type for each (which kern, with one store, does not need). */
+const DeleteSessionsRequest = z.object({
+  session_ids: z.array(z.string()).min(1),
+  session_types: z.array(z.enum(RUN_KIND_LIST)).min(1),
+});
+
+/** `DELETE /sessions`: deletes several sessions with their runs, as `DELETE /sessions/{id}` deletes one. */
+async function deleteSessions(c: Context, route: SessionRoute): Promise<Response> {
+  const fields = await readBodyFields(c);
+  const parsed = DeleteSessionsRequest.safeParse(fields);
+  if (!parsed.success) {
+    throw new InvalidRequest(
+      parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0] ?? '');
+        return fields[name] === undefined
+          ? { type: 'missing', loc: ['body', ...issue.path.map(String)], msg: 'Field required', input: null }
+          : { type: 'value_error', loc: ['body', ...issue.path.map(String)], msg: issue.message, input: null };
+      }),
+    );
+  }
+  const { session_ids: sessionIds, session_types: sessionTypes } = parsed.data;
+  if (sessionIds.length !== sessionTypes.length) {
+    throw new BadRequest('Session IDs and session types must have the same length');
+  }
+  for (const sessionId of new Set(sessionIds)) await deleteOwnSession(c, route, sessionId);
+  return c.body(null, 204);
 }
 
 /** The session's kind: that of the server's component whose run created it, if it is one of this server's. */

@@ -40,6 +40,92 @@ export function wireOutput(output: AnyRunOutput): WireObject {
   }
 }
 
+/** The framework's empty media lists, which its run schemas always fill. */
+const NO_MEDIA: WireObject = { images: [], videos: [], audio: [], files: [] };
+
+/** What a run's input had of media (kern takes text only): `input_media` as the framework's run schemas have it. */
+const NO_INPUT_MEDIA: WireObject = { images: [], videos: [], audios: [], files: [] };
+
+/**
+ * A run as the framework's session routes answer it (`GET /sessions/{id}/runs` and `…/runs/{run_id}`): its run
+ * schemas (`RunSchema`, `TeamRunSchema`, `WorkflowRunSchema`), which differ from a run route's output. The input is
+ * `run_input`, `created_at` an ISO datetime, the fields those schemas always fill are there (empty), and the ones
+ * that would be `null` are left out, as the framework leaves them out.
+ */
+export function wireSessionRun(output: AnyRunOutput): WireObject {
+  const createdAt = `${output.createdAt.slice(0, 19)}Z`;
+  const content: WireObject = output.content !== null ? { content: output.content as WireValue } : {};
+  const events: WireObject = output.events?.length ? { events: output.events.map((event) => wireEvent(event)) } : {};
+  const reasoning: WireObject = { reasoning_content: '', reasoning_steps: [] };
+  const sources: WireObject = { references: [], reasoning_messages: [] };
+  const sessionState: WireObject = output.sessionState ? { session_state: output.sessionState as WireObject } : {};
+  const format: WireObject = { run_response_format: (output.contentType ?? 'str') === 'str' ? 'text' : 'json' };
+  const said: WireObject = {
+    ...(output.tools.length ? { tools: output.tools.map((tool) => snakeKeys(tool)) } : {}),
+    ...(output.messages.length ? { messages: output.messages.map(wireMessage) } : {}),
+  };
+  switch (output.kind) {
+    case 'agent':
+      return {
+        run_id: output.runId,
+        parent_run_id: output.parentRunId ?? '',
+        agent_id: output.agentId,
+        user_id: output.userId ?? '',
+        status: output.status,
+        run_input: output.input,
+        ...content,
+        ...format,
+        ...reasoning,
+        metrics: snakeKeys(output.metrics),
+        ...said,
+        ...events,
+        created_at: createdAt,
+        ...sources,
+        ...sessionState,
+        ...NO_MEDIA,
+        input_media: NO_INPUT_MEDIA,
+      };
+    case 'team':
+      return {
+        run_id: output.runId,
+        parent_run_id: output.parentRunId ?? '',
+        team_id: output.teamId,
+        ...(output.userId !== undefined ? { user_id: output.userId } : {}),
+        status: output.status,
+        ...content,
+        ...reasoning,
+        run_input: output.input,
+        ...format,
+        metrics: snakeKeys(output.metrics),
+        ...said,
+        ...events,
+        created_at: createdAt,
+        ...sources,
+        ...sessionState,
+        input_media: NO_INPUT_MEDIA,
+        ...NO_MEDIA,
+      };
+    case 'workflow':
+      return {
+        run_id: output.runId,
+        run_input: output.input,
+        events: events.events ?? [],
+        workflow_id: output.workflowId,
+        user_id: output.userId ?? '',
+        ...content,
+        content_type: output.contentType ?? 'str',
+        status: output.status,
+        step_results: output.stepResults.map(wireStepOutput),
+        step_executor_runs: [],
+        metrics: wireWorkflowMetrics(output.stepResults, output.metrics.duration),
+        created_at: createdAt,
+        ...reasoning,
+        ...sources,
+        ...NO_MEDIA,
+      };
+  }
+}
+
 /**
  * An event as the framework's server streams it. `withIndex` adds `event_index`, which that server sends only on
  * resumable (background) streams.

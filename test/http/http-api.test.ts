@@ -42,6 +42,8 @@ describe('what the server serves', () => {
       expect.objectContaining({
         id: 'researcher',
         name: 'Researcher',
+        // The framework's chat UI reads sessions only for components with a db_id: kern's one store, Temporal.
+        db_id: 'kern-temporal',
         role: 'Research topics.',
         model: { name: 'OpenAIResponses', model: 'gpt-test', provider: 'OpenAI' },
       }),
@@ -49,12 +51,18 @@ describe('what the server serves', () => {
     const teams = await json(await fetch(`${base}/teams`));
     expect(teams.body[0]).toMatchObject({
       id: 'storytelling-team',
+      db_id: 'kern-temporal',
       mode: 'coordinate',
       members: [{ id: 'storytelleragent' }, { id: 'editoragent' }],
     });
     const workflows = await json(await fetch(`${base}/workflows`));
     expect(workflows.body).toEqual([
-      { id: 'content-creation-workflow', name: 'Content Creation Workflow', description: 'Research, then plan' },
+      {
+        id: 'content-creation-workflow',
+        name: 'Content Creation Workflow',
+        description: 'Research, then plan',
+        db_id: 'kern-temporal',
+      },
     ]);
     const config = await json(await fetch(`${base}/config`));
     expect(config.body).toMatchObject({
@@ -62,7 +70,13 @@ describe('what the server serves', () => {
       teams: [{ id: 'storytelling-team', mode: 'coordinate' }],
       workflows: [{ id: 'content-creation-workflow' }],
       available_models: [{ id: 'gpt-test', provider: 'OpenAI' }],
+      os_database: 'kern-temporal',
+      session: { dbs: [{ db_id: 'kern-temporal', domain_config: { display_name: 'Temporal' }, tables: [] }] },
     });
+    // The framework's database features kern does not serve are not in it.
+    for (const feature of ['memory', 'knowledge', 'evals', 'learning', 'traces', 'metrics']) {
+      expect(config.body).not.toHaveProperty(feature);
+    }
     expect((await json(await fetch(`${base}/teams/storytelling-team`))).body.id).toBe('storytelling-team');
     expect(await json(await fetch(`${base}/agents/nobody`))).toEqual({
       status: 404,

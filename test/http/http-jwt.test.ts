@@ -290,6 +290,22 @@ describe('each user sees only their own', () => {
     expect(alicesRuns.map((r: { run_id: string }) => r.run_id)).toContain(runId);
     expect((await get(`/agents/researcher/runs/${runId}`, admin)).status).toBe(200);
     expect((await get(`/sessions/${sessionId}`, admin)).status).toBe(200);
+
+    // Deleting needs sessions:delete; Bob's delete of Alice's session touches nothing, and answers as for no session.
+    const remove = async (jwt: string) =>
+      (await fetch(`${base}/sessions/${sessionId}`, { method: 'DELETE', headers: bearer(jwt) })).status;
+    expect(await remove(bob)).toBe(403);
+    const bobDeletes = await token('bob', [...USER, 'sessions:delete']);
+    expect(await remove(bobDeletes)).toBe(204);
+    const several = await fetch(`${base}/sessions`, {
+      method: 'DELETE',
+      headers: { ...bearer(bobDeletes), 'content-type': 'application/json' },
+      body: JSON.stringify({ session_ids: [sessionId], session_types: ['agent'] }),
+    });
+    expect(several.status).toBe(204);
+    expect((await get(`/sessions/${sessionId}`, alice)).status).toBe(200);
+    expect(await remove(await token('alice', [...USER, 'sessions:delete']))).toBe(204);
+    expect((await get(`/sessions/${sessionId}`, alice)).status).toBe(404);
   });
 
   test("an Idempotency-Key never answers with another user's run, even one made to match", async () => {

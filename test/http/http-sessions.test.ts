@@ -64,7 +64,39 @@ test('a two-turn session over HTTP: the second run remembers the first, and the 
   // GET /sessions/{id}/runs: the session's runs, oldest first, as the framework answers; filtered by status.
   const runs = await eventually(`/sessions/${sessionId}/runs`, (body) => body.length === 2);
   expect(runs.map((output: Wire) => output.run_id)).toEqual([first.body.run_id, second.body.run_id]);
-  expect(runs[0]).toMatchObject({ agent_id: 'assistant', session_id: sessionId, status: 'COMPLETED' });
+  // The framework's RunSchema: the question as run_input (what its chat UI shows), an ISO created_at, no null fields.
+  expect(runs[0]).toMatchObject({
+    run_id: first.body.run_id,
+    parent_run_id: '',
+    agent_id: 'assistant',
+    user_id: userId,
+    status: 'COMPLETED',
+    run_input: `I am Ada ${id}`,
+    content: 'Hello Ada.',
+    run_response_format: 'text',
+    metrics: { input_tokens: expect.any(Number), output_tokens: expect.any(Number) },
+    created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+    session_state: { plan: 'free', name: 'Ada' },
+    tools: [expect.objectContaining({ tool_name: 'remember', tool_args: { key: 'name', value: 'Ada' } })],
+    input_media: { images: [], videos: [], audios: [], files: [] },
+  });
+  expect(Date.parse(runs[0].created_at) / 1000).toBe(first.body.created_at);
+  expect(Object.values(runs[0])).not.toContain(null);
+  expect(runs[1]).toMatchObject({ run_input: `who am I ${id}`, content: 'You are Ada.' });
+  expect(runs[1].messages.map((m: Wire) => `${m.role}: ${m.content}`).slice(-2)).toEqual([
+    `user: who am I ${id}`,
+    'assistant: You are Ada.',
+  ]);
+  // GET /sessions/{id}/runs/{run_id}: one of them, the same way; the framework's 404s for what is not there.
+  expect(await get(`/sessions/${sessionId}/runs/${second.body.run_id}`)).toEqual({ status: 200, body: runs[1] });
+  expect(await get(`/sessions/${sessionId}/runs/nope-${id}`)).toEqual({
+    status: 404,
+    body: { detail: `Run with ID nope-${id} not found in session ${sessionId}` },
+  });
+  expect(await get(`/sessions/other-${id}/runs/${second.body.run_id}`)).toEqual({
+    status: 404,
+    body: { detail: `Session with ID other-${id} not found` },
+  });
   expect((await get(`/sessions/${sessionId}/runs?status=completed`)).body).toHaveLength(2);
   expect((await get(`/sessions/${sessionId}/runs?status=ERROR&status=CANCELLED`)).body).toEqual([]);
   const secondAt: number = second.body.created_at;
@@ -155,6 +187,90 @@ test("GET /sessions lists one type of session, filtered and paged, with the fram
   expect(byComponent.body).toEqual({ data: [], meta: { page: 1, limit: 20, total_pages: 0, total_count: 0 } });
   // A component of another type is of no session of this type.
   expect((await get(`/sessions?type=agent&component_id=help-desk&user_id=${userId}`)).body.data).toEqual([]);
+});
+
+test('DELETE /sessions/{id} deletes the session with its runs, members and one still going; DELETE /sessions several', async () => {
+  const id = randomUUID();
+  const userId = `deleter-${id}`;
+  h.model.replyWhen(
+    (request) => request.lastUserText === `ask the desk ${id}`,
+    { toolCalls: [{ name: 'delegate_task_to_member', arguments: { member_id: 'other-agent', task: `help ${id}` } }] },
+    { text: 'Helped.' },
+  );
+  h.model.replyWhen((request) => request.lastUserText === `help ${id}`, { text: 'Here is help.' });
+  const team = await run('/teams/help-desk/runs', { message: `ask the desk ${id}`, user_id: userId });
+  expect(team.body.member_responses).toHaveLength(1);
+  const sessionId: string = team.body.session_id;
+  // A team's session lists its member's run before the team's, each in its framework schema.
+  const listed = await eventually(`/sessions/${sessionId}/runs`, (body) => body.length === 2);
+  expect(listed).toEqual([
+    expect.objectContaining({
+      run_id: team.body.member_responses[0].run_id,
+      parent_run_id: team.body.run_id,
+      agent_id: 'other-agent',
+      run_input: `help ${id}`,
+      content: 'Here is help.',
+    }),
+    expect.objectContaining({
+      run_id: team.body.run_id,
+      parent_run_id: '',
+      team_id: 'help-desk',
+      user_id: userId,
+      run_input: `ask the desk ${id}`,
+      content: 'Helped.',
+    }),
+  ]);
+  expect(listed[1]).not.toHaveProperty('agent_id');
+  // A second run in the session, still answering when the session is deleted.
+  h.model.replyWhen(`still going ${id}`, { text: 'Thinking', hang: true });
+  const going = await run('/teams/help-desk/runs', {
+    message: `still going ${id}`,
+    session_id: sessionId,
+    background: 'true',
+  });
+  expect(going.status).toBe(202);
+  await h.model.waitFor(() => h.model.requestsFor(`still going ${id}`).length > 0);
+  const runIds = [team.body.run_id, team.body.member_responses[0].run_id, going.body.run_id];
+
+  const deleted = await fetch(`${base}/sessions/${sessionId}`, { method: 'DELETE' });
+  expect({ status: deleted.status, body: await deleted.text() }).toEqual({ status: 204, body: '' });
+  // Gone at once from the session routes, and its runs with it.
+  expect((await get(`/sessions/${sessionId}`)).status).toBe(404);
+  expect((await get(`/sessions/${sessionId}/runs`)).status).toBe(404);
+  expect((await get(`/sessions?user_id=${userId}`)).body.data).toEqual([]);
+  // Temporal removes the executions in the background (the test server acknowledges every second).
+  for (const runId of runIds) {
+    const deadline = Date.now() + 20_000;
+    while ((await h.client.getRunOutput(runId)) !== null && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(await h.client.getRunOutput(runId)).toBeNull();
+  }
+  expect((await get(`/teams/help-desk/runs/${going.body.run_id}`)).status).toBe(404);
+  // Deleting it again, or a session that never was: nothing of the caller's by that id, the same 204.
+  expect((await fetch(`${base}/sessions/${sessionId}`, { method: 'DELETE' })).status).toBe(204);
+  expect((await fetch(`${base}/sessions/never-${id}`, { method: 'DELETE' })).status).toBe(204);
+
+  // DELETE /sessions: several at once, with a type for each as the framework's client sends them.
+  const a = await run('/agents/other-agent/runs', { message: `first of two ${id}`, user_id: userId });
+  const b = await run('/agents/other-agent/runs', { message: `second of two ${id}`, user_id: userId });
+  const remove = (body: unknown) =>
+    fetch(`${base}/sessions`, {
+      method: 'DELETE',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  expect(
+    await statusAndJson(
+      await remove({ session_ids: [a.body.session_id, b.body.session_id], session_types: ['agent'] }),
+    ),
+  ).toEqual({ status: 400, body: { detail: 'Session IDs and session types must have the same length' } });
+  expect((await statusAndJson(await remove({ session_ids: [] }))).status).toBe(422);
+  expect((await get(`/sessions/${a.body.session_id}`)).status).toBe(200);
+  const both = { session_ids: [a.body.session_id, b.body.session_id], session_types: ['agent', 'agent'] };
+  expect((await remove(both)).status).toBe(204);
+  expect((await get(`/sessions/${a.body.session_id}`)).status).toBe(404);
+  expect((await get(`/sessions/${b.body.session_id}`)).status).toBe(404);
 });
 
 test('unknown sessions are 404, bad queries 422, and a quote in a filter widens nothing', async () => {

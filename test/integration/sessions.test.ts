@@ -396,6 +396,35 @@ describe('listing runs and sessions', () => {
     expect((await h.client.listSessions({ ...filter, offset: 3 })).sessions).toEqual([]);
   });
 
+  test('deleteSession deletes the session, its state and its runs; a session id of the same start is untouched', async () => {
+    const id = randomUUID();
+    answerTo(`keep this ${id}`, call('remember', { key: 'note', value: id }), { text: 'Kept.' });
+    const sessionId = `doomed-${id}`;
+    const kept = await shopper().run(`keep this ${id}`, { sessionId });
+    expect(kept.status).toBe('COMPLETED');
+    const neighbour = await chat({ name: 'Neighbour' }).run(`next door ${id}`, { sessionId: `${sessionId}-2` });
+    expect((await h.client.getSession(sessionId))!.sessionState).toEqual({ note: id });
+
+    expect(await h.client.deleteSession(sessionId)).toBe(true);
+    expect(await h.client.getSession(sessionId)).toBeNull();
+    expect(await h.client.getSessionInfo(sessionId)).toBeNull();
+    expect(
+      await eventually(
+        () => h.client.getRunOutput(kept.runId),
+        (output) => output === null,
+      ),
+    ).toBeNull();
+    expect(await h.client.deleteSession(sessionId)).toBe(false);
+    expect(await h.client.deleteSession(`never-${id}`)).toBe(false);
+    expect((await h.client.getRunOutput(neighbour.runId))?.status).toBe('COMPLETED');
+    expect(await h.client.getSessionInfo(`${sessionId}-2`)).not.toBeNull();
+
+    // The id can be used again: a new session, with none of the old state.
+    answerTo(`fresh start ${id}`, { text: 'New.' });
+    await shopper().run(`fresh start ${id}`, { sessionId });
+    expect((await h.client.getSession(sessionId))!.sessionState).toEqual({});
+  });
+
   test('a value with quotes matches only itself: an injection attempt widens nothing', async () => {
     const id = randomUUID();
     await chat().run(`visible ${id}`, { sessionId: `victim-${id}` });
