@@ -34,6 +34,8 @@ export interface SubscribeOptions {
   fromIndex?: number;
   /** Ends the subscription (not the run) when it aborts: no read of the run follows. */
   signal?: AbortSignal;
+  /** Called after each read of the run, once its events have been taken: the first call ends what was there to read. */
+  afterRead?: () => void;
 }
 
 /** See {@link KernClient.subscribe}. */
@@ -60,6 +62,7 @@ export async function* subscribe(
       yield event;
       if (isTerminalEventOf(event, runId)) return;
     }
+    options.afterRead?.();
     if (events.length > 0) eventsAt = Date.now();
     // Quiet for a moment (a tool runs, the model thinks, the run is paused): ask less and less often.
     interval =
@@ -74,6 +77,7 @@ export async function* subscribe(
   }
   if (signal?.aborted) return;
   yield* await recordedEvents(access, runId, next);
+  options.afterRead?.();
 }
 
 /** Waits `ms`; false when `signal` aborted first (at once, not at the end of the wait). */

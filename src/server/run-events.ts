@@ -2,7 +2,7 @@ import type { KernClient } from '../client/kern-client';
 import type { AnyRunEvent } from '../shared/events';
 import { isTerminalStatus } from '../shared/run-status';
 import type { AnyRunOutput } from '../shared/run-output';
-import type { RunFeeds } from './run-feeds';
+import { CAUGHT_UP, type RunFeeds } from './run-feeds';
 import type { WireObject } from './wire';
 
 /** What a resumed stream sends, in order: meta frames (no index) and run events. */
@@ -10,8 +10,8 @@ export type ResumeItem = { meta: WireObject } | { event: AnyRunEvent };
 
 /**
  * The frames of a resumed stream, as the framework's `/resume` sends them: for a run that has ended, a `replay` meta
- * frame and the events after `lastEventIndex`; for a live one, `catch_up` and the missed events (when this process
- * already holds them), `subscribed`, then the rest and live events until the run ends. For an unknown run (or one `owns` rejects), one `error` frame.
+ * frame and the events after `lastEventIndex`; for a live one, `catch_up` and the missed events (when there are any),
+ * `subscribed`, then live events until the run ends. For an unknown run (or one `owns` rejects), one `error` frame.
  * Unlike the framework, this works from any server process and after the run has ended: the events come from
  * Temporal, not from a buffer in the process that started the run.
  */
@@ -54,31 +54,42 @@ export async function* resumeRun(
     for (const event of events) yield { event };
     return;
   }
-  // A live run is never queried: when others in this process watch it, the missed events come from their shared
-  // feed at once (`catch_up`); otherwise the new feed's first read brings them, right after `subscribed`.
-  const events = deps.feeds.buffered(runId, from) ?? [];
-  const next = (events.at(-1)?.eventIndex ?? from - 1) + 1;
-  if (events.length > 0) {
+  // Joining a live run sends it no query of its own: the missed events are those this process already holds (when
+  // others here watch the run), or those the shared feed's first read brings. Then `subscribed`, and the rest.
+  const missed: AnyRunEvent[] = [];
+  let joined = false;
+  for await (const item of deps.feeds.join(runId, from, request.signal)) {
+    if (joined) {
+      yield { event: item as AnyRunEvent };
+      continue;
+    }
+    if (item !== CAUGHT_UP) {
+      missed.push(item);
+      continue;
+    }
+    joined = true;
+    const next = (missed.at(-1)?.eventIndex ?? from - 1) + 1;
+    if (missed.length > 0) {
+      yield {
+        meta: {
+          event: 'catch_up',
+          run_id: runId,
+          status: 'running',
+          missed_events: missed.length,
+          current_event_count: next,
+          message: `Catching up on ${missed.length} missed events.`,
+        },
+      };
+      for (const event of missed) yield { event };
+    }
     yield {
       meta: {
-        event: 'catch_up',
+        event: 'subscribed',
         run_id: runId,
         status: 'running',
-        missed_events: events.length,
         current_event_count: next,
-        message: `Catching up on ${events.length} missed events.`,
+        message: `Subscribed to ${request.kindWord} run. Receiving live events.`,
       },
     };
-    for (const event of events) yield { event };
   }
-  yield {
-    meta: {
-      event: 'subscribed',
-      run_id: runId,
-      status: 'running',
-      current_event_count: next,
-      message: `Subscribed to ${request.kindWord} run. Receiving live events.`,
-    },
-  };
-  for await (const event of deps.feeds.follow(runId, next, request.signal)) yield { event };
 }

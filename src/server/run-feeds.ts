@@ -1,6 +1,9 @@
 import type { KernClient } from '../client/kern-client';
 import type { AnyRunEvent } from '../shared/events';
 
+/** What {@link RunFeeds.join} yields once a viewer has every event the feed held after its first read. */
+export const CAUGHT_UP = Symbol('caught up');
+
 /**
  * One live Temporal subscription per run in this process, shared by every SSE and WebSocket viewer of the run.
  *
@@ -20,6 +23,16 @@ export class RunFeeds {
    * Ends early when `signal` aborts (the viewer left).
    */
   async *follow(runId: string, fromIndex: number, signal: AbortSignal): AsyncGenerator<AnyRunEvent, void> {
+    for await (const item of this.join(runId, fromIndex, signal)) if (item !== CAUGHT_UP) yield item;
+  }
+
+  /**
+   * {@link follow}, with {@link CAUGHT_UP} once between the events that were there to read when the viewer joined
+   * (those this process held, or the feed's first read brought) and the ones that came after: a resumed stream's
+   * `catch_up`, then `subscribed`. A feed started for this viewer reads the run once to know; joining never costs
+   * the run a read of its own.
+   */
+  async *join(runId: string, fromIndex: number, signal: AbortSignal): AsyncGenerator<AnyRunEvent | typeof CAUGHT_UP> {
     let feed = this.feeds.get(runId);
     if (!feed || feed.closed) {
       feed = new RunFeed(this.client, runId, fromIndex, () => {
@@ -28,15 +41,6 @@ export class RunFeeds {
       this.feeds.set(runId, feed);
     }
     yield* feed.follow(fromIndex, signal);
-  }
-
-  /**
-   * The events this process has already read of a live run from `fromIndex` on, or `undefined` when it holds none
-   * that far back: a viewer joining a run others watch catches up from here, at no cost to the run.
-   */
-  buffered(runId: string, fromIndex: number): AnyRunEvent[] | undefined {
-    const feed = this.feeds.get(runId);
-    return feed && !feed.closed ? feed.bufferedFrom(fromIndex) : undefined;
   }
 
   /** Stops every feed; their viewers end. */
@@ -54,6 +58,8 @@ class RunFeed {
   private viewers = 0;
   private ended = false;
   private stopped = false;
+  /** True once the subscription has read the run once: what was there to read is in `events`. */
+  private read = false;
   private failure: unknown;
   private wake: () => void = () => {};
   private changed: Promise<void> = this.nextChange();
@@ -72,14 +78,11 @@ class RunFeed {
     return this.ended || this.stopped;
   }
 
-  bufferedFrom(fromIndex: number): AnyRunEvent[] | undefined {
-    return fromIndex < this.start ? undefined : this.events.slice(fromIndex - this.start);
-  }
-
-  async *follow(fromIndex: number, signal: AbortSignal): AsyncGenerator<AnyRunEvent, void> {
+  async *follow(fromIndex: number, signal: AbortSignal): AsyncGenerator<AnyRunEvent | typeof CAUGHT_UP, void> {
     const left = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     this.viewers += 1;
     try {
+      let caughtUp = false;
       let next = fromIndex;
       if (next < this.start) {
         // This viewer wants events from before the feed began (it joined a feed another viewer started later in the
@@ -98,6 +101,11 @@ class RunFeed {
           next += 1;
           if (event) yield event;
           if (signal.aborted) return;
+        }
+        if (!caughtUp && (this.read || this.ended)) {
+          caughtUp = true;
+          yield CAUGHT_UP;
+          continue;
         }
         if (this.ended) {
           if (this.failure !== undefined) throw this.failure;
@@ -123,7 +131,12 @@ class RunFeed {
   private async pump(): Promise<void> {
     try {
       const signal = this.reading.signal;
-      for await (const event of this.client.subscribe(this.runId, { fromIndex: this.start, signal })) {
+      const afterRead = () => {
+        if (this.read) return;
+        this.read = true;
+        this.notify();
+      };
+      for await (const event of this.client.subscribe(this.runId, { fromIndex: this.start, signal, afterRead })) {
         this.events.push(event);
         this.notify();
       }

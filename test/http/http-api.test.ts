@@ -305,9 +305,22 @@ describe('resumable streams', () => {
       }),
     );
     const meta = resumed.filter((frame) => frame.id === undefined);
-    expect(meta.map((frame) => frame.event)).toEqual(
-      meta[0]!.event === 'catch_up' ? ['catch_up', 'subscribed'] : ['subscribed'],
-    );
+    // As the framework frames it: `catch_up` and the events that were there to read (when there were any; this
+    // server had no feed of the run, so its first read brings them), then `subscribed`, then live events.
+    const subscribedAt = resumed.findIndex((frame) => frame.event === 'subscribed');
+    const missed = resumed.slice(0, subscribedAt).filter((frame) => frame.id !== undefined);
+    expect(meta.map((frame) => frame.event)).toEqual(missed.length > 0 ? ['catch_up', 'subscribed'] : ['subscribed']);
+    if (missed.length > 0) {
+      expect(resumed[0]!.json).toEqual({
+        event: 'catch_up',
+        run_id: runId,
+        status: 'running',
+        missed_events: missed.length,
+        current_event_count: 10 + missed.length,
+        message: `Catching up on ${missed.length} missed events.`,
+      });
+    }
+    expect(resumed[subscribedAt]!.json).toMatchObject({ current_event_count: 10 + missed.length });
     expect(meta.every((frame) => !('event_index' in frame.json))).toBe(true);
     expect(meta.at(-1)!.data).toContain('"event": "subscribed"');
     const events = resumed.filter((frame) => frame.id !== undefined);
@@ -372,6 +385,45 @@ describe('resumable streams', () => {
     expect(indexes).toEqual(indexes.map((_, i) => 2 + i));
     expect(joined.at(-1)!.event).toBe('RunCompleted');
     expect((await keeper).at(-1)!.event).toBe('RunCompleted');
+  });
+
+  test('a resume of a live run no viewer of this server follows: catch_up with what was there, then subscribed', async () => {
+    const prompt = `quiet now ${randomUUID()}`;
+    h.model.replyWhen(prompt, { text: 'Half an answer', hang: true });
+    const started = await json(
+      await postForm(`${base}/agents/researcher/runs`, { message: prompt, stream: 'false', background: 'true' }),
+    );
+    const runId = started.body.run_id as string;
+    // The run has published its start and its content, and now waits on the model.
+    await waitForRunStatus(`/agents/researcher/runs/${runId}`, 'RUNNING');
+    await h.model.waitFor(() => h.model.requestsFor(prompt).length === 1);
+    let written = 0;
+    for (const deadline = Date.now() + 10_000; written < 3 && Date.now() < deadline;) {
+      written = (await h.client.eventsSoFar(runId))?.events.length ?? 0;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const response = await postForm(`${base}/agents/researcher/runs/${runId}/resume`, { last_event_index: '0' });
+    const frames = await readFrames(response, written + 1);
+    expect(frames[0]!.json).toEqual({
+      event: 'catch_up',
+      run_id: runId,
+      status: 'running',
+      missed_events: written - 1,
+      current_event_count: written,
+      message: `Catching up on ${written - 1} missed events.`,
+    });
+    expect(frames.slice(1, written).map((frame) => frame.json.event_index)).toEqual(
+      Array.from({ length: written - 1 }, (_, i) => i + 1),
+    );
+    expect(frames[written]!.json).toEqual({
+      event: 'subscribed',
+      run_id: runId,
+      status: 'running',
+      current_event_count: written,
+      message: 'Subscribed to agent run. Receiving live events.',
+    });
+    await fetch(`${base}/agents/researcher/runs/${runId}/cancel`, { method: 'POST' });
+    await waitForRunStatus(`/agents/researcher/runs/${runId}`, 'CANCELLED');
   });
 
   test('a run id with a slash and quotes is kept as given and found again', async () => {
