@@ -6,7 +6,8 @@
 
 Each call parses kern's answers with the framework's own classes; any field it cannot read fails loudly.
 With KERN_CHECK_TOKEN set (the server's OS_SECURITY_KEY, or a JWT whose user is "ada"), every call sends it as
-`Authorization: Bearer …`, as the framework's client is given it (its calls take `headers`).
+`Authorization: Bearer …`, as the framework's client is given it (its calls take `headers`); deleting sessions
+then needs the `sessions:delete` scope.
 """
 import asyncio
 import functools
@@ -49,7 +50,9 @@ async def main() -> None:
     session = await client.get_session(first.session_id)
     print("get_session:", type(session).__name__, session.team_id, len(session.chat_history or []), "messages")
     runs = await client.get_session_runs(first.session_id)
-    print("get_session_runs:", [(type(run).__name__, run.run_id == first.run_id) for run in runs])
+    print("get_session_runs:", [(type(run).__name__, run.run_id == first.run_id, run.run_input) for run in runs])
+    one = await client.get_session_run(first.session_id, second.run_id)
+    print("get_session_run:", type(one).__name__, one.run_id == second.run_id, one.created_at)
 
     # A run that asks first: it pauses, and the framework's own continue call (the run's tools, confirmed) goes on.
     paused = await client.run_agent(
@@ -71,6 +74,16 @@ async def main() -> None:
     schema = {"title": "City", "type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
     city = await client.run_agent(agent_id="emailagent", message="A city", output_schema=json.dumps(schema))
     print("run_agent (output_schema):", city.content_type, city.content)
+
+    # Deleting sessions: one, then several; the session is not found afterwards.
+    await client.delete_session(first.session_id)
+    try:
+        await client.get_session(first.session_id)
+        print("delete_session: STILL FOUND")
+    except Exception as err:  # the framework's client raises on the 404
+        print("delete_session: ok, then get_session:", type(err).__name__)
+    await client.delete_sessions([script.session_id, city.session_id], [SessionType.AGENT, SessionType.AGENT])
+    print("delete_sessions: ok")
 
 
 def authorize(client: AgentOSClient, headers: dict) -> None:

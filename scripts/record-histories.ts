@@ -679,6 +679,19 @@ const sessionScenarios: SessionScenario[] = [
     },
   },
   {
+    // Recorded once sessions took updateSession (rename, metadata, state replaced): a session made by createSession,
+    // renamed and given state, then written by a run.
+    name: 'kernSession-updated',
+    async record({ agent, client, model }) {
+      await client.createSession({ sessionId: 'updated-session', name: 'Trip', sessionState: { city: 'Lisbon' } });
+      await client.updateSession('updated-session', { name: 'Lisbon trip', metadata: { source: 'recorder' } });
+      await client.updateSession('updated-session', { sessionState: { city: 'Porto' } });
+      model.replyWhen((r) => r.lastUserText === 'Where to?', { text: 'Porto.' });
+      await agent.run('Where to?', { sessionId: 'updated-session' });
+      return { workflowId: workflowIdForSession('updated-session') };
+    },
+  },
+  {
     name: 'kernSession-continued-as-new',
     async record({ agent, client }) {
       // Each completed run with history writes its turn: enough of them make the session continue as new.

@@ -13,11 +13,15 @@ import { getRunOutput, peekRun, waitForRun, waitForRunOrPause, type WaitOptions 
 import { KernSchedule, createSchedule, listSchedules, type ScheduleInfo } from './schedules';
 import {
   countSessions,
+  createSession,
   deleteSession,
+  updateSession,
   getSession,
   getSessionInfo,
   listSessions,
+  type NewSession,
   type Session,
+  type SessionChanges,
   type SessionInfo,
   type SessionPage,
 } from './sessions';
@@ -29,7 +33,7 @@ import { tracingPlugin, type TracingOptions } from './tracing';
 
 export type { CancelIntent, CancelOptions } from './cancel';
 export type { RunListFilter, RunPage, SessionListFilter } from './listing';
-export type { Session, SessionInfo, SessionPage } from './sessions';
+export type { NewSession, Session, SessionChanges, SessionInfo, SessionPage } from './sessions';
 
 /** How to reach Temporal. Unset fields come from the environment, then from the defaults. */
 export interface KernClientOptions {
@@ -249,6 +253,24 @@ export class KernClient {
    */
   deleteSession(sessionId: string): Promise<boolean> {
     return deleteSession(this.access, sessionId);
+  }
+
+  /**
+   * Makes a session before any run, with a name, state and metadata if given (the framework's `POST /sessions`);
+   * throws `SessionIdInUseError` for an id a session has. Its runs then find what it was given.
+   */
+  createSession(session: NewSession = {}): Promise<Session> {
+    return createSession(this.access, session);
+  }
+
+  /**
+   * Renames a session, replaces its metadata, or replaces its state whole (the framework's rename and `PATCH`); each
+   * field given replaces what the session had, the others stay. Returns the session as it then is, or `null` for a
+   * session id that no run has used. A change past the bounds (a name over 1,000 characters, metadata over 16 KB,
+   * a state over 256 KB) throws `InvalidInputError` and changes nothing. Reading the result back asks a worker.
+   */
+  updateSession(sessionId: string, changes: SessionChanges): Promise<Session | null> {
+    return updateSession(this.access, sessionId, changes);
   }
 
   /**

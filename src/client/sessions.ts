@@ -1,10 +1,30 @@
-import { WorkflowNotFoundError, type WorkflowExecutionDescription } from '@temporalio/client';
-import { SessionUnavailable } from '../shared/errors';
-import { sessionQuery } from '../shared/messages';
+import { randomUUID } from 'node:crypto';
+import {
+  WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type WorkflowExecutionDescription,
+} from '@temporalio/client';
+import { InvalidInputError, SessionIdInUseError, SessionUnavailable } from '../shared/errors';
+import { sessionQuery, updateSessionUpdate } from '../shared/messages';
 import type { AnyRunOutput } from '../shared/run-output';
 import { kernComponentIdKey, kernUserIdKey } from '../shared/search-attributes';
-import { SESSION_MEMO, SESSION_WORKFLOW_TYPE, neverWritten, type SessionMemo } from '../shared/session-workflow';
-import { workflowIdForSession, type SessionState } from '../shared/sessions';
+import {
+  SESSION_MEMO,
+  SESSION_WORKFLOW_TYPE,
+  neverWritten,
+  sessionWorkflowOptions,
+  type SessionMemo,
+  type SessionWorkflow,
+} from '../shared/session-workflow';
+import {
+  newSession,
+  sessionUpdateProblem,
+  workflowIdForSession,
+  type SessionState,
+  type UpdateSessionRequest,
+} from '../shared/sessions';
 import {
   countExecutions,
   listPage,
@@ -47,8 +67,10 @@ export interface SessionPage {
 /** A session as {@link KernClient.getSession} reads it. */
 export interface Session {
   sessionId: string;
-  /** The start of the input of the run that created the session. */
+  /** The start of the input of the run that created the session, or the name it was given. */
   name?: string;
+  /** What `updateSession` or `createSession` gave it. */
+  metadata?: Record<string, unknown>;
   /** The component whose run created the session. */
   componentId?: string;
   userId?: string;
@@ -205,6 +227,80 @@ export async function deleteSession(access: TemporalAccess, sessionId: string): 
   return true;
 }
 
+/** What a session is given by {@link KernClient.updateSession}: each field given replaces what it had. */
+export interface SessionChanges {
+  name?: string;
+  /** The whole state: it replaces the one the session has (runs merge theirs key by key). */
+  sessionState?: SessionState;
+  metadata?: Record<string, unknown>;
+}
+
+/** See {@link KernClient.updateSession}. */
+export async function updateSession(
+  access: TemporalAccess,
+  sessionId: string,
+  changes: SessionChanges,
+): Promise<Session | null> {
+  const request: UpdateSessionRequest = { ...changes, at: new Date().toISOString() };
+  const problem = sessionUpdateProblem(request);
+  if (problem !== undefined) throw new InvalidInputError(problem);
+  const info = await getSessionInfo(access, sessionId);
+  if (info === null) return null;
+  // With start, as a run's write: a session nothing has written to yet runs its first workflow task for it.
+  const start = new WithStartWorkflowOperation<SessionWorkflow>(SESSION_WORKFLOW_TYPE, {
+    ...sessionWorkflowOptions(newSession(sessionId, info.createdAt, info.userId), access.taskQueue, {
+      componentId: info.componentId,
+      input: info.name,
+    }),
+    workflowIdConflictPolicy: 'USE_EXISTING',
+  });
+  try {
+    await access.temporal.workflow.executeUpdateWithStart(updateSessionUpdate, {
+      args: [request],
+      startWorkflowOperation: start,
+    });
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) throw new InvalidInputError(err.cause?.message ?? err.message);
+    throw access.unreachableOr(err);
+  }
+  return getSession(access, sessionId);
+}
+
+/** A session as {@link KernClient.createSession} makes it, before any run. */
+export interface NewSession extends SessionChanges {
+  /** Its id; one is made when absent. */
+  sessionId?: string;
+  userId?: string;
+  /** The agent, team or workflow it is for: what listings filter sessions by. */
+  componentId?: string;
+}
+
+/** See {@link KernClient.createSession}. */
+export async function createSession(access: TemporalAccess, created: NewSession): Promise<Session> {
+  const { sessionId = randomUUID(), userId, componentId, name, sessionState, metadata } = created;
+  const at = new Date().toISOString();
+  const problem = sessionUpdateProblem({ name, sessionState, metadata, at });
+  if (problem !== undefined) throw new InvalidInputError(problem);
+  const session = { ...newSession(sessionId, at, userId), ...(sessionState ? { sessionState } : {}) };
+  const options = sessionWorkflowOptions(session, access.taskQueue, { componentId, input: name });
+  try {
+    // No start delay: a session made before its runs holds what it was given, and answers for it at once.
+    await access.temporal.workflow.start(SESSION_WORKFLOW_TYPE, {
+      ...options,
+      memo: { [SESSION_MEMO]: { ...(options.memo[SESSION_MEMO] as SessionMemo), ...(metadata ? { metadata } : {}) } },
+      workflowIdConflictPolicy: 'FAIL',
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new SessionIdInUseError(sessionId);
+    throw access.unreachableOr(err);
+  }
+  return (await getSession(access, sessionId)) ?? unreachableSession(sessionId);
+}
+
+function unreachableSession(sessionId: string): never {
+  throw new Error(`session ${sessionId} was created but cannot be read back`);
+}
+
 /** What a session's workflow description says of it: its name, first component, user and creation time. */
 function sessionRecordOf(sessionId: string, description: WorkflowExecutionDescription) {
   const memo = description.memo?.[SESSION_MEMO] as Partial<SessionMemo> | undefined;
@@ -213,6 +309,7 @@ function sessionRecordOf(sessionId: string, description: WorkflowExecutionDescri
   return {
     sessionId,
     ...(memo?.name !== undefined ? { name: memo.name } : {}),
+    ...(memo?.metadata !== undefined ? { metadata: memo.metadata } : {}),
     ...(componentId !== undefined ? { componentId } : {}),
     ...(userId !== undefined ? { userId } : {}),
     createdAt: memo?.createdAt ?? description.startTime.toISOString(),

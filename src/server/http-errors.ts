@@ -71,6 +71,7 @@ const STATUS_OF_KERN_ERROR: Readonly<Record<string, ContentfulStatusCode>> = {
   RunNotPaused: 409,
   RunIdInUseError: 409,
   ScheduleIdInUseError: 409,
+  SessionIdInUseError: 409,
   SessionUnavailable: 503,
   RunEventsUnavailable: 503,
 };

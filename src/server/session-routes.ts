@@ -4,12 +4,12 @@ import type { Session, SessionInfo, SessionListFilter } from '../client/kern-cli
 import { ListedKey, RunKey } from '../client/run-options';
 import { RUN_KIND_LIST, isRunKind, type RunKind } from '../shared/kinds';
 import type { AnyRunOutput } from '../shared/run-output';
-import { RunStatus } from '../shared/run-status';
-import { callerIn, ownedBy } from './auth';
+import { RunStatus, isTerminalStatus } from '../shared/run-status';
+import { callerIn, ownedBy, startedAs } from './auth';
 import type { Catalog } from './catalog';
 import type { ServerDeps } from './deps';
 import { BadRequest, InvalidRequest, NotFound } from './http-errors';
-import { optionalInteger, readBodyFields } from './run-request';
+import { optionalInteger, readBodyFields, rejectUnknownFields } from './run-request';
 import { wireSessionRun, type WireObject } from './wire';
 
 /** The most runs `GET /sessions/{id}/runs` answers with: the session's newest, oldest first. */
@@ -40,6 +40,9 @@ export function sessionRoutes(catalog: Catalog, connect: () => Promise<ServerDep
     .get('/:sessionId', (c) => getSession(c, route))
     .get('/:sessionId/runs', (c) => listSessionRuns(c, route))
     .get('/:sessionId/runs/:runId', (c) => getSessionRun(c, route))
+    .post('/', (c) => createSession(c, route))
+    .post('/:sessionId/rename', (c) => changeSession(c, route, RenameRequest))
+    .patch('/:sessionId', (c) => changeSession(c, route, UpdateRequest))
     .delete('/', (c) => deleteSessions(c, route))
     .delete('/:sessionId', async (c) => {
       await deleteOwnSession(c, route, c.req.param('sessionId') ?? '');
@@ -147,8 +150,14 @@ async function listSessionRuns(c: Context, { connect }: SessionRoute): Promise<R
   // Visibility follows a run's start by a moment: a session whose first run has just started has none listed yet. It
   // is not found until then, rather than found empty (the framework's chat UI would show an empty conversation).
   if (runs.length === 0) throw new NotFound(`Session with ID ${sessionId} not found`);
-  // Oldest first, a team's members before the team, as the framework keeps them in the session.
-  const listed = runs.slice(0, MAX_SESSION_RUNS).reverse().flatMap(withMembers);
+  // Oldest first, a team's members before the team, as the framework keeps them in the session. A member's run is
+  // there once it has ended, as the framework records it; until then its team's run stands for it (the framework's
+  // chat UI shows each listed run as a turn, and would show a member still answering as one that never ends).
+  const listed = runs
+    .slice(0, MAX_SESSION_RUNS)
+    .reverse()
+    .flatMap(withMembers)
+    .filter((run) => statuses !== undefined || run.parentRunId === undefined || isTerminalStatus(run.status));
   const wanted = listed.filter((run) => {
     const created = Date.parse(run.createdAt) / 1000;
     return (
@@ -179,6 +188,90 @@ async function getSessionRun(c: Context, { connect }: SessionRoute): Promise<Res
     throw new NotFound(`Run with ID ${runId} not found in session ${sessionId}`);
   }
   return c.json(wireSessionRun(output));
+}
+
+/** A JSON object field of a session body: a session's state or metadata. */
+const JsonObject = z.record(z.string(), z.unknown());
+
+/** The framework's `POST /sessions` body (`CreateSessionRequest`). */
+const CreateRequest = z.object({
+  session_id: ListedKey.optional(),
+  session_name: z.string().optional(),
+  session_state: JsonObject.optional(),
+  metadata: JsonObject.optional(),
+  user_id: ListedKey.optional(),
+  agent_id: ListedKey.optional(),
+  team_id: ListedKey.optional(),
+  workflow_id: ListedKey.optional(),
+});
+
+/** The framework's rename body: the new name, required. */
+const RenameRequest = z.object({ session_name: z.string() });
+
+/** The framework's `PATCH /sessions/{id}` body (`UpdateSessionRequest`), but `summary`: kern keeps no summaries. */
+const UpdateRequest = z.object({
+  session_name: z.string().optional(),
+  session_state: JsonObject.optional(),
+  metadata: JsonObject.optional(),
+});
+
+const UNSUPPORTED_SESSION_FIELDS = { summary: 'kern keeps no session summaries' };
+
+/** A session body's fields, checked against `schema`: the framework's 422 list for what is missing or wrong. */
+async function sessionBody<T extends z.ZodObject>(c: Context, schema: T): Promise<z.infer<T>> {
+  const fields = await readBodyFields(c);
+  rejectUnknownFields(fields, schema.shape, UNSUPPORTED_SESSION_FIELDS);
+  const parsed = schema.safeParse(fields);
+  if (parsed.success) return parsed.data;
+  throw new InvalidRequest(
+    parsed.error.issues.map((issue) => {
+      const loc = ['body', ...issue.path.map(String)];
+      return fields[String(issue.path[0])] === undefined
+        ? { type: 'missing', loc, msg: 'Field required', input: null }
+        : { type: 'value_error', loc, msg: issue.message, input: null };
+    }),
+  );
+}
+
+/** `POST /sessions[?type=]`: a session made before its runs, as the framework's `create_session` answers (201). */
+async function createSession(c: Context, { catalog, connect }: SessionRoute): Promise<Response> {
+  const type = sessionType(c) ?? 'agent';
+  const body = await sessionBody(c, CreateRequest);
+  const { client } = await connect();
+  const caller = callerIn(c);
+  const { userId } = startedAs(caller, { userId: body.user_id });
+  const componentId = body.agent_id ?? body.team_id ?? body.workflow_id;
+  const session = await client.createSession({
+    ...(body.session_id !== undefined ? { sessionId: body.session_id } : {}),
+    ...(userId !== undefined ? { userId } : {}),
+    ...(componentId !== undefined ? { componentId } : {}),
+    ...(body.session_name !== undefined ? { name: body.session_name } : {}),
+    ...(body.session_state !== undefined ? { sessionState: body.session_state } : {}),
+    ...(body.metadata !== undefined ? { metadata: body.metadata } : {}),
+  });
+  return c.json(wireSessionDetail(session, kindOf(catalog, session.componentId) ?? type), 201);
+}
+
+/** `POST /sessions/{id}/rename` and `PATCH /sessions/{id}`: the session as it then is, or the framework's 404. */
+async function changeSession(
+  c: Context,
+  { catalog, connect }: SessionRoute,
+  schema: typeof RenameRequest | typeof UpdateRequest,
+): Promise<Response> {
+  const sessionId = c.req.param('sessionId') ?? '';
+  const body: z.infer<typeof UpdateRequest> = await sessionBody(c, schema);
+  const notFound = () => new NotFound(`Session with id '${sessionId}' not found`);
+  if (!ListedKey.safeParse(sessionId).success) throw notFound();
+  const { client } = await connect();
+  if (!ownedBy(callerIn(c), await client.getSessionInfo(sessionId))) throw notFound();
+  const session = await client.updateSession(sessionId, {
+    ...(body.session_name !== undefined ? { name: body.session_name } : {}),
+    ...(body.session_state !== undefined ? { sessionState: body.session_state } : {}),
+    ...(body.metadata !== undefined ? { metadata: body.metadata } : {}),
+  });
+  if (!session) throw notFound();
+  const kind = kindOf(catalog, session.componentId) ?? session.runs[0]?.kind ?? sessionType(c);
+  return c.json(wireSessionDetail(session, kind));
 }
 
 /**
@@ -276,6 +369,7 @@ function wireSessionDetail(session: Session, kind: RunKind | undefined): WireObj
     session_id: session.sessionId,
     session_name: session.name ?? '',
     session_state: session.sessionState as WireObject,
+    ...(session.metadata !== undefined ? { metadata: session.metadata as WireObject } : {}),
     ...(kind !== undefined && session.componentId !== undefined ? { [`${kind}_id`]: session.componentId } : {}),
     ...(schema.conversation
       ? {

@@ -63,6 +63,13 @@ export class ScheduleIdInUseError extends KernError {
   }
 }
 
+/** A session was created with an id that a session already has. */
+export class SessionIdInUseError extends KernError {
+  constructor(readonly sessionId: string) {
+    super(`session id '${sessionId}' is already used by another session; update it instead, or choose another id`);
+  }
+}
+
 /** No kern schedule has this id (or it was deleted). */
 export class ScheduleNotFound extends KernError {
   constructor(readonly scheduleId: string) {

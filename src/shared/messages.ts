@@ -2,7 +2,13 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AnyRunEvent } from './events';
 import type { ContinueRequest } from './requirements';
 import type { AnyRunOutput } from './run-output';
-import type { CloseSessionRequest, SessionContext, SessionContextRequest, SessionSummary } from './sessions';
+import type {
+  CloseSessionRequest,
+  SessionContext,
+  SessionContextRequest,
+  SessionSummary,
+  UpdateSessionRequest,
+} from './sessions';
 
 /**
  * The messages of kern's workflows (queries, signals, updates) and the memo keys they leave: one definition each,
@@ -30,6 +36,9 @@ export const sessionContextQuery = defineQuery<SessionContext, [SessionContextRe
 
 /** A completed run writes its turn and its state changes to its session. */
 export const closeSessionUpdate = defineUpdate<void, [CloseSessionRequest]>('closeSessionRun');
+
+/** Renames a session, replaces its metadata or its state (`KernClient.updateSession`). */
+export const updateSessionUpdate = defineUpdate<void, [UpdateSessionRequest]>('updateSession');
 
 /** What a session holds but its turns: its state, user, and when it was created and last written. */
 export const sessionQuery = defineQuery<SessionSummary>('session');

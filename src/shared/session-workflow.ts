@@ -1,5 +1,5 @@
 import { kernComponentIdKey, kernSessionIdKey, kernUserIdKey } from './search-attributes';
-import { workflowIdForSession, type SessionSnapshot } from './sessions';
+import { MAX_SESSION_NAME_CHARS, workflowIdForSession, type SessionSnapshot } from './sessions';
 
 /** Workflow type of a session's entity workflow. */
 export const SESSION_WORKFLOW_TYPE = 'kernSession';
@@ -30,10 +30,9 @@ export const SESSION_MEMO = 'kernSession';
 export interface SessionMemo {
   createdAt: string;
   name?: string;
+  /** What `updateSession` (the framework's `PATCH /sessions/{id}`) gave it. */
+  metadata?: Record<string, unknown>;
 }
-
-/** How much of the first run's input a session's name keeps. */
-const SESSION_NAME_CHARS = 1_000;
 
 /**
  * How a session's workflow is started, by the client beside a run or by the first write to it: its id, search
@@ -49,7 +48,7 @@ export function sessionWorkflowOptions(
   const { componentId, input } = creator;
   const memo: SessionMemo = {
     createdAt: session.createdAt,
-    ...(input !== undefined ? { name: input.slice(0, SESSION_NAME_CHARS) } : {}),
+    ...(input !== undefined ? { name: input.slice(0, MAX_SESSION_NAME_CHARS) } : {}),
   };
   return {
     workflowId: workflowIdForSession(session.sessionId),

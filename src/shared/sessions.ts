@@ -119,6 +119,39 @@ export interface CloseSessionRequest {
   at: string;
 }
 
+/**
+ * A change to a session from outside its runs (`KernClient.updateSession`, the framework's rename and `PATCH`): its
+ * name and metadata (kept in its memo, so listings show them with no worker) and its state, replaced whole.
+ */
+export interface UpdateSessionRequest {
+  name?: string;
+  sessionState?: SessionState;
+  metadata?: Record<string, unknown>;
+  at: string;
+}
+
+/** The most a session's metadata may weigh as JSON: it is in the session's memo, read by every listing. */
+export const MAX_SESSION_METADATA_BYTES = 16 * 1024;
+
+/** The longest name a session may be given (as many characters as a name taken from a first run's input). */
+export const MAX_SESSION_NAME_CHARS = 1_000;
+
+/** What is wrong with a session change, or `undefined` when it fits: the limits on its name, metadata and state. */
+export function sessionUpdateProblem(request: UpdateSessionRequest): string | undefined {
+  if (request.name !== undefined && request.name.length > MAX_SESSION_NAME_CHARS) {
+    return `a session name may be ${MAX_SESSION_NAME_CHARS} characters at most; this one has ${request.name.length}`;
+  }
+  const metadataBytes = request.metadata === undefined ? 0 : sessionStateBytes(request.metadata);
+  if (metadataBytes > MAX_SESSION_METADATA_BYTES) {
+    return `the session metadata would be ${metadataBytes} bytes as JSON; the limit is ${MAX_SESSION_METADATA_BYTES}`;
+  }
+  const stateBytes = request.sessionState === undefined ? 0 : sessionStateBytes(request.sessionState);
+  if (stateBytes > MAX_SESSION_STATE_BYTES) {
+    return `the session state would be ${stateBytes} bytes as JSON; the limit is ${MAX_SESSION_STATE_BYTES}`;
+  }
+  return undefined;
+}
+
 /** The activity inputs that reach a session: the request, and the session it is for. */
 export interface SessionCall<Request> {
   sessionId: string;

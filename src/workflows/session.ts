@@ -4,6 +4,7 @@ import {
   condition,
   continueAsNew,
   setHandler,
+  upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
 import {
@@ -16,12 +17,15 @@ import {
   boundTurnBytes,
   keepTurnsWithin,
   sessionStateBytes,
+  sessionUpdateProblem,
   type CloseSessionRequest,
   type SessionContext,
   type SessionContextRequest,
   type SessionSnapshot,
+  type UpdateSessionRequest,
 } from '../shared/sessions';
-import { closeSessionUpdate, sessionContextQuery, sessionQuery } from '../shared/messages';
+import { closeSessionUpdate, sessionContextQuery, sessionQuery, updateSessionUpdate } from '../shared/messages';
+import { SESSION_MEMO, type SessionMemo } from '../shared/session-workflow';
 
 /**
  * Continue-as-new once the session's history has this many events (about a hundred writes) or bytes, far below
@@ -89,6 +93,34 @@ export async function kernSession(carried: SessionSnapshot): Promise<void> {
             message: `the session state would be ${bytes} bytes as JSON; the limit is ${MAX_SESSION_STATE_BYTES}`,
             nonRetryable: true,
           });
+        }
+      },
+    },
+  );
+
+  setHandler(
+    updateSessionUpdate,
+    (request: UpdateSessionRequest) => {
+      if (request.name !== undefined || request.metadata !== undefined) {
+        // In the memo, so that listings show them with no worker; the memo carries over a continue-as-new.
+        const memo = workflowInfo().memo?.[SESSION_MEMO] as SessionMemo | undefined;
+        upsertMemo({
+          [SESSION_MEMO]: {
+            ...memo,
+            ...(request.name !== undefined ? { name: request.name } : {}),
+            ...(request.metadata !== undefined ? { metadata: request.metadata } : {}),
+          },
+        });
+      }
+      if (request.sessionState !== undefined) session.sessionState = request.sessionState;
+      session.updatedAt = request.at;
+    },
+    {
+      // Refused before it is written to history: the session is unchanged, and the caller is told why.
+      validator(request: UpdateSessionRequest) {
+        const problem = sessionUpdateProblem(request);
+        if (problem !== undefined) {
+          throw ApplicationFailure.create({ type: 'SessionUpdateInvalid', message: problem, nonRetryable: true });
         }
       },
     },

@@ -291,6 +291,25 @@ describe('each user sees only their own', () => {
     expect((await get(`/agents/researcher/runs/${runId}`, admin)).status).toBe(200);
     expect((await get(`/sessions/${sessionId}`, admin)).status).toBe(200);
 
+    // Creating and changing need sessions:write. Bob's session is his whatever the body says; Alice's is not found.
+    const bobWrites = await token('bob', [...USER, 'sessions:write']);
+    const send = (jwt: string, method: string, path: string, body: unknown) =>
+      fetch(`${base}${path}`, {
+        method,
+        headers: { ...bearer(jwt), 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).then(json);
+    expect((await send(bob, 'POST', '/sessions', { session_name: 'mine' })).status).toBe(403);
+    const made = await send(bobWrites, 'POST', '/sessions', { session_name: 'mine', user_id: 'alice' });
+    expect(made).toMatchObject({ status: 201, body: { user_id: 'bob', session_name: 'mine' } });
+    expect((await get(`/sessions/${made.body.session_id}`, alice)).status).toBe(404);
+    expect(await send(bobWrites, 'POST', `/sessions/${sessionId}/rename`, { session_name: 'taken' })).toEqual({
+      status: 404,
+      body: { detail: `Session with id '${sessionId}' not found` },
+    });
+    expect((await send(bobWrites, 'PATCH', `/sessions/${sessionId}`, { session_state: {} })).status).toBe(404);
+    expect((await get(`/sessions/${sessionId}`, alice)).body.session_name).not.toBe('taken');
+
     // Deleting needs sessions:delete; Bob's delete of Alice's session touches nothing, and answers as for no session.
     const remove = async (jwt: string) =>
       (await fetch(`${base}/sessions/${sessionId}`, { method: 'DELETE', headers: bearer(jwt) })).status;

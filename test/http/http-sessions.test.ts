@@ -221,16 +221,28 @@ test('DELETE /sessions/{id} deletes the session with its runs, members and one s
     }),
   ]);
   expect(listed[1]).not.toHaveProperty('agent_id');
-  // A second run in the session, still answering when the session is deleted.
-  h.model.replyWhen(`still going ${id}`, { text: 'Thinking', hang: true });
+  // A second run in the session, its member still answering when the session is deleted.
+  h.model.replyWhen((request) => request.lastUserText === `still going ${id}`, {
+    toolCalls: [{ name: 'delegate_task_to_member', arguments: { member_id: 'other-agent', task: `dig ${id}` } }],
+  });
+  h.model.replyWhen((request) => request.lastUserText === `dig ${id}`, { text: 'Digging', hang: true });
   const going = await run('/teams/help-desk/runs', {
     message: `still going ${id}`,
     session_id: sessionId,
     background: 'true',
   });
   expect(going.status).toBe(202);
-  await h.model.waitFor(() => h.model.requestsFor(`still going ${id}`).length > 0);
-  const runIds = [team.body.run_id, team.body.member_responses[0].run_id, going.body.run_id];
+  await h.model.waitFor(() => h.model.requestsFor(`dig ${id}`).length > 0);
+  // The team's run is listed while it goes on; its member's only once it has ended, as the framework records it.
+  const during = await eventually(`/sessions/${sessionId}/runs`, (body) => body.length === 3);
+  expect(during.map((listed: Wire) => [listed.run_input, listed.status])).toEqual([
+    [`help ${id}`, 'COMPLETED'],
+    [`ask the desk ${id}`, 'COMPLETED'],
+    [`still going ${id}`, 'RUNNING'],
+  ]);
+  const member = await eventually(`/sessions/${sessionId}/runs?status=RUNNING`, (body) => body.length === 2);
+  expect(member.map((listed: Wire) => listed.run_input)).toEqual([`dig ${id}`, `still going ${id}`]);
+  const runIds = [team.body.run_id, team.body.member_responses[0].run_id, going.body.run_id, member[0].run_id];
 
   const deleted = await fetch(`${base}/sessions/${sessionId}`, { method: 'DELETE' });
   expect({ status: deleted.status, body: await deleted.text() }).toEqual({ status: 204, body: '' });
@@ -271,6 +283,95 @@ test('DELETE /sessions/{id} deletes the session with its runs, members and one s
   expect((await remove(both)).status).toBe(204);
   expect((await get(`/sessions/${a.body.session_id}`)).status).toBe(404);
   expect((await get(`/sessions/${b.body.session_id}`)).status).toBe(404);
+});
+
+test('POST /sessions makes a session before its runs; rename and PATCH change its name, state and metadata', async () => {
+  const id = randomUUID();
+  const send = async (method: string, path: string, body: unknown) =>
+    statusAndJson(
+      await fetch(`${base}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }),
+    );
+  const sessionId = `made-${id}`;
+  const created = await send('POST', '/sessions?type=agent', {
+    session_id: sessionId,
+    session_name: 'Trip planning',
+    session_state: { city: 'Lisbon' },
+    metadata: { source: 'test' },
+    user_id: `maker-${id}`,
+    agent_id: 'assistant',
+  });
+  expect(created).toEqual({
+    status: 201,
+    body: expect.objectContaining({
+      session_id: sessionId,
+      agent_session_id: sessionId,
+      session_name: 'Trip planning',
+      session_state: { city: 'Lisbon' },
+      metadata: { source: 'test' },
+      user_id: `maker-${id}`,
+      agent_id: 'assistant',
+      chat_history: [],
+    }),
+  });
+  expect(await send('POST', '/sessions', { session_id: sessionId })).toEqual({
+    status: 409,
+    body: {
+      detail: `session id '${sessionId}' is already used by another session; update it instead, or choose another id`,
+    },
+  });
+  // Listed under its name; its first run finds the state it was given.
+  const listed = await eventually(`/sessions?type=agent&user_id=maker-${id}`, (body) => body.data?.length === 1);
+  expect(listed.data[0]).toMatchObject({ session_id: sessionId, session_name: 'Trip planning', agent_id: 'assistant' });
+  h.model.replyWhen(`where to ${id}`, { text: 'Lisbon it is.' });
+  const first = await run('/agents/assistant/runs', { message: `where to ${id}`, session_id: sessionId });
+  expect(first.body.session_state).toEqual({ city: 'Lisbon' });
+
+  // Rename: the framework's body; the session as it then is.
+  const renamed = await send('POST', `/sessions/${sessionId}/rename`, { session_name: 'Lisbon trip' });
+  expect(renamed.status).toBe(200);
+  expect(renamed.body).toMatchObject({ session_id: sessionId, session_name: 'Lisbon trip', agent_id: 'assistant' });
+  expect(renamed.body.chat_history.map((m: Wire) => m.content)).toEqual([`where to ${id}`, 'Lisbon it is.']);
+  const relisted = await eventually(
+    `/sessions?type=agent&user_id=maker-${id}`,
+    (body) => body.data?.[0]?.session_name === 'Lisbon trip',
+  );
+  expect(relisted.data[0].session_name).toBe('Lisbon trip');
+
+  // PATCH: each field given replaces what the session had; the state is replaced whole.
+  const patched = await send('PATCH', `/sessions/${sessionId}`, { session_state: { city: 'Porto' } });
+  expect(patched.body).toMatchObject({
+    session_name: 'Lisbon trip',
+    session_state: { city: 'Porto' },
+    metadata: { source: 'test' },
+  });
+  expect((await send('PATCH', `/sessions/${sessionId}`, { metadata: { source: 'patched' } })).body.metadata).toEqual({
+    source: 'patched',
+  });
+  h.model.replyWhen(`and now ${id}`, { text: 'Porto, then.' });
+  const second = await run('/agents/assistant/runs', { message: `and now ${id}`, session_id: sessionId });
+  expect(second.body.session_state).toEqual({ city: 'Porto' });
+
+  // Bad input changes nothing, and says what to fix.
+  expect(await send('POST', `/sessions/${sessionId}/rename`, {})).toEqual({
+    status: 422,
+    body: { detail: [{ type: 'missing', loc: ['body', 'session_name'], msg: 'Field required', input: null }] },
+  });
+  expect((await send('PATCH', `/sessions/${sessionId}`, { summary: { text: 'x' } })).body).toEqual({
+    detail: [{ type: 'unsupported', loc: ['body', 'summary'], msg: 'kern keeps no session summaries', input: null }],
+  });
+  const tooBig = await send('PATCH', `/sessions/${sessionId}`, { session_state: { blob: 'x'.repeat(300_000) } });
+  expect(tooBig.status).toBe(422);
+  expect(tooBig.body.detail).toMatch(/^the session state would be \d+ bytes as JSON; the limit is 262144$/);
+  expect((await get(`/sessions/${sessionId}`)).body.session_state).toEqual({ city: 'Porto' });
+  expect(await send('POST', `/sessions/nobody-${id}/rename`, { session_name: 'x' })).toEqual({
+    status: 404,
+    body: { detail: `Session with id 'nobody-${id}' not found` },
+  });
+  expect((await send('PATCH', `/sessions/nobody-${id}`, { session_name: 'x' })).status).toBe(404);
 });
 
 test('unknown sessions are 404, bad queries 422, and a quote in a filter widens nothing', async () => {
