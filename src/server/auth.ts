@@ -238,7 +238,7 @@ const ROUTE_NEEDS: Array<[method: string, path: RegExp, need: (match: RegExpExec
   ['DELETE', /^\/sessions(\/[^/]+)?$/, () => [{ family: 'sessions', action: 'delete' }]],
   ['POST', /^\/sessions(\/[^/]+\/rename)?$/, () => [{ family: 'sessions', action: 'write' }]],
   ['PATCH', /^\/sessions\/[^/]+$/, () => [{ family: 'sessions', action: 'write' }]],
-  ['GET', /^\/schedules(\/[^/]+(\/runs)?)?$/, () => [{ family: 'schedules', action: 'read' }]],
+  ['GET', /^\/schedules(\/[^/]+(\/runs(\/[^/]+)?)?)?$/, () => [{ family: 'schedules', action: 'read' }]],
   ['POST', /^\/schedules(\/[^/]+\/(enable|disable|trigger))?$/, () => [{ family: 'schedules', action: 'write' }]],
   ['DELETE', /^\/schedules\/[^/]+$/, () => [{ family: 'schedules', action: 'delete' }]],
 ];

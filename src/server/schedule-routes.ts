@@ -1,9 +1,11 @@
 import { Hono, type Context } from 'hono';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import type { KernClient } from '../client/kern-client';
 import { RunKey } from '../client/run-options';
 import type { ScheduleInfo } from '../client/schedules';
 import { ScheduleIdInUseError, ScheduleNotFound } from '../shared/errors';
+import { temporalScheduleIdFor, workflowIdForRun } from '../shared/ids';
 import { RUN_KINDS, kindOfRoute, type RunKind } from '../shared/kinds';
 import type { AnyRunOutput } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
@@ -34,7 +36,8 @@ export function scheduleRoutes(catalog: Catalog, connect: () => Promise<ServerDe
     .get('/:scheduleId', async (c) => c.json(wireSchedule(await describe(c, route))))
     .delete('/:scheduleId', (c) => deleteSchedule(c, route))
     .post('/:scheduleId/trigger', (c) => triggerSchedule(c, route))
-    .get('/:scheduleId/runs', (c) => listScheduleRuns(c, route));
+    .get('/:scheduleId/runs', (c) => listScheduleRuns(c, route))
+    .get('/:scheduleId/runs/:runId', (c) => getScheduleRun(c, route));
   for (const [action, paused] of [
     ['enable', false],
     ['disable', true],
@@ -173,6 +176,28 @@ async function listScheduleRuns(c: Context, route: ScheduleRoute): Promise<Respo
     data: runs.map((run) => wireScheduleRun(info, run)),
     meta: { page, limit, total_pages: nextPageToken ? page + 1 : page, total_count: total },
   });
+}
+
+/** `GET /schedules/{id}/runs/{run_id}`: one run the schedule started, or the framework's 404. */
+async function getScheduleRun(c: Context, route: ScheduleRoute): Promise<Response> {
+  const info = await describe(c, route);
+  const runId = c.req.param('runId') ?? '';
+  const notFound = new NotFound('Schedule run not found');
+  if (!RunKey.safeParse(runId).success) throw notFound;
+  const { client } = await route.connect();
+  // Temporal marks every workflow a schedule starts with the schedule's id: a run of the same id started otherwise
+  // is not this schedule's.
+  let scheduledBy: unknown;
+  try {
+    const description = await client.temporal.workflow.getHandle(workflowIdForRun(runId)).describe();
+    scheduledBy = description.searchAttributes.TemporalScheduledById?.[0];
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw notFound;
+    throw err;
+  }
+  const output = scheduledBy === temporalScheduleIdFor(info.scheduleId) ? await client.getRunOutput(runId) : null;
+  if (!output) throw notFound;
+  return c.json(wireScheduleRun(info, output));
 }
 
 /** The schedule in the path, described; 404 for one no kern schedule has, or that is another user's. */

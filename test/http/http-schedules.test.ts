@@ -1,5 +1,6 @@
 import { Agent, OpenAIResponses, RunStatus, defineApp } from 'kern';
 import { eventually, startServedHarness, type Harness, type ServedHarness } from '../support/harness';
+import { postForm } from '../support/http';
 
 const reporter = new Agent({ name: 'Reporter', model: new OpenAIResponses({ id: 'gpt-test' }) });
 const app = defineApp({ agents: [reporter] });
@@ -89,6 +90,24 @@ describe('the /schedules routes', () => {
       (page) => page.data[0]?.status === 'success',
     );
     expect(runs.data).toEqual([expect.objectContaining({ run_id: run.run_id, status: 'success' })]);
+    // One of its runs by id; a run the schedule did not start is not one of its runs, even in its session.
+    const one = await fetch(`${base}/schedules/${name}/runs/${run.run_id}`);
+    expect(await one.json()).toEqual(runs.data[0]);
+    h.model.replyWhen(`by hand ${name}`, { text: 'Manual.' });
+    const manual = await postForm(`${base}/agents/reporter/runs`, {
+      message: `by hand ${name}`,
+      stream: 'false',
+      session_id: `schedule-${name}`,
+      run_id: `${name}-by-hand`,
+    });
+    expect(manual.status).toBe(200);
+    for (const other of [`${name}-by-hand`, `nothing-${name}`]) {
+      const missing = await fetch(`${base}/schedules/${name}/runs/${other}`);
+      expect({ status: missing.status, body: await missing.json() }).toEqual({
+        status: 404,
+        body: { detail: 'Schedule run not found' },
+      });
+    }
 
     expect((await fetch(`${base}/schedules/${name}`, { method: 'DELETE' })).status).toBe(204);
     expect((await fetch(`${base}/schedules/${name}`)).status).toBe(404);
