@@ -8,7 +8,7 @@ import type { AnyRunOutput } from '../shared/run-output';
 import type { RunInput } from '../shared/specs';
 import { cancelRun, type CancelOptions } from './cancel';
 import { continueRun } from './continue';
-import { listRuns, type RunListFilter, type RunPage, type SessionListFilter } from './listing';
+import { countRuns, listRuns, type RunListFilter, type RunPage, type SessionListFilter } from './listing';
 import { getRunOutput, peekRun, waitForRun, waitForRunOrPause, type WaitOptions } from './run-outputs';
 import { KernSchedule, createSchedule, listSchedules, type ScheduleInfo } from './schedules';
 import {
@@ -229,6 +229,11 @@ export class KernClient {
    */
   listSessions(filter: SessionListFilter = {}): Promise<SessionPage> {
     return listSessions(this.access, filter);
+  }
+
+  /** How many runs match `filter` (all of them, not a page), from visibility. */
+  countRuns(filter: Omit<RunListFilter, 'limit' | 'pageToken'> = {}): Promise<number> {
+    return countRuns(this.access, filter);
   }
 
   /** How many sessions match `filter` (all of them, not a page). */

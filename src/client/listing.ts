@@ -72,6 +72,14 @@ export async function listRuns(access: TemporalAccess, filter: RunListFilter = {
   };
 }
 
+/** See {@link KernClient.countRuns}. */
+export function countRuns(
+  access: TemporalAccess,
+  filter: Omit<RunListFilter, 'limit' | 'pageToken'> = {},
+): Promise<number> {
+  return access.visibility(() => countExecutions(access.temporal, runsQuery(filter)));
+}
+
 /** The visibility query for runs matching `filter`. */
 export function runsQuery(filter: Omit<RunListFilter, 'limit' | 'pageToken'>): string {
   const conditions = [`WorkflowType IN (${RUN_TYPES})`];

@@ -241,6 +241,9 @@ const ROUTE_NEEDS: Array<[method: string, path: RegExp, need: (match: RegExpExec
   ['GET', /^\/schedules(\/[^/]+(\/runs(\/[^/]+)?)?)?$/, () => [{ family: 'schedules', action: 'read' }]],
   ['POST', /^\/schedules(\/[^/]+\/(enable|disable|trigger))?$/, () => [{ family: 'schedules', action: 'write' }]],
   ['DELETE', /^\/schedules\/[^/]+$/, () => [{ family: 'schedules', action: 'delete' }]],
+  ['GET', /^\/approvals(\/[^/]+(\/status)?)?$/, () => [{ family: 'approvals', action: 'read' }]],
+  ['POST', /^\/approvals\/[^/]+\/resolve$/, () => [{ family: 'approvals', action: 'write' }]],
+  ['DELETE', /^\/approvals\/[^/]+$/, () => [{ family: 'approvals', action: 'delete' }]],
 ];
 
 /** What `method path` needs of the caller's scopes. */

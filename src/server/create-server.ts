@@ -16,6 +16,7 @@ import { Catalog } from './catalog';
 import type { ServerDeps } from './deps';
 import { authenticate, callerIn, jwtVerifier, type JwtOptions } from './auth';
 import { isLoopback, refuseCrossSite } from './guards';
+import { approvalRoutes } from './approval-routes';
 import { NotFound, errorAnswer } from './http-errors';
 import { notProvidedRoutes } from './not-provided';
 import { RunFeeds } from './run-feeds';
@@ -177,6 +178,7 @@ export function createServer(options: ServerOptions): KernServer {
 
   app.route('/sessions', sessionRoutes(catalog, connect));
   app.route('/schedules', scheduleRoutes(catalog, connect));
+  app.route('/approvals', approvalRoutes(connect));
   app.route('/', notProvidedRoutes());
 
   app.notFound((c) => c.json({ detail: 'Not Found' }, 404));

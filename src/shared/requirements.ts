@@ -8,6 +8,9 @@ import type { ToolExecution } from './run-output';
 /** What a tool needs from a person before its call goes on. */
 export type RequirementNeed = 'confirmation' | 'userInput' | 'externalExecution';
 
+/** A paused run's failure type when nobody answered within its `pauseTimeout`. */
+export const PAUSE_TIMED_OUT = 'PauseTimedOut';
+
 /** One field a person fills in for a `requiresUserInput` tool, as the Python framework describes it. */
 export interface UserInputField {
   name: string;

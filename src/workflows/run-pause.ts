@@ -2,6 +2,7 @@ import { ApplicationFailure, condition, patched, proxyActivities, setHandler } f
 import type { KernActivities } from '../activities';
 import {
   ANSWERS_INVALID,
+  PAUSE_TIMED_OUT,
   RUN_NOT_PAUSED,
   answersProblem,
   type ContinueRequest,
@@ -14,9 +15,6 @@ const { checkUserInput } = proxyActivities<KernActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumAttempts: 3 },
 });
-
-/** The run's failure type when nobody answered within its `pauseTimeout`. */
-export const PAUSE_TIMED_OUT = 'PauseTimedOut';
 
 /** The run's failure type when its answers failed their tools' checks {@link MAX_INVALID_ANSWERS} times. */
 export const TOO_MANY_INVALID_ANSWERS = 'TooManyInvalidAnswers';
