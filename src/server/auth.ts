@@ -234,7 +234,7 @@ const ROUTE_NEEDS: Array<[method: string, path: RegExp, need: (match: RegExpExec
     new RegExp(`^/(${KIND_ROUTES})/${ID}/runs/${ID}/(cancel|continue|resume)$`),
     ([, family, id]) => [{ family: family!, action: 'run', id: id! }],
   ],
-  ['GET', /^\/sessions(\/[^/]+(\/runs(\/[^/]+)?)?)?$/, () => [{ family: 'sessions', action: 'read' }]],
+  ['GET', /^\/sessions(\/[^/]+(\/runs(\/[^/]+)?|\/run-previews)?)?$/, () => [{ family: 'sessions', action: 'read' }]],
   ['DELETE', /^\/sessions(\/[^/]+)?$/, () => [{ family: 'sessions', action: 'delete' }]],
   ['POST', /^\/sessions(\/[^/]+\/rename)?$/, () => [{ family: 'sessions', action: 'write' }]],
   ['PATCH', /^\/sessions\/[^/]+$/, () => [{ family: 'sessions', action: 'write' }]],

@@ -10,7 +10,7 @@ import type { Catalog } from './catalog';
 import type { ServerDeps } from './deps';
 import { BadRequest, InvalidRequest, NotFound } from './http-errors';
 import { optionalInteger, readBodyFields, rejectUnknownFields } from './run-request';
-import { wireSessionRun, type WireObject } from './wire';
+import { wireRunPreview, wireSessionRun, type WireObject } from './wire';
 
 /** The most runs `GET /sessions/{id}/runs` answers with: the session's newest, oldest first. */
 const MAX_SESSION_RUNS = 1_000;
@@ -38,7 +38,8 @@ export function sessionRoutes(catalog: Catalog, connect: () => Promise<ServerDep
   return new Hono()
     .get('/', (c) => listSessions(c, route))
     .get('/:sessionId', (c) => getSession(c, route))
-    .get('/:sessionId/runs', (c) => listSessionRuns(c, route))
+    .get('/:sessionId/runs', (c) => listSessionRuns(c, route, wireSessionRun))
+    .get('/:sessionId/run-previews', (c) => listSessionRuns(c, route, wireRunPreview))
     .get('/:sessionId/runs/:runId', (c) => getSessionRun(c, route))
     .post('/', (c) => createSession(c, route))
     .post('/:sessionId/rename', (c) => changeSession(c, route, RenameRequest))
@@ -118,8 +119,15 @@ async function getSession(c: Context, { catalog, connect }: SessionRoute): Promi
   return c.json(wireSessionDetail(session, kind));
 }
 
-/** `GET /sessions/{id}/runs?status=&created_after=&created_before=`: the session's runs, oldest first. */
-async function listSessionRuns(c: Context, { connect }: SessionRoute): Promise<Response> {
+/**
+ * `GET /sessions/{id}/runs?status=&created_after=&created_before=`: the session's runs, oldest first; and
+ * `GET /sessions/{id}/run-previews`, the same runs as the framework's short previews (what a sidebar polls).
+ */
+async function listSessionRuns(
+  c: Context,
+  { connect }: SessionRoute,
+  wire: (run: AnyRunOutput) => WireObject,
+): Promise<Response> {
   const sessionId = c.req.param('sessionId') ?? '';
   const statuses = c.req.queries('status')?.map((status) => status.toUpperCase());
   const known = new Set<string>(Object.values(RunStatus));
@@ -166,7 +174,7 @@ async function listSessionRuns(c: Context, { connect }: SessionRoute): Promise<R
       (before === undefined || created <= before)
     );
   });
-  return c.json(wanted.map(wireSessionRun));
+  return c.json(wanted.map(wire));
 }
 
 /** A run, after its members' runs (theirs too) when it is a team's. */

@@ -126,6 +126,32 @@ export function wireSessionRun(output: AnyRunOutput): WireObject {
   }
 }
 
+/** How much of a run's input and answer a preview keeps, as the framework's previews keep. */
+const PREVIEW_CHARS = 280;
+
+/** A run as the framework's `GET /sessions/{id}/run-previews` lists it: ids, status, time, and the text cut short. */
+export function wireRunPreview(output: AnyRunOutput): WireObject {
+  const componentKey = `${output.kind}_id`;
+  const componentId =
+    output.kind === 'agent' ? output.agentId : output.kind === 'team' ? output.teamId : output.workflowId;
+  const content =
+    output.content === null
+      ? undefined
+      : typeof output.content === 'string'
+        ? output.content
+        : JSON.stringify(output.content);
+  return {
+    run_id: output.runId,
+    ...(output.parentRunId !== undefined ? { parent_run_id: output.parentRunId } : {}),
+    [componentKey]: componentId,
+    ...(output.userId !== undefined ? { user_id: output.userId } : {}),
+    status: output.status,
+    run_input: output.input.slice(0, PREVIEW_CHARS),
+    ...(content !== undefined ? { content_preview: content.slice(0, PREVIEW_CHARS) } : {}),
+    created_at: `${output.createdAt.slice(0, 19)}Z`,
+  };
+}
+
 /**
  * An event as the framework's server streams it. `withIndex` adds `event_index`, which that server sends only on
  * resumable (background) streams.

@@ -87,6 +87,19 @@ test('a two-turn session over HTTP: the second run remembers the first, and the 
     `user: who am I ${id}`,
     'assistant: You are Ada.',
   ]);
+  // GET /sessions/{id}/run-previews: the same runs, short, as a sidebar polls them.
+  expect((await get(`/sessions/${sessionId}/run-previews?status=COMPLETED`)).body).toEqual([
+    {
+      run_id: first.body.run_id,
+      agent_id: 'assistant',
+      user_id: userId,
+      status: 'COMPLETED',
+      run_input: `I am Ada ${id}`,
+      content_preview: 'Hello Ada.',
+      created_at: runs[0].created_at,
+    },
+    expect.objectContaining({ run_id: second.body.run_id, content_preview: 'You are Ada.' }),
+  ]);
   // GET /sessions/{id}/runs/{run_id}: one of them, the same way; the framework's 404s for what is not there.
   expect(await get(`/sessions/${sessionId}/runs/${second.body.run_id}`)).toEqual({ status: 200, body: runs[1] });
   expect(await get(`/sessions/${sessionId}/runs/nope-${id}`)).toEqual({
