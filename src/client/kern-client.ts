@@ -232,7 +232,7 @@ export class KernClient {
   }
 
   /** How many runs match `filter` (all of them, not a page), from visibility. */
-  countRuns(filter: Omit<RunListFilter, 'limit' | 'pageToken'> = {}): Promise<number> {
+  countRuns(filter: Omit<RunListFilter, 'limit' | 'pageToken' | 'offset'> = {}): Promise<number> {
     return countRuns(this.access, filter);
   }
 

@@ -32,6 +32,8 @@ export interface RunListFilter {
   limit?: number;
   /** From a previous page's `nextPageToken`, with the same filter. */
   pageToken?: string;
+  /** Skip this many runs first (read as ids only), for numbered pages. */
+  offset?: number;
 }
 
 /** One page of runs, newest first. `nextPageToken` is there when more may follow. */
@@ -62,8 +64,11 @@ const RUN_TYPES = RUN_KIND_LIST.map((kind) => visibilityString(RUN_KINDS[kind].w
 
 /** See {@link KernClient.listRuns}. */
 export async function listRuns(access: TemporalAccess, filter: RunListFilter = {}): Promise<RunPage> {
-  const { limit, pageToken, ...match } = filter;
-  const page = await access.visibility(() => listPage(access.temporal, runsQuery(match), pageLimit(limit), pageToken));
+  const { limit, pageToken, offset, ...match } = filter;
+  const query = runsQuery(match);
+  const token = await skipped(access, query, offset, pageToken);
+  if (token === null) return { runs: [] };
+  const page = await access.visibility(() => listPage(access.temporal, query, pageLimit(limit), token));
   const runIds = page.executions.flatMap((execution) => runIdOfWorkflow(execution.workflowId) ?? []);
   const outputs = await Promise.all(runIds.map((runId) => getRunOutput(access, runId)));
   return {
@@ -72,16 +77,38 @@ export async function listRuns(access: TemporalAccess, filter: RunListFilter = {
   };
 }
 
+/** How many skipped executions a listing reads in one visibility page (`offset`). */
+const SKIP_PAGE = 1_000;
+
+/**
+ * The page token after skipping `offset` executions of `query` from `pageToken`, or `null` when there are no more.
+ * Skipped executions are read as ids only, a thousand at a time: none of them costs a describe, a query or a count.
+ */
+export async function skipped(
+  access: TemporalAccess,
+  query: string,
+  offset: number | undefined,
+  pageToken: string | undefined,
+): Promise<string | undefined | null> {
+  let token = pageToken;
+  for (let skip = offset ?? 0; skip > 0; skip -= SKIP_PAGE) {
+    const page = await access.visibility(() => listPage(access.temporal, query, Math.min(skip, SKIP_PAGE), token));
+    if (!page.nextPageToken) return null;
+    token = page.nextPageToken;
+  }
+  return token;
+}
+
 /** See {@link KernClient.countRuns}. */
 export function countRuns(
   access: TemporalAccess,
-  filter: Omit<RunListFilter, 'limit' | 'pageToken'> = {},
+  filter: Omit<RunListFilter, 'limit' | 'pageToken' | 'offset'> = {},
 ): Promise<number> {
   return access.visibility(() => countExecutions(access.temporal, runsQuery(filter)));
 }
 
 /** The visibility query for runs matching `filter`. */
-export function runsQuery(filter: Omit<RunListFilter, 'limit' | 'pageToken'>): string {
+export function runsQuery(filter: Omit<RunListFilter, 'limit' | 'pageToken' | 'offset'>): string {
   const conditions = [`WorkflowType IN (${RUN_TYPES})`];
   conditions.push(
     filter.parentRunId !== undefined

@@ -33,6 +33,7 @@ import {
   runsQuery,
   sessionIdOfWorkflow,
   sessionsQuery,
+  skipped,
   visibilityString,
   type SessionListFilter,
 } from './listing';
@@ -82,20 +83,12 @@ export interface Session {
   updatedAt: string;
 }
 
-/** How many skipped sessions `listSessions` reads in one visibility page (`offset`). */
-const SKIP_PAGE = 1_000;
-
 /** See {@link KernClient.listSessions}. */
 export async function listSessions(access: TemporalAccess, filter: SessionListFilter = {}): Promise<SessionPage> {
   const { limit, pageToken, offset, ...match } = filter;
   const query = sessionsQuery(match);
-  // Skipped sessions are read as ids only, a thousand at a time: none of them costs a describe or a count.
-  let token = pageToken;
-  for (let skip = offset ?? 0; skip > 0; skip -= SKIP_PAGE) {
-    const skipped = await access.visibility(() => listPage(access.temporal, query, Math.min(skip, SKIP_PAGE), token));
-    if (!skipped.nextPageToken) return { sessions: [] };
-    token = skipped.nextPageToken;
-  }
+  const token = await skipped(access, query, offset, pageToken);
+  if (token === null) return { sessions: [] };
   const page = await access.visibility(() => listPage(access.temporal, query, pageLimit(limit), token));
   const sessionIds = page.executions.flatMap((execution) => sessionIdOfWorkflow(execution.workflowId) ?? []);
   const sessions = await Promise.all(sessionIds.map((sessionId) => getSessionInfo(access, sessionId)));

@@ -98,14 +98,19 @@ async function listApprovals(c: Context, connect: () => Promise<ServerDeps>): Pr
     return c.json(empty);
   }
   const { client } = await connect();
-  const owner = callerIn(c).owner;
-  const userId = owner ?? query.user_id;
-  const kind = query.source_type ?? (query.agent_id ? 'agent' : query.team_id ? 'team' : undefined);
-  const componentId = query.agent_id ?? query.team_id ?? query.workflow_id;
-  const kindOfComponent = query.workflow_id !== undefined ? 'workflow' : undefined;
+  const userId = callerIn(c).owner ?? query.user_id;
+  const [componentKind, componentId] = query.agent_id
+    ? (['agent', query.agent_id] as const)
+    : query.team_id
+      ? (['team', query.team_id] as const)
+      : query.workflow_id
+        ? (['workflow', query.workflow_id] as const)
+        : [undefined, undefined];
+  const kind = query.source_type ?? componentKind;
+  if (kind !== undefined && componentKind !== undefined && kind !== componentKind) return c.json(empty);
   const filter = {
     status: RunStatus.paused,
-    ...((kind ?? kindOfComponent) !== undefined ? { kind: kind ?? kindOfComponent } : {}),
+    ...(kind !== undefined ? { kind } : {}),
     ...(componentId !== undefined ? { componentId } : {}),
     ...(userId !== undefined ? { userId } : {}),
   };
@@ -117,7 +122,7 @@ async function listApprovals(c: Context, connect: () => Promise<ServerDeps>): Pr
       run !== null &&
       run.status === RunStatus.paused &&
       run.parentRunId === undefined &&
-      (filter.kind === undefined || run.kind === filter.kind) &&
+      (kind === undefined || run.kind === kind) &&
       (componentId === undefined || componentIdOf(run) === componentId) &&
       (userId === undefined || run.userId === userId);
     pending = matches && page === 1 ? [run] : [];
@@ -125,23 +130,18 @@ async function listApprovals(c: Context, connect: () => Promise<ServerDeps>): Pr
   } else {
     total = await client.countRuns(filter);
     pending = [];
-    // Visibility pages are token-based: earlier pages are read, and skipped, to reach page `page`.
-    let token: string | undefined;
-    for (let at = 1; at <= page; at++) {
-      // Each listed run is read (its requirements), so a page is read a hundred runs at a time.
-      const wanted: AnyRunOutput[] = [];
-      while (wanted.length < limit) {
-        const read = await client.listRuns({
-          ...filter,
-          limit: Math.min(100, limit - wanted.length),
-          ...(token ? { pageToken: token } : {}),
-        });
-        wanted.push(...read.runs);
-        token = read.nextPageToken;
-        if (!token) break;
-      }
-      if (at === page) pending = wanted;
-      if (!token && at < page) break;
+    // The skipped pages are read as ids only; the page's runs are read whole (their requirements), 100 at a time.
+    let pageToken: string | undefined;
+    for (let offset = (page - 1) * limit; pending.length < limit; offset = 0) {
+      const read = await client.listRuns({
+        ...filter,
+        limit: Math.min(100, limit - pending.length),
+        ...(offset > 0 ? { offset } : {}),
+        ...(pageToken ? { pageToken } : {}),
+      });
+      pending.push(...read.runs);
+      pageToken = read.nextPageToken;
+      if (!pageToken) break;
     }
   }
   const shown = pending

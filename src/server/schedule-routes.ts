@@ -159,18 +159,15 @@ async function listScheduleRuns(c: Context, route: ScheduleRoute): Promise<Respo
   const info = await describe(c, route);
   const { limit, page } = paging(c, 100, 100);
   const { client } = await route.connect();
-  // Visibility pages are token-based: earlier pages are read, and skipped, to reach page `page`.
-  let token: string | undefined;
-  for (let skipped = 1; skipped < page; skipped++) {
-    token = (await client.listRuns({ scheduleId: info.scheduleId, limit, ...(token ? { pageToken: token } : {}) }))
-      .nextPageToken;
-    if (!token) return c.json({ data: [], meta: { page, limit, total_pages: page - 1, total_count: 0 } });
-  }
+  // The earlier pages are skipped as ids only.
   const { runs, nextPageToken } = await client.listRuns({
     scheduleId: info.scheduleId,
     limit,
-    ...(token ? { pageToken: token } : {}),
+    ...(page > 1 ? { offset: (page - 1) * limit } : {}),
   });
+  if (page > 1 && runs.length === 0) {
+    return c.json({ data: [], meta: { page, limit, total_pages: page - 1, total_count: 0 } });
+  }
   const total = (page - 1) * limit + runs.length;
   return c.json({
     data: runs.map((run) => wireScheduleRun(info, run)),

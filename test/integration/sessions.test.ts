@@ -341,6 +341,10 @@ describe('listing runs and sessions', () => {
     const { pages } = await allPages({ sessionId, limit: 2 });
     expect(pages.map((page) => page.length)).toEqual([2, 2, 1]);
     expect(pages.flat().map((run) => run.runId)).toEqual(newestFirst);
+    // Numbered pages: offset skips that many, then a page; past the end, none.
+    expect(ids((await h.client.listRuns({ sessionId, limit: 2, offset: 2 })).runs)).toEqual(newestFirst.slice(2, 4));
+    expect((await h.client.listRuns({ sessionId, offset: 5 })).runs).toEqual([]);
+    expect(await h.client.countRuns({ sessionId })).toBe(5);
   });
 
   test("listRuns lists top-level runs, and a run's members with parentRunId", async () => {
