@@ -53,6 +53,18 @@ async def main() -> None:
     print("get_session_runs:", [(type(run).__name__, run.run_id == first.run_id, run.run_input) for run in runs])
     one = await client.get_session_run(first.session_id, second.run_id)
     print("get_session_run:", type(one).__name__, one.run_id == second.run_id, one.created_at)
+    previews = await client.aget_session_run_previews(first.session_id)
+    print("get_session_run_previews:", [(p.run_input, p.status) for p in previews])
+
+    # Session management: create, rename, update.
+    made = await client.create_session(
+        session_type=SessionType.TEAM, session_name="Planning", session_state={"step": 1}, team_id="storytelling-team"
+    )
+    print("create_session:", type(made).__name__, made.session_name, made.session_state)
+    renamed = await client.rename_session(made.session_id, "Planning, renamed")
+    print("rename_session:", renamed.session_name)
+    updated = await client.update_session(made.session_id, session_state={"step": 2}, metadata={"by": "check"})
+    print("update_session:", updated.session_state, updated.metadata)
 
     # A run that asks first: it pauses, and the framework's own continue call (the run's tools, confirmed) goes on.
     paused = await client.run_agent(
