@@ -7,7 +7,7 @@ import {
   type RequirementNeed,
   type RunRequirement,
 } from '../shared/requirements';
-import type { AnyRunOutput, ToolExecution } from '../shared/run-output';
+import { componentIdentityOf, type AnyRunOutput, type ToolExecution } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
 import { callerIn, ownedBy } from './auth';
 import type { ServerDeps } from './deps';
@@ -123,7 +123,7 @@ async function listApprovals(c: Context, connect: () => Promise<ServerDeps>): Pr
       run.status === RunStatus.paused &&
       run.parentRunId === undefined &&
       (kind === undefined || run.kind === kind) &&
-      (componentId === undefined || componentIdOf(run) === componentId) &&
+      (componentId === undefined || componentIdentityOf(run).id === componentId) &&
       (userId === undefined || run.userId === userId);
     pending = matches && page === 1 ? [run] : [];
     total = matches ? 1 : 0;
@@ -255,8 +255,7 @@ function approvalStatusOf(run: AnyRunOutput): ApprovalStatus | undefined {
 function wireApproval(run: AnyRunOutput, status: ApprovalStatus): WireObject {
   const requirements = run.status === RunStatus.paused ? (run.requirements ?? []) : [];
   const first = requirements[0];
-  const componentId = componentIdOf(run);
-  const name = run.kind === 'agent' ? run.agentName : run.kind === 'team' ? run.teamName : run.workflowName;
+  const { id: componentId, name } = componentIdentityOf(run);
   const toolNames = requirements.map((requirement) => requirement.toolExecution.toolName);
   const wired = wireOutput(run).requirements;
   return {
@@ -291,10 +290,6 @@ function wireApproval(run: AnyRunOutput, status: ApprovalStatus): WireObject {
 /** A run's tool calls, and those of its members (a team's pause is its member's tool call). */
 function toolsOf(run: AnyRunOutput): ToolExecution[] {
   return [...run.tools, ...(run.kind === 'team' ? run.memberResponses.flatMap(toolsOf) : [])];
-}
-
-function componentIdOf(run: AnyRunOutput): string {
-  return run.kind === 'agent' ? run.agentId : run.kind === 'team' ? run.teamId : run.workflowId;
 }
 
 function pauseTypeOf(run: AnyRunOutput): string | undefined {

@@ -1,6 +1,6 @@
 import type { AnyRunEvent } from '../shared/events';
 import type { UserInputField } from '../shared/requirements';
-import type { AnyRunOutput, Message, StepOutput } from '../shared/run-output';
+import { componentIdentityOf, type AnyRunOutput, type Message, type StepOutput } from '../shared/run-output';
 
 /**
  * kern's camelCase outputs and events as the Python framework's server sends them: snake_case keys, times in epoch
@@ -132,8 +132,6 @@ const PREVIEW_CHARS = 280;
 /** A run as the framework's `GET /sessions/{id}/run-previews` lists it: ids, status, time, and the text cut short. */
 export function wireRunPreview(output: AnyRunOutput): WireObject {
   const componentKey = `${output.kind}_id`;
-  const componentId =
-    output.kind === 'agent' ? output.agentId : output.kind === 'team' ? output.teamId : output.workflowId;
   const content =
     output.content === null
       ? undefined
@@ -143,7 +141,7 @@ export function wireRunPreview(output: AnyRunOutput): WireObject {
   return {
     run_id: output.runId,
     ...(output.parentRunId !== undefined ? { parent_run_id: output.parentRunId } : {}),
-    [componentKey]: componentId,
+    [componentKey]: componentIdentityOf(output).id,
     ...(output.userId !== undefined ? { user_id: output.userId } : {}),
     status: output.status,
     run_input: output.input.slice(0, PREVIEW_CHARS),
