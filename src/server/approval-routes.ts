@@ -91,7 +91,8 @@ async function listApprovals(c: Context, connect: () => Promise<ServerDeps>): Pr
   const query = parsed.data;
   const limit = optionalInteger(c.req.query('limit'), ['query', 'limit']) ?? 100;
   const page = optionalInteger(c.req.query('page'), ['query', 'page']) ?? 1;
-  if (limit < 1 || limit > 1000) throw queryProblem('limit', 'Input should be between 1 and 1000', limit);
+  // At most 100 (the framework takes 1,000): each listed approval is its run, read whole.
+  if (limit < 1 || limit > 100) throw queryProblem('limit', 'Input should be between 1 and 100', limit);
   if (page < 1) throw queryProblem('page', 'Input should be greater than or equal to 1', page);
   const empty = { data: [], meta: { page, limit, total_pages: 0, total_count: 0 } };
   if ((query.status ?? 'pending') !== 'pending' || (query.approval_type ?? 'required') !== 'required') {
@@ -128,21 +129,11 @@ async function listApprovals(c: Context, connect: () => Promise<ServerDeps>): Pr
     pending = matches && page === 1 ? [run] : [];
     total = matches ? 1 : 0;
   } else {
-    total = await client.countRuns(filter);
-    pending = [];
-    // The skipped pages are read as ids only; the page's runs are read whole (their requirements), 100 at a time.
-    let pageToken: string | undefined;
-    for (let offset = (page - 1) * limit; pending.length < limit; offset = 0) {
-      const read = await client.listRuns({
-        ...filter,
-        limit: Math.min(100, limit - pending.length),
-        ...(offset > 0 ? { offset } : {}),
-        ...(pageToken ? { pageToken } : {}),
-      });
-      pending.push(...read.runs);
-      pageToken = read.nextPageToken;
-      if (!pageToken) break;
-    }
+    // The earlier pages are skipped as ids only.
+    [total, { runs: pending }] = await Promise.all([
+      client.countRuns(filter),
+      client.listRuns({ ...filter, limit, ...(page > 1 ? { offset: (page - 1) * limit } : {}) }),
+    ]);
   }
   const shown = pending
     .filter((run) => run.status === RunStatus.paused)

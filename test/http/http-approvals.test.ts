@@ -119,6 +119,9 @@ test('paused runs are the pending approvals: listed, counted, read; resolving on
     refundRun,
   ]);
   expect((await get(`/approvals/count?user_id=${user}`)).body).toEqual({ count: 2 });
+  expect((await get(`/approvals?limit=101`)).body).toEqual({
+    detail: [{ type: 'value_error', loc: ['query', 'limit'], msg: 'Input should be between 1 and 100', input: '101' }],
+  });
   expect((await get(`/approvals/${refundRun}`)).body).toEqual(page.data[1]);
   expect((await get(`/approvals/${refundRun}/status`)).body).toEqual({
     approval_id: refundRun,
