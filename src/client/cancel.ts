@@ -80,6 +80,9 @@ export function isCancelIntent(description: { type: string } | undefined): boole
   return description?.type === CANCEL_INTENT_TYPE;
 }
 
+/** Memo key of a recorded cancel's reason, when its caller gave one. */
+const CANCEL_REASON_MEMO = 'kernCancelReason';
+
 /**
  * Records a cancel for a run id nothing has started: a marker execution under the run's workflow id, terminated
  * at once, so no worker ever runs it and a later start with that id finds it. Until a run starts with the id (which
@@ -107,6 +110,8 @@ async function recordCancelIntent(
             ]
           : []),
       ],
+      // The run that replaces the record gives it to its own cancel request, whose cause its history shows.
+      ...(reason !== undefined ? { memo: { [CANCEL_REASON_MEMO]: reason } } : {}),
       staticSummary: `cancel of run ${runId}, requested before it started`,
       staticDetails:
         `Records that run \`${runId}\` was cancelled before it started. This execution never runs: when the run ` +
@@ -181,7 +186,9 @@ export async function startAfterCancelIntent(
         args: [{ ...input, cancelledBeforeStart: true }],
         workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
       });
-      await handle.cancel();
+      const reason = existing?.memo?.[CANCEL_REASON_MEMO];
+      const cause = `cancelled before it started${typeof reason === 'string' ? `: ${reason}` : ''}`;
+      await requestCancel(access, input.runId, handle.firstExecutionRunId, cause);
       await deleteCancelIntent(access, input.runId, existing!.runId);
       return;
     } catch (err) {

@@ -67,8 +67,10 @@ export class PauseGate {
       if (timeoutMs === undefined && !patched(PAUSE_ON_LABELLED_TIMER)) {
         await condition(answeredOrExhausted);
       } else if (timeoutMs === undefined) {
-        // No timeout: the labelled wait is set again each year, for as long as nobody answers.
-        while (!(await condition(answeredOrExhausted, LABELLED_WAIT_MS, { summary }))) continue;
+        // No timeout: the labelled wait is set again each year, for as long as nobody answers. Its label says so,
+        // so that the timer's year does not read as a deadline.
+        const untimed = `${summary}, with no time limit`;
+        while (!(await condition(answeredOrExhausted, LABELLED_WAIT_MS, { summary: untimed }))) continue;
       } else if (!(await condition(answeredOrExhausted, timeoutMs, { summary }))) {
         throw ApplicationFailure.create({
           type: PAUSE_TIMED_OUT,

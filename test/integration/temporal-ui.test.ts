@@ -140,7 +140,8 @@ test('a pause shows in the history as a labelled wait, and the continue that end
   const run = await agent.run(`email ${id}`, { background: true });
   const paused = await h.waitForStatus(run.runId, RunStatus.paused);
   const during = await historyOf(run.runId);
-  expect(summariesOf(during).at(-1)).toBe('paused: waiting for a person (send_email)');
+  // A pause with no pauseTimeout: the label says the year of the timer is no deadline.
+  expect(summariesOf(during).at(-1)).toBe('paused: waiting for a person (send_email), with no time limit');
   expect(during.filter((event) => event.timerCanceledEventAttributes)).toEqual([]);
 
   await agent.continueRun(run.runId, { requirements: [{ id: paused.requirements![0]!.id, confirmation: true }] });
@@ -177,6 +178,18 @@ test('a cancel before the start is recorded with its status, kind and component'
     KernComponentId: ['writer'],
   });
   expect(await marker.staticSummary()).toBe(`cancel of run ${runId}, requested before it started`);
+});
+
+test("a cancel's reason given before the start is the cause of the run's own cancel request", async () => {
+  const runId = randomUUID();
+  const intent = { kind: 'agent' as const, componentId: 'writer' };
+  expect(await h.client.cancelRun(runId, { intent, reason: 'the customer left' })).toBe(false);
+  await writer().run('never asked', { background: true, runId });
+  expect((await h.waitForStatus(runId, RunStatus.cancelled)).status).toBe(RunStatus.cancelled);
+  const requested = (await historyOf(runId)).find((event) => event.workflowExecutionCancelRequestedEventAttributes);
+  expect(requested?.workflowExecutionCancelRequestedEventAttributes?.cause).toBe(
+    'cancelled before it started: the customer left',
+  );
 });
 
 test('a run cancelled before it started waits for the cancel request on a labelled timer', async () => {
