@@ -203,14 +203,14 @@ const JsonObject = z.record(z.string(), z.unknown());
 
 /** The framework's `POST /sessions` body (`CreateSessionRequest`). */
 const CreateRequest = z.object({
-  session_id: ListedKey.optional(),
-  session_name: z.string().optional(),
-  session_state: JsonObject.optional(),
-  metadata: JsonObject.optional(),
-  user_id: ListedKey.optional(),
-  agent_id: ListedKey.optional(),
-  team_id: ListedKey.optional(),
-  workflow_id: ListedKey.optional(),
+  session_id: ListedKey.nullish(),
+  session_name: z.string().nullish(),
+  session_state: JsonObject.nullish(),
+  metadata: JsonObject.nullish(),
+  user_id: ListedKey.nullish(),
+  agent_id: ListedKey.nullish(),
+  team_id: ListedKey.nullish(),
+  workflow_id: ListedKey.nullish(),
 });
 
 /** The framework's rename body: the new name, required. */
@@ -218,19 +218,23 @@ const RenameRequest = z.object({ session_name: z.string() });
 
 /** The framework's `PATCH /sessions/{id}` body (`UpdateSessionRequest`), but `summary`: kern keeps no summaries. */
 const UpdateRequest = z.object({
-  session_name: z.string().optional(),
-  session_state: JsonObject.optional(),
-  metadata: JsonObject.optional(),
+  session_name: z.string().nullish(),
+  session_state: JsonObject.nullish(),
+  metadata: JsonObject.nullish(),
 });
 
 const UNSUPPORTED_SESSION_FIELDS = { summary: 'kern keeps no session summaries' };
 
-/** A session body's fields, checked against `schema`: the framework's 422 list for what is missing or wrong. */
-async function sessionBody<T extends z.ZodObject>(c: Context, schema: T): Promise<z.infer<T>> {
-  const fields = await readBodyFields(c);
+/**
+ * A session body's fields, checked against `schema`: the framework's 422 list for what is missing or wrong. A field
+ * sent as `null` is one not sent, as the framework's client sends every field of its request models.
+ */
+async function sessionBody<T extends z.ZodObject>(c: Context, schema: T): Promise<NonNullFields<z.infer<T>>> {
+  const given = await readBodyFields(c);
+  const fields = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== null));
   rejectUnknownFields(fields, schema.shape, UNSUPPORTED_SESSION_FIELDS);
   const parsed = schema.safeParse(fields);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) return parsed.data as NonNullFields<z.infer<T>>;
   throw new InvalidRequest(
     parsed.error.issues.map((issue) => {
       const loc = ['body', ...issue.path.map(String)];
@@ -240,6 +244,9 @@ async function sessionBody<T extends z.ZodObject>(c: Context, schema: T): Promis
     }),
   );
 }
+
+/** A body's fields with `null` taken as absent. */
+type NonNullFields<T> = { [K in keyof T]: Exclude<T[K], null> };
 
 /** `POST /sessions[?type=]`: a session made before its runs, as the framework's `create_session` answers (201). */
 async function createSession(c: Context, { catalog, connect }: SessionRoute): Promise<Response> {
@@ -267,7 +274,7 @@ async function changeSession(
   schema: typeof RenameRequest | typeof UpdateRequest,
 ): Promise<Response> {
   const sessionId = c.req.param('sessionId') ?? '';
-  const body: z.infer<typeof UpdateRequest> = await sessionBody(c, schema);
+  const body: NonNullFields<z.infer<typeof UpdateRequest>> = await sessionBody(c, schema);
   const notFound = () => new NotFound(`Session with id '${sessionId}' not found`);
   if (!ListedKey.safeParse(sessionId).success) throw notFound();
   const { client } = await connect();

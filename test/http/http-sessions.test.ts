@@ -330,6 +330,18 @@ test('POST /sessions makes a session before its runs; rename and PATCH change it
       chat_history: [],
     }),
   });
+  // The framework's client sends every field of its request model, null when unset.
+  const nulls = await send('POST', '/sessions?type=team', {
+    session_id: null,
+    session_name: 'From the client',
+    session_state: null,
+    metadata: null,
+    user_id: null,
+    agent_id: null,
+    team_id: 'help-desk',
+    workflow_id: null,
+  });
+  expect(nulls).toMatchObject({ status: 201, body: { session_name: 'From the client', team_id: 'help-desk' } });
   expect(await send('POST', '/sessions', { session_id: sessionId })).toEqual({
     status: 409,
     body: {
