@@ -299,10 +299,15 @@ describe('cancel races for one run id', () => {
    * The executions under a run's workflow id, once visibility shows none running: a run reports CANCELLED from its
    * state a moment before its execution closes, and visibility follows the close by a moment more.
    */
-  /** The run id's rows in the Temporal UI, once none is running (or once `ready` says so). */
+  /**
+   * The run id's rows in the Temporal UI, once the run's own row is listed and none is running (or once `ready` says
+   * so): visibility lists a row a moment after its execution starts, and drops a deleted one in the background.
+   */
   async function executionsOf(
     runId: string,
-    ready = (executions: { status: string }[]) => executions.every((execution) => execution.status !== 'RUNNING'),
+    ready = (executions: { type: string; status: string }[]) =>
+      executions.some((execution) => execution.type === 'agentRun') &&
+      executions.every((execution) => execution.status !== 'RUNNING'),
   ) {
     const list = async () => {
       const executions = [];
@@ -377,9 +382,9 @@ describe('cancel races for one run id', () => {
     expect(h.model.requestsFor(prompt)).toHaveLength(0);
     // The record is deleted once the run has replaced it (Temporal deletes in the background, within its ack interval):
     // the run is the id's only row.
-    expect(await executionsOf(runId, (executions) => executions.length === 1)).toEqual([
-      { type: 'agentRun', status: 'CANCELLED' },
-    ]);
+    const alone = (executions: { type: string; status: string }[]) =>
+      executions.length === 1 && executions[0]!.type === 'agentRun' && executions[0]!.status !== 'RUNNING';
+    expect(await executionsOf(runId, alone)).toEqual([{ type: 'agentRun', status: 'CANCELLED' }]);
   });
 
   test('cancelRun on a run as it finishes never throws: true or false, and the run ends in one final state', async () => {
