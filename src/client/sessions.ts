@@ -183,7 +183,15 @@ const DELETES_AT_ONCE = 8;
 
 /** See {@link KernClient.deleteSession}. */
 export async function deleteSession(access: TemporalAccess, sessionId: string): Promise<boolean> {
-  if ((await getSessionInfo(access, sessionId)) === null) return false;
+  // Whether there is a session to delete: its workflow's description says, with no listing or count.
+  const description = await access.temporal.workflow
+    .getHandle(workflowIdForSession(sessionId))
+    .describe()
+    .catch((err: unknown) => {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw access.unreachableOr(err);
+    });
+  if (!description || deleted(description)) return false;
   const ofSession = `KernSessionId = ${visibilityString(sessionId)}`;
   const executions = async (query: string) => {
     const found: Array<{ workflowId: string; runId: string }> = [];

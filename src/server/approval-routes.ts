@@ -11,7 +11,7 @@ import { componentIdentityOf, type AnyRunOutput, type ToolExecution } from '../s
 import { RunStatus } from '../shared/run-status';
 import { callerIn, ownedBy } from './auth';
 import type { ServerDeps } from './deps';
-import { Conflict, InvalidRequest, NotFound } from './http-errors';
+import { Conflict, InvalidRequest, NotFound, invalidFields } from './http-errors';
 import { optionalInteger } from './run-request';
 import { wireOutput, type WireObject } from './wire';
 
@@ -77,17 +77,9 @@ const ListQuery = z.object({
  * them. Kern keeps no resolved approvals to list: asking for another status, or for audit records, gets none.
  */
 async function listApprovals(c: Context, connect: () => Promise<ServerDeps>): Promise<Response> {
-  const parsed = ListQuery.safeParse(c.req.query());
-  if (!parsed.success) {
-    throw new InvalidRequest(
-      parsed.error.issues.map((issue) => ({
-        type: 'value_error',
-        loc: ['query', ...issue.path.map(String)],
-        msg: issue.message,
-        input: null,
-      })),
-    );
-  }
+  const given = c.req.query();
+  const parsed = ListQuery.safeParse(given);
+  if (!parsed.success) throw invalidFields(parsed.error.issues, 'query', given);
   const query = parsed.data;
   const limit = optionalInteger(c.req.query('limit'), ['query', 'limit']) ?? 100;
   const page = optionalInteger(c.req.query('page'), ['query', 'page']) ?? 1;
@@ -157,17 +149,9 @@ const ResolveBody = z.object({
  * framework's server, only an admin resolves (another caller gets the 404 of an approval that does not exist).
  */
 async function resolveApproval(c: Context, connect: () => Promise<ServerDeps>): Promise<Response> {
-  const body = ResolveBody.safeParse(await c.req.json().catch(() => undefined));
-  if (!body.success) {
-    throw new InvalidRequest(
-      body.error.issues.map((issue) => ({
-        type: 'value_error',
-        loc: ['body', ...issue.path.map(String)],
-        msg: issue.message,
-        input: null,
-      })),
-    );
-  }
+  const given = ((await c.req.json().catch(() => undefined)) ?? {}) as Record<string, unknown>;
+  const body = ResolveBody.safeParse(given);
+  if (!body.success) throw invalidFields(body.error.issues, 'body', given);
   const caller = callerIn(c);
   if (caller.owner !== undefined) throw new NotFound('Approval not found');
   const { run, status } = await approvalIn(c, connect);

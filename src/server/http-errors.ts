@@ -62,6 +62,25 @@ export class InvalidRequest extends HttpProblem {
 }
 
 /**
+ * The 422 of a zod check of a request's `where` (its body or query): each issue at its field, `missing` for a field
+ * that `given` does not have, `value_error` otherwise.
+ */
+export function invalidFields(
+  issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>,
+  where: 'body' | 'query',
+  given: Record<string, unknown>,
+): InvalidRequest {
+  return new InvalidRequest(
+    issues.map((issue) => {
+      const loc = [where, ...issue.path.map(String)];
+      return given[String(issue.path[0])] === undefined
+        ? { type: 'missing', loc, msg: 'Field required', input: null }
+        : { type: 'value_error', loc, msg: issue.message, input: null };
+    }),
+  );
+}
+
+/**
  * The status of each of kern's errors whose message is for the caller: what to fix, or that trying again will do.
  * Any other error is a 500 whose message stays in the log.
  */

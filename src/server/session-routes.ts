@@ -8,7 +8,7 @@ import { RunStatus, isTerminalStatus } from '../shared/run-status';
 import { callerIn, ownedBy, startedAs } from './auth';
 import type { Catalog } from './catalog';
 import type { ServerDeps } from './deps';
-import { BadRequest, InvalidRequest, NotFound } from './http-errors';
+import { BadRequest, InvalidRequest, NotFound, invalidFields } from './http-errors';
 import { optionalInteger, readBodyFields, rejectUnknownFields } from './run-request';
 import { wireRunPreview, wireSessionRun, type WireObject } from './wire';
 
@@ -235,14 +235,7 @@ async function sessionBody<T extends z.ZodObject>(c: Context, schema: T): Promis
   rejectUnknownFields(fields, schema.shape, UNSUPPORTED_SESSION_FIELDS);
   const parsed = schema.safeParse(fields);
   if (parsed.success) return parsed.data as NonNullFields<z.infer<T>>;
-  throw new InvalidRequest(
-    parsed.error.issues.map((issue) => {
-      const loc = ['body', ...issue.path.map(String)];
-      return fields[String(issue.path[0])] === undefined
-        ? { type: 'missing', loc, msg: 'Field required', input: null }
-        : { type: 'value_error', loc, msg: issue.message, input: null };
-    }),
-  );
+  throw invalidFields(parsed.error.issues, 'body', fields);
 }
 
 /** A body's fields with `null` taken as absent. */
@@ -312,16 +305,7 @@ const DeleteSessionsRequest = z.object({
 async function deleteSessions(c: Context, route: SessionRoute): Promise<Response> {
   const fields = await readBodyFields(c);
   const parsed = DeleteSessionsRequest.safeParse(fields);
-  if (!parsed.success) {
-    throw new InvalidRequest(
-      parsed.error.issues.map((issue) => {
-        const name = String(issue.path[0] ?? '');
-        return fields[name] === undefined
-          ? { type: 'missing', loc: ['body', ...issue.path.map(String)], msg: 'Field required', input: null }
-          : { type: 'value_error', loc: ['body', ...issue.path.map(String)], msg: issue.message, input: null };
-      }),
-    );
-  }
+  if (!parsed.success) throw invalidFields(parsed.error.issues, 'body', fields);
   const { session_ids: sessionIds, session_types: sessionTypes } = parsed.data;
   if (sessionIds.length !== sessionTypes.length) {
     throw new BadRequest('Session IDs and session types must have the same length');
