@@ -692,6 +692,63 @@ const sessionScenarios: SessionScenario[] = [
     },
   },
   {
+    // Recorded once runs could be forked (run input format 8): a fork from a message index with new input.
+    name: 'agentRun-forked',
+    async record({ agent, model }) {
+      model.replyWhen((r) => r.lastUserText === 'Remember green.', rememberCall('color', 'green'), { text: 'Kept.' });
+      model.replyWhen((r) => r.lastUserText === 'Or red?', { text: 'Red, then.' });
+      const source = await agent.run('Remember green.', { sessionId: 'fork-session' });
+      return runIn((await agent.forkRun(source.runId, { continueFrom: 1, input: 'Or red?' })).runId);
+    },
+  },
+  {
+    // A regenerate, whose turn replaces the turn of the run it regenerated in the session's history.
+    name: 'agentRun-regenerated',
+    async record({ agent, model }) {
+      model.replyWhen((r) => r.lastUserText === 'Name a colour.', { text: 'Blue.' }, { text: 'Teal.' });
+      const source = await agent.run('Name a colour.', { sessionId: 'fork-session' });
+      return runIn((await agent.forkRun(source.runId, { regenerate: true })).runId);
+    },
+  },
+  {
+    name: 'agentRun-fork-cancelled',
+    async record({ agent, model, client }) {
+      model.replyWhen((r) => r.lastUserText === 'Go on forever.', { text: 'Going', hang: true });
+      const source = await agent.run('Say hi.', { sessionId: 'fork-session' });
+      const fork = await agent.forkRun(source.runId, { input: 'Go on forever.', background: true });
+      await model.waitFor(() => model.requests.some((r) => r.lastUserText === 'Go on forever.'));
+      await agent.cancelRun(fork.runId);
+      await client.waitForRun(fork.runId);
+      return runIn(fork.runId);
+    },
+  },
+  {
+    name: 'kernSession-turn-replaced',
+    async record() {
+      return { workflowId: workflowIdForSession('fork-session') };
+    },
+  },
+  {
+    name: 'teamRun-regenerated',
+    async record({ team, model }) {
+      model.replyWhen((r) => r.lastUserText === 'Pick a city.', { text: 'Lisbon.' }, { text: 'Porto.' });
+      const source = await team.run('Pick a city.', { sessionId: 'team-fork-session' });
+      return runIn((await team.forkRun(source.runId, { regenerate: true })).runId);
+    },
+  },
+  {
+    name: 'teamRun-fork-cancelled',
+    async record({ team, model, client }) {
+      model.replyWhen((r) => r.lastUserText === 'Plan forever.', { text: 'Planning', hang: true });
+      const source = await team.run('Say hi.', { sessionId: 'team-fork-session' });
+      const fork = await team.forkRun(source.runId, { input: 'Plan forever.', background: true });
+      await model.waitFor(() => model.requests.some((r) => r.lastUserText === 'Plan forever.'));
+      await team.cancelRun(fork.runId);
+      await client.waitForRun(fork.runId);
+      return runIn(fork.runId);
+    },
+  },
+  {
     name: 'kernSession-continued-as-new',
     async record({ agent, client }) {
       // Each completed run with history writes its turn: enough of them make the session continue as new.

@@ -7,6 +7,8 @@ export { Team, type TeamOptions, type AnyTeam } from './define/team';
 export { Workflow, type WorkflowOptions, type WorkflowRunResult } from './define/workflow';
 export { Step, Steps, Parallel, Condition, Loop, Router, type WorkflowStep } from './define/steps';
 export type { ComponentOptions, ModelComponentOptions } from './define/component-options';
+export type { ForkOptions } from './define/component';
+export type { ContinueFrom, ForkRequest } from './shared/forks';
 export { OpenAIResponses, OpenAIChat, type Model, type ModelOptions } from './define/models';
 export { defineTool, type ToolDefinition } from './define/tool';
 export type { Tool, ToolContext, StepFunction, EndCondition } from './define/contracts';
@@ -27,6 +29,7 @@ export {
   type SessionInfo,
   type SessionListFilter,
   type SessionPage,
+  type SessionFork,
 } from './client/kern-client';
 export {
   KernSchedule,
@@ -106,6 +109,8 @@ export {
   RunIdInUseError,
   RunNotFound,
   RunNotPaused,
+  RunNotContinuable,
+  ForkRefused,
   RequirementAnswersInvalid,
   ScheduleIdInUseError,
   ScheduleNotFound,

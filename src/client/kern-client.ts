@@ -15,6 +15,7 @@ import {
   countSessions,
   createSession,
   deleteSession,
+  forkSession,
   updateSession,
   getSession,
   getSessionInfo,
@@ -23,6 +24,7 @@ import {
   type Session,
   type SessionChanges,
   type SessionInfo,
+  type SessionFork,
   type SessionPage,
 } from './sessions';
 import { startRun, startSession } from './start';
@@ -33,7 +35,7 @@ import { tracingPlugin, type TracingOptions } from './tracing';
 
 export type { CancelIntent, CancelOptions } from './cancel';
 export type { RunListFilter, RunPage, SessionListFilter } from './listing';
-export type { NewSession, Session, SessionChanges, SessionInfo, SessionPage } from './sessions';
+export type { NewSession, Session, SessionChanges, SessionFork, SessionInfo, SessionPage } from './sessions';
 
 /** How to reach Temporal. Unset fields come from the environment, then from the defaults. */
 export interface KernClientOptions {
@@ -266,6 +268,17 @@ export class KernClient {
    */
   createSession(session: NewSession = {}): Promise<Session> {
     return createSession(this.access, session);
+  }
+
+  /**
+   * Forks a session (the framework's `POST /agents/{id}/sessions/{session_id}/fork`): a new session, with a new id,
+   * that holds a copy of what the given session's runs of one agent or team left in it (their turns, which the
+   * model sees as history, and the session state), its name and metadata. The source is untouched. The new session's
+   * run list starts empty: Temporal keeps each run as the execution that ran it, which cannot be copied. Resolves to
+   * `null` for a session that does not exist; throws `ForkRefused` when it has no finished runs of the component.
+   */
+  forkSession(sessionId: string, fork: SessionFork): Promise<Session | null> {
+    return forkSession(this.access, sessionId, fork);
   }
 
   /**

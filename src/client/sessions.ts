@@ -6,8 +6,9 @@ import {
   WorkflowUpdateFailedError,
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
-import { InvalidInputError, SessionIdInUseError, SessionUnavailable } from '../shared/errors';
-import { sessionQuery, updateSessionUpdate } from '../shared/messages';
+import { ForkRefused, InvalidInputError, SessionIdInUseError, SessionUnavailable } from '../shared/errors';
+import type { RunKind } from '../shared/kinds';
+import { sessionContextQuery, sessionQuery, updateSessionUpdate } from '../shared/messages';
 import type { AnyRunOutput } from '../shared/run-output';
 import { kernComponentIdKey, kernUserIdKey } from '../shared/search-attributes';
 import {
@@ -19,10 +20,12 @@ import {
   type SessionWorkflow,
 } from '../shared/session-workflow';
 import {
+  SESSION_TURNS_KEPT,
   newSession,
   sessionUpdateProblem,
   workflowIdForSession,
   type SessionState,
+  type SessionTurn,
   type UpdateSessionRequest,
 } from '../shared/sessions';
 import {
@@ -276,13 +279,17 @@ export interface NewSession extends SessionChanges {
   componentId?: string;
 }
 
-/** See {@link KernClient.createSession}. */
-export async function createSession(access: TemporalAccess, created: NewSession): Promise<Session> {
+/** See {@link KernClient.createSession}; a fork's session starts with the turns it copied. */
+export async function createSession(
+  access: TemporalAccess,
+  created: NewSession,
+  turns: SessionTurn[] = [],
+): Promise<Session> {
   const { sessionId = randomUUID(), userId, componentId, name, sessionState, metadata } = created;
   const at = new Date().toISOString();
   const problem = sessionUpdateProblem({ name, sessionState, metadata, at });
   if (problem !== undefined) throw new InvalidInputError(problem);
-  const session = { ...newSession(sessionId, at, userId), ...(sessionState ? { sessionState } : {}) };
+  const session = { ...newSession(sessionId, at, userId), turns, ...(sessionState ? { sessionState } : {}) };
   const options = sessionWorkflowOptions(session, access.taskQueue, { componentId, input: name });
   try {
     // No start delay: a session made before its runs holds what it was given, and answers for it at once.
@@ -315,4 +322,55 @@ function sessionRecordOf(sessionId: string, description: WorkflowExecutionDescri
     ...(userId !== undefined ? { userId } : {}),
     createdAt: memo?.createdAt ?? description.startTime.toISOString(),
   };
+}
+
+/** Which runs of a session a fork copies: those of one agent or team, and who the new session is for. */
+export interface SessionFork {
+  kind: RunKind;
+  componentId: string;
+  /** The new session's user; by default the source's. */
+  userId?: string;
+}
+
+/** See {@link KernClient.forkSession}. */
+export async function forkSession(
+  access: TemporalAccess,
+  sessionId: string,
+  fork: SessionFork,
+): Promise<Session | null> {
+  const handle = access.temporal.workflow.getHandle<SessionWorkflow>(workflowIdForSession(sessionId));
+  let description: WorkflowExecutionDescription;
+  try {
+    description = await handle.describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return null;
+    throw access.unreachableOr(err);
+  }
+  if (deleted(description)) return null;
+  const request = { kind: fork.kind, componentId: fork.componentId, numHistoryRuns: SESSION_TURNS_KEPT };
+  const source = neverWritten(description)
+    ? { turns: [], sessionState: {} }
+    : await access.queryWithin(
+        QUERY_TIMEOUT_MS,
+        () => handle.query(sessionContextQuery, request),
+        (err) => {
+          throw access.unreachableOr(err, () => new SessionUnavailable(sessionId, err));
+        },
+      );
+  if (source.turns.length === 0) {
+    throw new ForkRefused(`session ${sessionId} has no finished runs of ${fork.kind} '${fork.componentId}' to copy`);
+  }
+  const { name, metadata, userId } = sessionRecordOf(sessionId, description);
+  const forkUserId = fork.userId ?? userId;
+  return createSession(
+    access,
+    {
+      componentId: fork.componentId,
+      sessionState: source.sessionState,
+      ...(name !== undefined ? { name } : {}),
+      ...(metadata !== undefined ? { metadata } : {}),
+      ...(forkUserId !== undefined ? { userId: forkUserId } : {}),
+    },
+    source.turns,
+  );
 }

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { isTerminalEventOf, pauseRequirementsOf, type AnyRunEvent } from '../shared/events';
-import { InvalidInputError, RunNotFound } from '../shared/errors';
+import { ForkRefused, InvalidInputError, RunNotFound } from '../shared/errors';
+import { forkSeed, type ForkRequest } from '../shared/forks';
+import { PAYLOAD_BUDGET_BYTES, jsonBytes, withinPayloadBudget } from '../shared/limits';
 import type { ContinueRequest } from '../shared/requirements';
 import { slugify } from '../shared/ids';
 import { outputFromRecord, runRecordOf } from '../shared/run-record';
@@ -26,6 +28,15 @@ import {
 } from '../client/schedule-options';
 import { outputSchemaSpec, type ComponentOptions } from './component-options';
 import type { Tool } from './contracts';
+
+/** Options of `forkRun`: where to fork and what to add (see {@link ForkRequest}), and how to run the fork. */
+export type ForkOptions = ForkRequest & Pick<RunOptions, 'background' | 'stream' | 'runId' | 'userId'>;
+
+/** A run input ready to start, and whether its caller wants it in the background. */
+interface PreparedRun<K extends RunKind> {
+  runInput: RunInputOf<K>;
+  background: boolean;
+}
 
 /**
  * What agents, teams and workflows share: running (in the background, streamed, or to the end), polling, cancelling and
@@ -70,7 +81,32 @@ export abstract class Component<K extends RunKind, Output = RunOutputOf<K>> {
   run(input: string, options: RunOptions & { stream: true }): AsyncIterable<AnyRunEvent>;
   run(input: string, options?: RunOptions & { stream?: false }): Promise<Output>;
   run(input: string, options: RunOptions = {}): Promise<Output> | AsyncIterable<AnyRunEvent> {
-    return options?.stream ? this.streamRun(input, options) : this.runToOutput(input, options);
+    const prepare = async () => this.prepareRun(input, options);
+    return options?.stream ? this.streamRun(prepare) : this.runToOutput(prepare);
+  }
+
+  /**
+   * Forks one of this component's runs: starts a new run, in the same session, from the earlier run's conversation up
+   * to `continueFrom` (default: all of it), with `input` as a new user message. `regenerate: true` asks the model again
+   * for the run's last answer; the new answer takes the old one's place in the session's history unless
+   * `replaceOriginal: false`. The earlier run stays as it was. Answers as `run` does, for the new run (its output
+   * says `forkedFrom`). Agents and teams; a cancelled run is not forked (`RunNotContinuable`), nor a request that
+   * does not make sense (`ForkRefused`).
+   */
+  forkRun(runId: string, options: ForkOptions & { stream: true }): AsyncIterable<AnyRunEvent>;
+  forkRun(runId: string, options?: ForkOptions & { stream?: false }): Promise<Output>;
+  forkRun(runId: string, options: ForkOptions = {}): Promise<Output> | AsyncIterable<AnyRunEvent> {
+    const prepare = () => this.prepareFork(runId, options);
+    return options.stream ? this.streamRun(prepare) : this.runToOutput(prepare);
+  }
+
+  /**
+   * The run input of a fork of one of this component's runs (see {@link forkRun}), given that run's output, for code
+   * that starts runs with its own client (kern's HTTP server).
+   */
+  forkInputFor(source: AnyRunOutput, options: ForkOptions = {}): RunInputOf<K> {
+    if (!this.own(source)) throw new RunNotFound(source.runId);
+    return this.prepareForkOf(source, options).runInput;
   }
 
   /**
@@ -198,8 +234,8 @@ export abstract class Component<K extends RunKind, Output = RunOutputOf<K>> {
     yield* (await this.client()).subscribe(runId, { fromIndex });
   }
 
-  private async runToOutput(input: string, options: RunOptions): Promise<Output> {
-    const { runInput, background } = this.prepareRun(input, options);
+  private async runToOutput(prepare: () => Promise<PreparedRun<K>>): Promise<Output> {
+    const { runInput, background } = await prepare();
     const client = await this.client();
     await client.startRun(runInput);
     if (background) return this.ownRun(outputFromRecord(runRecordOf(runInput)));
@@ -208,8 +244,8 @@ export abstract class Component<K extends RunKind, Output = RunOutputOf<K>> {
     return this.ownRun(await client.waitForRun(runInput.runId));
   }
 
-  private async *streamRun(input: string, options: RunOptions): AsyncGenerator<AnyRunEvent, void> {
-    const { runInput, background } = this.prepareRun(input, options);
+  private async *streamRun(prepare: () => Promise<PreparedRun<K>>): AsyncGenerator<AnyRunEvent, void> {
+    const { runInput, background } = await prepare();
     const client = await this.client();
     await client.startRun(runInput);
     let ended = false;
@@ -229,7 +265,37 @@ export abstract class Component<K extends RunKind, Output = RunOutputOf<K>> {
     }
   }
 
-  private prepareRun(input: string, options: RunOptions): { runInput: RunInputOf<K>; background: boolean } {
+  private async prepareFork(runId: string, options: ForkOptions): Promise<PreparedRun<K>> {
+    const source = await (await this.client()).getRunOutput(runId);
+    if (!source || !this.own(source)) throw new RunNotFound(runId);
+    return this.prepareForkOf(source, options);
+  }
+
+  private prepareForkOf(source: AnyRunOutput, options: ForkOptions): PreparedRun<K> {
+    const { continueFrom, input, regenerate, replaceOriginal, ...runOptions } = options;
+    const fork = forkSeed(source, {
+      ...(continueFrom !== undefined ? { continueFrom } : {}),
+      ...(input !== undefined ? { input } : {}),
+      ...(regenerate !== undefined ? { regenerate } : {}),
+      ...(replaceOriginal !== undefined ? { replaceOriginal } : {}),
+    });
+    const prepared = this.prepareRun(fork.input, {
+      ...runOptions,
+      sessionId: source.sessionId,
+      ...(source.userId !== undefined && runOptions.userId === undefined ? { userId: source.userId } : {}),
+    });
+    const runInput = { ...prepared.runInput, seed: fork.seed };
+    runInput.version = runInputVersionOf(runInput, componentOf(runInput));
+    if (!withinPayloadBudget(runInput)) {
+      throw new ForkRefused(
+        `the conversation up to message ${fork.seed.messageIndex} weighs ${jsonBytes(fork.seed.messages)} bytes, ` +
+          `more than a run's input may carry (${PAYLOAD_BUDGET_BYTES}); fork from an earlier message`,
+      );
+    }
+    return { ...prepared, runInput };
+  }
+
+  private prepareRun(input: string, options: RunOptions): PreparedRun<K> {
     const request = parseRunRequest(input, options);
     const { sessionId, sessionState, runId, userId, stream, background, outputSchema } = request.options;
     const runInput = this.runInput({

@@ -223,7 +223,7 @@ const ROUTE_NEEDS: Array<[method: string, path: RegExp, need: (match: RegExpExec
   // Reading runs needs `read` and `run`, as on the framework's server.
   [
     'GET',
-    new RegExp(`^/(${KIND_ROUTES})/${ID}/runs(/${ID}(/events)?)?$`),
+    new RegExp(`^/(${KIND_ROUTES})/${ID}/runs(/${ID}(/events|/checkpoints(/${ID})?)?)?$`),
     ([, family, id]) => [
       { family: family!, action: 'read', id: id! },
       { family: family!, action: 'run', id: id! },
@@ -232,6 +232,12 @@ const ROUTE_NEEDS: Array<[method: string, path: RegExp, need: (match: RegExpExec
   [
     'POST',
     new RegExp(`^/(${KIND_ROUTES})/${ID}/runs/${ID}/(cancel|continue|resume)$`),
+    ([, family, id]) => [{ family: family!, action: 'run', id: id! }],
+  ],
+  // A session's fork makes a session from the agent's runs there: the framework asks for the agent's `run`.
+  [
+    'POST',
+    new RegExp(`^/(agents)/${ID}/sessions/${ID}/fork$`),
     ([, family, id]) => [{ family: family!, action: 'run', id: id! }],
   ],
   ['GET', /^\/sessions(\/[^/]+(\/runs(\/[^/]+)?|\/run-previews)?)?$/, () => [{ family: 'sessions', action: 'read' }]],

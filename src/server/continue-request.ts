@@ -1,14 +1,16 @@
 import { z } from 'zod';
 import { ListedKey } from '../client/run-options';
 import type { RequirementAnswer, RunRequirement } from '../shared/requirements';
-import { BadRequest, InvalidRequest } from './http-errors';
+import type { ContinueFrom, ForkRequest } from '../shared/forks';
+import { BadRequest, InvalidRequest, type FieldProblem } from './http-errors';
 import { formBoolean, optionalKey, rejectUnknownFields } from './run-request';
 
 /**
  * The body of `POST /{kind}/{id}/runs/{run_id}/continue`, as the Python framework's client sends it: the paused tool
  * executions with their answers (`tools`, JSON text), or the requirements with theirs (`requirements`, or
  * `step_requirements` for workflows), and `session_id`, `user_id`, `stream` (default true), `background` (default
- * false).
+ * false). And for a fork (see `forkRun`): `continue_from` (`end`, `last_user` or a message index), `fork`,
+ * `regenerate`, `replace_original`, and `input` (or `additional_instructions`, its name with `regenerate`).
  */
 const ContinueFields = z.object({
   tools: z.string().optional(),
@@ -18,8 +20,12 @@ const ContinueFields = z.object({
   background: formBoolean.default(false),
   session_id: optionalKey(ListedKey),
   user_id: optionalKey(ListedKey),
-  /** The framework's continuation point: kern goes on where the run paused, which is its `end`. */
-  continue_from: z.literal('end').optional(),
+  continue_from: z.string().optional(),
+  fork: formBoolean.default(false),
+  regenerate: formBoolean.default(false),
+  replace_original: z.preprocess((value) => (value === '' ? undefined : value), formBoolean.optional()),
+  input: z.string().optional(),
+  additional_instructions: z.string().optional(),
 });
 
 /** A continue request, its answers still in the framework's shapes. */
@@ -30,37 +36,62 @@ export interface ContinueHttpRequest {
   /** Tool executions (`tools`) and requirements (`requirements`, `step_requirements`), parsed. */
   tools: WireRecord[];
   requirements: WireRecord[];
+  /** What to fork, when the request asks for a new run (`fork`, `regenerate`, a `continue_from` other than `end`). */
+  fork?: ForkRequest;
+  /** The fork fields as given, for a run that is forked because it has ended (then the request need not say so). */
+  forkFields: ForkRequest;
 }
 
 type WireRecord = Record<string, unknown>;
 
 /** Reads a continue request's fields: 422 for fields of the wrong shape, 400 for JSON that does not parse (as there). */
 export function parseContinueRequest(fields: Record<string, unknown>): ContinueHttpRequest {
-  rejectUnknownFields(fields, ContinueFields.shape, {
-    input: 'kern continues a run where it paused; new input on continue is not supported',
-    fork: 'forking a run is not supported by kern',
-    regenerate: 'regenerating a run is not supported by kern',
-    replace_original: 'regenerating a run is not supported by kern',
-    additional_instructions: 'regenerating a run is not supported by kern',
-  });
+  rejectUnknownFields(fields, ContinueFields.shape, {});
   const parsed = ContinueFields.safeParse(fields);
-  if (!parsed.success) {
-    throw new InvalidRequest(
-      parsed.error.issues.map((issue) => ({
-        type: 'value_error',
-        loc: ['body', ...issue.path.map((key) => (typeof key === 'symbol' ? String(key) : key))],
-        msg: issue.message,
-        input: null,
-      })),
-    );
-  }
+  if (!parsed.success) throw new InvalidRequest(parsed.error.issues.map(bodyProblem));
   const { tools, requirements, step_requirements, stream, background, session_id } = parsed.data;
+  const { fork, regenerate, replace_original, additional_instructions } = parsed.data;
+  if (additional_instructions !== undefined && parsed.data.input !== undefined) {
+    throw new BadRequest('Provide either `additional_instructions` or `input`, not both.');
+  }
+  if (regenerate && fork) {
+    throw new BadRequest('`regenerate` forks by itself; do not pass `fork` with it.');
+  }
+  const continueFrom = continueFromOf(parsed.data.continue_from);
+  const input = additional_instructions ?? parsed.data.input;
+  const forkFields: ForkRequest = {
+    ...(continueFrom !== undefined ? { continueFrom } : {}),
+    ...(input !== undefined && input !== '' ? { input } : {}),
+    ...(regenerate ? { regenerate } : {}),
+    ...(replace_original !== undefined ? { replaceOriginal: replace_original } : {}),
+  };
+  const asksFork = fork || regenerate || (continueFrom !== undefined && continueFrom !== 'end');
   return {
     stream,
     background,
     ...(session_id !== undefined ? { sessionId: session_id } : {}),
     tools: jsonList(tools, 'tools'),
     requirements: [...jsonList(requirements, 'requirements'), ...jsonList(step_requirements, 'step_requirements')],
+    ...(asksFork ? { fork: forkFields } : {}),
+    forkFields,
+  };
+}
+
+/** `continue_from` as the framework reads it: `end`, `last_user`, or a whole number (a message index). */
+function continueFromOf(text: string | undefined): ContinueFrom | undefined {
+  const value = text?.trim();
+  if (value === undefined || value === '') return undefined;
+  if (value === 'end' || value === 'last_user') return value;
+  if (/^-?\d+$/.test(value)) return Number(value);
+  throw new BadRequest("Invalid continue_from. Use 'end', 'last_user', or a numeric message index.");
+}
+
+function bodyProblem(issue: z.core.$ZodIssue): FieldProblem {
+  return {
+    type: 'value_error',
+    loc: ['body', ...issue.path.map((key) => (typeof key === 'symbol' ? String(key) : key))],
+    msg: issue.message,
+    input: null,
   };
 }
 

@@ -88,6 +88,8 @@ const STATUS_OF_KERN_ERROR: Readonly<Record<string, ContentfulStatusCode>> = {
   InvalidInputError: 422,
   RequirementAnswersInvalid: 400,
   RunNotPaused: 409,
+  RunNotContinuable: 409,
+  ForkRefused: 400,
   RunIdInUseError: 409,
   ScheduleIdInUseError: 409,
   SessionIdInUseError: 409,

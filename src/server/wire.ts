@@ -17,7 +17,8 @@ const MODEL_PROVIDER = 'OpenAI';
 export function wireOutput(output: AnyRunOutput): WireObject {
   const { kind, input, messages, events, createdAt, updatedAt, ...rest } = output;
   const wire: WireObject = {
-    ...(snakeKeys(omit(rest, ['memberResponses', 'stepResults', 'contentType'])) as WireObject),
+    ...(snakeKeys(omit(rest, ['memberResponses', 'stepResults', 'contentType', 'forkedFrom'])) as WireObject),
+    ...wireForkedFrom(output),
     content_type: output.contentType ?? 'str',
     model_provider: MODEL_PROVIDER,
     created_at: epochSeconds(createdAt),
@@ -38,6 +39,17 @@ export function wireOutput(output: AnyRunOutput): WireObject {
         metrics: wireWorkflowMetrics(output.stepResults, output.metrics.duration),
       };
   }
+}
+
+/** Where a fork or regenerate started (the framework's lineage fields), or nothing for any other run. */
+function wireForkedFrom(output: AnyRunOutput): WireObject {
+  const from = output.forkedFrom;
+  if (!from) return {};
+  return {
+    forked_from_run_id: from.runId,
+    forked_from_message_index: from.messageIndex,
+    ...(from.regenerate ? { regenerated_from: from.runId } : {}),
+  };
 }
 
 /** The framework's empty media lists, which its run schemas always fill. */
@@ -63,6 +75,7 @@ export function wireSessionRun(output: AnyRunOutput): WireObject {
   const said: WireObject = {
     ...(output.tools.length ? { tools: output.tools.map((tool) => snakeKeys(tool)) } : {}),
     ...(output.messages.length ? { messages: output.messages.map(wireMessage) } : {}),
+    ...wireForkedFrom(output),
   };
   switch (output.kind) {
     case 'agent':
@@ -125,6 +138,43 @@ export function wireSessionRun(output: AnyRunOutput): WireObject {
       };
   }
 }
+
+/**
+ * One of a run's checkpoints as the framework lists them (`GET …/runs/{run_id}/checkpoints`): a message boundary to
+ * fork from (`continue_from`), numbered from 1 in order; `reason` is `end` for the end of the conversation,
+ * `checkpoint` for the boundary a fork started from, `snapshot` for one asked for by index.
+ */
+export function wireCheckpoint(
+  output: AnyRunOutput,
+  messageIndex: number,
+  reason: 'checkpoint' | 'end' | 'snapshot',
+  checkpointId: string | null,
+): WireObject {
+  const message = messageIndex > 0 ? output.messages[messageIndex - 1] : undefined;
+  const text = message?.content.replace(/\n/g, ' ').trim();
+  return {
+    checkpoint_id: checkpointId,
+    run_id: output.runId,
+    session_id: output.sessionId,
+    message_index: messageIndex,
+    continue_from: messageIndex,
+    status: output.status,
+    reason,
+    created_at: epochSeconds(output.createdAt),
+    message_id: null,
+    message_role: message?.role ?? null,
+    message_preview:
+      text === undefined
+        ? null
+        : text.length <= PREVIEW_CHARS_CHECKPOINT
+          ? text
+          : `${text.slice(0, PREVIEW_CHARS_CHECKPOINT - 1)}...`,
+    is_latest: messageIndex === output.messages.length,
+  };
+}
+
+/** How much of a message a checkpoint's preview keeps, as the framework's. */
+const PREVIEW_CHARS_CHECKPOINT = 120;
 
 /** How much of a run's input and answer a preview keeps, as the framework's previews keep. */
 const PREVIEW_CHARS = 280;

@@ -244,3 +244,22 @@ export class OutputInvalid extends KernError {
     super(`the answer does not match the output schema: ${problem}`);
   }
 }
+
+/**
+ * A fork that cannot be made: of a run (`forkRun`, the framework's `continue` with `fork`, `regenerate` or
+ * `continue_from`): a workflow run, a boundary outside the run's messages, options that contradict each other, or
+ * nothing for the model to answer; of a session (`forkSession`): one with no runs of the component. Nothing was
+ * started.
+ */
+export class ForkRefused extends KernError {
+  constructor(problem: string) {
+    super(`cannot fork: ${problem}`);
+  }
+}
+
+/** A run that cannot be continued or forked at all: it was cancelled (as the framework refuses it). */
+export class RunNotContinuable extends KernError {
+  constructor(readonly runId: string) {
+    super(`cannot continue run ${runId}: run is cancelled`);
+  }
+}

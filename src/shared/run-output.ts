@@ -87,6 +87,8 @@ export interface RunOutputBase<C = string> {
   sessionState?: SessionState;
   /** While `PAUSED`: what the run waits for from a person (its own tool calls', and its members' and steps'). */
   requirements?: RunRequirement[];
+  /** A fork or regenerate: the run it started from, and how many of its messages it kept (see `forkRun`). */
+  forkedFrom?: { runId: string; messageIndex: number; regenerate?: true };
   createdAt: string;
   updatedAt: string;
 }

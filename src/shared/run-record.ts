@@ -1,4 +1,5 @@
 import { emptyMetrics, type AnyRunOutput, type RunOutputBase, type RunOutputOf } from './run-output';
+import type { RunSeed } from './forks';
 import { RunStatus } from './run-status';
 import { componentOf, modelIdOf, type RunInput, type RunKind } from './specs';
 
@@ -22,6 +23,8 @@ export interface RunRecord {
    * own id and time come from its execution (see `recordOfExecution`).
    */
   scheduleId?: string;
+  /** A fork or regenerate: the run it started from (see `RunInputBase.seed`). */
+  forkedFrom?: RunOutputBase['forkedFrom'];
 }
 
 export function runRecordOf(input: RunInput): RunRecord {
@@ -38,7 +41,12 @@ export function runRecordOf(input: RunInput): RunRecord {
     model: modelIdOf(input),
     createdAt: input.createdAt,
     ...(input.scheduleId !== undefined ? { scheduleId: input.scheduleId } : {}),
+    ...(input.seed !== undefined ? { forkedFrom: forkedFromOf(input.seed) } : {}),
   };
+}
+
+function forkedFromOf(seed: RunSeed): NonNullable<RunRecord['forkedFrom']> {
+  return { runId: seed.fromRunId, messageIndex: seed.messageIndex, ...(seed.regenerate ? { regenerate: true } : {}) };
 }
 
 /** The fields of a run's output that its record gives, before anything has run. */
@@ -55,6 +63,7 @@ function outputBase(record: RunRecord, status: RunStatus): RunOutputBase {
     messages: [{ role: 'user', content: record.input }],
     tools: [],
     metrics: emptyMetrics(),
+    ...(record.forkedFrom !== undefined ? { forkedFrom: record.forkedFrom } : {}),
     createdAt: record.createdAt,
     updatedAt: record.createdAt,
   };

@@ -114,6 +114,8 @@ export type SessionSummary = Omit<SessionSnapshot, 'turns' | 'version'>;
 export interface CloseSessionRequest {
   runId: string;
   turn?: SessionTurn;
+  /** A regenerate's: the turn of the run it regenerated, which its own turn replaces in the session's history. */
+  replacesRunId?: string;
   changes?: SessionStateChanges;
   userId?: string;
   at: string;

@@ -1,3 +1,4 @@
+import type { RunSeed } from './forks';
 import type { RunKind } from './kinds';
 import { unreachable } from './never';
 import type { RequirementNeed, UserInputField } from './requirements';
@@ -118,15 +119,17 @@ export type ComponentSpec = AgentSpec | TeamSpec | WorkflowSpec;
  * adds the session fields (`sessionState`, `readSession`); version 4 adds tools that need a person (`ToolSpec.needs`)
  * and `pauseTimeoutMs`; version 5 adds structured answers (`outputSchema`); version 6 adds scheduled runs
  * (`scheduleId`); version 7 has every spec carry its `kind`, so a team's members and a workflow's agent and team steps
- * are plain agent and team specs (before, members were `{ kind, agent | team }` and steps had `agent` or `team`).
+ * are plain agent and team specs (before, members were `{ kind, agent | team }` and steps had `agent` or `team`);
+ * version 8 adds forked runs (`seed`).
  * A worker reads every version up to its own (see `readRunInput`, which turns older ones into this one); bump this
  * when a field is added that readers need, or changes meaning.
  */
-export const RUN_INPUT_VERSION = 7;
+export const RUN_INPUT_VERSION = 8;
 
 /**
  * The version a run input is written with, the oldest that has what it uses, so older workers in a rolling deploy go
- * on taking every run they can run as it was meant: 7 when it holds members or agent and team steps (a worker of
+ * on taking every run they can run as it was meant: 8 for a fork (a worker of format 7 would start it from the session's
+ * history instead of the conversation it was forked from), 7 when it holds members or agent and team steps (a worker of
  * format 6 reads them in the older shape), 6 for a schedule's runs (a worker of format 5 would take the schedule's id
  * for the run's), 5 when it (or a component in it) wants a structured answer (a worker of format 4 would answer text),
  * 4 when a tool of the run needs a person (a worker of format 3 would run the tool without asking), 3 when it uses the
@@ -134,9 +137,10 @@ export const RUN_INPUT_VERSION = 7;
  * reads its spec, and passes over the `kind` it does not know.
  */
 export function runInputVersionOf(
-  input: Pick<RunInputBase, 'sessionState' | 'readSession' | 'outputSchema' | 'scheduleId'>,
+  input: Pick<RunInputBase, 'sessionState' | 'readSession' | 'outputSchema' | 'scheduleId' | 'seed'>,
   component?: ComponentSpec,
 ): number {
+  if (input.seed !== undefined) return 8;
   if (component !== undefined && holdsChildSpecs(component)) return 7;
   if (input.scheduleId !== undefined) return 6;
   const within = (test: (model: ModelComponentSpec) => boolean) =>
@@ -234,6 +238,11 @@ export interface RunInputBase {
    * workflow id (Temporal appends the firing's time to the schedule's) and its `createdAt` from its start.
    */
   scheduleId?: string;
+  /**
+   * A fork or regenerate of an earlier run (agents and teams): the conversation it starts from, instead of its
+   * session's history and `input` (which then names the question, for its record and its session's turn).
+   */
+  seed?: RunSeed;
 }
 
 /** The single input of the `agentRun` workflow. */

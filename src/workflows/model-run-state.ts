@@ -9,6 +9,7 @@ import {
 } from '../shared/events';
 import type { ModelCallResult, ToolCallResult } from '../shared/model-call';
 import type { RequirementAnswer, RunRequirement } from '../shared/requirements';
+import { seededOutput } from '../shared/forks';
 import { outputFromRecordOf, runRecordOf } from '../shared/run-record';
 import type { RunError, RunOutput, TeamRunOutput, ToolCall, ToolExecution } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
@@ -227,7 +228,7 @@ export abstract class ModelRunState<Output extends RunOutput | TeamRunOutput> ex
 /** The state of one agent run. */
 export class AgentRunState extends ModelRunState<RunOutput> {
   constructor(input: AgentRunInput, log: RunEventLog, now: () => Date = () => new Date()) {
-    super(outputFromRecordOf.agent(runRecordOf(input)), log, now);
+    super(seededOutput(outputFromRecordOf.agent(runRecordOf(input)), input.seed), log, now);
   }
 }
 

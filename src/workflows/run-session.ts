@@ -80,7 +80,9 @@ export async function readRunSession(input: RunInput, state: SessionAwareState):
   } catch (err) {
     throw isCancellation(err) ? err : sessionCallFailure(err, input, 'read');
   }
-  state.joinSession(historyMessages(context.turns), mergeSessionState(context.sessionState, input.sessionState));
+  // A fork starts from the conversation it was forked from, which holds the history that run had.
+  const history = input.seed ? [] : historyMessages(context.turns);
+  state.joinSession(history, mergeSessionState(context.sessionState, input.sessionState));
   return { baseline: context.sessionState };
 }
 
@@ -127,6 +129,7 @@ export function sessionWriteOf(
   return {
     runId: input.runId,
     ...(turn ? { turn } : {}),
+    ...(turn && input.seed?.replacesTurn ? { replacesRunId: input.seed.fromRunId } : {}),
     ...(changes ? { changes } : {}),
     ...(input.userId !== undefined ? { userId: input.userId } : {}),
     at: new Date().toISOString(),

@@ -75,7 +75,8 @@ export async function kernSession(carried: SessionSnapshot): Promise<void> {
       session.sessionState = applySessionStateChanges(session.sessionState, request.changes);
       if (request.turn) {
         // Bounded here too, in bytes, whoever wrote it: a session must always fit in its continue-as-new.
-        const turns = [...session.turns, boundTurnBytes(request.turn)].slice(-SESSION_TURNS_KEPT);
+        const kept = session.turns.filter((turn) => turn.runId !== request.replacesRunId);
+        const turns = [...kept, boundTurnBytes(request.turn)].slice(-SESSION_TURNS_KEPT);
         session.turns = keepTurnsWithin(turns, MAX_SESSION_TURNS_BYTES);
       }
       session.writtenBy = [...(session.writtenBy ?? []), request.runId].slice(-SESSION_WRITES_REMEMBERED);

@@ -1,4 +1,5 @@
 import { RunEvent, TeamRunEvent, isContinueEvent, pauseRequirementsOf, type AnyRunEvent } from '../shared/events';
+import { seededOutput } from '../shared/forks';
 import { outputFromRecordOf, runRecordOf } from '../shared/run-record';
 import type { RunError, RunOutput, TeamRunOutput } from '../shared/run-output';
 import { RunStatus, isTerminalStatus } from '../shared/run-status';
@@ -18,7 +19,7 @@ type MemberInput = AgentRunInput | TeamRunInput;
  */
 export class TeamRunState extends ModelRunState<TeamRunOutput> {
   constructor(input: TeamRunInput, log: RunEventLog, now: () => Date = () => new Date()) {
-    super(outputFromRecordOf.team(runRecordOf(input)), log, now);
+    super(seededOutput(outputFromRecordOf.team(runRecordOf(input)), input.seed), log, now);
   }
 
   /** A member run has started. */

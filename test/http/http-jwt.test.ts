@@ -208,6 +208,14 @@ describe('scopes', () => {
     // Reading a component's runs needs read and run, as there.
     expect((await get('/agents/researcher/runs', readOnly)).status).toBe(403);
     expect((await get('/agents/researcher/runs', await token('ada', ['agents:read', 'agents:run']))).status).toBe(200);
+    // A run's checkpoints likewise; forking a session needs the agent's run scope, as there.
+    expect((await get('/agents/researcher/runs/r/checkpoints?session_id=s', readOnly)).status).toBe(403);
+    const fork = (jwt: string) => postForm(`${base}/agents/researcher/sessions/no-such-session/fork`, {}, bearer(jwt));
+    expect(await json(await fork(readOnly))).toEqual({
+      status: 403,
+      body: { detail: 'Insufficient permissions. Required scope(s): agents:run' },
+    });
+    expect((await fork(await token('ada', ['agents:researcher:run']))).status).toBe(404);
   });
 
   test('lists and /config show only the components the token may read', async () => {

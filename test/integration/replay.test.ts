@@ -48,31 +48,39 @@ const anAgent: AgentSpec = {
   maxToolRounds: 1,
 };
 
+const aTeam: ComponentSpec = { ...anAgent, kind: 'team', mode: 'coordinate', members: [anAgent] };
+const aWorkflow: ComponentSpec = {
+  kind: 'workflow',
+  id: 'w',
+  name: 'W',
+  steps: [{ type: 'step', name: 'S', component: anAgent }],
+};
+const aSeed = { fromRunId: 'r', messageIndex: 1, messages: [{ role: 'user' as const, content: 'q' }] };
+const upTo = (newest: number) => Array.from({ length: newest }, (_, i) => i + 1);
+
 /**
- * The newest format kern writes for each run workflow type: what a scheduled run of it carries. Format 7 changed only
- * how a team's members and a workflow's agent and team steps are written, so an agent run's input never needs it.
+ * The formats kern writes for each run workflow type. Format 7 changed only how a team's members and a workflow's
+ * agent and team steps are written, so an agent run's input never needs it; format 8 is a fork's, and a workflow run
+ * is never forked.
  */
-const newestFormatOf: Record<string, number> = Object.fromEntries(
-  (
-    [
-      ['agentRun', anAgent],
-      ['teamRun', { ...anAgent, kind: 'team', mode: 'coordinate', members: [anAgent] }],
-      [
-        'workflowRun',
-        { kind: 'workflow', id: 'w', name: 'W', steps: [{ type: 'step', name: 'S', component: anAgent }] },
-      ],
-    ] satisfies Array<[string, ComponentSpec]>
-  ).map(([type, component]) => [type, runInputVersionOf({ scheduleId: 's' }, component)]),
-);
+const writtenFormats: Record<string, number[]> = {
+  agentRun: [...upTo(6), 8],
+  teamRun: upTo(8),
+  workflowRun: upTo(7),
+};
 
 test('every run workflow type has histories of each format kern writes, a cancelled run among each', () => {
   // Format 1 (no suffix) is what the first kern wrote; each later format is still written for the runs that need it
   // (see `runInputVersionOf`), so every one of them has its histories.
-  expect(newestFormatOf).toEqual({ agentRun: 6, teamRun: RUN_INPUT_VERSION, workflowRun: RUN_INPUT_VERSION });
+  expect(RUN_INPUT_VERSION).toBe(8);
+  expect([anAgent, aTeam, aWorkflow].map((component) => runInputVersionOf({ scheduleId: 's' }, component))).toEqual([
+    6, 7, 7,
+  ]);
+  expect([anAgent, aTeam].map((component) => runInputVersionOf({ seed: aSeed }, component))).toEqual([8, 8]);
   const missing = Object.keys(workflows)
     .filter((type) => type !== 'kernSession')
     .flatMap((type) =>
-      Array.from({ length: newestFormatOf[type]! }, (_, i) => i + 1).flatMap((version) => {
+      writtenFormats[type]!.flatMap((version) => {
         const recorded = files.filter((file) => file.startsWith(`${type}-`) && ofFormat(file, version));
         return recorded.some((file) => file.includes('cancelled')) ? [] : [`${type}, format ${version}`];
       }),

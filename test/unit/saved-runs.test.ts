@@ -99,7 +99,7 @@ describe('run inputs saved before format 7 read as format 7 writes them', () => 
     });
   });
 
-  test('a format-7 input is read as it is, and one newer than this worker fails with what to do', () => {
+  test('a format-8 input is read as it is, and one newer than this worker fails with what to do', () => {
     const agent: AgentSpec = { ...savedAgent('a'), kind: 'agent' } as AgentSpec;
     const input = { ...base, version: RUN_INPUT_VERSION, kind: 'agent', agent };
     expect(readRunInput(input, 'agent')).toBe(input);
@@ -114,5 +114,11 @@ describe('run inputs saved before format 7 read as format 7 writes them', () => 
     expect(runInputVersionOf({}, { ...agent, kind: 'team', mode: 'coordinate', members: [agent] })).toBe(7);
     const functionsOnly = { kind: 'workflow', id: 'w', name: 'W', steps: [{ type: 'step', name: 'S', executor: 'f' }] };
     expect(runInputVersionOf({}, functionsOnly as never)).toBe(2);
+  });
+
+  test('a fork is written as format 8, which older workers leave to newer ones', () => {
+    const agent = { ...savedAgent('a'), kind: 'agent' } as AgentSpec;
+    const seed = { fromRunId: 'r', messageIndex: 1, messages: [{ role: 'user' as const, content: 'hi' }] };
+    expect(runInputVersionOf({ seed }, agent)).toBe(8);
   });
 });
