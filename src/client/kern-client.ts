@@ -10,7 +10,8 @@ import { cancelRun, type CancelOptions } from './cancel';
 import { continueRun } from './continue';
 import { countRuns, listRuns, type RunListFilter, type RunPage, type SessionListFilter } from './listing';
 import { getRunOutput, peekRun, waitForRun, waitForRunOrPause, type WaitOptions } from './run-outputs';
-import { KernSchedule, createSchedule, listSchedules, type ScheduleInfo } from './schedules';
+import { KernSchedule, createSchedule, listSchedules, updateSchedule, type ScheduleInfo } from './schedules';
+import { scheduleTimesOf, type ScheduleTimes } from './schedule-options';
 import {
   countSessions,
   createSession,
@@ -316,6 +317,30 @@ export class KernClient {
       throw this.access.unreachableOr(err);
     }
     return this.schedule(input.scheduleId);
+  }
+
+  /**
+   * Changes a kern schedule's times (`cron`, `interval`, `offset`, `timezone`, as `schedule` takes them) or the run
+   * input its firings start with (`input`, from a component's `scheduleFor` with the schedule's id), keeping its id,
+   * pause, note, overlap policy and creation time (see `updateSchedule` in `client/schedules.ts` for how, on
+   * Temporal). Throws `ScheduleNotFound` for an unknown id, `InvalidInputError` for times kern or Temporal refuses
+   * (then nothing changed).
+   */
+  async updateSchedule(
+    scheduleId: string,
+    update: { times?: ScheduleTimes; input?: RunInput & { scheduleId: string } },
+  ): Promise<KernSchedule> {
+    const times = update.times && scheduleTimesOf(update.times);
+    try {
+      await updateSchedule(this.temporal, this.taskQueue, scheduleId, {
+        ...(times ? { times } : {}),
+        ...(update.input ? { input: update.input } : {}),
+      });
+      if (update.input) await this.startSession(runRecordOf(update.input));
+    } catch (err) {
+      throw this.access.unreachableOr(err);
+    }
+    return this.schedule(scheduleId);
   }
 
   /** The handle of a kern schedule by id (not checked: {@link KernSchedule.describe} throws for an unknown one). */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   ScheduleAlreadyRunning,
   ScheduleNotFoundError,
@@ -57,7 +58,7 @@ const SCHEDULE_MEMO = 'kernSchedule';
 type ScheduleMemo = Pick<
   ScheduleInfo,
   'kind' | 'componentId' | 'componentName' | 'input' | 'sessionId' | 'userId' | 'cron' | 'interval' | 'timezone'
-> & { createdAt: string };
+> & { createdAt: string; updatedAt?: string };
 
 /**
  * Creates the Temporal Schedule that starts `input` (a run input written for a schedule: `scheduleId` set) at the
@@ -68,6 +69,7 @@ export async function createSchedule(
   taskQueue: string,
   input: RunInput & { scheduleId: string },
   options: Pick<ScheduleOptions, 'overlap' | 'paused' | 'note'> & ScheduleTimesOf,
+  made: { createdAt?: string; updatedAt?: string } = {},
 ): Promise<void> {
   const record = runRecordOf(input);
   const overlap = options.overlap ?? 'skip';
@@ -84,7 +86,8 @@ export async function createSchedule(
     cron: options.cron,
     ...(options.interval ? { interval: options.interval } : {}),
     timezone: options.timezone,
-    createdAt: record.createdAt,
+    createdAt: made.createdAt ?? record.createdAt,
+    ...(made.updatedAt !== undefined ? { updatedAt: made.updatedAt } : {}),
   };
   try {
     await temporal.schedule.create({
@@ -213,7 +216,76 @@ function scheduleInfoOf(
       ? described.info.runningActions.flatMap((action) => runIdOfWorkflow(action.workflow.workflowId) ?? [])
       : [],
     runCount: described?.info.numActionsTaken ?? 0,
-    createdAt: described?.info.createdAt.toISOString() ?? memo.createdAt,
-    ...(described?.info.lastUpdatedAt ? { updatedAt: described.info.lastUpdatedAt.toISOString() } : {}),
+    // An updated schedule was made again (see `updateSchedule`): its memo keeps when it was first created.
+    createdAt:
+      memo.updatedAt === undefined ? (described?.info.createdAt.toISOString() ?? memo.createdAt) : memo.createdAt,
+    ...(described?.info.lastUpdatedAt
+      ? { updatedAt: described.info.lastUpdatedAt.toISOString() }
+      : memo.updatedAt !== undefined
+        ? { updatedAt: memo.updatedAt }
+        : {}),
   };
 }
+
+/** What {@link updateSchedule} changes: the times, the run input, or both; the rest stays. */
+export interface ScheduleUpdate {
+  times?: ScheduleTimesOf;
+  /** The run input its firings start with (written for this schedule: `scheduleId` set to its id). */
+  input?: RunInput & { scheduleId: string };
+}
+
+/**
+ * Changes a schedule's times or run input, keeping its id, pause, note, overlap policy and creation time. Temporal
+ * keeps a schedule's memo (where kern keeps the cron text and input as given) as it was created, so the schedule is
+ * made again under its id: the new settings are first tried on a paused schedule of a throwaway id (a cron or time
+ * zone Temporal refuses changes nothing), then the schedule is deleted and created anew. Temporal's own count and
+ * list of the schedule's recent firings start again; its runs, going or ended, stay, and are listed by its id.
+ */
+export async function updateSchedule(
+  temporal: Client,
+  taskQueue: string,
+  scheduleId: string,
+  update: ScheduleUpdate,
+): Promise<void> {
+  const handle = temporal.schedule.getHandle(temporalScheduleIdFor(scheduleId));
+  let old: ScheduleDescription;
+  try {
+    old = await handle.describe();
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) throw new ScheduleNotFound(scheduleId);
+    throw err;
+  }
+  const memo = old.memo?.[SCHEDULE_MEMO] as ScheduleMemo | undefined;
+  const oldInput = old.action.type === 'startWorkflow' ? (old.action.args?.[0] as ScheduledInput) : undefined;
+  if (!memo || !oldInput) throw new ScheduleNotFound(scheduleId);
+  const input = update.input ?? oldInput;
+  const oldTimes = { cron: memo.cron, timezone: memo.timezone, ...(memo.interval ? { interval: memo.interval } : {}) };
+  const times = update.times ?? oldTimes;
+  const kept = {
+    overlap: scheduleInfoOf(scheduleId, old, old)!.overlap,
+    paused: old.state.paused,
+    ...(old.state.note ? { note: old.state.note } : {}),
+  };
+  const trial = { ...input, scheduleId: `${scheduleId}-update-check-${randomUUID()}` };
+  await createSchedule(temporal, taskQueue, trial, { ...times, paused: true });
+  await temporal.schedule.getHandle(temporalScheduleIdFor(trial.scheduleId)).delete();
+  await handle.delete();
+  try {
+    await createSchedule(
+      temporal,
+      taskQueue,
+      { ...input, scheduleId },
+      { ...times, ...kept },
+      {
+        createdAt: memo.createdAt,
+        updatedAt: new Date().toISOString(),
+      },
+    );
+  } catch (err) {
+    // Temporal failed between the delete and the create: the schedule is put back as it was, if it can be.
+    await createSchedule(temporal, taskQueue, oldInput, { ...oldTimes, ...kept }, memo).catch(() => undefined);
+    throw err;
+  }
+}
+
+type ScheduledInput = RunInput & { scheduleId: string };

@@ -246,6 +246,7 @@ const ROUTE_NEEDS: Array<[method: string, path: RegExp, need: (match: RegExpExec
   ['PATCH', /^\/sessions\/[^/]+$/, () => [{ family: 'sessions', action: 'write' }]],
   ['GET', /^\/schedules(\/[^/]+(\/runs(\/[^/]+)?)?)?$/, () => [{ family: 'schedules', action: 'read' }]],
   ['POST', /^\/schedules(\/[^/]+\/(enable|disable|trigger))?$/, () => [{ family: 'schedules', action: 'write' }]],
+  ['PATCH', /^\/schedules\/[^/]+$/, () => [{ family: 'schedules', action: 'write' }]],
   ['DELETE', /^\/schedules\/[^/]+$/, () => [{ family: 'schedules', action: 'delete' }]],
   ['GET', /^\/approvals(\/[^/]+(\/status)?)?$/, () => [{ family: 'approvals', action: 'read' }]],
   ['POST', /^\/approvals\/[^/]+\/resolve$/, () => [{ family: 'approvals', action: 'write' }]],

@@ -34,6 +34,7 @@ export function scheduleRoutes(catalog: Catalog, connect: () => Promise<ServerDe
     .get('/', (c) => listSchedules(c, route))
     .post('/', (c) => createSchedule(c, route))
     .get('/:scheduleId', async (c) => c.json(wireSchedule(await describe(c, route))))
+    .patch('/:scheduleId', (c) => updateSchedule(c, route))
     .delete('/:scheduleId', (c) => deleteSchedule(c, route))
     .post('/:scheduleId/trigger', (c) => triggerSchedule(c, route))
     .get('/:scheduleId/runs', (c) => listScheduleRuns(c, route))
@@ -67,16 +68,7 @@ async function createSchedule(c: Context, { catalog, connect }: ScheduleRoute): 
   const body = ScheduleCreate.safeParse(await c.req.json().catch(() => undefined));
   if (!body.success) throw bodyProblems(body.error);
   const { name, cron_expr, endpoint, method, payload, timezone } = body.data;
-  const target = /^\/([a-z]+)\/([^/]+)\/runs$/.exec(endpoint);
-  const kind = target ? kindOfRoute(target[1]!) : undefined;
-  const component = kind && catalog.find(kind, decodeURIComponent(target![2]!));
-  if (method !== 'POST' || !component) {
-    throw fieldProblem(
-      'endpoint',
-      "kern schedules start runs: endpoint must be POST /agents/{id}/runs (or teams, workflows) of one of this server's components",
-      endpoint,
-    );
-  }
+  const component = runTarget(catalog, endpoint, method);
   if (!cron_expr) throw fieldProblem('cron_expr', 'kern schedules need a cron expression', cron_expr);
   const caller = callerIn(c);
   mayRun(caller, component.kind, component.id);
@@ -105,6 +97,70 @@ async function createSchedule(c: Context, { catalog, connect }: ScheduleRoute): 
       throw new Conflict(`Schedule with name '${err.scheduleId}' already exists`);
     throw err;
   }
+}
+
+/** The component whose run route `endpoint` is, or the 422 that says what a kern schedule can call. */
+function runTarget(catalog: Catalog, endpoint: string, method: string) {
+  const target = /^\/([a-z]+)\/([^/]+)\/runs$/.exec(endpoint);
+  const kind = target ? kindOfRoute(target[1]!) : undefined;
+  const component = kind && catalog.find(kind, decodeURIComponent(target![2]!));
+  if (method !== 'POST' || !component) {
+    throw fieldProblem(
+      'endpoint',
+      "kern schedules start runs: endpoint must be POST /agents/{id}/runs (or teams, workflows) of one of this server's components",
+      endpoint,
+    );
+  }
+  return component;
+}
+
+/**
+ * `PATCH /schedules/{id}`: new times (`cron_expr`, `timezone`), or a new run to start (`payload`, `endpoint`); what
+ * is not given stays. The schedule keeps its id, pause and creation time (see `KernClient.updateSchedule`).
+ */
+async function updateSchedule(c: Context, route: ScheduleRoute): Promise<Response> {
+  const info = await describe(c, route);
+  const body = ScheduleChange.safeParse(await c.req.json().catch(() => undefined));
+  if (!body.success) throw bodyProblems(body.error);
+  const { name, cron_expr, endpoint, method, payload, timezone } = body.data;
+  if (name != null && name !== info.scheduleId) {
+    throw fieldProblem('name', "a kern schedule's name is its id, which cannot change: create a new schedule", name);
+  }
+  if (cron_expr === '') throw fieldProblem('cron_expr', 'kern schedules need a cron expression', cron_expr);
+  const newRun = endpoint != null || method != null || payload != null;
+  const component = newRun
+    ? runTarget(route.catalog, endpoint ?? `/${RUN_KINDS[info.kind].route}/${info.componentId}/runs`, method ?? 'POST')
+    : route.catalog.find(info.kind, info.componentId);
+  if (!component) {
+    throw fieldProblem(
+      'endpoint',
+      "the schedule's component is not served here: give a new endpoint",
+      info.componentId,
+    );
+  }
+  const caller = callerIn(c);
+  mayRun(caller, component.kind, component.id);
+  const { userId: user_id, sessionId: session_id } = startedAs(caller, {
+    userId: payload?.user_id ?? info.userId,
+    sessionId: payload?.session_id ?? info.sessionId,
+  });
+  const { client } = await route.connect();
+  await refuseOthersSession(client, caller, session_id);
+  const times = {
+    cron: cron_expr ?? info.cron,
+    timezone: timezone ?? info.timezone,
+    ...(info.interval ? { interval: info.interval.everyMs, offset: info.interval.offsetMs } : {}),
+  };
+  const { input } = component.scheduleFor({
+    id: info.scheduleId,
+    ...times,
+    input: payload?.message ?? info.input,
+    ...(session_id !== undefined ? { sessionId: session_id } : {}),
+    ...(user_id !== undefined ? { userId: user_id } : {}),
+    ...(payload?.session_state !== undefined ? { sessionState: payload.session_state } : {}),
+  });
+  const schedule = await found(() => client.updateSchedule(info.scheduleId, { times, ...(newRun ? { input } : {}) }));
+  return c.json(wireSchedule(await found(() => schedule.describe())));
 }
 
 /** `DELETE /schedules/{id}`: the schedule goes; its runs stay. */
@@ -233,6 +289,24 @@ const ScheduleCreate = z.object({
   timeout_seconds: z.literal(3600).default(3600),
   max_retries: z.literal(0).default(0),
   retry_delay_seconds: z.literal(60).default(60),
+});
+
+/** The framework's `ScheduleUpdate`: every field optional (what is not given stays); `null` is not given. */
+const ScheduleChange = z.object({
+  name: ScheduleCreate.shape.name.nullish(),
+  cron_expr: z.string().max(128).nullish(),
+  endpoint: z.string().max(512).nullish(),
+  method: z
+    .string()
+    .max(10)
+    .transform((value) => value.toUpperCase())
+    .nullish(),
+  description: z.string().max(1024).nullish(),
+  payload: ScheduleCreate.shape.payload.nullish(),
+  timezone: z.string().max(64).nullish(),
+  timeout_seconds: z.literal(3600).nullish(),
+  max_retries: z.literal(0).nullish(),
+  retry_delay_seconds: z.literal(60).nullish(),
 });
 
 /** The schedule id in the path; one no schedule can have (too long, control characters) is a 404 at once. */

@@ -109,6 +109,46 @@ describe('the /schedules routes', () => {
       });
     }
 
+    // PATCH: new times, then a new run to start; the rest stays, its runs stay listed under it.
+    const patch = async (body: unknown) => {
+      const response = await fetch(`${base}/schedules/${name}`, json('PATCH', body));
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    const retimed = await patch({ cron_expr: '30 8 * * 1-5' });
+    expect(retimed).toMatchObject({
+      status: 200,
+      body: {
+        id: name,
+        cron_expr: '30 8 * * 1-5',
+        timezone: 'Europe/Paris',
+        enabled: true,
+        created_at: schedule.created_at,
+      },
+    });
+    expect(retimed.body.payload).toEqual(schedule.payload);
+    expect((await patch({ cron_expr: 'every now and then' })).status).toBe(422);
+    // A change Temporal refuses changes nothing, and leaves nothing behind.
+    expect(await (await fetch(`${base}/schedules/${name}`)).json()).toMatchObject({ cron_expr: '30 8 * * 1-5' });
+    const all = (await (await fetch(`${base}/schedules?limit=1000`)).json()) as typeof listed;
+    expect(all.data.filter((s) => s.id.startsWith(name)).map((s) => s.id)).toEqual([name]);
+    expect(await patch({ name: 'another-name' })).toMatchObject({ status: 422 });
+    expect((await patch({ cron_expr: '0 9 * * *' })).status).toBe(200);
+    expect((await fetch(`${base}/schedules/nothing-${name}`, json('PATCH', { cron_expr: '0 9 * * *' }))).status).toBe(
+      404,
+    );
+    const rerun = await patch({ payload: { message: 'Evening brief' } });
+    expect(rerun.body).toMatchObject({ cron_expr: '0 9 * * *', payload: { message: 'Evening brief', user_id: 'ana' } });
+    h.model.replyWhen('Evening brief', { text: 'Calm night.' });
+    const evening = (await (await fetch(`${base}/schedules/${name}/trigger`, json('POST'))).json()) as {
+      run_id: string;
+    };
+    expect((await h.waitForStatus(evening.run_id, RunStatus.completed)).content).toBe('Calm night.');
+    const both = await eventually(
+      async () => (await (await fetch(`${base}/schedules/${name}/runs`)).json()) as { data: Array<{ run_id: string }> },
+      (page) => page.data.length === 2,
+    );
+    expect(both.data.map((r) => r.run_id)).toEqual([evening.run_id, run.run_id]);
+
     expect((await fetch(`${base}/schedules/${name}`, { method: 'DELETE' })).status).toBe(204);
     expect((await fetch(`${base}/schedules/${name}`)).status).toBe(404);
   });
