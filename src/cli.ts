@@ -3,6 +3,8 @@ import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { ConnectionSettings } from './client/connection-settings';
+import { prunePayloadStore } from './client/payload-store';
+import { durationMs } from './client/run-options';
 import { createServer, OpenServerRefused } from './server';
 import { startWorker } from './worker';
 import { serveWorkerHealth } from './worker/health';
@@ -21,6 +23,9 @@ const usage = `Usage:
                                                      serve the app's runs over HTTP (the AgentOS API); on an
                                                      address other machines reach only with auth configured,
                                                      or with --allow-unauthenticated
+  kern payloads prune --older-than <duration> [--dir <directory>]
+                                                     delete the payloads in KERN_PAYLOAD_DIR (or --dir) not written
+                                                     for that long: give the namespace's retention (e.g. 30d)
   <module>: a JavaScript module, or TypeScript (.ts) when tsx is installed beside kern
   [connection]: [--address host:port] [--namespace <name>] [--profile <name>], over the environment and
                 Temporal's config file (temporal.toml); TLS and API keys from those (see docs/deploy.md)
@@ -29,12 +34,15 @@ Environment: TEMPORAL_ADDRESS (localhost:7233), TEMPORAL_NAMESPACE (default), TE
 TEMPORAL_TLS_* and TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE (as Temporal's CLI reads them), KERN_TASK_QUEUE (kern),
 KERN_DEPLOYMENT_NAME and KERN_BUILD_ID (Worker Versioning), OPENAI_API_KEY and OPENAI_BASE_URL for the models (worker); for serve: OS_SECURITY_KEY or KERN_SECURITY_KEY
 (bearer auth), JWT_VERIFICATION_KEY or JWT_JWKS_FILE with JWT_ALGORITHM, JWT_AUDIENCE, JWT_ISSUER (JWT auth,
-scopes and per-user isolation), KERN_CORS_ORIGINS (comma-separated CORS origins).`;
+scopes and per-user isolation), KERN_CORS_ORIGINS (comma-separated CORS origins). For all: KERN_ENCRYPTION_KEYS
+(id:base64 AES-256 keys, newest first: payloads encrypted), KERN_PAYLOAD_DIR and KERN_PAYLOAD_THRESHOLD_BYTES (large
+payloads kept outside history); see docs/payloads.md.`;
 
 /** `kern <command>`: the command-line entry point. */
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (command === 'serve') return serveCommand(rest);
+  if (command === 'payloads') return payloadsCommand(rest);
   if (command !== 'worker') {
     console.error(command ? `kern: unknown command '${command}'\n\n${usage}` : usage);
     process.exitCode = 2;
@@ -169,6 +177,21 @@ function loadTypeScriptIfNeeded(app: string): void {
 }
 
 /** `kern serve`: the app's agents, teams and workflows over HTTP until SIGINT or SIGTERM. */
+/** `kern payloads prune`: the payload store's files older than the namespace's retention go. */
+async function payloadsCommand(args: string[]): Promise<void> {
+  const [action, ...rest] = args;
+  const { values } = parseArgs({ args: rest, options: { 'older-than': { type: 'string' }, dir: { type: 'string' } } });
+  const directory = values.dir ?? process.env.KERN_PAYLOAD_DIR;
+  const retentionMs = values['older-than'] !== undefined ? durationMs(values['older-than']) : NaN;
+  if (action !== 'prune' || !directory || !(retentionMs > 0)) {
+    console.error(`kern payloads: give prune, --older-than <duration> and --dir (or KERN_PAYLOAD_DIR)\n\n${usage}`);
+    process.exitCode = 2;
+    return;
+  }
+  const deleted = await prunePayloadStore(directory, retentionMs);
+  console.log(`kern payloads: deleted ${deleted} payload(s) not written for ${values['older-than']} from ${directory}`);
+}
+
 async function serveCommand(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,

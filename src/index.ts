@@ -41,6 +41,9 @@ export {
 export type { TracingOptions } from './client/tracing';
 export type { SubscribeOptions } from './client/subscription';
 export type { ConnectionSettings } from './client/connection-settings';
+export { kernDataConverter, payloadSettingsFromEnv, type PayloadSettings } from './client/data-converter';
+export { EncryptionCodec, type EncryptionKey } from './client/payload-encryption';
+export { LocalPayloadStore, prunePayloadStore } from './client/payload-store';
 export type { WaitOptions } from './client/run-outputs';
 export { MAX_INPUT_BYTES, type RunOptions } from './client/run-options';
 export { cancelRun, continueRun } from './client/default-client';

@@ -31,6 +31,7 @@ import {
 import { startRun, startSession } from './start';
 import { eventsSoFar, subscribe, type SubscribeOptions } from './subscription';
 import { resolveConnection } from './connection-settings';
+import { kernDataConverter, payloadSettingsFromEnv, type PayloadSettings } from './data-converter';
 import { TemporalAccess } from './temporal-access';
 import { tracingPlugin, type TracingOptions } from './tracing';
 
@@ -52,6 +53,12 @@ export interface KernClientOptions {
   profile?: string;
   /** `KERN_TASK_QUEUE`, default `kern`: where runs are started, and what workers listen on. */
   taskQueue?: string;
+  /**
+   * Payloads encrypted and large ones kept outside history (see docs/payloads.md); default from the environment
+   * (`KERN_ENCRYPTION_KEYS`, `KERN_PAYLOAD_DIR`). Workers need the same. Not with `client`: give that one the data
+   * converter (`kernDataConverter`) yourself.
+   */
+  payloads?: PayloadSettings;
   /** An existing Temporal client to use instead of connecting. */
   client?: Client;
   /** Who this client is in Temporal's history (who cancelled a run, for example); default `kern client @ <host>`. */
@@ -96,9 +103,11 @@ export class KernClient {
     } catch (err) {
       throw new TemporalUnreachable(address, err);
     }
+    const dataConverter = kernDataConverter(options.payloads ?? payloadSettingsFromEnv());
     const client = new Client({
       connection,
       namespace,
+      ...(dataConverter ? { dataConverter } : {}),
       identity: options.identity ?? `kern client @ ${hostname()}`,
       ...(options.tracing ? { plugins: [tracingPlugin(options.tracing, 'kern-client').plugin] } : {}),
     });

@@ -23,6 +23,8 @@ import { RunFeeds } from './run-feeds';
 import { runRoutes } from './run-routes';
 import { scheduleRoutes } from './schedule-routes';
 import { sessionRoutes } from './session-routes';
+import { codecRoutes } from './codec-routes';
+import { payloadSettingsFromEnv, type PayloadSettings } from '../client/data-converter';
 import { DEFAULT_WEB_SOCKET_LIMITS, workflowSocket, type WebSocketLimits } from './workflow-socket';
 
 /** How {@link createServer} is set up. Unset fields come from the environment, then from the defaults. */
@@ -55,6 +57,11 @@ export interface ServerOptions {
   allowUnauthenticated?: boolean;
   /** Bounds of the WebSocket at `/workflows/ws`; see {@link WebSocketLimits}. */
   webSocket?: Partial<WebSocketLimits>;
+  /**
+   * Payloads encrypted and large ones kept outside history (docs/payloads.md), for the client the server connects and
+   * for its codec server (`/codec/decode`, `/codec/encode`, served when either is set); default from the environment.
+   */
+  payloads?: PayloadSettings;
 }
 
 /** kern's HTTP server: mount {@link KernServer.fetch} in any fetch-style server, or {@link KernServer.listen}. */
@@ -90,6 +97,7 @@ export function createServer(options: ServerOptions): KernServer {
       .map((origin) => origin.trim())
       .filter(Boolean);
   const webSocketLimits = { ...DEFAULT_WEB_SOCKET_LIMITS, ...options.webSocket };
+  const payloads = options.payloads ?? payloadSettingsFromEnv();
   const checkToken = (token: string) => securityKey !== undefined && sameText(token, securityKey);
 
   // Creating the server never waits for Temporal: the first request that needs it connects. A failed connection is
@@ -97,7 +105,9 @@ export function createServer(options: ServerOptions): KernServer {
   let deps: Promise<ServerDeps> | undefined;
   let ownedClient: KernClient | undefined;
   const connect = (): Promise<ServerDeps> => {
-    deps ??= (options.client ? Promise.resolve(options.client) : KernClient.connect(options.temporal)).then(
+    deps ??= (
+      options.client ? Promise.resolve(options.client) : KernClient.connect({ ...options.temporal, payloads })
+    ).then(
       (client) => {
         if (!options.client) ownedClient = client;
         return { client, catalog, feeds: new RunFeeds(client) };
@@ -179,6 +189,8 @@ export function createServer(options: ServerOptions): KernServer {
   app.route('/sessions', sessionRoutes(catalog, connect));
   app.route('/schedules', scheduleRoutes(catalog, connect));
   app.route('/approvals', approvalRoutes(connect));
+  const codec = codecRoutes(payloads);
+  if (codec) app.route('/codec', codec);
   app.route('/', notProvidedRoutes());
 
   app.notFound((c) => c.json({ detail: 'Not Found' }, 404));

@@ -5,6 +5,7 @@ import type { KernApp } from '../define/app';
 import type { StepFunction } from '../define/contracts';
 import { InvalidInputError, TemporalUnreachable } from '../shared/errors';
 import { resolveConnection } from '../client/connection-settings';
+import { kernDataConverter, payloadSettingsFromEnv, type PayloadSettings } from '../client/data-converter';
 import { tracingPlugin, type TracingOptions } from '../client/tracing';
 import { bundleWorkflows, prebuiltWorkflowBundle } from './bundle';
 
@@ -23,6 +24,11 @@ export interface StartWorkerOptions {
   namespace?: string;
   /** The profile of Temporal's config file to connect with; default `TEMPORAL_PROFILE`, else `default`. */
   profile?: string;
+  /**
+   * Payloads encrypted and large ones kept outside history, as the clients have them (see docs/payloads.md); default
+   * from the environment (`KERN_ENCRYPTION_KEYS`, `KERN_PAYLOAD_DIR`).
+   */
+  payloads?: PayloadSettings;
   /** An existing connection to use (not closed by `shutdown`). */
   connection?: NativeConnection;
   /** Where model calls go; defaults to `OPENAI_API_KEY` / `OPENAI_BASE_URL` of this process. */
@@ -119,8 +125,10 @@ export async function startWorker(options: StartWorkerOptions): Promise<KernWork
     throw new TemporalUnreachable(address, err);
   }
   const tracing = options.tracing ? tracingPlugin(options.tracing, 'kern-worker') : undefined;
+  const dataConverter = kernDataConverter(options.payloads ?? payloadSettingsFromEnv());
   const worker = await Worker.create({
     connection,
+    ...(dataConverter ? { dataConverter } : {}),
     ...(tracing ? { plugins: [tracing.plugin] } : {}),
     namespace,
     taskQueue,

@@ -22,7 +22,7 @@ export interface Harness {
 /** Worker options a test may change. */
 export type WorkerTuning = Pick<
   StartWorkerOptions,
-  'heartbeatInterval' | 'modelIdleTimeout' | 'streamBatchWindows' | 'maxConcurrentActivities'
+  'heartbeatInterval' | 'modelIdleTimeout' | 'streamBatchWindows' | 'maxConcurrentActivities' | 'payloads'
 >;
 
 let runtimeInstalled = false;

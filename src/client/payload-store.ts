@@ -1,0 +1,111 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  ExternalStorage,
+  StorageDriverClaim,
+  type Payload,
+  type StorageDriver,
+  type StorageDriverRetrieveContext,
+  type StorageDriverStoreContext,
+} from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+
+/**
+ * Large payloads kept outside Temporal's history, with Temporal's own mechanism (`DataConverter.externalStorage`, in
+ * the pinned SDK): a payload over the threshold (default 256 KiB) is written to a store and history holds a small
+ * reference to it; whoever reads it (worker, client, codec server) reads it back from the store. This is the store
+ * for one machine, or for machines that share a directory: a local directory, files named by the SHA-256 of the
+ * payload they hold, so a payload written twice (a retried activity, the same input given again) is stored once.
+ *
+ * Files are never changed once written. Writing a payload again touches its file, and {@link prunePayloadStore}
+ * deletes the files untouched for longer than the namespace's retention, after which no execution in Temporal can
+ * refer to them any more.
+ */
+
+/** The default threshold: Temporal's (256 KiB). */
+export const DEFAULT_PAYLOAD_THRESHOLD_BYTES = 256 * 1024;
+
+/** The claim key: the SHA-256 of the payload, in hex. */
+const SHA256 = 'sha256';
+
+export class LocalPayloadStore implements StorageDriver {
+  readonly name = 'kern-local';
+  readonly type = 'kern.local-directory';
+
+  constructor(readonly directory: string) {}
+
+  async store(_context: StorageDriverStoreContext, payloads: Payload[]): Promise<StorageDriverClaim[]> {
+    return Promise.all(
+      payloads.map(async (payload) => {
+        const bytes = temporal.api.common.v1.Payload.encode(payload).finish();
+        const digest = createHash('sha256').update(bytes).digest('hex');
+        const file = this.fileOf(digest);
+        const now = new Date();
+        try {
+          // Stored already: touched, so pruning counts its retention from this write.
+          await utimes(file, now, now);
+        } catch {
+          await mkdir(path.dirname(file), { recursive: true });
+          // Written whole or not at all: readers never see half a file.
+          const partial = `${file}.${randomUUID()}.partial`;
+          await writeFile(partial, bytes);
+          await rename(partial, file);
+        }
+        return new StorageDriverClaim({ [SHA256]: digest });
+      }),
+    );
+  }
+
+  async retrieve(_context: StorageDriverRetrieveContext, claims: StorageDriverClaim[]): Promise<Payload[]> {
+    return Promise.all(
+      claims.map(async (claim) => {
+        const digest = claim.claimData[SHA256] ?? '';
+        if (!/^[0-9a-f]{64}$/.test(digest)) throw new Error(`kern payload store: not a payload reference: ${digest}`);
+        let bytes: Buffer;
+        try {
+          bytes = await readFile(this.fileOf(digest));
+        } catch (err) {
+          throw new Error(
+            `kern payload store: payload ${digest} is not in ${this.directory} (pruned, or another machine's store?)`,
+            { cause: err },
+          );
+        }
+        if (createHash('sha256').update(bytes).digest('hex') !== digest) {
+          throw new Error(`kern payload store: payload ${digest} in ${this.directory} is damaged`);
+        }
+        return temporal.api.common.v1.Payload.decode(bytes) as Payload;
+      }),
+    );
+  }
+
+  private fileOf(digest: string): string {
+    return path.join(this.directory, digest.slice(0, 2), digest);
+  }
+}
+
+/** Temporal's external storage with the local store, for payloads of `thresholdBytes` and more. */
+export function localExternalStorage(directory: string, thresholdBytes = DEFAULT_PAYLOAD_THRESHOLD_BYTES) {
+  return new ExternalStorage({ drivers: [new LocalPayloadStore(directory)], payloadSizeThreshold: thresholdBytes });
+}
+
+/**
+ * Deletes the payloads in `directory` not written for `retentionMs` (the namespace's retention: no execution Temporal
+ * still keeps can refer to them). Returns how many it deleted. `kern payloads prune` runs it.
+ */
+export async function prunePayloadStore(directory: string, retentionMs: number): Promise<number> {
+  const before = Date.now() - retentionMs;
+  let deleted = 0;
+  for (const folder of await readdir(directory).catch(() => [])) {
+    const inFolder = path.join(directory, folder);
+    for (const name of await readdir(inFolder).catch(() => [])) {
+      const file = path.join(inFolder, name);
+      const { mtimeMs } = await stat(file);
+      if (mtimeMs < before) {
+        await rm(file, { force: true });
+        deleted++;
+      }
+    }
+  }
+  return deleted;
+}

@@ -1,0 +1,155 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Agent, KernClient, OpenAIResponses, defineApp, type PayloadSettings } from 'kern';
+import { createServer } from 'kern/server';
+import { startHarness, type Harness } from '../support/harness';
+
+const model = new OpenAIResponses({ id: 'gpt-test' });
+const app = defineApp({ agents: [new Agent({ name: 'Vault', model })] });
+const oldKey = { id: 'key-2026-06', key: randomBytes(32) };
+const newKey = { id: 'key-2026-12', key: randomBytes(32) };
+const directory = mkdtempSync(path.join(tmpdir(), 'kern-payloads-'));
+/** Small enough that a model request with the long input below is kept outside history. */
+const settings = (keys = [oldKey]): PayloadSettings => ({
+  encryptionKeys: keys,
+  payloadDirectory: directory,
+  payloadThresholdBytes: 4096,
+});
+
+let h: Harness;
+const clients: KernClient[] = [];
+beforeAll(async () => {
+  h = await startHarness(app);
+  await h.stopWorker();
+  await h.startWorker(app, { payloads: settings() });
+});
+afterAll(async () => {
+  await Promise.all(clients.map((client) => client.close()));
+  await h.close();
+});
+
+async function clientWith(payloads: PayloadSettings): Promise<KernClient> {
+  const client = await KernClient.connect({
+    address: process.env.KERN_TEST_TEMPORAL_ADDRESS!,
+    taskQueue: h.taskQueue,
+    payloads,
+  });
+  clients.push(client);
+  return client;
+}
+
+/** A run's history as Temporal keeps it, read by a client with no keys and no payload store. */
+async function storedHistory(runId: string): Promise<string> {
+  const history = await h.client.temporal.workflow.getHandle(`kern-run-${runId}`).fetchHistory();
+  return JSON.stringify(history);
+}
+const base64 = (text: string) => Buffer.from(text).toString('base64');
+const storedFiles = () =>
+  readdirSync(directory).flatMap((folder) =>
+    readdirSync(path.join(directory, folder)).map((f) => path.join(directory, folder, f)),
+  );
+
+test('prompts and answers are ciphertext in Temporal and in the payload store; kern reads them as text', async () => {
+  const id = randomUUID();
+  const client = await clientWith(settings());
+  const vault = new Agent({ name: 'Vault', model, client });
+  const secret = `secret word ${id} ${'and more words '.repeat(400)}`;
+  h.model.replyWhen((request) => request.lastUserText.startsWith(`secret word ${id}`), { text: `kept ${id}` });
+  const output = await vault.run(secret);
+  expect(output.content).toBe(`kept ${id}`);
+  expect((await client.getRunOutput(output.runId))?.input).toBe(secret);
+
+  const history = await storedHistory(output.runId);
+  expect(history).not.toContain(id);
+  expect(history).not.toContain(base64(`secret word ${id}`).slice(0, 16));
+  expect(history).not.toContain('test-key-never-in-history');
+  // Every payload is encrypted with the current key, or is a reference to one kept in the store.
+  expect(history).toContain(base64('binary/encrypted'));
+  expect(history).toContain(base64(oldKey.id));
+  expect(history).toContain(base64('temporal.api.sdk.v1.ExternalStorageReference'));
+  const files = storedFiles();
+  expect(files.length).toBeGreaterThan(0);
+  for (const file of files) expect(readFileSync(file).toString('latin1')).not.toContain(id);
+
+  // The listing is from visibility: its search attributes hold no content, and stay readable.
+  const { runs } = await client.listRuns({ sessionId: output.sessionId });
+  expect(runs.map((run) => run.runId)).toContain(output.runId);
+});
+
+test('keys rotate: new payloads with the newest key, older runs still read; a client without the old key is told which', async () => {
+  const id = randomUUID();
+  const before = await new Agent({ name: 'Vault', model, client: await clientWith(settings()) }).run(`before ${id}`);
+
+  await h.stopWorker();
+  await h.startWorker(app, { payloads: settings([newKey, oldKey]) });
+  const rotated = await clientWith(settings([newKey, oldKey]));
+  const after = await new Agent({ name: 'Vault', model, client: rotated }).run(`after ${id}`);
+  expect(after.status).toBe('COMPLETED');
+  expect((await rotated.getRunOutput(before.runId))?.input).toBe(`before ${id}`);
+  const afterHistory = await storedHistory(after.runId);
+  expect(afterHistory).toContain(base64(newKey.id));
+  expect(afterHistory).not.toContain(base64(oldKey.id));
+
+  const newOnly = await clientWith(settings([newKey]));
+  await expect(newOnly.getRunOutput(before.runId)).rejects.toThrow(/encrypted with key 'key-2026-06'/);
+});
+
+test("the codec server decodes what Temporal keeps, for the Temporal UI's origin, behind the server's key", async () => {
+  const id = randomUUID();
+  const client = await clientWith(settings([newKey, oldKey]));
+  const output = await new Agent({ name: 'Vault', model, client }).run(`decode me ${id}`);
+  const history = await h.client.temporal.workflow.getHandle(`kern-run-${output.runId}`).fetchHistory();
+  const input = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+  const wire = {
+    metadata: Object.fromEntries(
+      Object.entries(input.metadata!).map(([key, value]) => [key, Buffer.from(value).toString('base64')]),
+    ),
+    data: Buffer.from(input.data!).toString('base64'),
+  };
+
+  const server = createServer({
+    app,
+    client,
+    payloads: settings([newKey, oldKey]),
+    securityKey: 'codec-test-key',
+    corsOrigins: ['http://localhost:8233'],
+  });
+  const { url } = await server.listen({ port: 0 });
+  try {
+    const decode = (headers: Record<string, string>) =>
+      fetch(`${url}/codec/decode`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: 'http://localhost:8233', ...headers },
+        body: JSON.stringify({ payloads: [wire] }),
+      });
+    expect((await decode({})).status).toBe(401);
+    const decoded = await decode({ authorization: 'Bearer codec-test-key' });
+    expect(decoded.status).toBe(200);
+    expect(decoded.headers.get('access-control-allow-origin')).toBe('http://localhost:8233');
+    const [payload] = (
+      (await decoded.json()) as { payloads: Array<{ metadata: Record<string, string>; data: string }> }
+    ).payloads;
+    expect(Buffer.from(payload!.metadata.encoding!, 'base64').toString()).toBe('json/plain');
+    expect(JSON.parse(Buffer.from(payload!.data, 'base64').toString())).toMatchObject({ input: `decode me ${id}` });
+
+    const preflight = await fetch(`${url}/codec/decode`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'http://localhost:8233',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,x-namespace',
+      },
+    });
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('http://localhost:8233');
+    const bad = await fetch(`${url}/codec/decode`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer codec-test-key' },
+      body: JSON.stringify({ payloads: 'none' }),
+    });
+    expect(bad.status).toBe(422);
+  } finally {
+    await server.close();
+  }
+});
