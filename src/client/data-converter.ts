@@ -13,7 +13,7 @@ export interface PayloadSettings {
   encryptionKeys?: EncryptionKey[];
   /** Where payloads of `payloadThresholdBytes` and more are kept, outside history. Env: `KERN_PAYLOAD_DIR`. */
   payloadDirectory?: string;
-  /** Default 256 KiB. Env: `KERN_PAYLOAD_THRESHOLD_BYTES`. */
+  /** Default 32 KiB (see `DEFAULT_PAYLOAD_THRESHOLD_BYTES`). Env: `KERN_PAYLOAD_THRESHOLD_BYTES`. */
   payloadThresholdBytes?: number;
 }
 

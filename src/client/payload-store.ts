@@ -13,7 +13,7 @@ import { temporal } from '@temporalio/proto';
 
 /**
  * Large payloads kept outside Temporal's history, with Temporal's own mechanism (`DataConverter.externalStorage`, in
- * the pinned SDK): a payload over the threshold (default 256 KiB) is written to a store and history holds a small
+ * the pinned SDK): a payload over the threshold (default 32 KiB) is written to a store and history holds a small
  * reference to it; whoever reads it (worker, client, codec server) reads it back from the store. This is the store
  * for one machine, or for machines that share a directory: a local directory, files named by the SHA-256 of the
  * payload they hold, so a payload written twice (a retried activity, the same input given again) is stored once.
@@ -23,8 +23,12 @@ import { temporal } from '@temporalio/proto';
  * refer to them any more.
  */
 
-/** The default threshold: Temporal's (256 KiB). */
-export const DEFAULT_PAYLOAD_THRESHOLD_BYTES = 256 * 1024;
+/**
+ * The default threshold: 32 KiB, below Temporal's 256 KiB, because a model request carries the whole conversation.
+ * A run of many tool rounds sends ever larger requests, and history would hold every one under the threshold: with
+ * 256 KiB, a loop of small tool calls still passes kern's 40 MB bound at about 640 rounds (`npm run long-runs`).
+ */
+export const DEFAULT_PAYLOAD_THRESHOLD_BYTES = 32 * 1024;
 
 /** The claim key: the SHA-256 of the payload, in hex. */
 const SHA256 = 'sha256';

@@ -2,7 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Agent, KernClient, OpenAIResponses, defineApp, type PayloadSettings } from 'kern';
+import type { Payload } from '@temporalio/common';
+import { Agent, EncryptionCodec, KernClient, OpenAIResponses, defineApp, type PayloadSettings } from 'kern';
 import { createServer } from 'kern/server';
 import { startHarness, type Harness } from '../support/harness';
 
@@ -46,6 +47,18 @@ async function storedHistory(runId: string): Promise<string> {
   return JSON.stringify(history);
 }
 const base64 = (text: string) => Buffer.from(text).toString('base64');
+
+/** The text of every payload in `node` (a history, read by a client with the store), decrypted. */
+async function decodedPayloads(node: unknown, codec: EncryptionCodec): Promise<string> {
+  if (Array.isArray(node)) return (await Promise.all(node.map((item) => decodedPayloads(item, codec)))).join('\n');
+  if (!node || typeof node !== 'object') return '';
+  const record = node as Record<string, unknown>;
+  if (record.data instanceof Uint8Array && record.metadata && typeof record.metadata === 'object') {
+    const [payload] = await codec.decode([record as Payload]);
+    return Buffer.from(payload!.data ?? []).toString();
+  }
+  return (await Promise.all(Object.values(record).map((value) => decodedPayloads(value, codec)))).join('\n');
+}
 const storedFiles = () =>
   readdirSync(directory).flatMap((folder) =>
     readdirSync(path.join(directory, folder)).map((f) => path.join(directory, folder, f)),
@@ -69,6 +82,15 @@ test('prompts and answers are ciphertext in Temporal and in the payload store; k
   expect(history).toContain(base64('binary/encrypted'));
   expect(history).toContain(base64(oldKey.id));
   expect(history).toContain(base64('temporal.api.sdk.v1.ExternalStorageReference'));
+  // Decoded (read back from the store and decrypted, as a codec server does), every payload of the history, memos
+  // and events included, holds the conversation and never the model's API key.
+  const decoded = await decodedPayloads(
+    await client.temporal.workflow.getHandle(`kern-run-${output.runId}`).fetchHistory(),
+    new EncryptionCodec([oldKey]),
+  );
+  expect(decoded).toContain(`secret word ${id}`);
+  expect(decoded).toContain(`kept ${id}`);
+  expect(decoded).not.toContain('test-key-never-in-history');
   const files = storedFiles();
   expect(files.length).toBeGreaterThan(0);
   for (const file of files) expect(readFileSync(file).toString('latin1')).not.toContain(id);
