@@ -596,6 +596,14 @@ interface SessionScenario {
 }
 
 const runIn = (runId: string) => ({ workflowId: workflowIdForRun(runId) });
+/** An agent with the MCP reference server's echo and long-running tools (the worker starts it over stdio). */
+const mcpAgent = (client: KernClient) =>
+  new Agent({
+    name: 'MCP Agent',
+    model: new OpenAIResponses({ id: 'gpt-test' }),
+    mcpServers: [{ server: 'everything', include: ['echo', 'trigger-long-running-operation'] }],
+    client,
+  });
 const rememberCall = (key: string, value: string) => ({
   toolCalls: [{ name: 'remember', arguments: { key, value } }],
 });
@@ -746,6 +754,76 @@ const sessionScenarios: SessionScenario[] = [
       await team.cancelRun(fork.runId);
       await client.waitForRun(fork.runId);
       return runIn(fork.runId);
+    },
+  },
+  {
+    // Recorded once agents took MCP servers (run input format 9): the tools listed, one called over stdio.
+    name: 'agentRun-mcp-tools',
+    async record({ client, model }) {
+      model.replyWhen(
+        'Echo over MCP.',
+        { toolCalls: [{ name: 'echo', arguments: { message: 'hi' } }] },
+        { text: 'Echoed.' },
+      );
+      return runIn((await mcpAgent(client).run('Echo over MCP.')).runId);
+    },
+  },
+  {
+    name: 'agentRun-mcp-cancelled',
+    async record({ client, model }) {
+      model.replyWhen('A long MCP call.', {
+        toolCalls: [{ name: 'trigger-long-running-operation', arguments: { duration: 60, steps: 60 } }],
+      });
+      const agent = mcpAgent(client);
+      const run = await agent.run('A long MCP call.', { background: true });
+      for (let attempt = 0; attempt < 100; attempt++) {
+        if (((await client.getRunOutput(run.runId))?.tools.length ?? 0) > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await agent.cancelRun(run.runId);
+      await client.waitForRun(run.runId);
+      return runIn(run.runId);
+    },
+  },
+  {
+    name: 'teamRun-mcp-member-cancelled',
+    async record({ client, model }) {
+      model
+        .replyWhen('Have the member call long.', delegateTo('mcp-agent', 'call the long tool'))
+        .replyWhen('call the long tool', {
+          toolCalls: [{ name: 'trigger-long-running-operation', arguments: { duration: 60, steps: 60 } }],
+        });
+      const team = new Team({
+        name: 'MCP Team',
+        model: new OpenAIResponses({ id: 'gpt-test' }),
+        members: [mcpAgent(client)],
+        client,
+      });
+      const run = await team.run('Have the member call long.', { background: true });
+      await model.waitFor(() => model.requests.some((r) => r.lastUserText === 'call the long tool'));
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await team.cancelRun(run.runId);
+      await client.waitForRun(run.runId);
+      return runIn(run.runId);
+    },
+  },
+  {
+    name: 'workflowRun-mcp-step-cancelled',
+    async record({ client, model }) {
+      model.replyWhen((r) => r.lastUserText.startsWith('Step calls long'), {
+        toolCalls: [{ name: 'trigger-long-running-operation', arguments: { duration: 60, steps: 60 } }],
+      });
+      const workflow = new Workflow({
+        name: 'MCP Workflow',
+        steps: [new Step({ name: 'Call', agent: mcpAgent(client) })],
+        client,
+      });
+      const run = await workflow.run('Step calls long', { background: true });
+      await model.waitFor(() => model.requests.some((r) => r.lastUserText.startsWith('Step calls long')));
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await workflow.cancelRun(run.runId);
+      await client.waitForRun(run.runId);
+      return runIn(run.runId);
     },
   },
   {
@@ -1203,6 +1281,12 @@ async function main(): Promise<void> {
     app: defineApp({
       tools: [getWeather, remember, sendEmail, bookSeat, lookUp],
       workflows: workflowScenarios.map(workflowFor),
+      mcpServers: {
+        everything: {
+          command: process.execPath,
+          args: [require.resolve('@modelcontextprotocol/server-everything/dist/index.js'), 'stdio'],
+        },
+      },
     }),
     address: env.address,
     taskQueue,

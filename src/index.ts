@@ -11,7 +11,7 @@ export type { ForkOptions } from './define/component';
 export type { ContinueFrom, ForkRequest } from './shared/forks';
 export { OpenAIResponses, OpenAIChat, type Model, type ModelOptions } from './define/models';
 export { defineTool, type ToolDefinition } from './define/tool';
-export type { Tool, ToolContext, StepFunction, EndCondition } from './define/contracts';
+export type { Tool, ToolContext, StepFunction, EndCondition, McpServerConfig } from './define/contracts';
 export { defineApp, type KernApp } from './define/app';
 export type { StepInput } from './shared/step-functions';
 
@@ -98,6 +98,7 @@ export type {
   ComponentSpec,
   ModelSpec,
   ToolSpec,
+  McpToolSource,
   OutputSchemaSpec,
   AgentRunInput,
   TeamRunInput,

@@ -4,6 +4,8 @@ import { createCallModel, type ModelProviderOptions, type StreamingOptions } fro
 import { createSessionActivities } from './sessions';
 import { createRunStepFunction } from './step-functions';
 import { createCheckUserInput, createExecuteTool } from './tools';
+import { McpServerUnavailable, type McpConnections } from './mcp';
+import type { McpToolSource, ToolSpec } from '../shared/specs';
 import { tracedCallModel, tracedExecuteTool, type ActivityTracing } from './tracing';
 
 export type { ModelProviderOptions, StreamingOptions } from './model';
@@ -17,13 +19,19 @@ export interface ActivityDependencies {
   streaming?: StreamingOptions;
   /** kern's model and tool spans (off unless the worker is started with `tracing`). */
   tracing?: ActivityTracing;
+  /** The worker's connections to the app's MCP servers. */
+  mcp?: McpConnections;
 }
 
 /** kern's activities, bound to the worker's tools and model provider. */
 export function createActivities(deps: ActivityDependencies) {
   return {
     callModel: atBoundary(tracedCallModel(createCallModel(deps.modelProvider, deps.streaming), deps.tracing)),
-    executeTool: atBoundary(tracedExecuteTool(createExecuteTool(deps.tools), deps.tracing)),
+    executeTool: atBoundary(tracedExecuteTool(createExecuteTool(deps.tools, deps.mcp), deps.tracing)),
+    listMcpTools: atBoundary(async (input: { sources: McpToolSource[] }): Promise<ToolSpec[]> => {
+      if (!deps.mcp) throw new McpServerUnavailable(input.sources[0]?.server ?? '', 'this worker has no MCP servers');
+      return deps.mcp.listTools(input.sources);
+    }),
     checkUserInput: atBoundary(createCheckUserInput(deps.tools)),
     runStepFunction: atBoundary(createRunStepFunction(deps.stepFunctions ?? new Map())),
     ...createSessionActivities(),

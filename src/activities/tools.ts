@@ -7,6 +7,7 @@ import { truncateText } from '../shared/limits';
 import type { ToolCallInput, ToolCallResult } from '../shared/model-call';
 import { sessionStateChanges, type SessionState } from '../shared/sessions';
 import { whileHeartbeating } from './heartbeats';
+import { McpServerUnavailable, type McpConnections } from './mcp';
 
 /**
  * Builds the `executeTool` activity over the worker's registered tools. Arguments are validated with the tool's
@@ -17,8 +18,13 @@ import { whileHeartbeating } from './heartbeats';
  * The activity heartbeats while the tool runs, so a lost worker is noticed in seconds and a cancel reaches it: the
  * tool's `signal` aborts, and the activity reports the cancel at once, without waiting for a tool that ignores it.
  */
-export function createExecuteTool(tools: ReadonlyMap<string, Tool>) {
+export function createExecuteTool(tools: ReadonlyMap<string, Tool>, mcp?: McpConnections) {
   return async function executeTool(input: ToolCallInput): Promise<ToolCallResult> {
+    const { mcpServer } = input;
+    if (mcpServer !== undefined) {
+      if (!mcp) throw new McpServerUnavailable(mcpServer, 'this worker has no MCP servers');
+      return mcp.callTool({ ...input, mcpServer });
+    }
     const tool = tools.get(input.toolName);
     if (!tool) throw new ToolNotFound(input.toolName);
     let raw: unknown;

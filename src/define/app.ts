@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../shared/errors';
 import type { AnyAgent } from './agent';
-import type { EndCondition, StepFunction, Tool } from './contracts';
+import type { EndCondition, McpServerConfig, StepFunction, Tool } from './contracts';
 import type { AnyTeam } from './team';
 import type { Workflow } from './workflow';
 
@@ -13,6 +13,8 @@ export interface KernApp {
   readonly tools: ReadonlyMap<string, Tool>;
   /** Every workflow step function by name (executors, evaluators, selectors, end conditions). */
   readonly stepFunctions: ReadonlyMap<string, StepFunction | EndCondition>;
+  /** How the worker reaches each MCP server the agents name (see {@link McpServerConfig}). */
+  readonly mcpServers: Readonly<Record<string, McpServerConfig>>;
 }
 
 /**
@@ -24,6 +26,7 @@ export function defineApp(definition: {
   teams?: AnyTeam[];
   workflows?: Workflow[];
   tools?: Tool[];
+  mcpServers?: Record<string, McpServerConfig>;
 }): KernApp {
   const agents = definition.agents ?? [];
   const teams = definition.teams ?? [];
@@ -40,7 +43,17 @@ export function defineApp(definition: {
     'step functions',
     workflows.flatMap((workflow) => [...workflow.stepFunctions()]),
   );
-  return { agents, teams, workflows, tools, stepFunctions };
+  const mcpServers = definition.mcpServers ?? {};
+  for (const agent of agents) {
+    for (const source of agent.spec().mcp ?? []) {
+      if (!(source.server in mcpServers)) {
+        throw new InvalidInputError(
+          `agent '${agent.name}' names MCP server '${source.server}', which mcpServers lacks`,
+        );
+      }
+    }
+  }
+  return { agents, teams, workflows, tools, stepFunctions, mcpServers };
 }
 
 function byName<T>(what: string, entries: Array<[string, T]>): Map<string, T> {

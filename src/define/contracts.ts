@@ -52,3 +52,12 @@ export type StepFunction = (input: StepInput) => unknown;
 
 /** Ends a loop: gets the outputs of the iteration that just ended and its number (from 1). */
 export type EndCondition = (outputs: StepOutput[], iteration: number) => boolean | Promise<boolean>;
+
+/**
+ * How a worker reaches an MCP server (`defineApp({ mcpServers })`): a command it starts (stdio), or a Streamable
+ * HTTP URL. Read where the app is loaded, on the worker, so secrets (`env`, `headers`) come from the worker's
+ * environment and never enter a run.
+ */
+export type McpServerConfig =
+  | { command: string; args?: string[]; env?: Record<string, string>; cwd?: string }
+  | { url: string; headers?: Record<string, string> };

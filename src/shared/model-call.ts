@@ -59,6 +59,8 @@ export interface ToolCallInput {
   sessionState?: SessionState;
   /** What a person filled in for a `requiresUserInput` tool; the tool gets it with the model's arguments. */
   userInput?: Record<string, unknown>;
+  /** The MCP server whose tool this is (`ToolSpec.mcpServer`): the call goes to it. */
+  mcpServer?: string;
 }
 
 /** Result of a tool execution. A tool that throws returns `isError` and its message, which goes to the model. */

@@ -33,6 +33,20 @@ export interface ToolSpec {
   needs?: RequirementNeed;
   /** For `needs: 'userInput'`: the fields the person fills in (the model never sees them). */
   userInputFields?: UserInputField[];
+  /** A tool of this MCP server (listed by the run when it starts), called over MCP. */
+  mcpServer?: string;
+}
+
+/**
+ * The tools of one MCP server that a model is offered (`mcpServers` of an agent): the server by its name in the app
+ * (`defineApp({ mcpServers })`, where the worker finds how to reach it: no address, command or header is in a run),
+ * which of its tools (all, or `include`, less `exclude`), and which wait for a person's confirmation.
+ */
+export interface McpToolSource {
+  server: string;
+  include?: string[];
+  exclude?: string[];
+  requiresConfirmation?: string[];
 }
 
 /** What an agent and a team's leader both are: a model with instructions, resolved to data. */
@@ -55,6 +69,8 @@ export interface ModelComponentSpec {
   pauseTimeoutMs?: number;
   /** The shape of the answer (`outputSchema`): the model answers JSON, and the run's content is the parsed value. */
   outputSchema?: OutputSchemaSpec;
+  /** MCP servers whose tools the model is offered besides `tools`, listed by each run when it starts (agents). */
+  mcp?: McpToolSource[];
 }
 
 /** A structured answer's shape: a JSON schema and the name the model is told (the framework's `content_type`). */
@@ -120,15 +136,16 @@ export type ComponentSpec = AgentSpec | TeamSpec | WorkflowSpec;
  * and `pauseTimeoutMs`; version 5 adds structured answers (`outputSchema`); version 6 adds scheduled runs
  * (`scheduleId`); version 7 has every spec carry its `kind`, so a team's members and a workflow's agent and team steps
  * are plain agent and team specs (before, members were `{ kind, agent | team }` and steps had `agent` or `team`);
- * version 8 adds forked runs (`seed`).
+ * version 8 adds forked runs (`seed`); version 9 adds MCP tools (`mcp`).
  * A worker reads every version up to its own (see `readRunInput`, which turns older ones into this one); bump this
  * when a field is added that readers need, or changes meaning.
  */
-export const RUN_INPUT_VERSION = 8;
+export const RUN_INPUT_VERSION = 9;
 
 /**
  * The version a run input is written with, the oldest that has what it uses, so older workers in a rolling deploy go
- * on taking every run they can run as it was meant: 8 for a fork (a worker of format 7 would start it from the session's
+ * on taking every run they can run as it was meant: 9 when a model of the run has MCP tools (a worker of format 8 would
+ * not offer them), 8 for a fork (a worker of format 7 would start it from the session's
  * history instead of the conversation it was forked from), 7 when it holds members or agent and team steps (a worker of
  * format 6 reads them in the older shape), 6 for a schedule's runs (a worker of format 5 would take the schedule's id
  * for the run's), 5 when it (or a component in it) wants a structured answer (a worker of format 4 would answer text),
@@ -140,6 +157,7 @@ export function runInputVersionOf(
   input: Pick<RunInputBase, 'sessionState' | 'readSession' | 'outputSchema' | 'scheduleId' | 'seed'>,
   component?: ComponentSpec,
 ): number {
+  if (component !== undefined && someModel(component, (model) => (model.mcp?.length ?? 0) > 0)) return 9;
   if (input.seed !== undefined) return 8;
   if (component !== undefined && holdsChildSpecs(component)) return 7;
   if (input.scheduleId !== undefined) return 6;
@@ -152,9 +170,14 @@ export function runInputVersionOf(
   return input.sessionState !== undefined || input.readSession ? 3 : 2;
 }
 
-/** True when a run may pause for a person: a tool of its component, or of its members or steps, needs one. */
+/** True when a run may pause for a person: a tool of its component, or of its members or steps, needs one (MCP's too). */
 export function mayPause(input: RunInput): boolean {
-  return someModel(componentOf(input), (model) => model.tools.some((tool) => tool.needs !== undefined));
+  return someModel(
+    componentOf(input),
+    (model) =>
+      model.tools.some((tool) => tool.needs !== undefined) ||
+      (model.mcp ?? []).some((source) => (source.requiresConfirmation?.length ?? 0) > 0),
+  );
 }
 
 /** True when a component runs others: a team (its members), or a workflow with an agent or team step. */

@@ -5,6 +5,7 @@ import type { KernApp } from '../define/app';
 import type { StepFunction } from '../define/contracts';
 import { InvalidInputError, TemporalUnreachable } from '../shared/errors';
 import { resolveConnection } from '../client/connection-settings';
+import { McpConnections } from '../activities/mcp';
 import { kernDataConverter, payloadSettingsFromEnv, type PayloadSettings } from '../client/data-converter';
 import { tracingPlugin, type TracingOptions } from '../client/tracing';
 import { bundleWorkflows, prebuiltWorkflowBundle } from './bundle';
@@ -125,6 +126,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<KernWork
     throw new TemporalUnreachable(address, err);
   }
   const tracing = options.tracing ? tracingPlugin(options.tracing, 'kern-worker') : undefined;
+  const mcp = new McpConnections(app.mcpServers);
   const dataConverter = kernDataConverter(options.payloads ?? payloadSettingsFromEnv());
   const worker = await Worker.create({
     connection,
@@ -140,6 +142,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<KernWork
       tools: app.tools,
       stepFunctions: app.stepFunctions as ReadonlyMap<string, StepFunction>,
       modelProvider: options.modelProvider,
+      mcp,
       streaming: {
         liveWindowMs: options.streamBatchWindows?.live,
         backgroundWindowMs: options.streamBatchWindows?.background,
@@ -160,7 +163,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<KernWork
     ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
     ...deploymentOptions(options.deployment),
   });
-  const finished = worker.run();
+  // MCP servers started over stdio end with the worker, however it ends.
+  const finished = worker.run().finally(() => mcp.close());
   return {
     worker,
     taskQueue,

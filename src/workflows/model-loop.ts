@@ -195,9 +195,10 @@ async function runWithPeople(
       const call = calls[i]!;
       const answer = answers.find((candidate) => candidate.id === requirement.id)!;
       const args = parseToolArguments(call.arguments);
+      const mcpServer = specs.get(call.name)?.mcpServer;
       switch (requirement.needs) {
         case 'confirmation':
-          if (answer.confirmation) return runActivityTool(input, state, call, loop.label);
+          if (answer.confirmation) return runActivityTool(input, state, call, loop.label, { mcpServer });
           await runWorkflowTool(state, call, async () => ({
             content: answer.confirmationNote || REJECTED_TOOL_CALL,
             isError: true,
@@ -205,7 +206,7 @@ async function runWithPeople(
           }));
           return;
         case 'userInput':
-          return runActivityTool(input, state, call, loop.label, answer.userInput);
+          return runActivityTool(input, state, call, loop.label, { userInput: answer.userInput, mcpServer });
         case 'externalExecution':
           await runWorkflowTool(state, call, async () => ({
             content: answer.externalExecutionResult ?? '',
@@ -238,8 +239,9 @@ export async function runActivityTool(
   state: LoopState,
   call: ToolCall,
   label: string,
-  userInput?: Record<string, unknown>,
+  options: { userInput?: Record<string, unknown>; mcpServer?: string } = {},
 ): Promise<void> {
+  const { userInput, mcpServer } = options;
   const execution = state.toolStarted(call);
   try {
     const summary = `${label} · tool ${call.name}`;
@@ -251,6 +253,7 @@ export async function runActivityTool(
         arguments: call.arguments,
         sessionState: state.sessionState,
         ...(userInput !== undefined ? { userInput } : {}),
+        ...(mcpServer !== undefined ? { mcpServer } : {}),
       },
     ]);
     state.toolFinished(execution, result);

@@ -61,18 +61,18 @@ const upTo = (newest: number) => Array.from({ length: newest }, (_, i) => i + 1)
 /**
  * The formats kern writes for each run workflow type. Format 7 changed only how a team's members and a workflow's
  * agent and team steps are written, so an agent run's input never needs it; format 8 is a fork's, and a workflow run
- * is never forked.
+ * is never forked; format 9 is a run with MCP tools, its own or a member's or step's.
  */
 const writtenFormats: Record<string, number[]> = {
-  agentRun: [...upTo(6), 8],
-  teamRun: upTo(8),
-  workflowRun: upTo(7),
+  agentRun: [...upTo(6), 8, 9],
+  teamRun: upTo(9),
+  workflowRun: [...upTo(7), 9],
 };
 
 test('every run workflow type has histories of each format kern writes, a cancelled run among each', () => {
   // Format 1 (no suffix) is what the first kern wrote; each later format is still written for the runs that need it
   // (see `runInputVersionOf`), so every one of them has its histories.
-  expect(RUN_INPUT_VERSION).toBe(8);
+  expect(RUN_INPUT_VERSION).toBe(9);
   expect([anAgent, aTeam, aWorkflow].map((component) => runInputVersionOf({ scheduleId: 's' }, component))).toEqual([
     6, 7, 7,
   ]);
