@@ -16,6 +16,7 @@ import { startWorker } from 'kern/worker';
 import app from '../examples/app';
 import * as agentBackgroundExecution from '../examples/agent-background-execution';
 import * as agentHumanInTheLoop from '../examples/agent-human-in-the-loop';
+import * as agentMcp from '../examples/agent-mcp';
 import * as agentScheduled from '../examples/agent-scheduled';
 import * as agentSession from '../examples/agent-session';
 import * as agentStructuredOutput from '../examples/agent-structured-output';
@@ -50,6 +51,7 @@ const examples: Array<{ about: string; file: string; main: () => Promise<void> }
     main: agentHumanInTheLoop.main,
   },
   { about: 'runs on a schedule (Temporal Schedules)', file: 'examples/agent-scheduled.ts', main: agentScheduled.main },
+  { about: "an MCP server's tools", file: 'examples/agent-mcp.ts', main: agentMcp.main },
 ];
 
 const root = path.resolve(__dirname, '..');
