@@ -177,7 +177,8 @@ export class KernSchedule {
 export async function listSchedules(temporal: Client): Promise<ScheduleInfo[]> {
   const schedules: ScheduleInfo[] = [];
   for await (const summary of temporal.schedule.list()) {
-    if (!summary.scheduleId.startsWith(SCHEDULE_ID_PREFIX)) continue;
+    // A trial of `updateSchedule` is deleted at once, but visibility may list it for a moment after.
+    if (!summary.scheduleId.startsWith(SCHEDULE_ID_PREFIX) || summary.scheduleId.includes(TRIAL_MARK)) continue;
     const info = scheduleInfoOf(summary.scheduleId.slice(SCHEDULE_ID_PREFIX.length), summary);
     if (info) schedules.push(info);
   }
@@ -195,11 +196,7 @@ function scheduleInfoOf(
 ): ScheduleInfo | undefined {
   const memo = found.memo?.[SCHEDULE_MEMO] as ScheduleMemo | undefined;
   if (!memo || typeof memo !== 'object' || !('componentId' in memo)) return undefined;
-  const overlap = described
-    ? ((Object.keys(OVERLAP_POLICIES) as ScheduleOverlap[]).find(
-        (key) => OVERLAP_POLICIES[key] === described.policies.overlap,
-      ) ?? 'skip')
-    : 'skip';
+  const overlap = described ? overlapOf(described) : 'skip';
   const recentRuns = [...found.info.recentActions].reverse().flatMap((action) => {
     const runId = runIdOfWorkflow(action.action.workflow.workflowId);
     return runId ? [{ runId, firedAt: action.takenAt.toISOString() }] : [];
@@ -225,6 +222,15 @@ function scheduleInfoOf(
         ? { updatedAt: memo.updatedAt }
         : {}),
   };
+}
+
+/** In the id of the throwaway schedule `updateSchedule` tries new settings on. */
+const TRIAL_MARK = '-update-check-';
+
+/** A described schedule's overlap policy, by kern's name for it. */
+function overlapOf(described: ScheduleDescription): ScheduleOverlap {
+  const policies = Object.keys(OVERLAP_POLICIES) as ScheduleOverlap[];
+  return policies.find((key) => OVERLAP_POLICIES[key] === described.policies.overlap) ?? 'skip';
 }
 
 /** What {@link updateSchedule} changes: the times, the run input, or both; the rest stays. */
@@ -262,11 +268,11 @@ export async function updateSchedule(
   const oldTimes = { cron: memo.cron, timezone: memo.timezone, ...(memo.interval ? { interval: memo.interval } : {}) };
   const times = update.times ?? oldTimes;
   const kept = {
-    overlap: scheduleInfoOf(scheduleId, old, old)!.overlap,
+    overlap: overlapOf(old),
     paused: old.state.paused,
     ...(old.state.note ? { note: old.state.note } : {}),
   };
-  const trial = { ...input, scheduleId: `${scheduleId}-update-check-${randomUUID()}` };
+  const trial = { ...input, scheduleId: `${scheduleId}${TRIAL_MARK}${randomUUID()}` };
   await createSchedule(temporal, taskQueue, trial, { ...times, paused: true });
   await temporal.schedule.getHandle(temporalScheduleIdFor(trial.scheduleId)).delete();
   await handle.delete();

@@ -181,20 +181,27 @@ function deleted(description: WorkflowExecutionDescription): boolean {
   return description.status.name !== 'RUNNING';
 }
 
+/** The description of a session's workflow, or `undefined` when there is no such session (or it was deleted). */
+async function describeLiveSession(
+  access: TemporalAccess,
+  sessionId: string,
+): Promise<WorkflowExecutionDescription | undefined> {
+  try {
+    const description = await access.temporal.workflow.getHandle(workflowIdForSession(sessionId)).describe();
+    return deleted(description) ? undefined : description;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw access.unreachableOr(err);
+  }
+}
+
 /** How many executions {@link deleteSession} deletes at once. */
 const DELETES_AT_ONCE = 8;
 
 /** See {@link KernClient.deleteSession}. */
 export async function deleteSession(access: TemporalAccess, sessionId: string): Promise<boolean> {
   // Whether there is a session to delete: its workflow's description says, with no listing or count.
-  const description = await access.temporal.workflow
-    .getHandle(workflowIdForSession(sessionId))
-    .describe()
-    .catch((err: unknown) => {
-      if (err instanceof WorkflowNotFoundError) return undefined;
-      throw access.unreachableOr(err);
-    });
-  if (!description || deleted(description)) return false;
+  if (!(await describeLiveSession(access, sessionId))) return false;
   const ofSession = `KernSessionId = ${visibilityString(sessionId)}`;
   const executions = async (query: string) => {
     const found: Array<{ workflowId: string; runId: string }> = [];
@@ -338,15 +345,9 @@ export async function forkSession(
   sessionId: string,
   fork: SessionFork,
 ): Promise<Session | null> {
+  const description = await describeLiveSession(access, sessionId);
+  if (!description) return null;
   const handle = access.temporal.workflow.getHandle<SessionWorkflow>(workflowIdForSession(sessionId));
-  let description: WorkflowExecutionDescription;
-  try {
-    description = await handle.describe();
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return null;
-    throw access.unreachableOr(err);
-  }
-  if (deleted(description)) return null;
   const request = { kind: fork.kind, componentId: fork.componentId, numHistoryRuns: SESSION_TURNS_KEPT };
   const source = neverWritten(description)
     ? { turns: [], sessionState: {} }

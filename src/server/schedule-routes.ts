@@ -140,26 +140,30 @@ async function updateSchedule(c: Context, route: ScheduleRoute): Promise<Respons
   }
   const caller = callerIn(c);
   mayRun(caller, component.kind, component.id);
-  const { userId: user_id, sessionId: session_id } = startedAs(caller, {
-    userId: payload?.user_id ?? info.userId,
-    sessionId: payload?.session_id ?? info.sessionId,
-  });
   const { client } = await route.connect();
-  await refuseOthersSession(client, caller, session_id);
   const times = {
     cron: cron_expr ?? info.cron,
     timezone: timezone ?? info.timezone,
     ...(info.interval ? { interval: info.interval.everyMs, offset: info.interval.offsetMs } : {}),
   };
-  const { input } = component.scheduleFor({
-    id: info.scheduleId,
-    ...times,
-    input: payload?.message ?? info.input,
-    ...(session_id !== undefined ? { sessionId: session_id } : {}),
-    ...(user_id !== undefined ? { userId: user_id } : {}),
-    ...(payload?.session_state !== undefined ? { sessionState: payload.session_state } : {}),
-  });
-  const schedule = await found(() => client.updateSchedule(info.scheduleId, { times, ...(newRun ? { input } : {}) }));
+  // New times alone keep the run input the schedule has.
+  let input: ReturnType<typeof component.scheduleFor>['input'] | undefined;
+  if (newRun) {
+    const { userId: user_id, sessionId: session_id } = startedAs(caller, {
+      userId: payload?.user_id ?? info.userId,
+      sessionId: payload?.session_id ?? info.sessionId,
+    });
+    await refuseOthersSession(client, caller, session_id);
+    input = component.scheduleFor({
+      id: info.scheduleId,
+      ...times,
+      input: payload?.message ?? info.input,
+      ...(session_id !== undefined ? { sessionId: session_id } : {}),
+      ...(user_id !== undefined ? { userId: user_id } : {}),
+      ...(payload?.session_state !== undefined ? { sessionState: payload.session_state } : {}),
+    }).input;
+  }
+  const schedule = await found(() => client.updateSchedule(info.scheduleId, { times, ...(input ? { input } : {}) }));
   return c.json(wireSchedule(await found(() => schedule.describe())));
 }
 

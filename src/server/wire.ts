@@ -151,7 +151,6 @@ export function wireCheckpoint(
   checkpointId: string | null,
 ): WireObject {
   const message = messageIndex > 0 ? output.messages[messageIndex - 1] : undefined;
-  const text = message?.content.replace(/\n/g, ' ').trim();
   return {
     checkpoint_id: checkpointId,
     run_id: output.runId,
@@ -163,18 +162,16 @@ export function wireCheckpoint(
     created_at: epochSeconds(output.createdAt),
     message_id: null,
     message_role: message?.role ?? null,
-    message_preview:
-      text === undefined
-        ? null
-        : text.length <= PREVIEW_CHARS_CHECKPOINT
-          ? text
-          : `${text.slice(0, PREVIEW_CHARS_CHECKPOINT - 1)}...`,
+    message_preview: message ? messagePreview(message.content) : null,
     is_latest: messageIndex === output.messages.length,
   };
 }
 
-/** How much of a message a checkpoint's preview keeps, as the framework's. */
-const PREVIEW_CHARS_CHECKPOINT = 120;
+/** A message on one line, cut to the framework's 120 characters for a checkpoint's preview. */
+function messagePreview(content: string): string {
+  const text = content.replace(/\n/g, ' ').trim();
+  return text.length <= 120 ? text : `${text.slice(0, 119)}...`;
+}
 
 /** How much of a run's input and answer a preview keeps, as the framework's previews keep. */
 const PREVIEW_CHARS = 280;
