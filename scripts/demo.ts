@@ -51,7 +51,11 @@ const examples: Array<{ about: string; file: string; main: () => Promise<void> }
     main: agentHumanInTheLoop.main,
   },
   { about: 'runs on a schedule (Temporal Schedules)', file: 'examples/agent-scheduled.ts', main: agentScheduled.main },
-  { about: "an MCP server's tools", file: 'examples/agent-mcp.ts', main: agentMcp.main },
+  {
+    about: "MCP both ways: an MCP server's tools, kern's agents at /mcp",
+    file: 'examples/agent-mcp.ts',
+    main: agentMcp.main,
+  },
 ];
 
 const root = path.resolve(__dirname, '..');

@@ -19,7 +19,7 @@ const usage = `Usage:
                                                      the grace to finish; a second signal exits at once;
                                                      --health-port serves GET /livez and /readyz;
                                                      --build-id makes it a version of a worker deployment
-  kern serve --app <module> [--port 7777] [--host 127.0.0.1] [--allow-unauthenticated] [connection]
+  kern serve --app <module> [--port 7777] [--host 127.0.0.1] [--allow-unauthenticated] [--no-mcp] [connection]
                                                      serve the app's runs over HTTP (the AgentOS API); on an
                                                      address other machines reach only with auth configured,
                                                      or with --allow-unauthenticated
@@ -200,6 +200,7 @@ async function serveCommand(args: string[]): Promise<void> {
       port: { type: 'string' },
       host: { type: 'string' },
       'allow-unauthenticated': { type: 'boolean' },
+      'no-mcp': { type: 'boolean' },
       ...CONNECTION_FLAGS,
     },
   });
@@ -213,6 +214,7 @@ async function serveCommand(args: string[]): Promise<void> {
   const server = createServer({
     app: values.app,
     allowUnauthenticated: values['allow-unauthenticated'] ?? false,
+    mcp: !(values['no-mcp'] ?? false),
     temporal: connectionOf(values),
   });
   let url: string;

@@ -251,6 +251,8 @@ const ROUTE_NEEDS: Array<[method: string, path: RegExp, need: (match: RegExpExec
   ['GET', /^\/approvals(\/[^/]+(\/status)?)?$/, () => [{ family: 'approvals', action: 'read' }]],
   ['POST', /^\/approvals\/[^/]+\/resolve$/, () => [{ family: 'approvals', action: 'write' }]],
   ['DELETE', /^\/approvals\/[^/]+$/, () => [{ family: 'approvals', action: 'delete' }]],
+  // Any authenticated caller reaches the MCP server; each of its tools calls a route above, which checks its scopes.
+  ...['GET', 'POST', 'DELETE'].map((method): (typeof ROUTE_NEEDS)[number] => [method, /^\/mcp\/?$/, () => []]),
 ];
 
 /** What `method path` needs of the caller's scopes. */

@@ -1,4 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { serve, upgradeWebSocket } from '@hono/node-server';
@@ -24,6 +26,7 @@ import { runRoutes } from './run-routes';
 import { scheduleRoutes } from './schedule-routes';
 import { sessionRoutes } from './session-routes';
 import { codecRoutes } from './codec-routes';
+import { mcpRoutes } from './mcp-routes';
 import { payloadSettingsFromEnv, type PayloadSettings } from '../client/data-converter';
 import { DEFAULT_WEB_SOCKET_LIMITS, workflowSocket, type WebSocketLimits } from './workflow-socket';
 
@@ -62,6 +65,11 @@ export interface ServerOptions {
    * for its codec server (`/codec/decode`, `/codec/encode`, served when either is set); default from the environment.
    */
   payloads?: PayloadSettings;
+  /**
+   * Serve the app over MCP at `/mcp` (Streamable HTTP), with the same authentication and scopes as the HTTP routes
+   * (docs/mcp.md); default true. (`kern serve --no-mcp`.)
+   */
+  mcp?: boolean;
 }
 
 /** kern's HTTP server: mount {@link KernServer.fetch} in any fetch-style server, or {@link KernServer.listen}. */
@@ -81,6 +89,11 @@ export interface KernServer {
 }
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/** kern's version, as the MCP server introduces itself. */
+const KERN_VERSION = (
+  JSON.parse(readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as { version: string }
+).version;
 
 /**
  * An HTTP server for the app's agents, teams and workflows that speaks the Python framework's AgentOS API, so clients
@@ -149,7 +162,8 @@ export function createServer(options: ServerOptions): KernServer {
   app.use('*', async (c, next) => (await authenticating)(c, next));
 
   const startedAt = new Date().toISOString();
-  app.get('/', (c) => c.json({ name: 'kern', health: '/health', config: '/config' }));
+  const mcp = options.mcp ?? true;
+  app.get('/', (c) => c.json({ name: 'kern', health: '/health', config: '/config', ...(mcp ? { mcp: '/mcp' } : {}) }));
   app.get('/health', (c) => c.json({ status: 'ok', instantiated_at: startedAt }));
   // Readiness, for an orchestrator: 200 once Temporal answers, 503 while it does not.
   app.get('/ready', async (c) => {
@@ -191,6 +205,7 @@ export function createServer(options: ServerOptions): KernServer {
   app.route('/approvals', approvalRoutes(connect));
   const codec = codecRoutes(payloads);
   if (codec) app.route('/codec', codec);
+  if (mcp) app.route('/mcp', mcpRoutes(app, KERN_VERSION));
   app.route('/', notProvidedRoutes());
 
   app.notFound((c) => c.json({ detail: 'Not Found' }, 404));
