@@ -808,6 +808,29 @@ const sessionScenarios: SessionScenario[] = [
     },
   },
   {
+    // Recorded once a team's leader took MCP servers: its tools listed by the team's run, one called beside a
+    // delegation.
+    name: 'teamRun-leader-mcp',
+    async record({ client, model }) {
+      model
+        .replyWhen(
+          'Leader echoes, member writes.',
+          { toolCalls: [{ name: 'echo', arguments: { message: 'from the leader' } }] },
+          delegateTo('mcp-writer', 'write a line'),
+          { text: 'Echoed and written.' },
+        )
+        .replyWhen('write a line', { text: 'A line.' });
+      const team = new Team({
+        name: 'MCP Leader Team',
+        model: new OpenAIResponses({ id: 'gpt-test' }),
+        members: [new Agent({ name: 'MCP Writer', model: new OpenAIResponses({ id: 'gpt-test' }) })],
+        mcpServers: [{ server: 'everything', include: ['echo'] }],
+        client,
+      });
+      return runIn((await team.run('Leader echoes, member writes.')).runId);
+    },
+  },
+  {
     name: 'workflowRun-mcp-step-cancelled',
     async record({ client, model }) {
       model.replyWhen((r) => r.lastUserText.startsWith('Step calls long'), {

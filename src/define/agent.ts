@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { RunOutput } from '../shared/run-output';
-import type { AgentRunInput, AgentSpec, McpToolSource, RunInputBase } from '../shared/specs';
+import type { AgentRunInput, AgentSpec, RunInputBase } from '../shared/specs';
 import { Component } from './component';
 import { checkModelComponentOptions, modelComponentSpec, type ModelComponentOptions } from './component-options';
 import type { Tool } from './contracts';
@@ -9,12 +9,6 @@ import type { Tool } from './contracts';
 export interface AgentOptions<C = string> extends ModelComponentOptions {
   tools?: Tool[];
   outputSchema?: z.ZodType<C>;
-  /**
-   * MCP servers whose tools the model is offered besides `tools`: a server's name in the app (`defineApp({
-   * mcpServers })`), or which of its tools (`include`, `exclude`) and which wait for a person
-   * (`requiresConfirmation`). Each run lists them when it starts; each call is an activity. See docs/mcp.md.
-   */
-  mcpServers?: Array<string | McpToolSource>;
 }
 
 /**
@@ -40,11 +34,6 @@ export class Agent<C = string> extends Component<'agent', RunOutput<C>> {
       kind: 'agent',
       ...modelComponentSpec(this, this.options),
       tools: this.tools.map((tool) => tool.toSpec()),
-      ...(this.options.mcpServers?.length
-        ? {
-            mcp: this.options.mcpServers.map((source) => (typeof source === 'string' ? { server: source } : source)),
-          }
-        : {}),
     };
     return this.resolvedSpec;
   }

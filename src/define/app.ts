@@ -1,4 +1,5 @@
 import { InvalidInputError } from '../shared/errors';
+import { someModel } from '../shared/specs';
 import type { AnyAgent } from './agent';
 import type { EndCondition, McpServerConfig, StepFunction, Tool } from './contracts';
 import type { AnyTeam } from './team';
@@ -44,13 +45,16 @@ export function defineApp(definition: {
     workflows.flatMap((workflow) => [...workflow.stepFunctions()]),
   );
   const mcpServers = definition.mcpServers ?? {};
-  for (const agent of agents) {
-    for (const source of agent.spec().mcp ?? []) {
-      if (!(source.server in mcpServers)) {
-        throw new InvalidInputError(
-          `agent '${agent.name}' names MCP server '${source.server}', which mcpServers lacks`,
-        );
-      }
+  // Every agent and team leader, members and steps' included, finds its MCP servers in the app.
+  for (const component of components) {
+    let missing: { owner: string; server: string } | undefined;
+    someModel(component.spec(), (model) => {
+      const source = model.mcp?.find(({ server }) => !(server in mcpServers));
+      if (source) missing = { owner: `'${model.name}'`, server: source.server };
+      return source !== undefined;
+    });
+    if (missing) {
+      throw new InvalidInputError(`${missing.owner} names MCP server '${missing.server}', which mcpServers lacks`);
     }
   }
   return { agents, teams, workflows, tools, stepFunctions, mcpServers };

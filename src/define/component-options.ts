@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { InvalidInputError } from '../shared/errors';
 import { MAX_HISTORY_RUNS } from '../shared/sessions';
-import type { ModelComponentSpec, OutputSchemaSpec } from '../shared/specs';
+import type { McpToolSource, ModelComponentSpec, OutputSchemaSpec } from '../shared/specs';
 import type { KernClient } from '../client/kern-client';
 import { durationMs } from '../client/run-options';
 import { OpenAIResponses, type Model } from './models';
@@ -50,6 +50,12 @@ export interface ModelComponentOptions extends ComponentOptions {
    * is the parsed value. Its JSON schema travels with the run; a zod `.meta({ title })` names it for the model.
    */
   outputSchema?: z.ZodType;
+  /**
+   * MCP servers whose tools the model is offered besides `tools`: a server's name in the app (`defineApp({
+   * mcpServers })`), or which of its tools (`include`, `exclude`) and which wait for a person
+   * (`requiresConfirmation`). Each run lists them when it starts; each call is an activity. See docs/mcp.md.
+   */
+  mcpServers?: Array<string | McpToolSource>;
 }
 
 /** The spec fields an agent and a team share, from their options. */
@@ -72,6 +78,9 @@ export function modelComponentSpec(
     ...(numHistoryRuns !== undefined ? { numHistoryRuns } : {}),
     ...(pauseTimeoutMs !== undefined ? { pauseTimeoutMs } : {}),
     ...(options.outputSchema ? { outputSchema: outputSchemaSpec(component.name, options.outputSchema) } : {}),
+    ...(options.mcpServers?.length
+      ? { mcp: options.mcpServers.map((source) => (typeof source === 'string' ? { server: source } : source)) }
+      : {}),
   };
 }
 

@@ -69,7 +69,7 @@ export interface ModelComponentSpec {
   pauseTimeoutMs?: number;
   /** The shape of the answer (`outputSchema`): the model answers JSON, and the run's content is the parsed value. */
   outputSchema?: OutputSchemaSpec;
-  /** MCP servers whose tools the model is offered besides `tools`, listed by each run when it starts (agents). */
+  /** MCP servers whose tools the model is offered besides `tools`, listed by each run when it starts. */
   mcp?: McpToolSource[];
 }
 
@@ -197,7 +197,7 @@ function holdsChildSpecs(component: ComponentSpec): boolean {
 }
 
 /** True when `test` holds for the component, or for one of its members or its steps' agents and teams (any depth). */
-function someModel(component: ComponentSpec, test: (model: ModelComponentSpec) => boolean): boolean {
+export function someModel(component: ComponentSpec, test: (model: ModelComponentSpec) => boolean): boolean {
   switch (component.kind) {
     case 'agent':
       return test(component);

@@ -1,5 +1,6 @@
 import {
   ActivityCancellationType,
+  ApplicationFailure,
   CancellationScope,
   isCancellation,
   patched,
@@ -13,7 +14,14 @@ import { MaxToolRoundsExceeded, OutputInvalid, toApplicationFailure } from '../s
 import type { RunEventContext } from '../shared/events';
 import type { ToolCallResult } from '../shared/model-call';
 import type { RunOutput, TeamRunOutput, ToolCall } from '../shared/run-output';
-import type { AgentRunInput, ModelSpec, OutputSchemaSpec, TeamRunInput, ToolSpec } from '../shared/specs';
+import type {
+  AgentRunInput,
+  ModelComponentSpec,
+  ModelSpec,
+  OutputSchemaSpec,
+  TeamRunInput,
+  ToolSpec,
+} from '../shared/specs';
 import { REJECTED_TOOL_CALL } from '../shared/requirements';
 import { parseToolArguments } from '../shared/tool-calls';
 import type { ModelRunState } from './model-run-state';
@@ -283,4 +291,38 @@ export function systemInstructions(
   const parts = [spec.description, spec.role ? `Your role: ${spec.role}` : undefined, ...extra, ...spec.instructions];
   const text = parts.filter((part): part is string => Boolean(part)).join('\n');
   return text || undefined;
+}
+
+const mcpListOptions: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5 },
+};
+const { listMcpTools } = proxyActivities<KernActivities>(mcpListOptions);
+
+/**
+ * The tools of an agent's or a team leader's MCP servers, as the worker lists them when the run starts: recorded in
+ * the run's history (the activity's result), so the Temporal UI shows what the model was offered, and a replay offers
+ * the same. A name one of its `own` tools (or another server's) has ends the run `ToolNameClash`.
+ */
+export async function mcpToolsOf(
+  component: ModelComponentSpec,
+  own: readonly ToolSpec[],
+  label: string,
+): Promise<ToolSpec[]> {
+  const sources = component.mcp ?? [];
+  const servers = sources.map((source) => source.server).join(', ');
+  const listed = await listMcpTools.executeWithOptions(
+    { ...mcpListOptions, summary: `${label} · list the tools of MCP ${servers}` },
+    [{ sources }],
+  );
+  const owned = new Set(own.map((tool) => tool.name));
+  const clash = listed.find((tool) => owned.has(tool.name) || listed.filter((t) => t.name === tool.name).length > 1);
+  if (clash) {
+    throw ApplicationFailure.create({
+      type: 'ToolNameClash',
+      message: `MCP server '${clash.mcpServer}' has a tool '${clash.name}' named as another tool of ${component.name}: exclude one`,
+      nonRetryable: true,
+    });
+  }
+  return listed;
 }

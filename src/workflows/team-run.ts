@@ -3,7 +3,7 @@ import { isTerminalEventOf } from '../shared/events';
 import type { TeamRunOutput } from '../shared/run-output';
 import type { TeamRunInput } from '../shared/specs';
 import { delegate, delegationTool, isDelegation, leaderGuidance } from './delegation';
-import { runActivityTool, runModelLoop, runWorkflowTool, systemInstructions } from './model-loop';
+import { mcpToolsOf, runActivityTool, runModelLoop, runWorkflowTool, systemInstructions } from './model-loop';
 import { modelRunLabel } from '../shared/run-labels';
 import { runInputOf } from './run-input';
 import { endsByCancel } from './run-errors';
@@ -26,6 +26,10 @@ export async function teamRun(saved: TeamRunInput): Promise<TeamRunOutput> {
   const team = input.team;
   const label = modelRunLabel(input);
   return runLifecycle(input, stream, state, async (gate) => {
+    const own = [...team.tools, delegationTool(team)];
+    // Only a run whose leader has MCP servers yields here: other runs keep the commands they recorded before.
+    const tools = team.mcp?.length ? [...own, ...(await mcpToolsOf(team, own, label))] : own;
+    const mcpServerOf = new Map(tools.map((tool) => [tool.name, tool.mcpServer]));
     try {
       await runModelLoop(input, state, {
         gate,
@@ -34,13 +38,15 @@ export async function teamRun(saved: TeamRunInput): Promise<TeamRunOutput> {
         label,
         model: team.model,
         instructions: systemInstructions(team, leaderGuidance(team)),
-        tools: [...team.tools, delegationTool(team)],
+        tools,
         maxToolRounds: team.maxToolRounds,
         async runToolCalls(calls) {
           let routedAnswer: string | undefined;
           await settleAll(
             calls.map(async (call) => {
-              if (!isDelegation(call)) return runActivityTool(input, state, call, label);
+              if (!isDelegation(call)) {
+                return runActivityTool(input, state, call, label, { mcpServer: mcpServerOf.get(call.name) });
+              }
               const result = await runWorkflowTool(state, call, () => delegate(input, state, call));
               if (team.mode === 'route' && !result.isError) routedAnswer ??= result.content;
             }),

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer as createNetServer } from 'node:net';
-import { Agent, OpenAIResponses, RunStatus, defineApp } from 'kern';
+import { Agent, OpenAIResponses, RunStatus, Step, Team, Workflow, defineApp } from 'kern';
 import { eventually, startHarness, type Harness } from '../support/harness';
 
 /** The protocol's own reference server (`@modelcontextprotocol/server-everything`), over stdio and over HTTP. */
@@ -29,13 +29,22 @@ const remoteOptions = {
   model,
   mcpServers: [{ server: 'remote', include: ['echo', 'trigger-long-running-operation'] }],
 };
+/** A team whose leader has an MCP server's tool besides delegating to its member. */
+const deskOptions = {
+  name: 'MCP Desk',
+  model,
+  members: [new Agent({ name: 'Desk Member', model })],
+  mcpServers: [{ server: 'everything', include: ['echo'] }],
+};
 let helper: Agent;
 let remote: Agent;
+let desk: Team;
 
 beforeAll(async () => {
   port = await freePort();
   const app = defineApp({
     agents: [new Agent(helperOptions), new Agent(remoteOptions)],
+    teams: [new Team(deskOptions)],
     mcpServers: {
       everything: { command: process.execPath, args: [everything, 'stdio'] },
       remote: { url: `http://127.0.0.1:${port}/mcp` },
@@ -44,6 +53,7 @@ beforeAll(async () => {
   h = await startHarness(app);
   helper = new Agent({ ...helperOptions, client: h.client });
   remote = new Agent({ ...remoteOptions, client: h.client });
+  desk = new Team({ ...deskOptions, client: h.client });
 });
 afterAll(async () => {
   httpServer?.kill('SIGKILL');
@@ -83,6 +93,32 @@ test("an MCP server's tools over stdio: offered with their schemas, called as ac
   });
   await h.waitForStatus(done.runId, RunStatus.completed);
   expect((await h.client.getRunOutput(paused.runId))!.tools[0]!.result).toMatch(/5/);
+});
+
+test("a team's leader calls its MCP server's tool as well as delegating", async () => {
+  const id = randomUUID();
+  h.model.replyWhen(`desk ${id}`, call('echo', { message: `desk ${id}` }), { text: 'The leader echoed.' });
+  const output = await desk.run(`desk ${id}`);
+  expect(output.status).toBe(RunStatus.completed);
+  expect(output.tools.map((tool) => [tool.toolName, tool.result])).toEqual([['echo', `Echo: desk ${id}`]]);
+  const offered = h.model.requests.find((request) => request.lastUserText === `desk ${id}`)!.body.tools as Array<
+    Record<string, unknown>
+  >;
+  expect(offered.map((tool) => tool.name).sort()).toEqual(['delegate_task_to_member', 'echo']);
+});
+
+test('an app is refused when an agent, a member or a step names an MCP server it does not configure', () => {
+  const lost = new Agent({ name: 'Lost', model, mcpServers: ['nowhere'] });
+  const team = new Team({ name: 'Lost Team', model, members: [lost] });
+  expect(() => defineApp({ teams: [team] })).toThrow("'Lost' names MCP server 'nowhere', which mcpServers lacks");
+  const workflow = new Workflow({ name: 'Lost Flow', steps: [new Step({ name: 'Ask', agent: lost })] });
+  expect(() => defineApp({ workflows: [workflow] })).toThrow(
+    "'Lost' names MCP server 'nowhere', which mcpServers lacks",
+  );
+  const leader = new Team({ ...deskOptions, name: 'Leader Lost', mcpServers: ['nowhere'] });
+  expect(() => defineApp({ teams: [leader], mcpServers: {} })).toThrow(
+    "'Leader Lost' names MCP server 'nowhere', which mcpServers lacks",
+  );
 });
 
 test('a cancel during a long MCP call ends the call and the run CANCELLED', async () => {
