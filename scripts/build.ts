@@ -4,7 +4,7 @@
  * leaves its comments out (they are in the declaration files, where editors show them) and has source maps, which
  * point into the repository's src/ (not shipped): stack traces under `node --enable-source-maps` give kern's lines.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DefaultLogger } from '@temporalio/worker';
@@ -13,14 +13,24 @@ async function main(): Promise<void> {
   const root = path.join(__dirname, '..');
   const dist = path.join(root, 'dist');
   rmSync(dist, { recursive: true, force: true });
-  const tsc = (...args: string[]) =>
-    execFileSync(
-      process.execPath,
-      [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json'), ...args],
-      { stdio: 'inherit' },
+  const tscArgs = (...args: string[]) => [
+    require.resolve('typescript/bin/tsc'),
+    '-p',
+    path.join(root, 'tsconfig.build.json'),
+    ...args,
+  ];
+  execFileSync(process.execPath, tscArgs('--removeComments', '--declaration', 'false', '--sourceMap'), {
+    stdio: 'inherit',
+  });
+  // The declarations beside the bundles, in a process of their own: the pass above has type-checked the code, so this
+  // one only emits (`--noCheck`).
+  const declarations = new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, tscArgs('--emitDeclarationOnly', '--noCheck'), { stdio: 'inherit' });
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`tsc --emitDeclarationOnly: exit ${code}`)),
     );
-  tsc('--removeComments', '--declaration', 'false', '--sourceMap');
-  tsc('--emitDeclarationOnly');
+  });
 
   // Bundled from what was just compiled, exactly as the package's `startWorker` will load it.
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the compiled module, not the source
@@ -32,6 +42,7 @@ async function main(): Promise<void> {
     const { code } = await bundleWorkflows({ tracing: kind === 'tracing', logger: new DefaultLogger('WARN') });
     writeFileSync(path.join(dist, 'bundles', file), code);
   }
+  await declarations;
 }
 
 main().catch((err: unknown) => {

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
@@ -13,12 +14,13 @@ const usage = `Usage:
   kern worker --app <module> [--task-queue <name>] [--shutdown-grace 30s] [--health-port <port>
               [--health-host 127.0.0.1]] [--max-concurrent-activities <n>] [--max-concurrent-workflow-tasks <n>]
               [--max-cached-workflows <n>] [--deployment-name <name> --build-id <id>
-              [--versioning-behavior auto-upgrade|pinned]] [connection]
+              [--versioning-behavior auto-upgrade|pinned]] [--workflow-bundle <file>] [connection]
                                                      run a worker for the app (default export of defineApp);
                                                      SIGTERM/SIGINT drain it: no new work, calls in flight get
                                                      the grace to finish; a second signal exits at once;
                                                      --health-port serves GET /livez and /readyz;
-                                                     --build-id makes it a version of a worker deployment
+                                                     --build-id makes it a version of a worker deployment;
+                                                     --workflow-bundle: one made by bundleWorkflows
   kern serve --app <module> [--port 7777] [--host 127.0.0.1] [--allow-unauthenticated] [--no-mcp] [connection]
                                                      serve the app's runs over HTTP (the AgentOS API); on an
                                                      address other machines reach only with auth configured,
@@ -32,7 +34,7 @@ const usage = `Usage:
 
 Environment: TEMPORAL_ADDRESS (localhost:7233), TEMPORAL_NAMESPACE (default), TEMPORAL_API_KEY,
 TEMPORAL_TLS_* and TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE (as Temporal's CLI reads them), KERN_TASK_QUEUE (kern),
-KERN_DEPLOYMENT_NAME and KERN_BUILD_ID (Worker Versioning), OPENAI_API_KEY and OPENAI_BASE_URL for the models (worker); for serve: OS_SECURITY_KEY or KERN_SECURITY_KEY
+KERN_DEPLOYMENT_NAME and KERN_BUILD_ID (Worker Versioning), KERN_WORKFLOW_BUNDLE, OPENAI_API_KEY and OPENAI_BASE_URL for the models (worker); for serve: OS_SECURITY_KEY or KERN_SECURITY_KEY
 (bearer auth), JWT_VERIFICATION_KEY or JWT_JWKS_FILE with JWT_ALGORITHM, JWT_AUDIENCE, JWT_ISSUER (JWT auth,
 scopes and per-user isolation), KERN_CORS_ORIGINS (comma-separated CORS origins). For all: KERN_ENCRYPTION_KEYS
 (id:base64 AES-256 keys, newest first: payloads encrypted), KERN_PAYLOAD_DIR and KERN_PAYLOAD_THRESHOLD_BYTES (large
@@ -63,6 +65,7 @@ export async function main(argv: string[]): Promise<void> {
       'deployment-name': { type: 'string' },
       'build-id': { type: 'string' },
       'versioning-behavior': { type: 'string' },
+      'workflow-bundle': { type: 'string' },
       ...CONNECTION_FLAGS,
     },
   });
@@ -121,9 +124,11 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  const workflowBundle = values['workflow-bundle'] ?? process.env.KERN_WORKFLOW_BUNDLE;
   const worker = await startWorker({
     app: values.app,
     taskQueue: values['task-queue'],
+    ...(workflowBundle ? { workflowBundle: { codePath: path.resolve(workflowBundle) } } : {}),
     shutdownGraceTime: grace as Duration,
     ...tuning,
     ...(deploymentName && buildId

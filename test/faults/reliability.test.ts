@@ -520,7 +520,7 @@ describe('viewers', () => {
       const prompt = `marathon ${randomUUID()}`;
       const words = UPDATES_PER_RUN_LIMIT * 3;
       const text = Array.from({ length: words }, (_, i) => `w${i}`).join(' ');
-      h.model.replyWhen(prompt, { text, tokenDelayMs: 25 });
+      h.model.replyWhen(prompt, { text, tokenDelayMs: 10 });
       const seen: AnyRunEvent[] = [];
       for await (const event of agentWith([]).run(prompt, { stream: true })) seen.push(event);
 

@@ -33,6 +33,34 @@ beforeAll(async () => {
 // A write to a session nobody runs is given up when the worker shuts down, after its grace period.
 afterAll(() => h.close(), 60_000);
 
+/** A session whose workflow no worker runs: every write to it waits. */
+async function stuckSession(): Promise<string> {
+  const sessionId = `stuck-${randomUUID()}`;
+  await h.client.temporal.workflow.start(SESSION_WORKFLOW_TYPE, {
+    ...sessionWorkflowOptions(newSession(sessionId, new Date().toISOString()), `nobody-${randomUUID()}`),
+    // Not yet run by anyone: a run reads it as empty, as a session nothing has written to.
+    startDelay: '1 hour',
+  });
+  return sessionId;
+}
+
+/**
+ * The run of the last test, started first: its session never answers, so it ends only after three 20-second attempts,
+ * which pass while the other tests run.
+ */
+let unanswered: Promise<{ runId: string; sessionId: string }>;
+beforeAll(() => {
+  unanswered = (async () => {
+    const sessionId = await stuckSession();
+    const prompt = `never written ${randomUUID()}`;
+    h.model.replyWhen(prompt, { text: 'an answer nobody keeps' });
+    const { runId } = await assistant.run(prompt, { sessionId, background: true });
+    return { runId, sessionId };
+  })();
+  // Awaited by its test; a failure here is that test's.
+  unanswered.catch(() => undefined);
+});
+
 /** Writes to a session as a run's `writeSession` activity does (update-with-start), within `timeoutMs`. */
 async function write(sessionId: string, request: CloseSessionRequest, options: { updateId?: string } = {}) {
   const temporal = h.client.temporal;
@@ -127,17 +155,6 @@ describe('a run writes to its session once', () => {
 });
 
 describe('a session that cannot answer', () => {
-  /** A session whose workflow no worker runs: every write to it waits. */
-  async function stuckSession(): Promise<string> {
-    const sessionId = `stuck-${randomUUID()}`;
-    await h.client.temporal.workflow.start(SESSION_WORKFLOW_TYPE, {
-      ...sessionWorkflowOptions(newSession(sessionId, new Date().toISOString()), `nobody-${randomUUID()}`),
-      // Not yet run by anyone: a run reads it as empty, as a session nothing has written to.
-      startDelay: '1 hour',
-    });
-    return sessionId;
-  }
-
   test('a cancel during the session write ends the run CANCELLED within seconds, with its whole answer', async () => {
     const sessionId = await stuckSession();
     const prompt = `cancel while writing ${randomUUID()}`;
@@ -156,26 +173,6 @@ describe('a session that cannot answer', () => {
     expect(Date.now() - cancelledAt).toBeLessThan(5_000);
     expect(output).toMatchObject({ status: RunStatus.cancelled, content: 'the whole answer' });
   });
-
-  test('without a cancel, the run ends ERROR naming the session, after three attempts', async () => {
-    const sessionId = await stuckSession();
-    const prompt = `never written ${randomUUID()}`;
-    h.model.replyWhen(prompt, { text: 'an answer nobody keeps' });
-    const { runId } = await assistant.run(prompt, { sessionId, background: true });
-    let output = await h.client.getRunOutput(runId);
-    const ended: string[] = [RunStatus.error, RunStatus.completed, RunStatus.cancelled];
-    for (const deadline = Date.now() + 100_000; !ended.includes(output?.status ?? '') && Date.now() < deadline;) {
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-      output = await h.client.getRunOutput(runId);
-    }
-    expect(output?.status).toBe(RunStatus.error);
-    expect(output?.error).toMatchObject({
-      type: 'SessionWriteFailed',
-      message: expect.stringContaining(`could not be written to its session ${sessionId} in 3 attempts of 20 s`),
-    });
-    // The answer is kept in the output.
-    expect(output?.content).toBe('an answer nobody keeps');
-  }, 120_000);
 });
 
 describe('inputs that weigh more in Temporal than in UTF-8', () => {
@@ -221,4 +218,23 @@ describe('inputs that weigh more in Temporal than in UTF-8', () => {
     const description = await h.client.temporal.workflow.getHandle(workflowIdForRun(runId)).describe();
     expect(description.status.name).toBe('CANCELLED');
   });
+});
+
+describe('a session that never answers', () => {
+  test('without a cancel, the run ends ERROR naming the session, after three attempts', async () => {
+    const { runId, sessionId } = await unanswered;
+    let output = await h.client.getRunOutput(runId);
+    const ended: string[] = [RunStatus.error, RunStatus.completed, RunStatus.cancelled];
+    for (const deadline = Date.now() + 100_000; !ended.includes(output?.status ?? '') && Date.now() < deadline;) {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      output = await h.client.getRunOutput(runId);
+    }
+    expect(output?.status).toBe(RunStatus.error);
+    expect(output?.error).toMatchObject({
+      type: 'SessionWriteFailed',
+      message: expect.stringContaining(`could not be written to its session ${sessionId} in 3 attempts of 20 s`),
+    });
+    // The answer is kept in the output.
+    expect(output?.content).toBe('an answer nobody keeps');
+  }, 120_000);
 });

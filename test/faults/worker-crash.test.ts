@@ -31,6 +31,8 @@ function spawnWorker(app: string, env: Record<string, string> = {}) {
       env: {
         ...process.env,
         TEMPORAL_ADDRESS: process.env.KERN_TEST_TEMPORAL_ADDRESS,
+        // The suite's bundle of kern's workflow code, rather than one made at start from the source.
+        KERN_WORKFLOW_BUNDLE: process.env.KERN_TEST_WORKFLOW_BUNDLE,
         KERN_TASK_QUEUE: h.taskQueue,
         OPENAI_BASE_URL: h.model.url,
         OPENAI_API_KEY: 'test-key',

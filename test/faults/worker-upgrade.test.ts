@@ -168,6 +168,9 @@ test('`kern worker --deployment-name --build-id` serves its version, reached wit
       deploymentName,
       '--build-id',
       '3',
+      // The suite's bundle of kern's workflow code, rather than one made at start from the source.
+      '--workflow-bundle',
+      process.env.KERN_TEST_WORKFLOW_BUNDLE!,
       '--log-level',
       'error',
     ],

@@ -153,6 +153,8 @@ let work: string;
 let tarball: string;
 let project: string;
 let model: ScriptedModelServer;
+/** A traced worker's bundle made from kern's source, for the last test: bundled while the package installs. */
+let tracedFromSource: Promise<{ code: string }>;
 
 /** The environment a consumer process runs with: the suite's Temporal, a task queue of its own, the stand-in. */
 function consumerEnv(taskQueue: string): NodeJS.ProcessEnv {
@@ -210,6 +212,8 @@ beforeAll(async () => {
   write(path.join(project, 'cli/app.js'), cliAppJs);
   write(path.join(project, 'cli/client.js'), cliClient);
 
+  tracedFromSource = bundleWorkflows({ tracing: true, logger: new DefaultLogger('WARN') });
+  tracedFromSource.catch(() => undefined);
   await sh(npm, ['install', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: project });
 }, 600_000);
 
@@ -218,27 +222,31 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-test('the tarball holds the compiled library, its declarations and source maps, CLI, README and licence, and nothing else', async () => {
-  const { stdout } = await sh('tar', ['-tzf', tarball], { cwd: work });
-  const files = stdout
-    .split('\n')
-    .filter(Boolean)
-    .map((file) => file.replace(/^package\//, ''));
-  expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'bin/kern.js']));
-  expect(files).toEqual(
-    expect.arrayContaining(['dist/index.js', 'dist/index.js.map', 'dist/index.d.ts', 'dist/worker/index.d.ts']),
-  );
-  expect(files).toEqual(expect.arrayContaining(['dist/bundles/workflows.js', 'dist/bundles/workflows-tracing.js']));
-  const outside = files.filter(
-    (file) => !/^(package\.json|README\.md|LICENSE|bin\/kern\.js|dist\/.+\.(js|js\.map|d\.ts))$/.test(file),
-  );
-  expect(outside).toEqual([]);
-  // About 0.6 MB today (two workflow bundles of ~1 MB each, compressed, are most of it): a budget that catches a
-  // stray directory or an unminified dependency, not the library growing.
-  expect(statSync(tarball).size).toBeLessThanOrEqual(800 * 1024);
-});
+// The checks of the tarball and the compiled consumers share nothing, and mostly wait on other processes: side by side.
+test.concurrent(
+  'the tarball holds the compiled library, its declarations and source maps, CLI, README and licence, and nothing else',
+  async () => {
+    const { stdout } = await sh('tar', ['-tzf', tarball], { cwd: work });
+    const files = stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((file) => file.replace(/^package\//, ''));
+    expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'bin/kern.js']));
+    expect(files).toEqual(
+      expect.arrayContaining(['dist/index.js', 'dist/index.js.map', 'dist/index.d.ts', 'dist/worker/index.d.ts']),
+    );
+    expect(files).toEqual(expect.arrayContaining(['dist/bundles/workflows.js', 'dist/bundles/workflows-tracing.js']));
+    const outside = files.filter(
+      (file) => !/^(package\.json|README\.md|LICENSE|bin\/kern\.js|dist\/.+\.(js|js\.map|d\.ts))$/.test(file),
+    );
+    expect(outside).toEqual([]);
+    // About 0.6 MB today (two workflow bundles of ~1 MB each, compressed, are most of it): a budget that catches a
+    // stray directory or an unminified dependency, not the library growing.
+    expect(statSync(tarball).size).toBeLessThanOrEqual(800 * 1024);
+  },
+);
 
-test('publint and Are the Types Wrong find no problems in the tarball', async () => {
+test.concurrent('publint and Are the Types Wrong find no problems in the tarball', async () => {
   const publint = await sh(process.execPath, [binOf('publint', 'publint'), 'run', tarball, '--strict'], {
     cwd: work,
   });
@@ -253,7 +261,7 @@ test('publint and Are the Types Wrong find no problems in the tarball', async ()
   expect(report.analysis.problems.filter((problem) => problem.resolutionKind !== 'node10')).toEqual([]);
 });
 
-test.each(['cjs', 'esm'])(
+test.concurrent.each(['cjs', 'esm'])(
   'a %s TypeScript backend with a strict tsconfig compiles, and with plain node runs a tool-calling run in the background to COMPLETED',
   async (kind) => {
     const dir = path.join(project, kind);
@@ -271,7 +279,7 @@ test.each(['cjs', 'esm'])(
   240_000,
 );
 
-test("kern's types resolve under a bundler's module resolution", async () => {
+test.concurrent("kern's types resolve under a bundler's module resolution", async () => {
   const dir = path.join(project, 'bundler');
   await sh(process.execPath, [path.join(project, 'node_modules/typescript/bin/tsc'), '-p', dir], { cwd: dir });
 });
@@ -382,7 +390,7 @@ test("the package's prebuilt bundles replay the recorded histories as bundles ma
   // A traced worker's bundle behaves as the one a traced worker made at start before the package shipped it. (Those
   // histories were recorded untraced, and Temporal's tracing interceptors draw on the workflow's random numbers: runs
   // that draw their own (child runs, pauses) do not replay under tracing; see docs/tracing.md.)
-  const fromSource = await failuresOf(await bundleWorkflows({ tracing: true, logger: new DefaultLogger('WARN') }));
+  const fromSource = await failuresOf(await tracedFromSource);
   expect(await failuresOf(prebuilt('workflows-tracing.js'))).toEqual(fromSource);
 }, 240_000);
 
