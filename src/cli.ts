@@ -37,7 +37,7 @@ TEMPORAL_TLS_* and TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE (as Temporal's CLI re
 KERN_DEPLOYMENT_NAME and KERN_BUILD_ID (Worker Versioning), KERN_WORKFLOW_BUNDLE, OPENAI_API_KEY and OPENAI_BASE_URL for the models (worker); for serve: OS_SECURITY_KEY or KERN_SECURITY_KEY
 (bearer auth), JWT_VERIFICATION_KEY or JWT_JWKS_FILE with JWT_ALGORITHM, JWT_AUDIENCE, JWT_ISSUER (JWT auth,
 scopes and per-user isolation), KERN_CORS_ORIGINS (comma-separated CORS origins). For all: KERN_ENCRYPTION_KEYS
-(id:base64 AES-256 keys, newest first: payloads encrypted), KERN_PAYLOAD_DIR and KERN_PAYLOAD_THRESHOLD_BYTES (large
+(id:base64 AES-256 keys, newest first: payloads encrypted), KERN_PAYLOAD_DIR or KERN_PAYLOAD_S3 and KERN_PAYLOAD_THRESHOLD_BYTES (large
 payloads kept outside history); see docs/payloads.md.`;
 
 /** `kern <command>`: the command-line entry point. */

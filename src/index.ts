@@ -44,6 +44,7 @@ export type { ConnectionSettings } from './client/connection-settings';
 export { kernDataConverter, payloadSettingsFromEnv, type PayloadSettings } from './client/data-converter';
 export { EncryptionCodec, type EncryptionKey } from './client/payload-encryption';
 export { LocalPayloadStore, prunePayloadStore } from './client/payload-store';
+export { S3PayloadStore } from './client/s3-payload-store';
 export type { WaitOptions } from './client/run-outputs';
 export { MAX_INPUT_BYTES, type RunOptions } from './client/run-options';
 export { cancelRun, continueRun } from './client/default-client';

@@ -2,7 +2,6 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  ExternalStorage,
   StorageDriverClaim,
   type Payload,
   type StorageDriver,
@@ -86,11 +85,6 @@ export class LocalPayloadStore implements StorageDriver {
   private fileOf(digest: string): string {
     return path.join(this.directory, digest.slice(0, 2), digest);
   }
-}
-
-/** Temporal's external storage with the local store, for payloads of `thresholdBytes` and more. */
-export function localExternalStorage(directory: string, thresholdBytes = DEFAULT_PAYLOAD_THRESHOLD_BYTES) {
-  return new ExternalStorage({ drivers: [new LocalPayloadStore(directory)], payloadSizeThreshold: thresholdBytes });
 }
 
 /**
