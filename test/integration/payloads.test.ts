@@ -1,12 +1,17 @@
+import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import type { Payload } from '@temporalio/common';
 import { Agent, EncryptionCodec, KernClient, OpenAIResponses, defineApp, type PayloadSettings } from 'kern';
 import { createServer } from 'kern/server';
 import { startHarness, type Harness } from '../support/harness';
 
+const run = promisify(execFile);
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Temporal's CLI output, read as JSON
+type Wire = any;
 const model = new OpenAIResponses({ id: 'gpt-test' });
 const app = defineApp({ agents: [new Agent({ name: 'Vault', model })] });
 const oldKey = { id: 'key-2026-06', key: randomBytes(32) };
@@ -171,6 +176,44 @@ test("the codec server decodes what Temporal keeps, for the Temporal UI's origin
       body: JSON.stringify({ payloads: 'none' }),
     });
     expect(bad.status).toBe(422);
+
+    // Temporal's own CLI: `temporal workflow show` prints ciphertext and references, and the prompt once it is
+    // pointed at the codec server.
+    const show = (...extra: string[]) =>
+      run(
+        path.join(__dirname, '../../.temporal/bin/temporal'),
+        [
+          'workflow',
+          'show',
+          '-w',
+          `kern-run-${output.runId}`,
+          '--address',
+          process.env.KERN_TEST_TEMPORAL_ADDRESS!,
+        ].concat(['--output', 'json', ...extra]),
+        { maxBuffer: 16 * 1024 * 1024 },
+      );
+    /** The input and the summary of the run, as `temporal workflow show --output json` printed them. */
+    const shown = (stdout: string) => {
+      const started = (JSON.parse(stdout) as { events: Array<Record<string, Wire>> }).events[0]!;
+      const text = (payload: Wire) => ({
+        encoding: Buffer.from(payload.metadata.encoding, 'base64').toString(),
+        data: Buffer.from(payload.data, 'base64').toString('latin1'),
+      });
+      return {
+        input: text(started.workflowExecutionStartedEventAttributes.input.payloads[0]),
+        summary: text(started.userMetadata.summary),
+      };
+    };
+    const plain = shown((await show()).stdout);
+    expect(plain.input.encoding).toBe('binary/encrypted');
+    expect(plain.summary.encoding).toBe('binary/encrypted');
+    expect(JSON.stringify(plain)).not.toContain(id);
+    const decodedShow = shown(
+      (await show('--codec-endpoint', `${url}/codec`, '--codec-auth', 'Bearer codec-test-key')).stdout,
+    );
+    expect(decodedShow.input.encoding).toBe('json/plain');
+    expect(JSON.parse(decodedShow.input.data)).toMatchObject({ input: `decode me ${id}` });
+    expect(JSON.parse(decodedShow.summary.data)).toBe(`Vault: decode me ${id}`);
   } finally {
     await server.close();
   }
