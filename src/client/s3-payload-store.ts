@@ -44,10 +44,20 @@ export class S3PayloadStore implements StorageDriver {
     this.prefix = prefix ? `${prefix}/` : '';
     this.sdk = loadS3Sdk();
     const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+    const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
     this.client = new this.sdk.S3Client({
-      ...(endpoint ? { forcePathStyle: true } : {}),
-      // A store other than AWS may name no region; the SDK insists on one for its signatures.
-      ...(endpoint && !env.AWS_REGION && !env.AWS_DEFAULT_REGION ? { region: 'us-east-1' } : {}),
+      // The SDK reads AWS_REGION (or a profile's region); AWS_DEFAULT_REGION, which the AWS CLI reads, too here.
+      ...(region ? { region } : {}),
+      ...(endpoint
+        ? {
+            forcePathStyle: true,
+            // A store other than AWS may name no region; the SDK insists on one for its signatures.
+            ...(region ? {} : { region: 'us-east-1' }),
+            // Checksums only where S3 requires them: stores other than AWS do not all take the SDK's newer defaults.
+            requestChecksumCalculation: 'WHEN_REQUIRED' as const,
+            responseChecksumValidation: 'WHEN_REQUIRED' as const,
+          }
+        : {}),
     });
   }
 
@@ -56,14 +66,24 @@ export class S3PayloadStore implements StorageDriver {
       payloads.map(async (payload) => {
         const bytes = temporal.api.common.v1.Payload.encode(payload).finish();
         const digest = createHash('sha256').update(bytes).digest('hex');
-        await this.client.send(
-          new this.sdk.PutObjectCommand({
-            Bucket: this.bucket,
-            Key: this.keyOf(digest),
-            Body: bytes,
-            ContentType: 'application/x-protobuf',
-          }),
-        );
+        const key = this.keyOf(digest);
+        try {
+          await this.client.send(
+            new this.sdk.PutObjectCommand({
+              Bucket: this.bucket,
+              Key: key,
+              Body: bytes,
+              ContentType: 'application/x-protobuf',
+            }),
+          );
+        } catch (err) {
+          throw new Error(
+            `kern payload store: payload ${digest} could not be written to ${this.location}: ${String(err)}`,
+            {
+              cause: err,
+            },
+          );
+        }
         return new StorageDriverClaim({ sha256: digest });
       }),
     );

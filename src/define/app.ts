@@ -49,7 +49,7 @@ export function defineApp(definition: {
   for (const component of components) {
     let missing: { owner: string; server: string } | undefined;
     someModel(component.spec(), (model) => {
-      const source = model.mcp?.find(({ server }) => !(server in mcpServers));
+      const source = model.mcp?.find(({ server }) => !Object.hasOwn(mcpServers, server));
       if (source) missing = { owner: `'${model.name}'`, server: source.server };
       return source !== undefined;
     });

@@ -26,7 +26,7 @@ import { runRoutes } from './run-routes';
 import { scheduleRoutes } from './schedule-routes';
 import { sessionRoutes } from './session-routes';
 import { codecRoutes } from './codec-routes';
-import { mcpRoutes } from './mcp-routes';
+import { mcpRoutes, type McpOptions } from './mcp-routes';
 import { payloadSettingsFromEnv, type PayloadSettings } from '../client/data-converter';
 import { DEFAULT_WEB_SOCKET_LIMITS, workflowSocket, type WebSocketLimits } from './workflow-socket';
 
@@ -67,9 +67,9 @@ export interface ServerOptions {
   payloads?: PayloadSettings;
   /**
    * Serve the app over MCP at `/mcp` (Streamable HTTP), with the same authentication and scopes as the HTTP routes
-   * (docs/mcp.md); default true. (`kern serve --no-mcp`.)
+   * (docs/mcp.md), and how (see {@link McpOptions}); default true. `false` (`kern serve --no-mcp`): not served.
    */
-  mcp?: boolean;
+  mcp?: boolean | McpOptions;
 }
 
 /** kern's HTTP server: mount {@link KernServer.fetch} in any fetch-style server, or {@link KernServer.listen}. */
@@ -90,10 +90,15 @@ export interface KernServer {
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
-/** kern's version, as the MCP server introduces itself. */
-const KERN_VERSION = (
-  JSON.parse(readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as { version: string }
-).version;
+/** kern's version, as the MCP server introduces itself (unknown when a bundler left package.json behind). */
+function kernVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as { version: string })
+      .version;
+  } catch {
+    return 'unknown';
+  }
+}
 
 /**
  * An HTTP server for the app's agents, teams and workflows that speaks the Python framework's AgentOS API, so clients
@@ -163,6 +168,7 @@ export function createServer(options: ServerOptions): KernServer {
 
   const startedAt = new Date().toISOString();
   const mcp = options.mcp ?? true;
+  const mcpOptions = typeof mcp === 'object' ? mcp : {};
   app.get('/', (c) => c.json({ name: 'kern', health: '/health', config: '/config', ...(mcp ? { mcp: '/mcp' } : {}) }));
   app.get('/health', (c) => c.json({ status: 'ok', instantiated_at: startedAt }));
   // Readiness, for an orchestrator: 200 once Temporal answers, 503 while it does not.
@@ -205,7 +211,7 @@ export function createServer(options: ServerOptions): KernServer {
   app.route('/approvals', approvalRoutes(connect));
   const codec = codecRoutes(payloads);
   if (codec) app.route('/codec', codec);
-  if (mcp) app.route('/mcp', mcpRoutes(app, KERN_VERSION));
+  if (mcp) app.route('/mcp', mcpRoutes(app, kernVersion(), mcpOptions));
   app.route('/', notProvidedRoutes());
 
   app.notFound((c) => c.json({ detail: 'Not Found' }, 404));

@@ -2,3 +2,4 @@
 export { createServer, OpenServerRefused, type KernServer, type ServerOptions } from './create-server';
 export type { WebSocketLimits } from './workflow-socket';
 export type { JwtOptions } from './auth';
+export type { McpOptions } from './mcp-routes';

@@ -32,10 +32,43 @@ class RouteRefused extends Error {}
 /** The headers of the MCP request that say who is asking; forwarded to the routes each tool calls. */
 const CREDENTIALS = ['authorization', 'cookie'];
 
+/** How `/mcp` is served (`createServer({ mcp })`). */
+export interface McpOptions {
+  /**
+   * How long a run tool (`run_agent`, …, `continue_run`) waits for its run to end or pause before it answers with the
+   * run as it stands (`RUNNING`, and its `run_id` for `get_run`): below MCP clients' own timeouts (the SDK's is
+   * 60 s). Default 45 s.
+   */
+  maxWaitMs?: number;
+}
+
+const DEFAULT_MAX_WAIT_MS = 45_000;
+
+/** The most JSON-RPC messages one POST may carry: a batch of tool calls is that many runs. */
+const MAX_BATCH = 10;
+
 /** The answer at the MCP route: `app` is the server's Hono app, whose routes the tools call. */
-export function mcpRoutes(app: Hono, version: string): Hono {
+export function mcpRoutes(app: Hono, version: string, options: McpOptions = {}): Hono {
+  const maxWaitMs = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
   const routes = new Hono();
-  routes.all('/', async (c) => {
+  // Stateless: no stream of server-sent messages to open (GET) and no session to end (DELETE).
+  routes.on(['GET', 'DELETE'], '/', (c) =>
+    c.json({ detail: 'This MCP server is stateless: send JSON-RPC requests with POST' }, 405, { allow: 'POST' }),
+  );
+  routes.post('/', async (c) => {
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      return c.json(
+        { jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: the body is not JSON' }, id: null },
+        400,
+      );
+    }
+    if (Array.isArray(body) && body.length > MAX_BATCH) {
+      const message = `A batch holds at most ${MAX_BATCH} messages`;
+      return c.json({ jsonrpc: '2.0', error: { code: -32600, message }, id: null }, 400);
+    }
     const credentials = new Headers();
     for (const name of CREDENTIALS) {
       const value = c.req.header(name);
@@ -49,7 +82,7 @@ export function mcpRoutes(app: Hono, version: string): Hono {
         method,
         headers,
         ...(body ? { body: JSON.stringify(body) } : {}),
-        // The MCP client cancelled the call, or went away: stop waiting (a run goes on; `get_run` finds it).
+        // The wait was cut short, or the MCP client went away: stop waiting (the run goes on; `get_run` finds it).
         signal: signal ? AbortSignal.any([signal, gone]) : gone,
       });
       const answer = (await response.json()) as unknown;
@@ -57,12 +90,35 @@ export function mcpRoutes(app: Hono, version: string): Hono {
       return answer;
     };
     const server = new McpServer({ name: 'kern', version }, { capabilities: { tools: {} } });
-    registerTools(server, rest);
+    registerTools(server, rest, maxWaitMs);
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     await server.connect(transport);
-    return transport.handleRequest(c.req.raw);
+    return transport.handleRequest(c.req.raw, { parsedBody: body });
   });
   return routes;
+}
+
+/**
+ * A run tool's wait: the route's answer when the run ends or pauses within `maxWaitMs`, else the run as it stands then
+ * (read with `GET …/runs/{run_id}`), so that no call outlasts the client's timeout. (A client's cancel of the call does
+ * not reach this server, which keeps no MCP session: the bound, or the connection dropping, ends the wait.)
+ */
+async function bounded(
+  rest: Rest,
+  maxWaitMs: number,
+  wait: (signal: AbortSignal) => Promise<unknown>,
+  runNow: string,
+): Promise<unknown> {
+  const cutShort = new AbortController();
+  const timer = setTimeout(() => cutShort.abort(), maxWaitMs);
+  try {
+    return await wait(cutShort.signal);
+  } catch (err) {
+    if (!cutShort.signal.aborted) throw err;
+    return rest('GET', runNow);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** What a route's error answer says: its `detail`, or each field problem of a 422. */
@@ -77,6 +133,9 @@ function refusalText(answer: unknown, status: number): string {
   return `the request failed (HTTP ${status})`;
 }
 
+/** An id that is one segment of a route's path: not empty, not `.` or `..` (which a URL would resolve away). */
+const id = () => z.string().regex(/^(?!\.{1,2}$)[^\s]+$/, 'an id: no spaces, not . or ..');
+
 const READ_ONLY = { readOnlyHint: true, destructiveHint: false, openWorldHint: false } as const;
 const RUNS = { readOnlyHint: false, destructiveHint: true, openWorldHint: true } as const;
 
@@ -85,8 +144,7 @@ const userId = z
   .string()
   .optional()
   .describe('Optional user ID to associate with the run. Authenticated deployments use the caller’s identity.');
-const sessionId = z
-  .string()
+const sessionId = id()
   .optional()
   .describe('Existing session ID to continue the same conversation. Omit to start a new session.');
 const background = z
@@ -98,12 +156,12 @@ const background = z
   );
 /** The component a run belongs to: one of `agent_id`, `team_id`, `workflow_id`, as the run tools' results carry. */
 const owner = {
-  agent_id: z.string().optional().describe('ID of the agent that owns the run.'),
-  team_id: z.string().optional().describe('ID of the team that owns the run.'),
-  workflow_id: z.string().optional().describe('ID of the workflow that owns the run.'),
+  agent_id: id().optional().describe('ID of the agent that owns the run.'),
+  team_id: id().optional().describe('ID of the team that owns the run.'),
+  workflow_id: id().optional().describe('ID of the workflow that owns the run.'),
 };
 
-function registerTools(server: McpServer, rest: Rest): void {
+function registerTools(server: McpServer, rest: Rest, maxWaitMs: number): void {
   server.registerTool(
     'get_agentos_config',
     {
@@ -139,7 +197,7 @@ function registerTools(server: McpServer, rest: Rest): void {
           'is cancelled or the connection drops: its run_id (in the first progress notification, when asked for) ' +
           'reads it with get_run.',
         inputSchema: {
-          [idField]: z.string().describe(`ID of the ${kind} to run, returned by get_agentos_config.`),
+          [idField]: id().describe(`ID of the ${kind} to run, returned by get_agentos_config.`),
           message,
           user_id: userId,
           session_id: sessionId,
@@ -149,20 +207,27 @@ function registerTools(server: McpServer, rest: Rest): void {
       },
       async (args: Record<string, unknown>, extra: Extra) => {
         const runId = randomUUID();
-        await progress(extra, `Run ${runId} started`);
-        const answer = await rest(
-          'POST',
-          `/${RUN_KINDS[kind].route}/${encodeURIComponent(String(args[idField]))}/runs`,
-          {
-            message: args.message,
-            run_id: runId,
-            stream: false,
-            background: args.background === true,
-            ...optional({ user_id: args.user_id, session_id: args.session_id }),
-          },
-          extra.signal,
-        );
-        return runResult(kind, String(args[idField]), answer);
+        const componentId = String(args[idField]);
+        // Before the start, so a client that loses the call still has the id (a refused start answers an error).
+        await progress(extra, `Starting run ${runId}`);
+        const start = (signal?: AbortSignal) =>
+          rest(
+            'POST',
+            `/${RUN_KINDS[kind].route}/${encodeURIComponent(componentId)}/runs`,
+            {
+              message: args.message,
+              run_id: runId,
+              stream: false,
+              background: args.background === true,
+              ...optional({ user_id: args.user_id, session_id: args.session_id }),
+            },
+            signal,
+          );
+        const answer =
+          args.background === true
+            ? await start()
+            : await bounded(rest, maxWaitMs, start, runPath(kind, componentId, runId));
+        return runResult(kind, componentId, answer);
       },
     );
   }
@@ -175,16 +240,16 @@ function registerTools(server: McpServer, rest: Rest): void {
         'Read a run by its run_id: its status (PENDING, RUNNING, COMPLETED, PAUSED, CANCELLED, ERROR) and, once it ' +
         'has one, its response. Name the component that owns it (agent_id, team_id or workflow_id).',
       inputSchema: {
-        run_id: z.string().describe('ID of the run, returned by a run tool.'),
-        session_id: z.string().optional().describe('ID of the session containing the run.'),
+        run_id: id().describe('ID of the run, returned by a run tool.'),
+        session_id: id().optional().describe('ID of the session containing the run.'),
         ...owner,
       },
       annotations: { ...READ_ONLY, idempotentHint: true },
     },
-    async (args, extra) => {
+    async (args) => {
       const [kind, componentId] = ownerOf(args);
       const query = args.session_id ? `?session_id=${encodeURIComponent(args.session_id)}` : '';
-      const answer = await rest('GET', `${runPath(kind, componentId, args.run_id)}${query}`, undefined, extra.signal);
+      const answer = await rest('GET', `${runPath(kind, componentId, args.run_id)}${query}`);
       return runResult(kind, componentId, answer);
     },
   );
@@ -197,8 +262,8 @@ function registerTools(server: McpServer, rest: Rest): void {
         'Resume a PAUSED run after resolving its requirements (human-in-the-loop). The paused result carries the ' +
         'run_id, session_id, owning component id, and the unresolved requirements.',
       inputSchema: {
-        run_id: z.string().describe('ID of the paused run, returned in the PAUSED result.'),
-        session_id: z.string().describe('ID of the session containing the paused run, returned in the PAUSED result.'),
+        run_id: id().describe('ID of the paused run, returned in the PAUSED result.'),
+        session_id: id().describe('ID of the session containing the paused run, returned in the PAUSED result.'),
         ...owner,
         requirements: z
           .array(z.record(z.string(), z.unknown()))
@@ -212,19 +277,27 @@ function registerTools(server: McpServer, rest: Rest): void {
       },
       annotations: RUNS,
     },
-    async (args, extra) => {
+    async (args) => {
       const [kind, componentId] = ownerOf(args);
-      const answer = await rest(
-        'POST',
-        `${runPath(kind, componentId, args.run_id)}/continue`,
-        {
-          session_id: args.session_id,
-          requirements: JSON.stringify(args.requirements ?? []),
-          stream: false,
-          background: args.background === true,
-        },
-        extra.signal,
-      );
+      // Without answers, the HTTP route would fork an ended run: this tool only resumes a paused one, as the framework's.
+      if (!args.requirements?.length) {
+        throw new RouteRefused('continue_run needs the requirements of the PAUSED result, each with its resolution');
+      }
+      const path = runPath(kind, componentId, args.run_id);
+      const resume = (signal?: AbortSignal) =>
+        rest(
+          'POST',
+          `${path}/continue`,
+          {
+            session_id: args.session_id,
+            requirements: JSON.stringify(args.requirements),
+            stream: false,
+            background: args.background === true,
+            ...optional({ user_id: args.user_id }),
+          },
+          signal,
+        );
+      const answer = args.background === true ? await resume() : await bounded(rest, maxWaitMs, resume, path);
       return runResult(kind, componentId, answer);
     },
   );
@@ -237,8 +310,8 @@ function registerTools(server: McpServer, rest: Rest): void {
         'Request cancellation of a run. Irreversible: the run stops and is marked CANCELLED (if it has not started ' +
         'yet, the cancel is recorded and applied when it does).',
       inputSchema: {
-        run_id: z.string().describe('ID of the run to cancel, returned by a run tool or get_session_runs.'),
-        session_id: z.string().optional().describe('ID of the session containing the run.'),
+        run_id: id().describe('ID of the run to cancel, returned by a run tool or get_session_runs.'),
+        session_id: id().optional().describe('ID of the session containing the run.'),
         ...owner,
       },
       annotations: { ...RUNS, idempotentHint: true },
@@ -248,8 +321,8 @@ function registerTools(server: McpServer, rest: Rest): void {
       const path = runPath(kind, componentId, args.run_id);
       const { cancelled } = (await rest('POST', `${path}/cancel`)) as { cancelled: boolean };
       if (cancelled) return text(`Run ${args.run_id} cancellation requested`);
-      // Not running: ended, or not started yet (then the route recorded the cancel), or another's (then it is not
-      // found, as an unknown one).
+      // Not running: ended, or not started yet (the route recorded the cancel), or another's (not found, as an unknown
+      // one: nothing is said of it, and its id is taken).
       const run = (await rest('GET', path).catch((err: unknown) => {
         if (err instanceof RouteRefused) return null;
         throw err;
@@ -257,7 +330,8 @@ function registerTools(server: McpServer, rest: Rest): void {
       return text(
         run
           ? `Run ${args.run_id} has already ended (${run.status}): nothing to cancel`
-          : `Run ${args.run_id} has not started: its cancel is recorded, and a run started with this id ends CANCELLED`,
+          : `Run ${args.run_id} is not running: nothing to cancel now. A run of this ${kind} started later with ` +
+              'this id ends CANCELLED.',
       );
     },
   );
@@ -274,7 +348,7 @@ function registerTools(server: McpServer, rest: Rest): void {
           .enum(['agent', 'team', 'workflow'])
           .optional()
           .describe('Type of component that created the sessions. Defaults to agent.'),
-        component_id: z.string().optional().describe('Only return sessions created by this agent, team, or workflow.'),
+        component_id: id().optional().describe('Only return sessions created by this agent, team, or workflow.'),
         user_id: z.string().optional().describe('Only return sessions belonging to this user.'),
         limit: z.number().int().min(1).optional().describe('Maximum number of sessions to return per page.'),
         page: z.number().int().min(1).optional().describe('One-based page number to return.'),
@@ -302,8 +376,8 @@ function registerTools(server: McpServer, rest: Rest): void {
         'Read a session’s conversation history: each run’s input and response content with its run_id, status, and ' +
         'timestamp, oldest first. With run_id, that run with its full details.',
       inputSchema: {
-        session_id: z.string().describe('ID of the session to read, returned by get_sessions or a run result.'),
-        run_id: z.string().optional().describe('Return this run with its full stored details.'),
+        session_id: id().describe('ID of the session to read, returned by get_sessions or a run result.'),
+        run_id: id().optional().describe('Return this run with its full stored details.'),
         session_type: z.enum(['agent', 'team', 'workflow']).optional().describe('Type of session to read.'),
       },
       annotations: READ_ONLY,
@@ -313,10 +387,10 @@ function registerTools(server: McpServer, rest: Rest): void {
       const query = args.session_type ? `?type=${args.session_type}` : '';
       if (args.run_id !== undefined) {
         const run = await rest('GET', `${session}/runs/${encodeURIComponent(args.run_id)}${query}`);
-        return structured({ runs: [run] });
+        return structured({ result: [run] });
       }
       const runs = (await rest('GET', `${session}/runs${query}`)) as Array<Record<string, unknown>>;
-      return structured({ runs: runs.map(historyOf) });
+      return structured({ result: runs.map(historyOf) });
     },
   );
 }
@@ -342,9 +416,11 @@ function runResult(kind: RunKind, componentId: string, answer: unknown): CallToo
     answerText ||
     (status === 'PENDING'
       ? `Run ${String(run.run_id)} started in the background: read it with get_run.`
-      : status === 'PAUSED'
-        ? `Run paused: ${Array.isArray(requirements) ? requirements.length : 0} requirement(s) awaiting resolution.`
-        : `Run ${String(run.run_id)} is ${status}.`);
+      : status === 'RUNNING'
+        ? `Run ${String(run.run_id)} is still running: read it with get_run.`
+        : status === 'PAUSED'
+          ? `Run paused: ${Array.isArray(requirements) ? requirements.length : 0} requirement(s) awaiting resolution.`
+          : `Run ${String(run.run_id)} is ${status}.`);
   return {
     content: [{ type: 'text', text: said }],
     structuredContent: {

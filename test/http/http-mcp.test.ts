@@ -104,7 +104,7 @@ test("the MCP SDK's client lists kern's tools and the app, runs an agent to its 
       agent_id: 'assistant',
     });
     // The first progress note names the run, so a client that loses the call can read it with get_run.
-    expect(notes).toEqual([`Run ${runId} started`]);
+    expect(notes).toEqual([`Starting run ${runId}`]);
     // The run is a kern run like any other: the TypeScript client reads it.
     expect(await h.client.getRunOutput(runId)).toMatchObject({
       status: 'COMPLETED',
@@ -166,8 +166,9 @@ test('a background run answers PENDING at once; get_run reads it to its end, als
       sessionId,
     );
     const history = await call(other, 'get_session_runs', { session_id: sessionId });
+    // As the framework's (a list, which its MCP server wraps as `result`).
     expect(history.structuredContent).toEqual({
-      runs: [
+      result: [
         expect.objectContaining({
           run_id: runId,
           run_input: prompt,
@@ -177,7 +178,7 @@ test('a background run answers PENDING at once; get_run reads it to its end, als
         }),
       ],
     });
-    expect(Object.keys((history.structuredContent!.runs as object[])[0]!)).not.toContain('messages');
+    expect(Object.keys((history.structuredContent!.result as object[])[0]!)).not.toContain('messages');
   } finally {
     await other.close();
   }
@@ -212,7 +213,10 @@ test('a run that pauses for a confirmation answers PAUSED with its requirements;
     });
     expect(done.structuredContent).toMatchObject({ run_id, status: 'COMPLETED', content: 'The logs are gone.' });
     expect(ran).toContain('delete logs');
-    // Sent again, the answer is refused rather than given twice.
+    // Without answers it is refused (the HTTP route would fork the ended run); sent again, the answer is refused
+    // rather than given twice.
+    const empty = await call(client, 'continue_run', { run_id, session_id, agent_id: 'assistant' });
+    expect(textOf(empty)).toBe('continue_run needs the requirements of the PAUSED result, each with its resolution');
     const again = await call(client, 'continue_run', { run_id, session_id, agent_id: 'assistant', requirements });
     expect(again.isError).toBe(true);
     expect(textOf(again)).toMatch(/is not paused/);
@@ -243,7 +247,7 @@ test('cancel_run stops a running run, and records the cancel of one not started 
 
     const early = randomUUID();
     expect(textOf(await call(client, 'cancel_run', { run_id: early, agent_id: 'assistant' }))).toBe(
-      `Run ${early} has not started: its cancel is recorded, and a run started with this id ends CANCELLED`,
+      `Run ${early} is not running: nothing to cancel now. A run of this agent started later with this id ends CANCELLED.`,
     );
     const late = await statusAndJson(
       await postForm(`${base}/agents/assistant/runs`, { message: 'too late', run_id: early, stream: 'false' }),
@@ -267,7 +271,7 @@ test('cancel_run stops a running run, and records the cancel of one not started 
     await h.model.waitFor(() => h.model.requestsFor(patient).length > 0);
     aborted.abort();
     await expect(call_).rejects.toThrow();
-    const lostRunId = /^Run (\S+) started$/.exec(notes[0] ?? '')?.[1];
+    const lostRunId = /^Starting run (\S+)$/.exec(notes[0] ?? '')?.[1];
     expect(lostRunId).toBeDefined();
     const finished = await eventually(
       () => call(client, 'get_run', { run_id: lostRunId!, agent_id: 'assistant' }),
@@ -292,9 +296,48 @@ test('bad input is a tool error that says what to fix, and starts nothing', asyn
     const noMessage = await call(client, 'run_agent', { agent_id: 'assistant' });
     expect(noMessage.isError).toBe(true);
     expect(textOf(noMessage)).toMatch(/message/);
+    // An id a URL would resolve away is not an id.
+    const dotted = await call(client, 'get_run', { run_id: '..', agent_id: 'assistant' });
+    expect(dotted.isError).toBe(true);
+    expect(textOf(dotted)).toMatch(/not \. or \.\./);
     expect(h.model.requests.length).toBe(asked);
   } finally {
     await client.close();
+  }
+  // Stateless: nothing to open with GET or end with DELETE; a batch is bounded.
+  for (const method of ['GET', 'DELETE']) {
+    const answer = await fetch(`${base}/mcp`, { method, headers: { accept: 'text/event-stream' } });
+    expect(answer.status).toBe(405);
+    expect(answer.headers.get('allow')).toBe('POST');
+  }
+  const batch = Array.from({ length: 11 }, (_, n) => ({ jsonrpc: '2.0', id: n, method: 'tools/list' }));
+  const tooMany = await fetch(`${base}/mcp`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify(batch),
+  });
+  expect(tooMany.status).toBe(400);
+  expect(await tooMany.json()).toMatchObject({ error: { message: 'A batch holds at most 10 messages' } });
+});
+
+test('a run longer than the wait answers RUNNING with its id, and get_run reads it to its end', async () => {
+  const patient = createServer({ app, client: h.client, mcp: { maxWaitMs: 500 } });
+  const client = await mcpClient((await patient.listen({ port: 0 })).url);
+  try {
+    const prompt = `Slow ${randomUUID()}`;
+    h.model.replyWhen(prompt, { text: 'slow but sure here', tokenDelayMs: 400 });
+    const answered = await call(client, 'run_agent', { agent_id: 'assistant', message: prompt });
+    expect(answered.structuredContent).toMatchObject({ status: 'RUNNING', agent_id: 'assistant' });
+    const runId = answered.structuredContent!.run_id as string;
+    expect(textOf(answered)).toBe(`Run ${runId} is still running: read it with get_run.`);
+    const done = await eventually(
+      () => call(client, 'get_run', { run_id: runId, agent_id: 'assistant' }),
+      (result) => result.structuredContent?.status === 'COMPLETED',
+    );
+    expect(done.structuredContent!.content).toBe('slow but sure here');
+  } finally {
+    await client.close();
+    await patient.close();
   }
 });
 
