@@ -29,31 +29,33 @@ import { temporal } from '@temporalio/proto';
  */
 export const DEFAULT_PAYLOAD_THRESHOLD_BYTES = 32 * 1024;
 
-/** The claim key: the SHA-256 of the payload, in hex. */
-const SHA256 = 'sha256';
+/**
+ * A store of payloads named by the SHA-256 of their bytes (Temporal's encoding of the payload): what the local and
+ * the S3 store share. A store writes and reads bytes by digest; this names them, checks what comes back, and says in
+ * every error which payload and which store.
+ */
+export abstract class ContentAddressedStore implements StorageDriver {
+  abstract readonly name: string;
+  abstract readonly type: string;
+  /** Where the store is, for errors: a directory, `s3://bucket/prefix`. */
+  abstract readonly location: string;
 
-export class LocalPayloadStore implements StorageDriver {
-  readonly name = 'kern-local';
-  readonly type = 'kern.local-directory';
-
-  constructor(readonly directory: string) {}
+  /** Writes a payload's bytes under its digest; writing them again refreshes their time, for retention. */
+  protected abstract put(digest: string, bytes: Uint8Array): Promise<void>;
+  /** The bytes under a digest; `null` when the store has none. */
+  protected abstract get(digest: string): Promise<Uint8Array | null>;
 
   async store(_context: StorageDriverStoreContext, payloads: Payload[]): Promise<StorageDriverClaim[]> {
     return Promise.all(
       payloads.map(async (payload) => {
         const bytes = temporal.api.common.v1.Payload.encode(payload).finish();
         const digest = createHash('sha256').update(bytes).digest('hex');
-        const file = this.fileOf(digest);
-        const now = new Date();
         try {
-          // Stored already: touched, so pruning counts its retention from this write.
-          await utimes(file, now, now);
-        } catch {
-          await mkdir(path.dirname(file), { recursive: true });
-          // Written whole or not at all: readers never see half a file.
-          const partial = `${file}.${randomUUID()}.partial`;
-          await writeFile(partial, bytes);
-          await rename(partial, file);
+          await this.put(digest, bytes);
+        } catch (err) {
+          throw new Error(`kern payload store: payload ${digest} could not be written to ${this.location}`, {
+            cause: err,
+          });
         }
         return new StorageDriverClaim({ [SHA256]: digest });
       }),
@@ -65,21 +67,66 @@ export class LocalPayloadStore implements StorageDriver {
       claims.map(async (claim) => {
         const digest = claim.claimData[SHA256] ?? '';
         if (!/^[0-9a-f]{64}$/.test(digest)) throw new Error(`kern payload store: not a payload reference: ${digest}`);
-        let bytes: Buffer;
+        let bytes: Uint8Array | null;
         try {
-          bytes = await readFile(this.fileOf(digest));
+          bytes = await this.get(digest);
         } catch (err) {
+          throw new Error(`kern payload store: payload ${digest} could not be read from ${this.location}`, {
+            cause: err,
+          });
+        }
+        if (!bytes) {
           throw new Error(
-            `kern payload store: payload ${digest} is not in ${this.directory} (pruned, or another machine's store?)`,
-            { cause: err },
+            `kern payload store: payload ${digest} is not in ${this.location} (deleted after retention, or another store?)`,
           );
         }
         if (createHash('sha256').update(bytes).digest('hex') !== digest) {
-          throw new Error(`kern payload store: payload ${digest} in ${this.directory} is damaged`);
+          throw new Error(`kern payload store: payload ${digest} in ${this.location} is damaged`);
         }
         return temporal.api.common.v1.Payload.decode(bytes) as Payload;
       }),
     );
+  }
+}
+
+/** The claim key: the SHA-256 of the payload, in hex. */
+const SHA256 = 'sha256';
+
+/** The store of one machine, or of machines that share a directory: a file per payload, `<dir>/<2 hex>/<sha256>`. */
+export class LocalPayloadStore extends ContentAddressedStore {
+  readonly name = 'kern-local';
+  readonly type = 'kern.local-directory';
+
+  constructor(readonly directory: string) {
+    super();
+  }
+
+  get location(): string {
+    return this.directory;
+  }
+
+  protected async put(digest: string, bytes: Uint8Array): Promise<void> {
+    const file = this.fileOf(digest);
+    const now = new Date();
+    try {
+      // Stored already: touched, so pruning counts its retention from this write.
+      await utimes(file, now, now);
+    } catch {
+      await mkdir(path.dirname(file), { recursive: true });
+      // Written whole or not at all: readers never see half a file.
+      const partial = `${file}.${randomUUID()}.partial`;
+      await writeFile(partial, bytes);
+      await rename(partial, file);
+    }
+  }
+
+  protected async get(digest: string): Promise<Uint8Array | null> {
+    try {
+      return await readFile(this.fileOf(digest));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
   }
 
   private fileOf(digest: string): string {

@@ -1,14 +1,6 @@
-import { createHash } from 'node:crypto';
-import {
-  StorageDriverClaim,
-  type Payload,
-  type StorageDriver,
-  type StorageDriverRetrieveContext,
-  type StorageDriverStoreContext,
-} from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
 import type * as S3 from '@aws-sdk/client-s3';
 import { InvalidInputError } from '../shared/errors';
+import { ContentAddressedStore } from './payload-store';
 
 /**
  * The payload store for many machines: an S3 bucket (AWS S3, or any S3-compatible store: Ceph, SeaweedFS, Garage, R2,
@@ -21,7 +13,7 @@ import { InvalidInputError } from '../shared/errors';
  * Every store writes its object again, so an object's last-modified time is its newest write: an S3 lifecycle rule
  * that expires objects after the namespace's retention deletes only what no execution Temporal keeps refers to.
  */
-export class S3PayloadStore implements StorageDriver {
+export class S3PayloadStore extends ContentAddressedStore {
   readonly name = 'kern-s3';
   readonly type = 'kern.s3';
   readonly bucket: string;
@@ -35,6 +27,7 @@ export class S3PayloadStore implements StorageDriver {
     readonly location: string,
     env: NodeJS.ProcessEnv = process.env,
   ) {
+    super();
     const parsed = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(location);
     if (!parsed) {
       throw new InvalidInputError(`the payload store must be s3://bucket or s3://bucket/prefix, not '${location}'`);
@@ -61,60 +54,27 @@ export class S3PayloadStore implements StorageDriver {
     });
   }
 
-  async store(_context: StorageDriverStoreContext, payloads: Payload[]): Promise<StorageDriverClaim[]> {
-    return Promise.all(
-      payloads.map(async (payload) => {
-        const bytes = temporal.api.common.v1.Payload.encode(payload).finish();
-        const digest = createHash('sha256').update(bytes).digest('hex');
-        const key = this.keyOf(digest);
-        try {
-          await this.client.send(
-            new this.sdk.PutObjectCommand({
-              Bucket: this.bucket,
-              Key: key,
-              Body: bytes,
-              ContentType: 'application/x-protobuf',
-            }),
-          );
-        } catch (err) {
-          throw new Error(
-            `kern payload store: payload ${digest} could not be written to ${this.location}: ${String(err)}`,
-            {
-              cause: err,
-            },
-          );
-        }
-        return new StorageDriverClaim({ sha256: digest });
+  protected async put(digest: string, bytes: Uint8Array): Promise<void> {
+    await this.client.send(
+      new this.sdk.PutObjectCommand({
+        Bucket: this.bucket,
+        Key: this.keyOf(digest),
+        Body: bytes,
+        ContentType: 'application/x-protobuf',
       }),
     );
   }
 
-  async retrieve(_context: StorageDriverRetrieveContext, claims: StorageDriverClaim[]): Promise<Payload[]> {
-    return Promise.all(
-      claims.map(async (claim) => {
-        const digest = claim.claimData.sha256 ?? '';
-        if (!/^[0-9a-f]{64}$/.test(digest)) throw new Error(`kern payload store: not a payload reference: ${digest}`);
-        let bytes: Uint8Array;
-        try {
-          const object = await this.client.send(
-            new this.sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.keyOf(digest) }),
-          );
-          bytes = await object.Body!.transformToByteArray();
-        } catch (err) {
-          const missing = (err as { name?: string }).name === 'NoSuchKey';
-          throw new Error(
-            missing
-              ? `kern payload store: payload ${digest} is not in ${this.location} (expired, or another store?)`
-              : `kern payload store: payload ${digest} could not be read from ${this.location}: ${String(err)}`,
-            { cause: err },
-          );
-        }
-        if (createHash('sha256').update(bytes).digest('hex') !== digest) {
-          throw new Error(`kern payload store: payload ${digest} in ${this.location} is damaged`);
-        }
-        return temporal.api.common.v1.Payload.decode(bytes) as Payload;
-      }),
-    );
+  protected async get(digest: string): Promise<Uint8Array | null> {
+    try {
+      const object = await this.client.send(
+        new this.sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.keyOf(digest) }),
+      );
+      return await object.Body!.transformToByteArray();
+    } catch (err) {
+      if ((err as { name?: string }).name === 'NoSuchKey') return null;
+      throw err;
+    }
   }
 
   /** The object key of a payload: the prefix, the digest's first two characters, the digest. */

@@ -213,9 +213,7 @@ function scheduleInfoOf(
       ? described.info.runningActions.flatMap((action) => runIdOfWorkflow(action.workflow.workflowId) ?? [])
       : [],
     runCount: described?.info.numActionsTaken ?? 0,
-    // An updated schedule was made again (see `updateSchedule`): its memo keeps when it was first created.
-    createdAt:
-      memo.updatedAt === undefined ? (described?.info.createdAt.toISOString() ?? memo.createdAt) : memo.createdAt,
+    createdAt: createdAtOf(memo, described),
     ...(described?.info.lastUpdatedAt
       ? { updatedAt: described.info.lastUpdatedAt.toISOString() }
       : memo.updatedAt !== undefined
@@ -283,7 +281,8 @@ export async function updateSchedule(
       { ...input, scheduleId },
       { ...times, ...kept },
       {
-        createdAt: memo.createdAt,
+        // As readers have shown it, so a listing before and after says the same.
+        createdAt: createdAtOf(memo, old),
         updatedAt: new Date().toISOString(),
       },
     );
@@ -295,3 +294,11 @@ export async function updateSchedule(
 }
 
 type ScheduledInput = RunInput & { scheduleId: string };
+
+/**
+ * When a schedule was created: Temporal's record of it, until an update made it again (see `updateSchedule`); from then
+ * on its memo, which keeps that time.
+ */
+function createdAtOf(memo: ScheduleMemo, described: ScheduleDescription | undefined): string {
+  return memo.updatedAt === undefined ? (described?.info.createdAt.toISOString() ?? memo.createdAt) : memo.createdAt;
+}

@@ -126,7 +126,7 @@ test('a payload stored twice is one object; a missing one is an error naming the
 
   await sdk.send(new DeleteObjectCommand({ Bucket: bucket, Key: store.keyOf(claim!.claimData.sha256!) }));
   await expect(store.retrieve({} as never, [claim!])).rejects.toThrow(
-    `kern payload store: payload ${claim!.claimData.sha256} is not in ${location} (expired, or another store?)`,
+    `kern payload store: payload ${claim!.claimData.sha256} is not in ${location} (deleted after retention, or another store?)`,
   );
   await expect(store.retrieve({} as never, [new StorageDriverClaim({ sha256: '../etc' })])).rejects.toThrow(
     'not a payload reference',

@@ -26,7 +26,9 @@ test('the local store keeps a payload written twice once, reads it back, and pru
   const longAgo = new Date(Date.now() - 40 * 24 * 3600 * 1000);
   utimesSync(old, longAgo, longAgo);
   expect(await prunePayloadStore(directory, 30 * 24 * 3600 * 1000)).toBe(1);
-  await expect(store.retrieve({}, [first!])).rejects.toThrow(/is not in .* \(pruned, or another machine's store\?\)/);
+  await expect(store.retrieve({}, [first!])).rejects.toThrow(
+    /is not in .* \(deleted after retention, or another store\?\)/,
+  );
 });
 
 test('encryption: equal payloads give equal bytes, any change is refused, and key settings are checked without echoing them', async () => {
