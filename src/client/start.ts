@@ -13,7 +13,10 @@ import type { RunWorkflow, TemporalAccess } from './temporal-access';
 /** Starting runs, and the session each run's session id names. */
 
 /** See {@link KernClient.startRun}. */
-export async function startRun(access: TemporalAccess, input: RunInput): Promise<void> {
+export async function startRun(access: TemporalAccess, given: RunInput): Promise<void> {
+  // With a payload store, the output of a run this client starts may pass Temporal's payload limit (see the field).
+  const stores = access.temporal.options.loadedDataConverter.externalStorage !== undefined;
+  const input: RunInput = stores ? { ...given, payloadsStored: true } : given;
   const record = runRecordOf(input);
   const options = {
     workflowId: workflowIdForRun(input.runId),

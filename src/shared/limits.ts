@@ -10,6 +10,13 @@ import type { AnyRunOutput, Message, ToolExecution } from './run-output';
 /** The most kern puts in one payload (a run's output, one model request): Temporal refuses a payload over 2 MB. */
 export const PAYLOAD_BUDGET_BYTES = 1536 * 1024;
 
+/**
+ * The bound of a run's final output when large payloads are kept outside history (`RunInputBase.payloadsStored`):
+ * the output is then a stored payload, which Temporal's 2 MB limit does not reach; this keeps what a worker and a
+ * reader hold in memory for one output within reason.
+ */
+export const STORED_OUTPUT_BUDGET_BYTES = 32 * 1024 * 1024;
+
 /** The longest tool result the model and the run keep, unless the tool says otherwise (`maxResultChars`). */
 export const DEFAULT_MAX_TOOL_RESULT_CHARS = 100_000;
 

@@ -254,6 +254,12 @@ export interface RunInputBase {
   sessionState?: Record<string, unknown>;
   /** The run reads its session when it starts (history, state); set by the client when the session may exist. */
   readSession?: boolean;
+  /**
+   * Large payloads are kept outside history (the starting client has a payload store, as its workers must): the
+   * run's final output is bounded by `STORED_OUTPUT_BUDGET_BYTES` rather than by Temporal's payload limit. Older
+   * workers pass over it and bound the output as before.
+   */
+  payloadsStored?: boolean;
   /** This run's answer shape (`run(input, { outputSchema })`), instead of its component's. Not passed to members. */
   outputSchema?: OutputSchemaSpec;
   /**

@@ -10,7 +10,13 @@ import {
   upsertMemo,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import { MEMO_BUDGET_BYTES, boundOutput, jsonBytes } from '../shared/limits';
+import {
+  MEMO_BUDGET_BYTES,
+  PAYLOAD_BUDGET_BYTES,
+  STORED_OUTPUT_BUDGET_BYTES,
+  boundOutput,
+  jsonBytes,
+} from '../shared/limits';
 import { runRecordOf } from '../shared/run-record';
 import type { AnyRunOutput } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
@@ -132,7 +138,8 @@ async function finish<Output extends AnyRunOutput>(
   transition();
   const snapshot = state.snapshot();
   if (componentOf(input).storeEvents) snapshot.events = stream.read();
-  const output = boundOutput(snapshot);
+  // Stored outside history, the output is not held to Temporal's payload limit (the live answers to polls still are).
+  const output = boundOutput(snapshot, input.payloadsStored ? STORED_OUTPUT_BUDGET_BYTES : PAYLOAD_BUDGET_BYTES);
   await CancellationScope.nonCancellable(async () => {
     await stream.drain();
     await stream.close();

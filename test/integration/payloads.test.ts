@@ -218,3 +218,21 @@ test("the codec server decodes what Temporal keeps, for the Temporal UI's origin
     await server.close();
   }
 });
+
+test('with the store, a 3 MB answer is returned whole, by getRunOutput and over HTTP', async () => {
+  const id = randomUUID();
+  const client = await clientWith(settings([newKey, oldKey]));
+  // 300 words of 10,000 characters: 3 MB, more than a payload Temporal takes.
+  const answer = Array.from({ length: 300 }, (_, n) => `${String(n).padStart(4, '0')}${'x'.repeat(9995)} `).join('');
+  h.model.replyWhen(`long answer ${id}`, { text: answer });
+  const output = await new Agent({ name: 'Vault', model, client }).run(`long answer ${id}`);
+  expect(output.status).toBe('COMPLETED');
+  expect((await client.getRunOutput(output.runId))?.content).toBe(answer);
+  const server = createServer({ app, client, payloads: settings([newKey, oldKey]) });
+  try {
+    const response = await server.fetch(new Request(`http://localhost/agents/vault/runs/${output.runId}`));
+    expect(((await response.json()) as { content: string }).content).toBe(answer);
+  } finally {
+    await server.close();
+  }
+});
