@@ -14,6 +14,7 @@ import { runDetails, runSummary } from '../shared/run-labels';
 import { runSearchAttributes } from '../shared/search-attributes';
 import type { RunInput } from '../shared/specs';
 import { OVERLAP_POLICIES, type ScheduleOptions, type ScheduleOverlap, type ScheduleTimesOf } from './schedule-options';
+import { withStoreMark } from './start';
 
 export type { ScheduleOptions, ScheduleOverlap, ScheduleTimes } from './schedule-options';
 
@@ -102,7 +103,7 @@ export async function createSchedule(
         workflowType: RUN_KINDS[input.kind].workflowType,
         workflowId: workflowIdForRun(input.scheduleId),
         taskQueue,
-        args: [input],
+        args: [withStoreMark(temporal, input)],
         memo: { [RUN_RECORD_MEMO]: record },
         typedSearchAttributes: runSearchAttributes(record),
         staticSummary: runSummary(record),

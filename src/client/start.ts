@@ -1,4 +1,4 @@
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { workflowIdForRun } from '../shared/ids';
 import { RUN_KINDS } from '../shared/kinds';
 import { RUN_RECORD_MEMO, runRecordOf, type RunRecord } from '../shared/run-record';
@@ -14,9 +14,7 @@ import type { RunWorkflow, TemporalAccess } from './temporal-access';
 
 /** See {@link KernClient.startRun}. */
 export async function startRun(access: TemporalAccess, given: RunInput): Promise<void> {
-  // With a payload store, the output of a run this client starts may pass Temporal's payload limit (see the field).
-  const stores = access.temporal.options.loadedDataConverter.externalStorage !== undefined;
-  const input: RunInput = stores ? { ...given, payloadsStored: true } : given;
+  const input = withStoreMark(access.temporal, given);
   const record = runRecordOf(input);
   const options = {
     workflowId: workflowIdForRun(input.runId),
@@ -43,6 +41,16 @@ export async function startRun(access: TemporalAccess, given: RunInput): Promise
   ]);
   if (run.status === 'rejected') throw run.reason;
   if (session.status === 'rejected') throw access.unreachableOr(session.reason);
+}
+
+/**
+ * The input of a run started through `temporal`: marked `payloadsStored` when its data converter keeps large payloads
+ * outside history, so that the run's output may pass Temporal's payload limit.
+ */
+export function withStoreMark<Input extends RunInput>(temporal: Client, input: Input): Input {
+  return temporal.options.loadedDataConverter.externalStorage !== undefined
+    ? { ...input, payloadsStored: true }
+    : input;
 }
 
 /** See {@link KernClient.startSession}. */
