@@ -67,8 +67,11 @@ export async function startS3Server(): Promise<S3Server> {
   child.stdout!.on('data', (chunk: Buffer) => (printed += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (printed += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let failed: Error | undefined;
+  child.once('error', (err) => (failed = err));
   const deadline = Date.now() + 60_000;
   while (!/Started .*ServerConnector/.test(printed)) {
+    if (failed) throw new Error(`S3Proxy needs Java 17 or newer as \`java\` on the PATH: ${failed.message}`);
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`S3Proxy did not start:\n${printed || readFileSync(properties, 'utf8')}`);
