@@ -1,7 +1,6 @@
-import type { DataConverter } from '@temporalio/common';
+import { ExternalStorage, type DataConverter } from '@temporalio/common';
 import { InvalidInputError } from '../shared/errors';
 import { EncryptionCodec, encryptionKeysFrom, type EncryptionKey } from './payload-encryption';
-import { ExternalStorage } from '@temporalio/common';
 import { DEFAULT_PAYLOAD_THRESHOLD_BYTES, LocalPayloadStore } from './payload-store';
 import { S3PayloadStore } from './s3-payload-store';
 

@@ -1,20 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { Agent, OpenAIResponses, Team, defineApp, defineTool } from 'kern';
+import { deleteRowsTool } from '../fixtures/confirmed-tools';
 import { startServedHarness, type Harness, type ServedHarness } from '../support/harness';
 import { postForm, readFrames, statusAndJson, type Wire } from '../support/http';
 
 const ran: string[] = [];
-const deleteRows = defineTool({
-  name: 'delete_rows',
-  description: 'Delete rows from a table.',
-  parameters: z.object({ table: z.string() }),
-  requiresConfirmation: true,
-  execute: ({ table }) => {
-    ran.push(`delete ${table}`);
-    return `deleted ${table}`;
-  },
-});
+const deleteRows = deleteRowsTool(ran);
 const payInvoice = defineTool({
   name: 'pay_invoice',
   description: 'Pay an invoice.',

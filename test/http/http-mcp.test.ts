@@ -3,10 +3,10 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { SignJWT, exportSPKI, generateKeyPair } from 'jose';
-import { z } from 'zod';
-import { Agent, OpenAIResponses, Step, Team, Workflow, defineApp, defineTool } from 'kern';
+import { Agent, OpenAIResponses, Step, Team, Workflow, defineApp } from 'kern';
 import { createServer } from 'kern/server';
 import { postForm, statusAndJson } from '../support/http';
+import { deleteRowsTool } from '../fixtures/confirmed-tools';
 import { eventually, startServedHarness, type Harness, type ServedHarness } from '../support/harness';
 
 /**
@@ -15,16 +15,7 @@ import { eventually, startServedHarness, type Harness, type ServedHarness } from
  */
 
 const ran: string[] = [];
-const deleteRows = defineTool({
-  name: 'delete_rows',
-  description: 'Delete rows from a table.',
-  parameters: z.object({ table: z.string() }),
-  requiresConfirmation: true,
-  execute: ({ table }) => {
-    ran.push(`delete ${table}`);
-    return `deleted ${table}`;
-  },
-});
+const deleteRows = deleteRowsTool(ran);
 const model = new OpenAIResponses({ id: 'gpt-test' });
 const assistant = new Agent({ name: 'Assistant', model, description: 'Answers questions.', tools: [deleteRows] });
 const writer = new Agent({ name: 'Writer', model });
