@@ -1290,9 +1290,190 @@ const scheduledScenarios: PauseScenario[] = [
   },
 ];
 
+/** How many events a run's history has when the server that records continue-as-new suggests it (default: 4,096). */
+const SUGGEST_CONTINUE_AFTER_EVENTS = 60;
+
+/**
+ * Runs that continue as new (input format 10 for every execution after the first), recorded on a server of their own
+ * that suggests it after {@link SUGGEST_CONTINUE_AFTER_EVENTS} events, so that a dozen tool rounds span several
+ * executions. Each returns the executions to record, once its runs have closed: a run's `first` execution (which
+ * continued as new, in the client's format) or its `last`.
+ */
+interface ContinuationScenario {
+  name: string;
+  record(ctx: {
+    agent: Agent;
+    team: Team;
+    dispatchTeam: Team;
+    client: KernClient;
+    model: ScriptedModelServer;
+  }): Promise<Array<{ file: string; runId: string; execution: 'first' | 'last' }>>;
+}
+
+const weatherRounds = (count: number) =>
+  Array.from({ length: count }, (_, i) => ({
+    toolCalls: [{ name: 'get_weather', arguments: { city: `City ${i}` }, id: `call_${i}` }],
+  }));
+
+const continuationScenarios: ContinuationScenario[] = [
+  {
+    name: 'agentRun-continued',
+    async record({ agent, model }) {
+      model.replyWhen('weather tour', ...weatherRounds(12), { text: 'Sunny in all twelve.' });
+      const { runId } = await agent.run('Take a weather tour.');
+      return [
+        { file: 'agentRun-continued-as-new', runId, execution: 'first' },
+        { file: 'agentRun-continued', runId, execution: 'last' },
+      ];
+    },
+  },
+  {
+    name: 'agentRun-continued-cancelled',
+    async record({ agent, model, client }) {
+      model.replyWhen('endless tour', ...weatherRounds(60));
+      const run = await agent.run('Take an endless tour.', { background: true });
+      await executionsOf(client, run.runId, (executions) => executions.length >= 3);
+      await agent.cancelRun(run.runId);
+      await client.waitForRun(run.runId);
+      return [{ file: 'agentRun-continued-cancelled', runId: run.runId, execution: 'last' }];
+    },
+  },
+  {
+    name: 'teamRun-continued',
+    async record({ team, model }) {
+      const tasks = Array.from({ length: 6 }, (_, i) => `look up part ${i}`);
+      for (const task of tasks) model.replyWhen(task, { text: `Part ${task.slice(-1)} found.` });
+      model.replyWhen('every part', ...tasks.map((task) => delegateTo('researcher', task)), { text: 'All found.' });
+      const { runId } = await team.run('Look up every part.');
+      return [
+        { file: 'teamRun-continued-as-new', runId, execution: 'first' },
+        { file: 'teamRun-continued', runId, execution: 'last' },
+      ];
+    },
+  },
+  {
+    name: 'teamRun-continued-cancelled',
+    async record({ team, model, client }) {
+      const tasks = Array.from({ length: 6 }, (_, i) => `research item ${i}`);
+      for (const task of tasks) model.replyWhen(task, { text: `Item ${task.slice(-1)} done.` });
+      model
+        .replyWhen(
+          'all items',
+          ...tasks.map((task) => delegateTo('researcher', task)),
+          delegateTo('writer', 'write up'),
+        )
+        .replyWhen('write up', { text: 'The write-up', tokenDelayMs: 20, hang: true });
+      const run = await team.run('Research all items.', { background: true });
+      await model.waitFor(() => model.requestsFor('write up').length > 0, 60_000);
+      await executionsOf(client, run.runId, (executions) => executions.length >= 2);
+      await team.cancelRun(run.runId);
+      await client.waitForRun(run.runId);
+      return [{ file: 'teamRun-continued-cancelled', runId: run.runId, execution: 'last' }];
+    },
+  },
+  {
+    // Since `kern-child-cancel-by-workflow-id`: the team's cancel reaches its member's newest execution.
+    name: 'teamRun-cancelled-member-continued',
+    async record({ dispatchTeam, model, client }) {
+      model
+        .replyWhen('dispatch a tour', delegateTo('tourer', 'tour every city'))
+        .replyWhen('tour every city', ...weatherRounds(60));
+      const run = await dispatchTeam.run('Please dispatch a tour.', { background: true });
+      let memberRunId: string | undefined;
+      while (!memberRunId) {
+        const output = await client.getRunOutput(run.runId);
+        memberRunId = output?.kind === 'team' ? output.memberResponses[0]?.runId : undefined;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await executionsOf(client, memberRunId, (executions) => executions.length >= 3);
+      await dispatchTeam.cancelRun(run.runId);
+      await client.waitForRun(run.runId);
+      return [
+        { file: 'teamRun-cancelled-member-continued', runId: run.runId, execution: 'last' },
+        { file: 'agentRun-continued-cancelled-as-member', runId: memberRunId, execution: 'last' },
+      ];
+    },
+  },
+];
+
+/** The executions of a run's workflow, oldest first, once `ready` holds of them (visibility follows by a moment). */
+async function executionsOf(
+  client: KernClient,
+  runId: string,
+  ready: (executions: Array<{ runId: string; status: string }>) => boolean,
+): Promise<Array<{ runId: string; status: string }>> {
+  for (let attempt = 0; attempt < 300; attempt++) {
+    const found: Array<{ runId: string; status: string; startTime: Date }> = [];
+    const query = `WorkflowId = '${workflowIdForRun(runId)}'`;
+    for await (const execution of client.temporal.workflow.list({ query })) {
+      found.push({ runId: execution.runId, status: execution.status.name, startTime: execution.startTime });
+    }
+    found.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+    if (ready(found)) return found;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`run ${runId}: its executions never got there`);
+}
+
+/** Records the {@link continuationScenarios} on a Temporal server of their own. */
+async function recordContinuations(): Promise<void> {
+  const env = await startLocalTemporal({
+    dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': SUGGEST_CONTINUE_AFTER_EVENTS },
+  });
+  const model = await ScriptedModelServer.start();
+  const taskQueue = 'record-continuations';
+  const client = await KernClient.connect({ address: env.address, taskQueue });
+  const worker = await startWorker({
+    app: defineApp({ tools: [getWeather] }),
+    address: env.address,
+    taskQueue,
+    modelProvider: { baseURL: model.url, apiKey: 'recording' },
+  });
+  const gptTest = new OpenAIResponses({ id: 'gpt-test' });
+  const agent = new Agent({ name: 'Touring Agent', model: gptTest, tools: [getWeather], maxToolRounds: 100, client });
+  const team = new Team({
+    name: 'Continuing Team',
+    model: gptTest,
+    maxToolRounds: 100,
+    members: [
+      new Agent({ name: 'Researcher', role: 'Research.', model: gptTest, client }),
+      new Agent({ name: 'Writer', role: 'Write.', model: gptTest, client }),
+    ],
+    client,
+  });
+  const dispatchTeam = new Team({
+    name: 'Dispatch Team',
+    model: gptTest,
+    members: [new Agent({ name: 'Tourer', model: gptTest, tools: [getWeather], maxToolRounds: 100, client })],
+    client,
+  });
+  try {
+    for (const scenario of continuationScenarios) {
+      const recorded = await scenario.record({ agent, team, dispatchTeam, client, model });
+      let continuedAsNew = false;
+      for (const { file, runId, execution } of recorded) {
+        const closed = (status: string) => status !== 'RUNNING' && status !== 'CONTINUED_AS_NEW';
+        const executions = await executionsOf(client, runId, (found) => closed(found.at(-1)?.status ?? 'RUNNING'));
+        continuedAsNew ||= executions.length > 1;
+        const chosen = execution === 'first' ? executions[0]! : executions.at(-1)!;
+        record(env.address, file, workflowIdForRun(runId), chosen.runId);
+      }
+      if (!continuedAsNew) throw new Error(`${scenario.name}: no run continued as new`);
+    }
+  } finally {
+    await worker.shutdown();
+    await client.close();
+    await model.close();
+    await env.teardown();
+  }
+}
+
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   mkdirSync(historiesDir, { recursive: true });
+  await recordContinuations();
+  // `npm run record-histories -- continued`: those alone.
+  if (process.argv.includes('continued')) return;
   const env = await startLocalTemporal();
   const model = await ScriptedModelServer.start();
   const taskQueue = 'record-histories';

@@ -59,21 +59,29 @@ const CANCEL_INTENT_TIMEOUT = '1 minute';
 /** See {@link KernClient.cancelRun}. */
 export async function cancelRun(access: TemporalAccess, runId: string, options: CancelOptions = {}): Promise<boolean> {
   // Described first: Temporal takes a cancel request for a closed execution without complaint.
-  const description = await access.describeRun(runId);
+  let description = await access.describeRun(runId);
   if (!description) return recordCancelIntent(access, runId, options.intent, options.reason);
-  if (description.type === CANCEL_INTENT_TYPE || description.status.name !== 'RUNNING') return false;
-  const handle = access.runHandle(runId, description.runId);
-  try {
-    // Before the cancel, so the run has the wish when the cancel reaches it.
-    if (options.exactPartial) await handle.signal(exactPartialOnCancelSignal);
-    await requestCancel(access, runId, description.runId, options.reason);
-  } catch (err) {
-    // It closed since it was described: it had finished.
-    if (err instanceof WorkflowNotFoundError) return false;
-    throw access.unreachableOr(err);
+  for (let attempt = 1; ; attempt++) {
+    if (description?.type === CANCEL_INTENT_TYPE || description?.status.name !== 'RUNNING') return false;
+    const handle = access.runHandle(runId, description.runId);
+    try {
+      // Before the cancel, so the run has the wish when the cancel reaches it.
+      if (options.exactPartial) await handle.signal(exactPartialOnCancelSignal);
+      await requestCancel(access, runId, description.runId, options.reason);
+      return true;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw access.unreachableOr(err);
+      // The execution closed since it was described: the run had finished, or it continued as new, and then its
+      // next execution is the one to cancel.
+      const closed: string = description.runId;
+      description = await access.describeRun(runId);
+      if (description?.runId === closed || attempt >= CANCEL_ATTEMPTS) return false;
+    }
   }
-  return true;
 }
+
+/** How many executions of a run a cancel tries, when each continues as new before the cancel reaches it. */
+const CANCEL_ATTEMPTS = 3;
 
 /** True when a description is that of a cancel recorded before its run started, not of a run. */
 export function isCancelIntent(description: { type: string } | undefined): boolean {

@@ -109,7 +109,8 @@ export function countRuns(
 
 /** The visibility query for runs matching `filter`. */
 export function runsQuery(filter: Omit<RunListFilter, 'limit' | 'pageToken' | 'offset'>): string {
-  const conditions = [`WorkflowType IN (${RUN_TYPES})`];
+  // A run that continued as new has an execution per stretch; its newest stands for it.
+  const conditions = [`WorkflowType IN (${RUN_TYPES})`, `ExecutionStatus != 'ContinuedAsNew'`];
   conditions.push(
     filter.parentRunId !== undefined
       ? `KernParentRunId = ${visibilityString(filter.parentRunId)}`

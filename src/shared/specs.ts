@@ -1,7 +1,10 @@
+import type { WorkflowStreamState } from '@temporalio/workflow-streams/workflow';
 import type { RunSeed } from './forks';
 import type { RunKind } from './kinds';
 import { unreachable } from './never';
 import type { RequirementNeed, UserInputField } from './requirements';
+import type { AnyRunOutput } from './run-output';
+import type { SessionState } from './sessions';
 
 export type { RunKind } from './kinds';
 
@@ -136,11 +139,12 @@ export type ComponentSpec = AgentSpec | TeamSpec | WorkflowSpec;
  * and `pauseTimeoutMs`; version 5 adds structured answers (`outputSchema`); version 6 adds scheduled runs
  * (`scheduleId`); version 7 has every spec carry its `kind`, so a team's members and a workflow's agent and team steps
  * are plain agent and team specs (before, members were `{ kind, agent | team }` and steps had `agent` or `team`);
- * version 8 adds forked runs (`seed`); version 9 adds MCP tools (`mcp`).
+ * version 8 adds forked runs (`seed`); version 9 adds MCP tools (`mcp`); version 10 is the input of a run's next
+ * execution after a continue-as-new (`continued`), written by the run itself, never by a client.
  * A worker reads every version up to its own (see `readRunInput`, which turns older ones into this one); bump this
  * when a field is added that readers need, or changes meaning.
  */
-export const RUN_INPUT_VERSION = 9;
+export const RUN_INPUT_VERSION = 10;
 
 /**
  * The version a run input is written with, the oldest that has what it uses, so older workers in a rolling deploy go
@@ -272,6 +276,38 @@ export interface RunInputBase {
    * session's history and `input` (which then names the question, for its record and its session's turn).
    */
   seed?: RunSeed;
+  /**
+   * Set on the input of a run's next execution, when the run continued as new: where the run stands. Written by the
+   * run (format 10); a client never sets it.
+   */
+  continued?: RunContinuation;
+}
+
+/**
+ * What a run carries into its next execution when it continues as new (see `workflows/run-continuation.ts`): its
+ * output so far, its stream, and where its model loop stands. Taken at a point where nothing is in flight: no model
+ * or tool call, no member run, no pause.
+ */
+export interface RunContinuation {
+  /** How many executions the run has had before this one. */
+  executions: number;
+  /** The run's output as it stood (`RUNNING`): conversation, tools, members, metrics, session state. */
+  output: AnyRunOutput;
+  /** When the run's first execution started it (ISO), for its duration. */
+  startedAt: string;
+  /** The run's event stream (`@temporalio/workflow-streams`' own state): every event so far, in order. */
+  stream: WorkflowStreamState;
+  /** How many batches of events the run had forwarded to the teams above it (their streams drop repeats by it). */
+  forwardedBatches: number;
+  /** The session state the run started from, to tell its own changes apart when it writes its session. */
+  sessionBaseline: SessionState;
+  /** The model loop's turn and structured-answer retries so far. */
+  round: number;
+  outputRetries: number;
+  /** The tools the run's MCP servers listed when it started (offered again as they were). */
+  mcpTools?: ToolSpec[];
+  /** The canceller wants the exact answer so far (`exactPartialOnCancelSignal`). */
+  exactPartialOnCancel?: boolean;
 }
 
 /** The single input of the `agentRun` workflow. */

@@ -18,12 +18,16 @@ export async function agentRun(saved: AgentRunInput): Promise<RunOutput> {
   const state = new AgentRunState(input, stream);
   const agent = input.agent;
   const label = modelRunLabel(input);
-  return runLifecycle(input, stream, state, async (gate) => {
-    // Only a run whose agent has MCP servers yields here: other runs keep the commands they recorded before.
-    const tools = agent.mcp?.length ? [...agent.tools, ...(await mcpToolsOf(agent, agent.tools, label))] : agent.tools;
+  return runLifecycle(input, stream, state, async (gate, handOff) => {
+    // Only a run whose agent has MCP servers yields here: other runs keep the commands they recorded before. A run
+    // that continued as new offers the tools its servers listed when it started.
+    const mcpTools =
+      input.continued?.mcpTools ?? (agent.mcp?.length ? await mcpToolsOf(agent, agent.tools, label) : []);
+    const tools = [...agent.tools, ...mcpTools];
     const mcpServerOf = new Map(tools.map((tool) => [tool.name, tool.mcpServer]));
     await runModelLoop(input, state, {
       gate,
+      handOff: (progress) => handOff({ ...progress, mcpTools }),
       pauseTimeoutMs: agent.pauseTimeoutMs,
       outputSchema: input.outputSchema ?? agent.outputSchema,
       label,

@@ -71,6 +71,9 @@ export function childRunInput(
  */
 const CANCEL_AFTER_START = 'kern-child-cancel-after-start';
 
+/** Runs started before this patch cancelled a child's first execution, which misses a child that continued as new. */
+const CANCEL_REACHES_CONTINUED_CHILD = 'kern-child-cancel-by-workflow-id';
+
 type ChildRunOutput = RunOutput | TeamRunOutput;
 type ChildRun = (input: ChildRunInput) => Promise<ChildRunOutput>;
 
@@ -107,8 +110,12 @@ export function runChild(childInput: ChildRunInput, onStart: () => void = () => 
   return CancellationScope.nonCancellable(async () => {
     const child = await startChild<ChildRun>(type, options);
     caller.cancelRequested.catch(() =>
-      // The child may have ended in the meantime: then there is nothing to cancel.
-      getExternalWorkflowHandle(child.workflowId, child.firstExecutionRunId)
+      // The child may have ended in the meantime: then there is nothing to cancel. Its workflow id names it alone;
+      // its first execution's run id would miss it once it has continued as new (asked only when a cancel comes).
+      getExternalWorkflowHandle(
+        child.workflowId,
+        patched(CANCEL_REACHES_CONTINUED_CHILD) ? undefined : child.firstExecutionRunId,
+      )
         .cancel()
         .catch(() => undefined),
     );

@@ -21,14 +21,20 @@ const BATCHES_WITHIN_BOUND = 'kern-forwarded-batches-within-1mb';
  */
 export class EventForwarder {
   private pending: AnyRunEvent[] = [];
-  private sequence = 0;
   /** The last batch sent: the next one is sent once it has been delivered. */
   private sending: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly targets: readonly string[],
     private readonly publisherId: string,
+    /** How many batches were sent before (by the run's earlier executions): numbering goes on from there. */
+    private sequence = 0,
   ) {}
+
+  /** How many batches have been sent so far. */
+  get batchesSent(): number {
+    return this.sequence;
+  }
 
   forward(event: AnyRunEvent): void {
     if (this.targets.length === 0) return;

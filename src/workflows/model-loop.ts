@@ -28,6 +28,7 @@ import type { ModelRunState } from './model-run-state';
 import { checkHistoryBudget, checkModelRequestSize } from './run-bounds';
 import { partialAnswerOf, toRunError } from './run-errors';
 import type { PauseGate } from './run-pause';
+import { continuationDue } from './run-continuation';
 import { settleAll } from './settle-all';
 
 /** The state of an agent's or a team leader's model loop. */
@@ -79,6 +80,8 @@ export interface ModelLoop {
   pauseTimeoutMs: number | undefined;
   /** The shape of the answer, when the run wants a structured one (the run's own, else its component's). */
   outputSchema: OutputSchemaSpec | undefined;
+  /** Continues the run as new, when it is due, from the top of a turn (see `run-continuation.ts`). */
+  handOff: (progress: { round: number; outputRetries: number }) => Promise<string | undefined>;
 }
 
 /** How many times a structured answer that does not fit its schema is asked for again before the run ends `ERROR`. */
@@ -123,8 +126,10 @@ export async function runModelLoop(
   // A tool the component does not declare never runs, even if the worker has one by that name.
   const specs = new Map(loop.tools.map((tool) => [tool.name, tool]));
   const declared = new Set(specs.keys());
-  let outputRetries = 0;
-  for (let round = 0; ; round++) {
+  // A run that continued as new goes on from the turn its last execution handed over at.
+  let outputRetries = input.continued?.outputRetries ?? 0;
+  for (let round = input.continued?.round ?? 0; ; round++) {
+    const whyNotContinued = continuationDue() ? await loop.handOff({ round, outputRetries }) : undefined;
     const request = {
       runId: input.runId,
       model: loop.model,
@@ -135,7 +140,7 @@ export async function runModelLoop(
       ...(loop.outputSchema ? { outputSchema: loop.outputSchema } : {}),
     };
     checkModelRequestSize(request);
-    checkHistoryBudget();
+    checkHistoryBudget(whyNotContinued);
     state.modelRequestStarted();
     // Summaries tell turns apart in the Temporal UI: `ResearchTeam leader · turn 2 · gpt-5-mini`.
     const summary = `${loop.label} · turn ${round + 1} · ${loop.model.id}`;

@@ -30,8 +30,8 @@ export abstract class ModelRunState<Output extends RunOutput | TeamRunOutput> ex
   readonly source: AgentEventSource | TeamEventSource;
   private requestInFlight = false;
 
-  protected constructor(output: Output, log: RunEventLog, now: () => Date) {
-    super(output, log, now);
+  protected constructor(output: Output, log: RunEventLog, now: () => Date, startedAt?: string) {
+    super(output, log, now, startedAt);
     this.source = modelEventSource(output);
   }
 
@@ -228,7 +228,11 @@ export abstract class ModelRunState<Output extends RunOutput | TeamRunOutput> ex
 /** The state of one agent run. */
 export class AgentRunState extends ModelRunState<RunOutput> {
   constructor(input: AgentRunInput, log: RunEventLog, now: () => Date = () => new Date()) {
-    super(seededOutput(outputFromRecordOf.agent(runRecordOf(input)), input.seed), log, now);
+    const continued = input.continued;
+    const output = continued
+      ? (continued.output as RunOutput)
+      : seededOutput(outputFromRecordOf.agent(runRecordOf(input)), input.seed);
+    super(output, log, now, continued?.startedAt);
   }
 }
 

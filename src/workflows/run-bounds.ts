@@ -19,20 +19,21 @@ export function checkModelRequestSize(request: ModelCallInput): void {
 
 /**
  * A run whose history nears Temporal's limits ends `RunTooLarge` through kern's finish, before Temporal would
- * terminate it. Called before each model request and each workflow step.
+ * terminate it: a workflow run, or an agent or team run that could not continue as new (`whyNotContinued`). Called
+ * before each model request and each workflow step.
  */
-export function checkHistoryBudget(): void {
+export function checkHistoryBudget(whyNotContinued?: string): void {
   const { historySize, historyLength } = workflowInfo();
   if (historySize <= HISTORY_BUDGET.bytes && historyLength <= HISTORY_BUDGET.events) return;
   throw toApplicationFailure(
     new RunTooLarge(
       `the run's Temporal history has reached ${megabytes(historySize)} MB and ${historyLength} events, ` +
         `past kern's bound of ${megabytes(HISTORY_BUDGET.bytes)} MB or ${HISTORY_BUDGET.events} events ` +
-        `(Temporal terminates a run at 50 MB or 51,200)`,
+        `(Temporal terminates a run at 50 MB or 51,200)${whyNotContinued ? `, and ${whyNotContinued}` : ''}`,
     ),
   );
 }
 
-function megabytes(bytes: number): string {
+export function megabytes(bytes: number): string {
   return (bytes / (1024 * 1024)).toFixed(1);
 }

@@ -11,7 +11,8 @@ import type { RunInputOf, RunKind } from '../shared/specs';
  */
 export function runInputOf<K extends RunKind>(saved: RunInputOf<K>, kind: K): RunInputOf<K> {
   const input = readRunInput(saved, kind);
-  if (input.scheduleId === undefined) return input;
+  // A run that continued as new carries the id and time its first execution took.
+  if (input.scheduleId === undefined || input.continued) return input;
   const info = workflowInfo();
   return { ...input, runId: runIdOfWorkflow(info.workflowId) ?? input.runId, createdAt: info.startTime.toISOString() };
 }

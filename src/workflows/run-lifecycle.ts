@@ -2,6 +2,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   CancelledFailure,
+  ContinueAsNew,
   isCancellation,
   patched,
   setCurrentDetails,
@@ -24,6 +25,7 @@ import { kernStatusKey } from '../shared/search-attributes';
 import { componentOf, type RunInput } from '../shared/specs';
 import { FINAL_OUTPUT_MEMO, PAUSE_MEMO, exactPartialOnCancelSignal, runOutputQuery } from '../shared/messages';
 import { PauseGate } from './run-pause';
+import { continueIfDue, type HandOff } from './run-continuation';
 import { endsByCancel, toRunError } from './run-errors';
 import type { LifecycleState } from './run-state';
 import { joinRunSession, readRunSession, readsSession, sessionWriteOf, writeRunSession } from './run-session';
@@ -62,17 +64,25 @@ const CANCEL_WINS_OVER_COMPLETION = 'kern-cancel-wins-over-completion';
  * returns, its result is the answer: the state takes it, and publishes the tail the activity left unpublished (one
  * signal fewer per model call). A cancelled model activity reports the text so far, having published all of it. The
  * state's content is the one every output carries.
+ *
+ * **Continue-as-new.** An agent or team run whose history grows long goes on in a new execution from the top of a
+ * model turn (`run-continuation.ts`): not an end, so it does not pass through {@link finish}. The next execution
+ * starts from what the last one carried (`input.continued`): it neither starts the run again nor reads its session.
  */
 export async function runLifecycle<Output extends AnyRunOutput>(
   input: RunInput,
   stream: RunStream,
   state: LifecycleState<Output>,
-  body: (gate: PauseGate) => Promise<void>,
+  body: (gate: PauseGate, handOff: HandOff) => Promise<void>,
 ): Promise<Output> {
   setHandler(runOutputQuery, () => boundOutput(state.snapshot()));
   setHandler(exactPartialOnCancelSignal, () => {
     state.exactPartialOnCancel = true;
   });
+  // A run that continued as new goes on where its last execution stood: started, its session read (see
+  // `run-continuation.ts`).
+  const continued = input.continued;
+  if (continued?.exactPartialOnCancel) state.exactPartialOnCancel = true;
   const span = runSpanOf(input);
   const gate = new PauseGate(input.runId, () => state.requirements);
   stream.onEventFromBelow = (event) => state.descendantEvent(event);
@@ -96,11 +106,17 @@ export async function runLifecycle<Output extends AnyRunOutput>(
       });
       return await end(() => state.cancel(CANCELLED_BEFORE_START));
     }
-    state.start();
-    upsertSearchAttributes([{ key: kernStatusKey, value: RunStatus.running }]);
+    if (!continued) {
+      state.start();
+      upsertSearchAttributes([{ key: kernStatusKey, value: RunStatus.running }]);
+    }
     // Only a run that reads its session yields here (see `readsSession`).
-    const session = readsSession(input) ? await readRunSession(input, state) : joinRunSession(input, state);
-    await body(gate);
+    const session = continued
+      ? { baseline: continued.sessionBaseline }
+      : readsSession(input)
+        ? await readRunSession(input, state)
+        : joinRunSession(input, state);
+    await body(gate, (progress) => continueIfDue(input, stream, state, session, progress));
     // A cancel requested before the run finished ends it CANCELLED (with its whole answer as the content), even
     // when its last call finished before the cancel reached it: `cancelRun` said true, so the run is cancelled.
     if (CancellationScope.current().consideredCancelled && patched(CANCEL_WINS_OVER_COMPLETION)) {
@@ -112,6 +128,8 @@ export async function runLifecycle<Output extends AnyRunOutput>(
     if (sessionWrite) await writeRunSession(input, sessionWrite);
     return await end(() => state.complete());
   } catch (err) {
+    // Not an end: the run goes on in its next execution.
+    if (err instanceof ContinueAsNew) throw err;
     if (endsByCancel(err)) {
       await end(() => state.cancel(input.cancelledBeforeStart ? CANCELLED_BEFORE_START : 'cancelled'));
       // A failure that raced the cancel (a model 5xx in the moment before the cancel reached it) ends it canceled too.

@@ -24,6 +24,8 @@ export interface LifecycleState<Output extends AnyRunOutput> {
   readonly requirements: RunRequirement[] | undefined;
   /** Set when the caller who cancels the run wants the exact answer so far (see `exactPartialOnCancelSignal`). */
   exactPartialOnCancel: boolean;
+  /** What the run's next execution starts from, if it continues as new (see {@link RunState.carried}). */
+  carried(): { output: Output; startedAt: string };
 }
 
 /**
@@ -44,8 +46,18 @@ export abstract class RunState<Output extends AnyRunOutput> implements Lifecycle
     protected readonly output: Output,
     protected readonly log: RunEventLog,
     protected readonly now: () => Date,
+    /** When the run started: now, or, for a run that continued as new, when its first execution did. */
+    startedAt?: string,
   ) {
-    this.startedAt = now();
+    this.startedAt = startedAt !== undefined ? new Date(startedAt) : now();
+  }
+
+  /**
+   * What the run's next execution starts from when it continues as new: the output as it stands, and when the run
+   * started. Only taken where the run waits for nobody (see `run-continuation.ts`).
+   */
+  carried(): { output: Output; startedAt: string } {
+    return { output: this.snapshot(), startedAt: this.startedAt.toISOString() };
   }
 
   get status(): RunStatus {

@@ -16,6 +16,8 @@ import {
   workflowStreamPublishSignal,
   type PollInput,
   type PublishInput,
+  type WorkflowStreamState,
+  type WorkflowTopicHandle,
 } from '@temporalio/workflow-streams/workflow';
 import { RUN_EVENTS_TOPIC, RunEvent, TeamRunEvent, isTerminalEvent, type AnyRunEvent } from '../shared/events';
 import type { RunInput } from '../shared/specs';
@@ -37,6 +39,12 @@ const DROPS_SUPERSEDED_DELTAS = 'kern-drop-superseded-deltas';
 
 /** About how much of the run's events one `runEvents` query answers (the events' encoded sizes added up). */
 const MAX_EVENTS_PAGE_BYTES = 1_000_000;
+
+/** What a run's stream carries into its next execution: the stream's state, and its forwarder's batch count. */
+export interface CarriedStream {
+  stream: WorkflowStreamState;
+  forwardedBatches: number;
+}
 
 /** One event of the log, decoded, with its index and encoded size. */
 interface DecodedEntry {
@@ -70,10 +78,12 @@ export interface RunEventLog {
  * workflow, because the stream registers its signal and update handlers.
  */
 export class RunStream implements RunEventLog {
-  private readonly stream = new WorkflowStream();
-  private readonly topic = this.stream.topic<AnyRunEvent>(RUN_EVENTS_TOPIC);
+  private readonly stream: WorkflowStream;
+  private readonly topic: WorkflowTopicHandle<AnyRunEvent>;
   private readonly forwarder: EventForwarder;
   private closed = false;
+  /** The run is handing its stream to its next execution (see {@link handOver}). */
+  private continuing = false;
   /** Runs started before this patch leave polls open when they end (and fail them on a cancel); they replay so. */
   private readonly endsPollsCleanly = patched(POLLS_END_CLEANLY);
   /** By run id (this run's and its members'): the attempt of the model call now streaming, once one was retried. */
@@ -82,12 +92,30 @@ export class RunStream implements RunEventLog {
   private readonly forwardsContent: boolean;
   /** The runs (this one, its members and steps) whose terminal event the stream has. */
   private readonly endedRuns = new Set<string>();
-  /** The log's entries decoded so far, by index (see {@link decoded}). */
+  /** The log's entries decoded so far, by position (see {@link decoded}). */
   private readonly decodedEntries: Array<DecodedEntry | null> = [];
+  /**
+   * The index of the log's first entry: 0, unless an earlier execution of the run, continuing as new with a log too
+   * large to carry whole, left the events before it behind.
+   */
+  private readonly baseOffset: number;
+  /** The index of this execution's first event. */
+  private readonly executionStart: number;
 
   constructor(input: RunInput) {
+    // A run that continued as new goes on with the stream its earlier executions had: every event, the same indexes.
+    const continued = input.continued;
+    this.stream = new WorkflowStream(continued?.stream);
+    this.baseOffset = continued?.stream.base_offset ?? 0;
+    this.executionStart = this.baseOffset + (continued?.stream.log.length ?? 0);
+    this.topic = this.stream.topic<AnyRunEvent>(RUN_EVENTS_TOPIC);
     this.forwardsContent = input.liveStream === true || !input.forwardEventsTo?.length;
-    this.forwarder = new EventForwarder(input.forwardEventsTo ?? [], `run-${input.runId}`);
+    this.forwarder = new EventForwarder(
+      input.forwardEventsTo ?? [],
+      `run-${input.runId}`,
+      continued?.forwardedBatches ?? 0,
+    );
+    if (continued) for (const event of this.read()) if (isTerminalEvent(event)) this.endedRuns.add(event.runId);
     // After a run has closed, the query replays it on a worker, which rebuilds the log: finished runs' events can
     // still be read.
     setHandler(runEventsQuery, (fromIndex) => this.readPage(fromIndex));
@@ -138,14 +166,17 @@ export class RunStream implements RunEventLog {
    * stream's public state is decoded instead.
    */
   private decoded(fromIndex: number): ReadonlyArray<DecodedEntry | null> {
-    const start = Math.max(fromIndex, 0);
+    // The log holds the events from the base on (see `handOver`): the entry at position i has index base + i.
+    const start = Math.max(fromIndex - this.baseOffset, 0);
     const log = streamLog(this.stream);
     if (!log) {
       const entries = this.stream.getState().log.slice(start);
-      return entries.map((entry, i) => decodeEntry(entry.topic, decodePayloadWire(entry.data), start + i));
+      return entries.map((entry, i) =>
+        decodeEntry(entry.topic, decodePayloadWire(entry.data), this.baseOffset + start + i),
+      );
     }
     for (let i = this.decodedEntries.length; i < log.length; i++) {
-      this.decodedEntries.push(decodeEntry(log[i]!.topic, log[i]!.payload, i));
+      this.decodedEntries.push(decodeEntry(log[i]!.topic, log[i]!.payload, this.baseOffset + i));
     }
     return this.decodedEntries.slice(start);
   }
@@ -168,6 +199,36 @@ export class RunStream implements RunEventLog {
     this.closed = true;
     this.stream.detachPollers();
     await condition(allHandlersFinished);
+  }
+
+  /**
+   * What the stream would carry into the run's next execution now: its whole log, or, with `fromThisExecution`, the
+   * events this execution added (the indexes go on from where they were either way).
+   */
+  carriedState(fromThisExecution = false): CarriedStream {
+    const state = this.stream.getState();
+    const stream =
+      fromThisExecution && this.executionStart > this.baseOffset
+        ? {
+            ...state,
+            log: state.log.slice(this.executionStart - this.baseOffset),
+            base_offset: this.executionStart,
+          }
+        : state;
+    return { stream, forwardedBatches: this.forwarder.batchesSent };
+  }
+
+  /**
+   * Hands the stream over to the run's next execution (continue-as-new): every event delivered to the teams above,
+   * the subscribers' polls answered (they follow the run to its next execution), new ones refused meanwhile. Returns
+   * what the next execution starts its stream from (see {@link carriedState}).
+   */
+  async handOver(fromThisExecution: boolean): Promise<CarriedStream> {
+    await this.drain();
+    this.continuing = true;
+    this.stream.detachPollers();
+    await condition(allHandlersFinished);
+    return this.carriedState(fromThisExecution);
   }
 
   /**
@@ -241,6 +302,9 @@ export class RunStream implements RunEventLog {
       validator: (_input: PollInput) => {
         // The stream's own refusal while it detaches: subscribers know it and read the closed run instead.
         if (this.closed) throw ApplicationFailure.create({ type: 'StreamDraining', message: 'the run has ended' });
+        if (this.continuing) {
+          throw ApplicationFailure.create({ type: 'StreamDraining', message: 'the run is continuing as new' });
+        }
       },
     });
   }

@@ -19,7 +19,11 @@ type MemberInput = AgentRunInput | TeamRunInput;
  */
 export class TeamRunState extends ModelRunState<TeamRunOutput> {
   constructor(input: TeamRunInput, log: RunEventLog, now: () => Date = () => new Date()) {
-    super(seededOutput(outputFromRecordOf.team(runRecordOf(input)), input.seed), log, now);
+    const continued = input.continued;
+    const output = continued
+      ? (continued.output as TeamRunOutput)
+      : seededOutput(outputFromRecordOf.team(runRecordOf(input)), input.seed);
+    super(output, log, now, continued?.startedAt);
   }
 
   /** A member run has started. */

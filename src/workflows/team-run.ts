@@ -25,14 +25,20 @@ export async function teamRun(saved: TeamRunInput): Promise<TeamRunOutput> {
   const state = new TeamRunState(input, stream);
   const team = input.team;
   const label = modelRunLabel(input);
-  return runLifecycle(input, stream, state, async (gate) => {
+  return runLifecycle(input, stream, state, async (gate, handOff) => {
     const own = [...team.tools, delegationTool(team)];
-    // Only a run whose leader has MCP servers yields here: other runs keep the commands they recorded before.
-    const tools = team.mcp?.length ? [...own, ...(await mcpToolsOf(team, own, label))] : own;
+    // Only a run whose leader has MCP servers yields here: other runs keep the commands they recorded before. A run
+    // that continued as new offers the tools its servers listed when it started.
+    const mcpTools = input.continued?.mcpTools ?? (team.mcp?.length ? await mcpToolsOf(team, own, label) : []);
+    const tools = [...own, ...mcpTools];
     const mcpServerOf = new Map(tools.map((tool) => [tool.name, tool.mcpServer]));
     try {
       await runModelLoop(input, state, {
         gate,
+        // At the top of a turn the members the leader delegated to have ended (their tool calls waited for them);
+        // a member still open would be left behind, so the run would not hand over then.
+        handOff: async (progress) =>
+          state.openMemberRunIds().length === 0 ? handOff({ ...progress, mcpTools }) : undefined,
         pauseTimeoutMs: team.pauseTimeoutMs,
         outputSchema: input.outputSchema ?? team.outputSchema,
         label,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { IllegalStateError } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { KernClient, defineApp, type AnyRunOutput, type KernApp, type RunStatus } from 'kern';
 import { startWorker, type KernWorker, type StartWorkerOptions } from 'kern/worker';
@@ -27,6 +28,21 @@ export type WorkerTuning = Pick<
 
 let runtimeInstalled = false;
 
+/**
+ * Installs Temporal's runtime with a quiet logger: tests provoke activity failures on purpose, and the worker's
+ * warnings about them are noise here. A file that starts a Temporal server of its own calls it first (the server's
+ * start would install the default runtime, which logs every worker's state); once installed, it stays.
+ */
+export function installTestRuntime(): void {
+  if (runtimeInstalled) return;
+  try {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+  } catch (err) {
+    if (!(err instanceof IllegalStateError)) throw err;
+  }
+  runtimeInstalled = true;
+}
+
 /** `address`: a Temporal server of the test's own, instead of the one every test file shares. */
 export async function startHarness(
   app: KernApp = defineApp({}),
@@ -34,11 +50,7 @@ export async function startHarness(
 ): Promise<Harness> {
   const bundlePath = process.env.KERN_TEST_WORKFLOW_BUNDLE;
   if (!address || !bundlePath) throw new Error('run the tests with jest: global setup starts Temporal');
-  if (!runtimeInstalled) {
-    // Tests provoke activity failures on purpose; the worker's warnings about them are noise here.
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
-    runtimeInstalled = true;
-  }
+  installTestRuntime();
   const taskQueue = `test-${randomUUID()}`;
   const model = await ScriptedModelServer.start();
   const client = await KernClient.connect({ address, taskQueue });

@@ -1,0 +1,100 @@
+import { CancellationScope, continueAsNew, patched, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+import { PAYLOAD_BUDGET_BYTES, STORED_OUTPUT_BUDGET_BYTES, jsonBytes } from '../shared/limits';
+import type { AnyRunOutput } from '../shared/run-output';
+import { RUN_INPUT_VERSION, type RunContinuation, type RunInput, type ToolSpec } from '../shared/specs';
+import { megabytes } from './run-bounds';
+import type { RunSessionStart } from './run-session';
+import type { LifecycleState } from './run-state';
+import type { CarriedStream, RunStream } from './run-stream';
+
+/**
+ * Continue-as-new for agent and team runs: a run whose history grows long goes on in a new execution of the same
+ * workflow id, which starts where the last one stood. Nothing a caller sees changes: the run id, polls (by the
+ * workflow id, which names the newest execution), `cancelRun` and `continueRun`, the stream (its events and their
+ * indexes carry over whole, so a subscriber or a resumed stream goes on without a gap or a repeat), the memo and search
+ * attributes (Temporal copies them), and the output. The Temporal UI shows the executions as a chain.
+ *
+ * A run hands over only at the top of its model loop, where nothing is in flight: no model or tool call, no member
+ * run (a team's members are waited for by the tool call that delegated to them), no pause. The state is then the
+ * run's output, its stream and the loop's counters (`RunContinuation`).
+ */
+
+/**
+ * Where kern continues a run as new when Temporal's server has not suggested it first (the server suggests it at
+ * 4,096 events or 4 MB by default; a server may be set otherwise): far below kern's `HISTORY_BUDGET`.
+ */
+const CONTINUE_AFTER = { events: 10_000, bytes: 10 * 1024 * 1024 } as const;
+
+/** Runs started before continue-as-new replay without it (up to `RunTooLarge` at kern's history bound). */
+const CONTINUES_AS_NEW = 'kern-runs-continue-as-new';
+
+/** Where a run's model loop stands, at the top of a turn. */
+export interface LoopProgress {
+  round: number;
+  outputRetries: number;
+  /** The tools its MCP servers listed when it started. */
+  mcpTools?: ToolSpec[];
+}
+
+/**
+ * Continues the run as new when its history has grown long enough, from the top of its model loop. Returns when it
+ * does not: with nothing, when it is not time yet, or with why it cannot (its state too large to carry in one payload).
+ */
+export type HandOff = (progress: LoopProgress) => Promise<string | undefined>;
+
+/**
+ * True when the run's history has grown enough to continue as new. Asked before {@link HandOff}, which yields: a run
+ * that is not due goes on without yielding, with the commands runs recorded before continue-as-new replay with.
+ */
+export function continuationDue(): boolean {
+  const { continueAsNewSuggested, historyLength, historySize } = workflowInfo();
+  return continueAsNewSuggested || historyLength >= CONTINUE_AFTER.events || historySize >= CONTINUE_AFTER.bytes;
+}
+
+/** See {@link HandOff}. */
+export async function continueIfDue<Output extends AnyRunOutput>(
+  input: RunInput,
+  stream: RunStream,
+  state: LifecycleState<Output>,
+  session: RunSessionStart,
+  progress: LoopProgress,
+): Promise<string | undefined> {
+  if (!continuationDue() || state.requirements !== undefined || CancellationScope.current().consideredCancelled) {
+    return undefined;
+  }
+  const nextInput = (carried: CarriedStream): RunInput => {
+    const { output, startedAt } = state.carried();
+    const continued: RunContinuation = {
+      executions: (input.continued?.executions ?? 0) + 1,
+      output,
+      startedAt,
+      ...carried,
+      sessionBaseline: session.baseline,
+      round: progress.round,
+      outputRetries: progress.outputRetries,
+      ...(progress.mcpTools ? { mcpTools: progress.mcpTools } : {}),
+      ...(state.exactPartialOnCancel ? { exactPartialOnCancel: true } : {}),
+    };
+    return { ...input, version: RUN_INPUT_VERSION, continued };
+  };
+  // Weighed before anything is handed over: the next execution's input is one payload. The stream goes whole when
+  // it fits, else with the events of this execution only (a resume from an index before them starts at them).
+  const budget = input.payloadsStored ? STORED_OUTPUT_BUDGET_BYTES : PAYLOAD_BUDGET_BYTES;
+  let fromThisExecution = false;
+  let bytes = jsonBytes(nextInput(stream.carriedState()));
+  if (bytes > budget) {
+    fromThisExecution = true;
+    bytes = jsonBytes(nextInput(stream.carriedState(true)));
+  }
+  if (bytes > budget) {
+    return (
+      `it could not continue as new: its state is ${megabytes(bytes)} MB, over the ${megabytes(budget)} MB of one ` +
+      `payload${input.payloadsStored ? '' : '; keep large payloads outside history (docs/payloads.md)'}`
+    );
+  }
+  if (!patched(CONTINUES_AS_NEW)) return undefined;
+  const execution = (input.continued?.executions ?? 0) + 2;
+  setCurrentDetails(`continuing as new: execution ${execution} of this run goes on from turn ${progress.round + 1}`);
+  const next = nextInput(await stream.handOver(fromThisExecution));
+  return continueAsNew<(input: RunInput) => Promise<unknown>>(next);
+}
