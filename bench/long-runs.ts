@@ -2,8 +2,9 @@
  * `npm run long-runs`: how long a run can get, with large payloads kept outside history (`KERN_PAYLOAD_DIR`). An
  * agent with a 480 KB input goes through 300 tool rounds, and one with a small input through 1,000 (with payloads of
  * 32 KiB and more kept outside, kern's default, then of 256 KiB, Temporal's); then the 480 KB one again with
- * everything in history. Prints each run's status, rounds, history events
- * and bytes (as Temporal counts them), the store's size and the wall time. Not in CI: the long run alone takes
+ * everything in history, and the small one too. Prints each run's status, rounds, executions (a run continues as new
+ * when its history grows long), history events and bytes (as Temporal counts them, in all and in the largest
+ * execution), the store's size and the wall time. Not in CI: the long run alone takes
  * minutes on a two-core machine.
  */
 import { mkdtempSync, readdirSync, statSync } from 'node:fs';
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
       rounds: 1000,
       payloads: { payloadDirectory: directory, payloadThresholdBytes: 256 * 1024 },
     },
+    { name: 'small input, 1,000 rounds, no store', inputBytes: 100, rounds: 1000, payloads: {} },
     { name: '480 KB input, 300 rounds, no store', inputBytes: 480 * 1024, rounds: 300, payloads: {} },
   ];
   try {
@@ -78,16 +80,19 @@ async function main(): Promise<void> {
       const started = Date.now();
       const output = await agent.run(prompt);
       const seconds = (Date.now() - started) / 1000;
-      const description = await client.temporal.workflow.getHandle(`kern-run-${output.runId}`).describe();
-      const info = description.raw.workflowExecutionInfo!;
+      // A run continues as new when its history grows long: each execution of its chain, as Temporal lists them.
+      const executions = await executionsOf(client, `kern-run-${output.runId}`);
       const rounds = output.tools.length;
+      const events = executions.map((execution) => execution.historyLength);
+      const bytes = executions.map((execution) => execution.historySize);
       console.log(
         [
           c.name,
           `${output.status}${output.error ? ` (${output.error.type})` : ''}`,
           `${rounds} tool rounds`,
-          `${String(info.historyLength)} events`,
-          `${(Number(info.historySizeBytes) / 1024 / 1024).toFixed(2)} MB history`,
+          `${executions.length} executions`,
+          `${sum(events)} events (at most ${Math.max(...events)} in one)`,
+          `${(sum(bytes) / 1024 / 1024).toFixed(2)} MB history (at most ${(Math.max(...bytes) / 1024 / 1024).toFixed(2)} in one)`,
           `store ${(storeBytes(directory) / 1024 / 1024).toFixed(1)} MB`,
           `${seconds.toFixed(1)} s`,
         ].join(' · '),
@@ -100,6 +105,26 @@ async function main(): Promise<void> {
     await server.close();
     await env.teardown();
   }
+}
+
+/** The executions of a workflow id (visibility follows the last one's close by a moment). */
+async function executionsOf(client: KernClient, workflowId: string) {
+  for (;;) {
+    const found: Array<{ historyLength: number; historySize: number; status: string }> = [];
+    for await (const execution of client.temporal.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+      found.push({
+        historyLength: execution.historyLength,
+        historySize: execution.historySize ?? 0,
+        status: execution.status.name,
+      });
+    }
+    if (found.length > 0 && found.every((execution) => execution.status !== 'RUNNING')) return found;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function sum(values: number[]): number {
+  return values.reduce((total, value) => total + value, 0);
 }
 
 function storeBytes(directory: string): number {

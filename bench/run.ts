@@ -19,6 +19,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { KernClient } from 'kern';
 import { httpApi } from './http-metrics';
+import { continuationCost } from './continuation-metrics';
 import { payloadCost } from './payload-metrics';
 import { profileByGroup, profileTable } from './profile';
 import { table, writeChart, writeResults } from './report';
@@ -42,7 +43,8 @@ const config = {
 
 /**
  * `BENCH_ONLY=cancel,stream` runs only the named parts (definition, pending, run, throughput, processes, cancel,
- * stream, http, payloads, replay, start), for working on one figure: it prints their table and writes nothing. Unset: all of them.
+ * stream, http, payloads, continuation, replay, start), for working on one figure: it prints their table and writes
+ * nothing. Unset: all of them.
  */
 const only = process.env.BENCH_ONLY?.split(',').map((part) => part.trim());
 const runs = (part: string) => !only || only.includes(part);
@@ -92,6 +94,10 @@ async function main(): Promise<void> {
     if (runs('payloads')) {
       step('payloads encrypted and stored outside history');
       metrics.push(...(await payloadCost(bench, config.repetitions, Math.ceil(config.sequentialRuns / 2))));
+    }
+    if (runs('continuation')) {
+      step('continue-as-new');
+      metrics.push(...(await continuationCost(bench, config.repetitions, Math.ceil(config.sequentialRuns / 4))));
     }
     if (runs('replay')) {
       step('replay speed');

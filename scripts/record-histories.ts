@@ -1418,7 +1418,10 @@ async function executionsOf(
 /** Records the {@link continuationScenarios} on a Temporal server of their own. */
 async function recordContinuations(): Promise<void> {
   const env = await startLocalTemporal({
-    dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': SUGGEST_CONTINUE_AFTER_EVENTS },
+    dynamicConfig: {
+      'limit.historyCount.suggestContinueAsNew': SUGGEST_CONTINUE_AFTER_EVENTS,
+      'history.workflowIdReuseMinimalInterval': '0s',
+    },
   });
   const model = await ScriptedModelServer.start();
   const taskQueue = 'record-continuations';

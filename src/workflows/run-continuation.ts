@@ -11,8 +11,9 @@ import type { CarriedStream, RunStream } from './run-stream';
  * Continue-as-new for agent and team runs: a run whose history grows long goes on in a new execution of the same
  * workflow id, which starts where the last one stood. Nothing a caller sees changes: the run id, polls (by the
  * workflow id, which names the newest execution), `cancelRun` and `continueRun`, the stream (its events and their
- * indexes carry over whole, so a subscriber or a resumed stream goes on without a gap or a repeat), the memo and search
- * attributes (Temporal copies them), and the output. The Temporal UI shows the executions as a chain.
+ * indexes carry over, so a subscriber or a resumed stream goes on without a gap or a repeat; a stream too large to
+ * carry whole carries the handing execution's events), the memo and search attributes (Temporal copies them), and the
+ * output. The Temporal UI shows the executions as a chain.
  *
  * A run hands over only at the top of its model loop, where nothing is in flight: no model or tool call, no member
  * run (a team's members are waited for by the tool call that delegated to them), no pause. The state is then the

@@ -15,27 +15,30 @@ import {
   type TeamRunOutput,
   type Tool,
 } from 'kern';
+import { createServer } from 'kern/server';
+import { startLocalTemporal } from 'kern/testing';
 import { workflowIdForRun } from '../../src/shared/ids';
-import { startLocalTemporal } from '../../src/testing/temporal-server';
 import { deleteRowsTool } from '../fixtures/confirmed-tools';
 import { remember } from '../fixtures/session-tools';
-import { installTestRuntime, startHarness, type Harness } from '../support/harness';
+import { collect, installTestRuntime, startHarness, type Harness } from '../support/harness';
+import { postForm, readFrames } from '../support/http';
 
 /**
  * Runs whose history grows past what Temporal suggests continue as new, and nothing a caller sees changes. These run
  * on a Temporal server of their own that suggests it after 60 events (its default is 4,096), so a run of a dozen tool
- * rounds spans several executions.
+ * rounds spans several executions; side by side, each with its own prompts.
  */
 
 const SUGGEST_AFTER_EVENTS = 60;
 
-let toolCalls = 0;
+/** How many times the tool ran, by fleet (each test launches its own: the tests run side by side). */
+const launches = new Map<string, number>();
 const launch = defineTool({
   name: 'launch_rocket',
   description: 'Launch one rocket.',
-  parameters: z.object({ round: z.number() }),
-  execute: async ({ round }) => {
-    toolCalls++;
+  parameters: z.object({ round: z.number(), fleet: z.string() }),
+  execute: async ({ round, fleet }) => {
+    launches.set(fleet, (launches.get(fleet) ?? 0) + 1);
     await new Promise((resolve) => setTimeout(resolve, 20));
     return `rocket ${round} is away`;
   },
@@ -54,7 +57,11 @@ let h: Harness;
 beforeAll(async () => {
   installTestRuntime();
   temporal = await startLocalTemporal({
-    dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': SUGGEST_AFTER_EVENTS },
+    dynamicConfig: {
+      'limit.historyCount.suggestContinueAsNew': SUGGEST_AFTER_EVENTS,
+      // Temporal starts a run's next execution at least 1 s after the last one started, by default: these last less.
+      'history.workflowIdReuseMinimalInterval': '0s',
+    },
   });
   h = await startHarness(defineApp({ tools: [launch, fetchPage, deleteRows, remember] }), temporal.address);
 }, 120_000);
@@ -67,8 +74,8 @@ const model = new OpenAIResponses({ id: 'gpt-test' });
 const launcher = (tools: Tool[] = [launch]) =>
   new Agent({ name: 'Launcher', model, tools, maxToolRounds: 100, client: h.client });
 const call = (name: string, args: unknown) => ({ toolCalls: [{ name, arguments: args }] });
-const rounds = (from: number, count: number) =>
-  Array.from({ length: count }, (_, i) => call('launch_rocket', { round: from + i }));
+const rounds = (from: number, count: number, fleet = 'any') =>
+  Array.from({ length: count }, (_, i) => call('launch_rocket', { round: from + i, fleet }));
 
 /** The executions of a run's workflow, oldest first, as Temporal lists them. */
 async function executionsOf(runId: string): Promise<Array<{ status: string; historyLength: number }>> {
@@ -95,225 +102,288 @@ async function continued(runId: string, times: number): Promise<void> {
   }
 }
 
-async function collect(events: AsyncIterable<AnyRunEvent>, until?: (event: AnyRunEvent) => boolean) {
-  const seen: AnyRunEvent[] = [];
-  for await (const event of events) {
-    seen.push(event);
-    if (until?.(event)) break;
-  }
-  return seen;
-}
+test.concurrent(
+  'a run of 30 tool rounds continues as new several times and completes as one run',
+  async () => {
+    const prompt = `thirty launches ${randomUUID()}`;
+    h.model.replyWhen(prompt, ...rounds(1, 30, prompt), { text: 'All 30 rockets are away.' });
+    const agent = launcher();
+    const output = (await agent.run(prompt)) as RunOutput;
 
-test('a run of 30 tool rounds continues as new several times and completes as one run', async () => {
-  const prompt = `thirty launches ${randomUUID()}`;
-  h.model.replyWhen(prompt, ...rounds(1, 30), { text: 'All 30 rockets are away.' });
-  const callsBefore = toolCalls;
-  const agent = launcher();
-  const output = (await agent.run(prompt)) as RunOutput;
+    expect(output).toMatchObject({ status: RunStatus.completed, content: 'All 30 rockets are away.' });
+    expect(output.tools.map((tool) => tool.result)).toEqual(
+      Array.from({ length: 30 }, (_, i) => `rocket ${i + 1} is away`),
+    );
+    // Each tool ran once, each model turn was asked once, and the last one saw the whole conversation.
+    expect(launches.get(prompt)).toBe(30);
+    const requests = h.model.requestsFor(prompt);
+    expect(requests).toHaveLength(31);
+    expect(JSON.stringify(requests[30]!.body)).toContain('rocket 1 is away');
+    expect(output.metrics.inputTokens).toBeGreaterThan(0);
+    expect(output.messages.filter((message) => message.role === 'tool')).toHaveLength(30);
 
-  expect(output).toMatchObject({ status: RunStatus.completed, content: 'All 30 rockets are away.' });
-  expect(output.tools.map((tool) => tool.result)).toEqual(
-    Array.from({ length: 30 }, (_, i) => `rocket ${i + 1} is away`),
-  );
-  // Each tool ran once, each model turn was asked once, and the last one saw the whole conversation.
-  expect(toolCalls - callsBefore).toBe(30);
-  const requests = h.model.requestsFor(prompt);
-  expect(requests).toHaveLength(31);
-  expect(JSON.stringify(requests[30]!.body)).toContain('rocket 1 is away');
-  expect(output.metrics.inputTokens).toBeGreaterThan(0);
-  expect(output.messages.filter((message) => message.role === 'tool')).toHaveLength(30);
+    // Temporal shows a chain: the earlier executions continued as new, the last completed; each stayed short.
+    const executions = await executionsOf(output.runId);
+    expect(executions.length).toBeGreaterThanOrEqual(4);
+    expect(executions.slice(0, -1).every((e) => e.status === 'CONTINUED_AS_NEW')).toBe(true);
+    expect(executions.at(-1)!.status).toBe('COMPLETED');
+    expect(Math.max(...executions.map((e) => e.historyLength))).toBeLessThan(SUGGEST_AFTER_EVENTS + 30);
 
-  // Temporal shows a chain: the earlier executions continued as new, the last completed; each stayed short.
-  const executions = await executionsOf(output.runId);
-  expect(executions.length).toBeGreaterThanOrEqual(4);
-  expect(executions.slice(0, -1).every((e) => e.status === 'CONTINUED_AS_NEW')).toBe(true);
-  expect(executions.at(-1)!.status).toBe('COMPLETED');
-  expect(Math.max(...executions.map((e) => e.historyLength))).toBeLessThan(SUGGEST_AFTER_EVENTS + 30);
+    // Polls, listings and the stream see one run: its output, listed once, its events once each, in order.
+    expect(await h.client.getRunOutput(output.runId)).toEqual(output);
+    const listed = await h.client.listRuns({ sessionId: output.sessionId });
+    expect(listed.runs.map((run) => run.runId)).toEqual([output.runId]);
+    // The Temporal UI's query for one row per run (docs/temporal.md).
+    const rows: string[] = [];
+    const oneRowPerRun = `ParentWorkflowId is null AND KernKind is not null AND ExecutionStatus != 'ContinuedAsNew'`;
+    const query = `${oneRowPerRun} AND KernSessionId = '${output.sessionId}'`;
+    for await (const execution of h.client.temporal.workflow.list({ query })) rows.push(execution.status.name);
+    expect(rows).toEqual(['COMPLETED']);
+    const described = await h.client.temporal.workflow.getHandle(workflowIdForRun(output.runId)).describe();
+    expect(described.searchAttributes.KernStatus).toEqual([RunStatus.completed]);
+    const events = await collect(agent.subscribe(output.runId));
+    expect(events.map((event) => event.eventIndex)).toEqual(events.map((_, i) => i));
+    expect(events.filter((event) => event.event === RunEvent.runStarted)).toHaveLength(1);
+    expect(events.filter((event) => event.event === RunEvent.toolCallCompleted)).toHaveLength(30);
+    expect(events.at(-1)).toMatchObject({ event: RunEvent.runCompleted, content: 'All 30 rockets are away.' });
+  },
+  120_000,
+);
 
-  // Polls, listings and the stream see one run: its output, listed once, its events once each, in order.
-  expect(await h.client.getRunOutput(output.runId)).toEqual(output);
-  const listed = await h.client.listRuns({ sessionId: output.sessionId });
-  expect(listed.runs.map((run) => run.runId)).toEqual([output.runId]);
-  // The Temporal UI's query for one row per run (docs/temporal.md).
-  const rows: string[] = [];
-  const oneRowPerRun = `ParentWorkflowId is null AND KernKind is not null AND ExecutionStatus != 'ContinuedAsNew'`;
-  const query = `${oneRowPerRun} AND KernSessionId = '${output.sessionId}'`;
-  for await (const execution of h.client.temporal.workflow.list({ query })) rows.push(execution.status.name);
-  expect(rows).toEqual(['COMPLETED']);
-  const described = await h.client.temporal.workflow.getHandle(workflowIdForRun(output.runId)).describe();
-  expect(described.searchAttributes.KernStatus).toEqual([RunStatus.completed]);
-  const events = await collect(agent.subscribe(output.runId));
-  expect(events.map((event) => event.eventIndex)).toEqual(events.map((_, i) => i));
-  expect(events.filter((event) => event.event === RunEvent.runStarted)).toHaveLength(1);
-  expect(events.filter((event) => event.event === RunEvent.toolCallCompleted)).toHaveLength(30);
-  expect(events.at(-1)).toMatchObject({ event: RunEvent.runCompleted, content: 'All 30 rockets are away.' });
-}, 120_000);
+test.concurrent(
+  'a stream read across the executions, and one resumed after a disconnect, get every event once',
+  async () => {
+    const prompt = `streamed launches ${randomUUID()}`;
+    h.model.replyWhen(prompt, ...rounds(1, 20), { text: 'Twenty away, streamed.', tokenDelayMs: 5 });
+    const agent = launcher();
+    const run = await agent.run(prompt, { background: true });
 
-test('a stream read across the executions, and one resumed after a disconnect, get every event once', async () => {
-  const prompt = `streamed launches ${randomUUID()}`;
-  h.model.replyWhen(prompt, ...rounds(1, 20), { text: 'Twenty away, streamed.', tokenDelayMs: 5 });
-  const agent = launcher();
-  const run = await agent.run(prompt, { background: true });
+    // One subscriber stays to the end; another drops after the first few events, and resumes once the run has
+    // continued as new.
+    const whole = collect(agent.subscribe(run.runId));
+    const first = await collect(agent.subscribe(run.runId), (event) => event.event === RunEvent.toolCallCompleted);
+    await continued(run.runId, 2);
+    const rest = await collect(agent.subscribe(run.runId, { fromIndex: first.at(-1)!.eventIndex! + 1 }));
 
-  // One subscriber stays to the end; another drops after the first few events, and resumes once the run has
-  // continued as new.
-  const whole = collect(agent.subscribe(run.runId));
-  const first = await collect(agent.subscribe(run.runId), (event) => event.event === RunEvent.toolCallCompleted);
-  await continued(run.runId, 2);
-  const rest = await collect(agent.subscribe(run.runId, { fromIndex: first.at(-1)!.eventIndex! + 1 }));
+    const all = await whole;
+    expect(all.map((event) => event.eventIndex)).toEqual(all.map((_, i) => i));
+    expect([...first, ...rest]).toEqual(all);
+    expect(all.filter((event) => event.event === RunEvent.toolCallCompleted)).toHaveLength(20);
+    expect(all.at(-1)).toMatchObject({ event: RunEvent.runCompleted, content: 'Twenty away, streamed.' });
+  },
+  120_000,
+);
 
-  const all = await whole;
-  expect(all.map((event) => event.eventIndex)).toEqual(all.map((_, i) => i));
-  expect([...first, ...rest]).toEqual(all);
-  expect(all.filter((event) => event.event === RunEvent.toolCallCompleted)).toHaveLength(20);
-  expect(all.at(-1)).toMatchObject({ event: RunEvent.runCompleted, content: 'Twenty away, streamed.' });
-}, 120_000);
+test.concurrent(
+  'a stream too large to carry whole: the next executions carry their own events, indexes going on',
+  async () => {
+    const prompt = `thirty pages ${randomUUID()}`;
+    const pages = Array.from({ length: 30 }, (_, i) => call('fetch_page', { page: i }));
+    h.model.replyWhen(prompt, ...pages, { text: 'Read all 30 pages.' });
+    const agent = launcher([fetchPage]);
+    const run = await agent.run(prompt, { background: true });
+    const live = await collect(agent.subscribe(run.runId));
 
-test('a stream too large to carry whole: the next executions carry their own events, indexes going on', async () => {
-  const prompt = `thirty pages ${randomUUID()}`;
-  const pages = Array.from({ length: 30 }, (_, i) => call('fetch_page', { page: i }));
-  h.model.replyWhen(prompt, ...pages, { text: 'Read all 30 pages.' });
-  const agent = launcher([fetchPage]);
-  const run = await agent.run(prompt, { background: true });
-  const live = await collect(agent.subscribe(run.runId));
+    const output = (await h.client.waitForRun(run.runId)) as RunOutput;
+    expect(output).toMatchObject({ status: RunStatus.completed, content: 'Read all 30 pages.' });
+    expect(output.tools.map((tool) => [tool.result?.split(' ', 2).join(' '), tool.result?.length])).toEqual(
+      Array.from({ length: 30 }, (_, i) => [`page ${i}`, 20_000]),
+    );
+    // Read as it went, the stream had every event once.
+    expect(live.map((event) => event.eventIndex)).toEqual(live.map((_, i) => i));
+    expect(live.filter((event) => event.event === RunEvent.toolCallCompleted)).toHaveLength(30);
+    // Past 1.5 MB the run carried only its last execution's events: read afterwards, the stream starts there, with
+    // the same indexes, and ends as the live one did.
+    const later = await collect(agent.subscribe(run.runId));
+    expect(later[0]!.eventIndex).toBeGreaterThan(0);
+    expect(later).toEqual(live.slice(later[0]!.eventIndex));
+  },
+  120_000,
+);
 
-  const output = (await h.client.waitForRun(run.runId)) as RunOutput;
-  expect(output).toMatchObject({ status: RunStatus.completed, content: 'Read all 30 pages.' });
-  expect(output.tools.map((tool) => [tool.result?.split(' ', 2).join(' '), tool.result?.length])).toEqual(
-    Array.from({ length: 30 }, (_, i) => [`page ${i}`, 20_000]),
-  );
-  // Read as it went, the stream had every event once.
-  expect(live.map((event) => event.eventIndex)).toEqual(live.map((_, i) => i));
-  expect(live.filter((event) => event.event === RunEvent.toolCallCompleted)).toHaveLength(30);
-  // Past 1.5 MB the run carried only its last execution's events: read afterwards, the stream starts there, with
-  // the same indexes, and ends as the live one did.
-  const later = await collect(agent.subscribe(run.runId));
-  expect(later[0]!.eventIndex).toBeGreaterThan(0);
-  expect(later).toEqual(live.slice(later[0]!.eventIndex));
-}, 120_000);
+test.concurrent(
+  'over HTTP: a stream dropped before a continue-as-new resumes after it with exactly the rest',
+  async () => {
+    const prompt = `http launches ${randomUUID()}`;
+    h.model.replyWhen(prompt, ...rounds(1, 20), { text: 'Twenty away, over HTTP.' });
+    const server = createServer({ app: defineApp({ agents: [launcher()] }), client: h.client });
+    const { url: base } = await server.listen({ port: 0 });
+    try {
+      const first = await readFrames(
+        await postForm(`${base}/agents/launcher/runs`, { message: prompt, stream: 'true', background: 'true' }),
+        5,
+      );
+      expect(first.map((frame) => frame.json.event_index)).toEqual([0, 1, 2, 3, 4]);
+      const runId = first[0]!.json.run_id as string;
+      await continued(runId, 2);
 
-test('a cancel after the run has continued as new ends it CANCELLED, with no model call after it', async () => {
-  const prompt = `endless launches ${randomUUID()}`;
-  h.model.replyWhen(prompt, ...rounds(1, 80));
-  const agent = launcher();
-  const run = await agent.run(prompt, { background: true });
-  await continued(run.runId, 2);
-
-  expect(await h.client.cancelRun(run.runId, { reason: 'enough rockets' })).toBe(true);
-  const output = await h.waitForStatus(run.runId, RunStatus.cancelled, RunStatus.error, RunStatus.completed);
-  expect(output.status).toBe(RunStatus.cancelled);
-  const asked = h.model.requestsFor(prompt).length;
-  expect(asked).toBeLessThan(80);
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  expect(h.model.requestsFor(prompt)).toHaveLength(asked);
-
-  const executions = await executionsOf(run.runId);
-  expect(executions.at(-1)!.status).toBe('CANCELLED');
-  const described = await h.client.temporal.workflow.getHandle(workflowIdForRun(run.runId)).describe();
-  expect(described.searchAttributes.KernStatus).toEqual([RunStatus.cancelled]);
-  // Cancelling it again: it has ended.
-  expect(await agent.cancelRun(run.runId)).toBe(false);
-}, 120_000);
-
-test('pauses before and after a continue-as-new are answered as in one execution; the session gets its changes', async () => {
-  const prompt = `paused launches ${randomUUID()}`;
-  h.model.replyWhen(
-    prompt,
-    call('delete_rows', { table: 'before' }),
-    call('remember', { key: 'launched', value: 'yes' }),
-    ...rounds(1, 12),
-    call('delete_rows', { table: 'after' }),
-    { text: 'Deleted twice, launched twelve.' },
-  );
-  const agent = launcher([launch, deleteRows, remember]);
-  const run = await agent.run(prompt, { background: true, sessionId: `cn-session-${randomUUID()}` });
-
-  const answer = async () => {
-    const paused = await h.waitForStatus(run.runId, RunStatus.paused);
-    const [requirement] = paused.requirements!;
-    await agent.continueRun(run.runId, { requirements: [{ id: requirement!.id, confirmation: true }] });
-    return requirement!;
-  };
-  const before = await answer();
-  const after = await answer();
-  expect(after.id).not.toBe(before.id);
-  expect(after.toolExecution.toolArgs).toEqual({ table: 'after' });
-
-  const output = (await h.client.waitForRun(run.runId)) as RunOutput;
-  expect(output).toMatchObject({ status: RunStatus.completed, content: 'Deleted twice, launched twelve.' });
-  expect(ran.filter((entry) => entry === 'delete before' || entry === 'delete after')).toEqual([
-    'delete before',
-    'delete after',
-  ]);
-  expect(output.requirements).toBeUndefined();
-  expect((await executionsOf(run.runId)).length).toBeGreaterThanOrEqual(2);
-  // The state a tool changed in the first execution reached the session when the run ended.
-  expect((await h.client.getSession(output.sessionId))?.sessionState).toEqual({ launched: 'yes' });
-}, 120_000);
-
-test("a team's leader continues as new between its delegations; every member run is kept once", async () => {
-  const id = randomUUID();
-  const member = new Agent({ name: 'Scout', role: 'Looks things up.', model, client: h.client });
-  const team = new Team({ name: 'Scouting Team', model, members: [member], client: h.client });
-  const tasks = Array.from({ length: 8 }, (_, i) => `scout area ${i} ${id}`);
-  for (const task of tasks) h.model.replyWhen(task, { text: `area ${task.split(' ')[2]} is clear` });
-  h.model.replyWhen(
-    `scout everything ${id}`,
-    ...tasks.map((task) => ({
-      toolCalls: [{ name: 'delegate_task_to_member', arguments: { member_id: 'scout', task } }],
-    })),
-    { text: 'Every area is clear.' },
-  );
-  const output = (await team.run(`scout everything ${id}`)) as TeamRunOutput;
-
-  expect(output).toMatchObject({ status: RunStatus.completed, content: 'Every area is clear.' });
-  expect(output.memberResponses.map((response) => [response.status, response.content])).toEqual(
-    tasks.map((_, i) => [RunStatus.completed, `area ${i} is clear`]),
-  );
-  const executions = await executionsOf(output.runId);
-  expect(executions.length).toBeGreaterThanOrEqual(2);
-  const events = await collect(team.subscribe(output.runId));
-  expect(events.map((event) => event.eventIndex)).toEqual(events.map((_, i) => i));
-  const memberEnds = events.filter((event) => event.event === RunEvent.runCompleted);
-  expect(new Set(memberEnds.map((event) => event.runId)).size).toBe(8);
-  expect(memberEnds).toHaveLength(8);
-  expect(events.filter((event) => event.event === TeamRunEvent.runCompleted)).toHaveLength(1);
-}, 120_000);
-
-test('a team cancelled while its member has continued as new: the member run is cancelled with it', async () => {
-  const id = randomUUID();
-  const member = new Agent({
-    name: 'Rocketeer',
-    role: 'Launches rockets.',
-    model,
-    tools: [launch],
-    maxToolRounds: 100,
-    client: h.client,
-  });
-  const team = new Team({ name: 'Launch Team', model, members: [member], client: h.client });
-  h.model.replyWhen(`launch them all ${id}`, {
-    toolCalls: [{ name: 'delegate_task_to_member', arguments: { member_id: 'rocketeer', task: `launch ${id}` } }],
-  });
-  h.model.replyWhen(`launch ${id}`, ...rounds(1, 80));
-  const run = await team.run(`launch them all ${id}`, { background: true });
-  const memberRunId = await (async () => {
-    for (;;) {
-      const output = (await h.client.getRunOutput(run.runId)) as TeamRunOutput | null;
-      const started = output?.memberResponses[0]?.runId;
-      if (started) return started;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      const resumed = await readFrames(
+        await postForm(`${base}/agents/launcher/runs/${runId}/resume`, { last_event_index: '4' }),
+      );
+      const events = resumed.filter((frame) => frame.id !== undefined);
+      expect(events.map((frame) => frame.json.event_index)).toEqual(events.map((_, i) => 5 + i));
+      expect(events.at(-1)!.event).toBe('RunCompleted');
+      const all = [...first, ...events];
+      expect(all.filter((frame) => frame.event === 'ToolCallCompleted')).toHaveLength(20);
+      const polled = await fetch(`${base}/agents/launcher/runs/${runId}`);
+      expect(await polled.json()).toMatchObject({
+        run_id: runId,
+        status: 'COMPLETED',
+        content: 'Twenty away, over HTTP.',
+      });
+    } finally {
+      await server.close();
     }
-  })();
-  await continued(memberRunId, 2);
+  },
+  120_000,
+);
 
-  expect(await team.cancelRun(run.runId)).toBe(true);
-  const output = (await h.waitForStatus(run.runId, RunStatus.cancelled, RunStatus.error)) as TeamRunOutput;
-  expect(output.status).toBe(RunStatus.cancelled);
-  expect(output.memberResponses[0]).toMatchObject({ runId: memberRunId, status: RunStatus.cancelled });
-  const memberOutput = await h.waitForStatus(memberRunId, RunStatus.cancelled, RunStatus.error, RunStatus.completed);
-  expect(memberOutput.status).toBe(RunStatus.cancelled);
-  expect((await executionsOf(memberRunId)).at(-1)!.status).toBe('CANCELLED');
-  const asked = h.model.requestsFor(`launch ${id}`).length;
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  expect(h.model.requestsFor(`launch ${id}`)).toHaveLength(asked);
-}, 120_000);
+test.concurrent(
+  'a cancel after the run has continued as new ends it CANCELLED, with no model call after it',
+  async () => {
+    const prompt = `endless launches ${randomUUID()}`;
+    h.model.replyWhen(prompt, ...rounds(1, 80));
+    const agent = launcher();
+    const run = await agent.run(prompt, { background: true });
+    await continued(run.runId, 2);
+
+    expect(await h.client.cancelRun(run.runId, { reason: 'enough rockets' })).toBe(true);
+    const output = await h.waitForStatus(run.runId, RunStatus.cancelled, RunStatus.error, RunStatus.completed);
+    expect(output.status).toBe(RunStatus.cancelled);
+    const asked = h.model.requestsFor(prompt).length;
+    expect(asked).toBeLessThan(80);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(h.model.requestsFor(prompt)).toHaveLength(asked);
+
+    const executions = await executionsOf(run.runId);
+    expect(executions.at(-1)!.status).toBe('CANCELLED');
+    const described = await h.client.temporal.workflow.getHandle(workflowIdForRun(run.runId)).describe();
+    expect(described.searchAttributes.KernStatus).toEqual([RunStatus.cancelled]);
+    // Cancelling it again: it has ended.
+    expect(await agent.cancelRun(run.runId)).toBe(false);
+  },
+  120_000,
+);
+
+test.concurrent(
+  'pauses before and after a continue-as-new are answered as in one execution; the session gets its changes',
+  async () => {
+    const prompt = `paused launches ${randomUUID()}`;
+    h.model.replyWhen(
+      prompt,
+      call('delete_rows', { table: 'before' }),
+      call('remember', { key: 'launched', value: 'yes' }),
+      ...rounds(1, 12),
+      call('delete_rows', { table: 'after' }),
+      { text: 'Deleted twice, launched twelve.' },
+    );
+    const agent = launcher([launch, deleteRows, remember]);
+    const run = await agent.run(prompt, { background: true, sessionId: `cn-session-${randomUUID()}` });
+
+    const answer = async () => {
+      const paused = await h.waitForStatus(run.runId, RunStatus.paused);
+      const [requirement] = paused.requirements!;
+      await agent.continueRun(run.runId, { requirements: [{ id: requirement!.id, confirmation: true }] });
+      return requirement!;
+    };
+    const before = await answer();
+    const after = await answer();
+    expect(after.id).not.toBe(before.id);
+    expect(after.toolExecution.toolArgs).toEqual({ table: 'after' });
+
+    const output = (await h.client.waitForRun(run.runId)) as RunOutput;
+    expect(output).toMatchObject({ status: RunStatus.completed, content: 'Deleted twice, launched twelve.' });
+    expect(ran.filter((entry) => entry === 'delete before' || entry === 'delete after')).toEqual([
+      'delete before',
+      'delete after',
+    ]);
+    expect(output.requirements).toBeUndefined();
+    expect((await executionsOf(run.runId)).length).toBeGreaterThanOrEqual(2);
+    // The state a tool changed in the first execution reached the session when the run ended.
+    expect((await h.client.getSession(output.sessionId))?.sessionState).toEqual({ launched: 'yes' });
+  },
+  120_000,
+);
+
+test.concurrent(
+  "a team's leader continues as new between its delegations; every member run is kept once",
+  async () => {
+    const id = randomUUID();
+    const member = new Agent({ name: 'Scout', role: 'Looks things up.', model, client: h.client });
+    const team = new Team({ name: 'Scouting Team', model, members: [member], client: h.client });
+    const tasks = Array.from({ length: 8 }, (_, i) => `scout area ${i} ${id}`);
+    for (const task of tasks) h.model.replyWhen(task, { text: `area ${task.split(' ')[2]} is clear` });
+    h.model.replyWhen(
+      `scout everything ${id}`,
+      ...tasks.map((task) => ({
+        toolCalls: [{ name: 'delegate_task_to_member', arguments: { member_id: 'scout', task } }],
+      })),
+      { text: 'Every area is clear.' },
+    );
+    const output = (await team.run(`scout everything ${id}`)) as TeamRunOutput;
+
+    expect(output).toMatchObject({ status: RunStatus.completed, content: 'Every area is clear.' });
+    expect(output.memberResponses.map((response) => [response.status, response.content])).toEqual(
+      tasks.map((_, i) => [RunStatus.completed, `area ${i} is clear`]),
+    );
+    const executions = await executionsOf(output.runId);
+    expect(executions.length).toBeGreaterThanOrEqual(2);
+    const events = await collect(team.subscribe(output.runId));
+    expect(events.map((event) => event.eventIndex)).toEqual(events.map((_, i) => i));
+    const memberEnds = events.filter((event) => event.event === RunEvent.runCompleted);
+    expect(new Set(memberEnds.map((event) => event.runId)).size).toBe(8);
+    expect(memberEnds).toHaveLength(8);
+    expect(events.filter((event) => event.event === TeamRunEvent.runCompleted)).toHaveLength(1);
+  },
+  120_000,
+);
+
+test.concurrent(
+  'a team cancelled while its member has continued as new: the member run is cancelled with it',
+  async () => {
+    const id = randomUUID();
+    const member = new Agent({
+      name: 'Rocketeer',
+      role: 'Launches rockets.',
+      model,
+      tools: [launch],
+      maxToolRounds: 100,
+      client: h.client,
+    });
+    const team = new Team({ name: 'Launch Team', model, members: [member], client: h.client });
+    h.model.replyWhen(`launch them all ${id}`, {
+      toolCalls: [{ name: 'delegate_task_to_member', arguments: { member_id: 'rocketeer', task: `launch ${id}` } }],
+    });
+    h.model.replyWhen(`launch ${id}`, ...rounds(1, 80));
+    const run = await team.run(`launch them all ${id}`, { background: true });
+    const memberRunId = await (async () => {
+      for (;;) {
+        const output = (await h.client.getRunOutput(run.runId)) as TeamRunOutput | null;
+        const started = output?.memberResponses[0]?.runId;
+        if (started) return started;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+    await continued(memberRunId, 2);
+
+    expect(await team.cancelRun(run.runId)).toBe(true);
+    const output = (await h.waitForStatus(run.runId, RunStatus.cancelled, RunStatus.error)) as TeamRunOutput;
+    expect(output.status).toBe(RunStatus.cancelled);
+    expect(output.memberResponses[0]).toMatchObject({ runId: memberRunId, status: RunStatus.cancelled });
+    const memberOutput = await h.waitForStatus(memberRunId, RunStatus.cancelled, RunStatus.error, RunStatus.completed);
+    expect(memberOutput.status).toBe(RunStatus.cancelled);
+    expect((await executionsOf(memberRunId)).at(-1)!.status).toBe('CANCELLED');
+    const asked = h.model.requestsFor(`launch ${id}`).length;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(h.model.requestsFor(`launch ${id}`)).toHaveLength(asked);
+    // The member's events reached the team's stream from each of its executions: the numbering of its batches went
+    // on across them, so the team's stream dropped none as a repeat.
+    const memberEvents = await collect(h.client.subscribe(memberRunId));
+    const teamEvents = await collect(team.subscribe(run.runId));
+    const launchesIn = (events: AnyRunEvent[]) =>
+      events.filter((event) => event.runId === memberRunId && event.event === RunEvent.toolCallCompleted).length;
+    expect(launchesIn(memberEvents)).toBeGreaterThan(5);
+    expect(launchesIn(teamEvents)).toBe(launchesIn(memberEvents));
+  },
+  120_000,
+);

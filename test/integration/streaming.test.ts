@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import { Agent, OpenAIResponses, RunEvent, RunStatus, defineApp, defineTool, type AnyRunEvent } from 'kern';
-import { startHarness, type Harness } from '../support/harness';
+import { collect, startHarness, type Harness } from '../support/harness';
 
 const lookUp = defineTool({
   name: 'look_up',
@@ -27,15 +27,6 @@ const agentOn = (options: { storeEvents?: boolean } = {}) =>
     client: h.client,
     ...options,
   });
-
-async function collect(events: AsyncIterable<AnyRunEvent>, stopAfter?: (e: AnyRunEvent) => boolean) {
-  const seen: AnyRunEvent[] = [];
-  for await (const event of events) {
-    seen.push(event);
-    if (stopAfter?.(event)) break;
-  }
-  return seen;
-}
 
 const joinedContent = (events: AnyRunEvent[]) =>
   events.flatMap((event) => (event.event === RunEvent.runContent ? [event.content] : [])).join('');

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { IllegalStateError } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { KernClient, defineApp, type AnyRunOutput, type KernApp, type RunStatus } from 'kern';
+import { KernClient, defineApp, type AnyRunEvent, type AnyRunOutput, type KernApp, type RunStatus } from 'kern';
 import { startWorker, type KernWorker, type StartWorkerOptions } from 'kern/worker';
 import { createServer, type KernServer } from 'kern/server';
 import { ScriptedModelServer } from 'kern/testing';
@@ -131,4 +131,14 @@ export async function eventually<T>(read: () => Promise<T>, ready: (value: T) =>
     if (ready(value) || Date.now() > deadline) return value;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/** The events of a subscription, until it ends or `stopAfter` holds of one (then the subscription is left). */
+export async function collect(events: AsyncIterable<AnyRunEvent>, stopAfter?: (event: AnyRunEvent) => boolean) {
+  const seen: AnyRunEvent[] = [];
+  for await (const event of events) {
+    seen.push(event);
+    if (stopAfter?.(event)) break;
+  }
+  return seen;
 }
