@@ -10,6 +10,7 @@
 import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { z } from 'zod';
 import { Agent, KernClient, OpenAIResponses, defineApp, defineTool, type PayloadSettings } from 'kern';
@@ -60,8 +61,11 @@ async function main(): Promise<void> {
     { name: 'small input, 1,000 rounds, no store', inputBytes: 100, rounds: 1000, payloads: {} },
     { name: '480 KB input, 300 rounds, no store', inputBytes: 480 * 1024, rounds: 300, payloads: {} },
   ];
+  // `LONG_RUNS_CASES=1,4`: those cases alone (by their place in the list, from 0).
+  const only = process.env.LONG_RUNS_CASES?.split(',').map(Number);
   try {
     for (const [index, c] of cases.entries()) {
+      if (only && !only.includes(index)) continue;
       const taskQueue = `long-runs-${index}`;
       const worker = await startWorker({
         app,
@@ -78,10 +82,13 @@ async function main(): Promise<void> {
       }));
       server.replyWhen((request) => request.lastUserText.startsWith(`case ${index} `), ...turns, { text: 'done' });
       const started = Date.now();
-      const output = await agent.run(prompt);
+      const output = await agent.run(prompt).finally(async () => {
+        await client.close();
+        await worker.shutdown();
+      });
       const seconds = (Date.now() - started) / 1000;
       // A run continues as new when its history grows long: each execution of its chain, as Temporal lists them.
-      const executions = await executionsOf(client, `kern-run-${output.runId}`);
+      const executions = await executionsOf(env.client, `kern-run-${output.runId}`);
       const rounds = output.tools.length;
       const events = executions.map((execution) => execution.historyLength);
       const bytes = executions.map((execution) => execution.historySize);
@@ -97,8 +104,6 @@ async function main(): Promise<void> {
           `${seconds.toFixed(1)} s`,
         ].join(' · '),
       );
-      await client.close();
-      await worker.shutdown();
     }
   } finally {
     await connection.close();
@@ -108,10 +113,11 @@ async function main(): Promise<void> {
 }
 
 /** The executions of a workflow id (visibility follows the last one's close by a moment). */
-async function executionsOf(client: KernClient, workflowId: string) {
+async function executionsOf(client: Client, workflowId: string) {
   for (;;) {
     const found: Array<{ historyLength: number; historySize: number; status: string }> = [];
-    for await (const execution of client.temporal.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+    // A page at a time: each execution comes with its memo, which holds the run's input.
+    for await (const execution of client.workflow.list({ query: `WorkflowId = '${workflowId}'`, pageSize: 1 })) {
       found.push({
         historyLength: execution.historyLength,
         historySize: execution.historySize ?? 0,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
+  type WorkflowExecutionDescription,
   type WorkflowStartOptions,
 } from '@temporalio/client';
 import { RunIdInUseError } from '../shared/errors';
@@ -59,29 +60,29 @@ const CANCEL_INTENT_TIMEOUT = '1 minute';
 /** See {@link KernClient.cancelRun}. */
 export async function cancelRun(access: TemporalAccess, runId: string, options: CancelOptions = {}): Promise<boolean> {
   // Described first: Temporal takes a cancel request for a closed execution without complaint.
-  let description = await access.describeRun(runId);
+  const description = await access.describeRun(runId);
   if (!description) return recordCancelIntent(access, runId, options.intent, options.reason);
-  for (let attempt = 1; ; attempt++) {
-    if (description?.type === CANCEL_INTENT_TYPE || description?.status.name !== 'RUNNING') return false;
-    const handle = access.runHandle(runId, description.runId);
-    try {
-      // Before the cancel, so the run has the wish when the cancel reaches it.
-      if (options.exactPartial) await handle.signal(exactPartialOnCancelSignal);
-      await requestCancel(access, runId, description.runId, options.reason);
-      return true;
-    } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw access.unreachableOr(err);
-      // The execution closed since it was described: the run had finished, or it continued as new, and then its
-      // next execution is the one to cancel.
-      const closed: string = description.runId;
-      description = await access.describeRun(runId);
-      if (description?.runId === closed || attempt >= CANCEL_ATTEMPTS) return false;
-    }
+  if (description.type === CANCEL_INTENT_TYPE || description.status.name !== 'RUNNING') return false;
+  try {
+    // Before the cancel, so the run has the wish when the cancel reaches it (its newest execution: the signal names
+    // none, and a run that continues as new carries the wish).
+    if (options.exactPartial) await access.runHandle(runId).signal(exactPartialOnCancelSignal);
+    await requestCancel(access, runId, firstRunIdOf(description), options.reason);
+  } catch (err) {
+    // It closed since it was described: it had finished.
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw access.unreachableOr(err);
   }
+  return true;
 }
 
-/** How many executions of a run a cancel tries, when each continues as new before the cancel reaches it. */
-const CANCEL_ATTEMPTS = 3;
+/**
+ * The first execution of the run's chain of executions (it continues as new when its history grows long): a cancel
+ * sent with it reaches the chain's newest execution, also one that started since the run was described.
+ */
+function firstRunIdOf(description: WorkflowExecutionDescription): string {
+  return description.raw.workflowExecutionInfo?.firstRunId || description.runId;
+}
 
 /** True when a description is that of a cancel recorded before its run started, not of a run. */
 export function isCancelIntent(description: { type: string } | undefined): boolean {
@@ -137,29 +138,32 @@ async function recordCancelIntent(
     // A run with this id appeared meanwhile: cancel it instead.
     const description = await access.describeRun(runId);
     if (isCancelIntent(description) || description?.status.name !== 'RUNNING') return false;
-    await requestCancel(access, runId, description.runId, reason);
+    await requestCancel(access, runId, firstRunIdOf(description), reason);
     return true;
   }
 }
 
 /**
- * Asks Temporal to cancel the run's execution. With a reason, through the service call itself: the SDK's handle does
- * not take one (1.23), and the reason is what the history shows as the request's cause.
+ * Asks Temporal to cancel the run: the newest execution of the chain that `firstExecutionRunId` began (a run that
+ * continued as new has several). With a reason, through the service call itself: the SDK's handle does not take one
+ * (1.23), and the reason is what the history shows as the request's cause.
  */
 async function requestCancel(
   access: TemporalAccess,
   runId: string,
-  temporalRunId: string,
+  firstExecutionRunId: string,
   reason: string | undefined,
 ): Promise<void> {
+  const workflowId = workflowIdForRun(runId);
   if (reason === undefined) {
-    await access.runHandle(runId, temporalRunId).cancel();
+    await access.temporal.workflow.getHandle(workflowId, undefined, { firstExecutionRunId }).cancel();
     return;
   }
   try {
     await access.temporal.workflowService.requestCancelWorkflowExecution({
       namespace: access.temporal.options.namespace,
-      workflowExecution: { workflowId: workflowIdForRun(runId), runId: temporalRunId },
+      workflowExecution: { workflowId },
+      firstExecutionRunId,
       identity: access.temporal.options.identity,
       requestId: randomUUID(),
       reason,
@@ -167,7 +171,7 @@ async function requestCancel(
   } catch (err) {
     // NOT_FOUND: the execution closed since it was described.
     if ((err as { code?: number }).code === 5)
-      throw new WorkflowNotFoundError('the run has closed', workflowIdForRun(runId), temporalRunId);
+      throw new WorkflowNotFoundError('the run has closed', workflowId, firstExecutionRunId);
     throw err;
   }
 }

@@ -1,5 +1,10 @@
 import { setMaxListeners } from 'node:events';
-import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import {
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  type WorkflowExecutionDescription,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { RunStatus, isTerminalStatus } from '../shared/run-status';
 import type { RunRequirement } from '../shared/requirements';
 import { FINAL_OUTPUT_MEMO, PAUSE_MEMO, runOutputQuery } from '../shared/messages';
@@ -7,7 +12,7 @@ import { outputFromRecord, type RunRecord } from '../shared/run-record';
 import type { AnyRunOutput } from '../shared/run-output';
 import { readRunOutput, recordOfExecution } from '../shared/saved-runs';
 import { kernStatusKey } from '../shared/search-attributes';
-import { QUERY_TIMEOUT_MS, type TemporalAccess } from './temporal-access';
+import { QUERY_TIMEOUT_MS, type RunWorkflow, type TemporalAccess } from './temporal-access';
 
 /**
  * Reading a run's output: from its worker while it runs, from what Temporal recorded once it has closed. Which copy
@@ -36,11 +41,7 @@ export async function getRunOutput(access: TemporalAccess, runId: string): Promi
       const kernStatus = description.typedSearchAttributes.get(kernStatusKey);
       if (kernStatus === RunStatus.pending) return outputFromRecord(record);
       // No worker answered in time (all down, or busy): what history records answers instead.
-      const live = await access.queryWithin(
-        QUERY_TIMEOUT_MS,
-        () => handle.query(runOutputQuery),
-        () => undefined,
-      );
+      const live = await queryOutput(access, handle, isLaterExecution(description));
       if (live) return live;
       // A paused run's memo says what it waits for.
       const pause = description.memo?.[PAUSE_MEMO] as { requirements?: RunRequirement[] } | undefined;
@@ -130,6 +131,37 @@ export async function waitForRunOrPause(
     const output = await getRunOutput(access, runId);
     if (output?.status === RunStatus.paused) return output;
   }
+}
+
+/**
+ * The output of a running run, as its worker answers; `undefined` when no worker answered within
+ * {@link QUERY_TIMEOUT_MS}. An execution that has just taken over from the last (the run continued as new) answers
+ * only once its first workflow task has run, a moment later: it is asked again until then, within the same time.
+ */
+async function queryOutput(
+  access: TemporalAccess,
+  handle: WorkflowHandle<RunWorkflow>,
+  laterExecution: boolean,
+): Promise<AnyRunOutput | undefined> {
+  const deadline = Date.now() + QUERY_TIMEOUT_MS;
+  for (;;) {
+    const live = await access.queryWithin(
+      Math.max(deadline - Date.now(), 1),
+      () => handle.query(runOutputQuery),
+      () => undefined,
+    );
+    if (live || !laterExecution || Date.now() + LATER_EXECUTION_RETRY_MS >= deadline) return live;
+    await new Promise((resolve) => setTimeout(resolve, LATER_EXECUTION_RETRY_MS));
+  }
+}
+
+/** How often a poll asks an execution that has just taken over again. */
+const LATER_EXECUTION_RETRY_MS = 50;
+
+/** True for an execution after the first of its run's chain (the run continued as new). */
+function isLaterExecution(description: WorkflowExecutionDescription): boolean {
+  const first = description.raw.workflowExecutionInfo?.firstRunId;
+  return Boolean(first) && first !== description.runId;
 }
 
 /** The output of a run that ended without kern's finish: its record, and why it ended. */

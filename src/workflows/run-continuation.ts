@@ -12,8 +12,8 @@ import type { CarriedStream, RunStream } from './run-stream';
  * workflow id, which starts where the last one stood. Nothing a caller sees changes: the run id, polls (by the
  * workflow id, which names the newest execution), `cancelRun` and `continueRun`, the stream (its events and their
  * indexes carry over, so a subscriber or a resumed stream goes on without a gap or a repeat; a stream too large to
- * carry whole carries the handing execution's events), the memo and search attributes (Temporal copies them), and the
- * output. The Temporal UI shows the executions as a chain.
+ * carry whole carries its latest events), the memo and search attributes (Temporal copies them), and the output. The
+ * Temporal UI shows the executions as a chain.
  *
  * A run hands over only at the top of its model loop, where nothing is in flight: no model or tool call, no member
  * run (a team's members are waited for by the tool call that delegated to them), no pause. The state is then the
@@ -25,6 +25,9 @@ import type { CarriedStream, RunStream } from './run-stream';
  * 4,096 events or 4 MB by default; a server may be set otherwise): far below kern's `HISTORY_BUDGET`.
  */
 const CONTINUE_AFTER = { events: 10_000, bytes: 10 * 1024 * 1024 } as const;
+
+/** The least room a run hands over with for its latest events (the rest of its state comes first). */
+const MIN_EVENTS_CARRIED_BYTES = 64 * 1024;
 
 /** Runs started before continue-as-new replay without it (up to `RunTooLarge` at kern's history bound). */
 const CONTINUES_AS_NEW = 'kern-runs-continue-as-new';
@@ -44,15 +47,17 @@ export interface LoopProgress {
 export type HandOff = (progress: LoopProgress) => Promise<string | undefined>;
 
 /**
- * True when the run's history has grown enough to continue as new. Asked before {@link HandOff}, which yields: a run
- * that is not due goes on without yielding, with the commands runs recorded before continue-as-new replay with.
+ * True when the run's history has grown enough to continue as new, and the run is one that does. Asked before
+ * {@link HandOff}, which yields: a run that is not due, and a run recorded before continue-as-new that is (its history
+ * may well have passed Temporal's suggestion), go on without yielding, with the commands they recorded.
  */
 export function continuationDue(): boolean {
   const { continueAsNewSuggested, historyLength, historySize } = workflowInfo();
-  return continueAsNewSuggested || historyLength >= CONTINUE_AFTER.events || historySize >= CONTINUE_AFTER.bytes;
+  const due = continueAsNewSuggested || historyLength >= CONTINUE_AFTER.events || historySize >= CONTINUE_AFTER.bytes;
+  return due && patched(CONTINUES_AS_NEW);
 }
 
-/** See {@link HandOff}. */
+/** See {@link HandOff}; asked only when {@link continuationDue}. */
 export async function continueIfDue<Output extends AnyRunOutput>(
   input: RunInput,
   stream: RunStream,
@@ -60,9 +65,7 @@ export async function continueIfDue<Output extends AnyRunOutput>(
   session: RunSessionStart,
   progress: LoopProgress,
 ): Promise<string | undefined> {
-  if (!continuationDue() || state.requirements !== undefined || CancellationScope.current().consideredCancelled) {
-    return undefined;
-  }
+  if (state.requirements !== undefined || CancellationScope.current().consideredCancelled) return undefined;
   const nextInput = (carried: CarriedStream): RunInput => {
     const { output, startedAt } = state.carried();
     const continued: RunContinuation = {
@@ -79,23 +82,18 @@ export async function continueIfDue<Output extends AnyRunOutput>(
     return { ...input, version: RUN_INPUT_VERSION, continued };
   };
   // Weighed before anything is handed over: the next execution's input is one payload. The stream goes whole when
-  // it fits, else with the events of this execution only (a resume from an index before them starts at them).
+  // it fits, else with as many of its latest events as fit (a resume from an index before them starts at them).
   const budget = input.payloadsStored ? STORED_OUTPUT_BUDGET_BYTES : PAYLOAD_BUDGET_BYTES;
-  let fromThisExecution = false;
-  let bytes = jsonBytes(nextInput(stream.carriedState()));
-  if (bytes > budget) {
-    fromThisExecution = true;
-    bytes = jsonBytes(nextInput(stream.carriedState(true)));
-  }
-  if (bytes > budget) {
+  const withoutEvents = jsonBytes(nextInput(stream.carriedState(0)));
+  if (withoutEvents > budget - MIN_EVENTS_CARRIED_BYTES) {
     return (
-      `it could not continue as new: its state is ${megabytes(bytes)} MB, over the ${megabytes(budget)} MB of one ` +
-      `payload${input.payloadsStored ? '' : '; keep large payloads outside history (docs/payloads.md)'}`
+      `it could not continue as new: its state is ${megabytes(withoutEvents)} MB without its events, over the ` +
+      `${megabytes(budget)} MB of one payload` +
+      `${input.payloadsStored ? '' : '; keep large payloads outside history (docs/payloads.md)'}`
     );
   }
-  if (!patched(CONTINUES_AS_NEW)) return undefined;
   const execution = (input.continued?.executions ?? 0) + 2;
   setCurrentDetails(`continuing as new: execution ${execution} of this run goes on from turn ${progress.round + 1}`);
-  const next = nextInput(await stream.handOver(fromThisExecution));
+  const next = nextInput(await stream.handOver(budget - withoutEvents));
   return continueAsNew<(input: RunInput) => Promise<unknown>>(next);
 }

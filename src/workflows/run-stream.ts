@@ -37,6 +37,9 @@ const CONTENT_FORWARDED_ONLY_LIVE = 'kern-member-content-forwarded-only-live';
 /** The patch under which a run's stream drops the deltas of a superseded model call attempt (see `RunStream`). */
 const DROPS_SUPERSEDED_DELTAS = 'kern-drop-superseded-deltas';
 
+/** What one carried log entry adds to its base64 data as JSON (`{"topic":"events","data":"…","offset":0}`). */
+const LOG_ENTRY_JSON_BYTES = 48;
+
 /** About how much of the run's events one `runEvents` query answers (the events' encoded sizes added up). */
 const MAX_EVENTS_PAGE_BYTES = 1_000_000;
 
@@ -96,18 +99,15 @@ export class RunStream implements RunEventLog {
   private readonly decodedEntries: Array<DecodedEntry | null> = [];
   /**
    * The index of the log's first entry: 0, unless an earlier execution of the run, continuing as new with a log too
-   * large to carry whole, left the events before it behind.
+   * large to carry whole, left the events before it behind (see {@link carriedState}).
    */
   private readonly baseOffset: number;
-  /** The index of this execution's first event. */
-  private readonly executionStart: number;
 
   constructor(input: RunInput) {
     // A run that continued as new goes on with the stream its earlier executions had: every event, the same indexes.
     const continued = input.continued;
     this.stream = new WorkflowStream(continued?.stream);
     this.baseOffset = continued?.stream.base_offset ?? 0;
-    this.executionStart = this.baseOffset + (continued?.stream.log.length ?? 0);
     this.topic = this.stream.topic<AnyRunEvent>(RUN_EVENTS_TOPIC);
     this.forwardsContent = input.liveStream === true || !input.forwardEventsTo?.length;
     this.forwarder = new EventForwarder(
@@ -202,19 +202,21 @@ export class RunStream implements RunEventLog {
   }
 
   /**
-   * What the stream would carry into the run's next execution now: its whole log, or, with `fromThisExecution`, the
-   * events this execution added (the indexes go on from where they were either way).
+   * What the stream would carry into the run's next execution now: its whole log when it fits in `maxLogBytes` (as
+   * JSON), else as many of its latest entries as fit; the indexes go on from where they were either way.
    */
-  carriedState(fromThisExecution = false): CarriedStream {
+  carriedState(maxLogBytes = Infinity): CarriedStream {
     const state = this.stream.getState();
+    let bytes = 0;
+    let first = state.log.length;
+    while (first > 0) {
+      const size = state.log[first - 1]!.data.length + LOG_ENTRY_JSON_BYTES;
+      if (bytes + size > maxLogBytes) break;
+      bytes += size;
+      first--;
+    }
     const stream =
-      fromThisExecution && this.executionStart > this.baseOffset
-        ? {
-            ...state,
-            log: state.log.slice(this.executionStart - this.baseOffset),
-            base_offset: this.executionStart,
-          }
-        : state;
+      first === 0 ? state : { ...state, log: state.log.slice(first), base_offset: state.base_offset + first };
     return { stream, forwardedBatches: this.forwarder.batchesSent };
   }
 
@@ -223,12 +225,12 @@ export class RunStream implements RunEventLog {
    * the subscribers' polls answered (they follow the run to its next execution), new ones refused meanwhile. Returns
    * what the next execution starts its stream from (see {@link carriedState}).
    */
-  async handOver(fromThisExecution: boolean): Promise<CarriedStream> {
+  async handOver(maxLogBytes: number): Promise<CarriedStream> {
     await this.drain();
     this.continuing = true;
     this.stream.detachPollers();
     await condition(allHandlersFinished);
-    return this.carriedState(fromThisExecution);
+    return this.carriedState(maxLogBytes);
   }
 
   /**

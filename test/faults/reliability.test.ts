@@ -156,17 +156,18 @@ describe('payloads and history stay within Temporal limits', () => {
     expect(await temporalStatus(run.runId)).toBe('CANCELLED');
   });
 
-  test('a long loop over a large input, too large to continue as new, ends RunTooLarge before Temporal would terminate it', async () => {
-    const prompt = `long loop ${randomUUID()} ${'z'.repeat(480_000)}`;
+  test('a long loop over a 520 KB input, too large to continue as new, ends RunTooLarge before Temporal would terminate it', async () => {
+    // A 480 KB input still continues as new (test/integration/continue-as-new.test.ts); at 520 KB it cannot.
+    const prompt = `long loop ${randomUUID()} ${'z'.repeat(520_000)}`;
     h.model.replyWhen(prompt.slice(0, 50), ...Array.from({ length: 120 }, () => call('launch_rocket')));
     const output = await agentWith([launchRocket], 200).run(prompt);
 
     expect(output.status).toBe(RunStatus.error);
-    // Its input is in its state four times (input, output, conversation, stream): past one payload without a store.
+    // Its input is in its state three times besides its events (input, output, conversation): past one payload.
     expect(output.error).toEqual({
       type: 'RunTooLarge',
       message: expect.stringMatching(
-        /^the run's Temporal history has reached .* and it could not continue as new: its state is \d\.\d MB, over the 1\.5 MB of one payload; keep large payloads outside history/,
+        /^the run's Temporal history has reached .* and it could not continue as new: its state is \d\.\d MB without its events, over the 1\.5 MB of one payload; keep large payloads outside history/,
       ),
     });
     expect(await temporalStatus(output.runId)).toBe('FAILED');

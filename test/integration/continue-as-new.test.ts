@@ -78,17 +78,30 @@ const rounds = (from: number, count: number, fleet = 'any') =>
   Array.from({ length: count }, (_, i) => call('launch_rocket', { round: from + i, fleet }));
 
 /** The executions of a run's workflow, oldest first, as Temporal lists them. */
-async function executionsOf(runId: string): Promise<Array<{ status: string; historyLength: number }>> {
-  const found: Array<{ status: string; historyLength: number; startTime: Date }> = [];
+async function executionsOf(runId: string) {
+  const found: Array<{ status: string; historyLength: number; startTime: Date; runId: string }> = [];
   const query = `WorkflowId = '${workflowIdForRun(runId)}'`;
   for await (const execution of h.client.temporal.workflow.list({ query })) {
     found.push({
       status: execution.status.name,
       historyLength: execution.historyLength,
       startTime: execution.startTime,
+      runId: execution.runId,
     });
   }
   return found.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+}
+
+/** The size of the input an execution of a run started with, as its history holds it. */
+async function inputBytesOf(runId: string, executionRunId: string): Promise<number> {
+  // Its first event alone: the whole history is past what one gRPC message carries.
+  const { history } = await h.client.temporal.workflowService.getWorkflowExecutionHistory({
+    namespace: h.client.temporal.options.namespace,
+    execution: { workflowId: workflowIdForRun(runId), runId: executionRunId },
+    maximumPageSize: 1,
+  });
+  const started = history?.events?.[0]?.workflowExecutionStartedEventAttributes;
+  return started?.input?.payloads?.[0]?.data?.length ?? 0;
 }
 
 /** Waits until the run has continued as new at least `times` times. */
@@ -175,7 +188,7 @@ test.concurrent(
 );
 
 test.concurrent(
-  'a stream too large to carry whole: the next executions carry their own events, indexes going on',
+  'a stream too large to carry whole: the next execution carries its latest events, indexes going on',
   async () => {
     const prompt = `thirty pages ${randomUUID()}`;
     const pages = Array.from({ length: 30 }, (_, i) => call('fetch_page', { page: i }));
@@ -192,11 +205,30 @@ test.concurrent(
     // Read as it went, the stream had every event once.
     expect(live.map((event) => event.eventIndex)).toEqual(live.map((_, i) => i));
     expect(live.filter((event) => event.event === RunEvent.toolCallCompleted)).toHaveLength(30);
-    // Past 1.5 MB the run carried only its last execution's events: read afterwards, the stream starts there, with
-    // the same indexes, and ends as the live one did.
+    // Past 1.5 MB in all, the run carried only its latest events: read afterwards, the stream starts at the oldest
+    // of them, with the same indexes, and ends as the live one did.
     const later = await collect(agent.subscribe(run.runId));
     expect(later[0]!.eventIndex).toBeGreaterThan(0);
     expect(later).toEqual(live.slice(later[0]!.eventIndex));
+  },
+  120_000,
+);
+
+test.concurrent(
+  'a 480 KB input with no payload store: the run carries it into each execution and completes',
+  async () => {
+    const prompt = `large input ${randomUUID()} ${'z'.repeat(480_000)}`;
+    h.model.replyWhen(prompt.slice(0, 50), ...rounds(1, 12), { text: 'Twelve away over a large input.' });
+    const output = (await launcher().run(prompt)) as RunOutput;
+
+    expect(output).toMatchObject({ status: RunStatus.completed, content: 'Twelve away over a large input.' });
+    expect(output.tools).toHaveLength(12);
+    const executions = await executionsOf(output.runId);
+    expect(executions.length).toBeGreaterThanOrEqual(2);
+    // Each later execution started from its carried state, the input in it three times, within one 1.5 MB payload.
+    const inputs = await Promise.all(executions.slice(1).map((e) => inputBytesOf(output.runId, e.runId)));
+    for (const bytes of inputs) expect(bytes).toBeGreaterThan(3 * 480_000);
+    for (const bytes of inputs) expect(bytes).toBeLessThanOrEqual(1536 * 1024);
   },
   120_000,
 );
