@@ -234,6 +234,32 @@ test.concurrent(
 );
 
 test.concurrent(
+  "a 520 KB input with no payload store cannot continue as new: it ends RunTooLarge at kern's bound, saying why",
+  async () => {
+    // Its input is in its state three times besides its events (input, output, conversation): past one payload. It
+    // goes on in its execution, and ends through kern's finish before Temporal would terminate it.
+    const prompt = `too large ${randomUUID()} ${'z'.repeat(520_000)}`;
+    h.model.replyWhen(prompt.slice(0, 50), ...rounds(1, 120));
+    const output = await launcher().run(prompt);
+
+    expect(output.status).toBe(RunStatus.error);
+    expect(output.error).toEqual({
+      type: 'RunTooLarge',
+      message: expect.stringMatching(
+        /^the run's Temporal history has reached .* and it could not continue as new: its state is \d\.\d MB without its events, over the 1\.5 MB of one payload; keep large payloads outside history/,
+      ),
+    });
+    const executions = await executionsOf(output.runId);
+    expect(executions.map((execution) => execution.status)).toEqual(['FAILED']);
+    const { historySize } = await h.client.temporal.workflow.getHandle(workflowIdForRun(output.runId)).describe();
+    expect(historySize).toBeGreaterThan(40 * 1024 * 1024);
+    expect(historySize).toBeLessThan(50 * 1024 * 1024);
+    expect(output.tools.length).toBeGreaterThan(50);
+  },
+  120_000,
+);
+
+test.concurrent(
   'over HTTP: a stream dropped before a continue-as-new resumes after it with exactly the rest',
   async () => {
     const prompt = `http launches ${randomUUID()}`;
