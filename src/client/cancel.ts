@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
-  type WorkflowExecutionDescription,
   type WorkflowStartOptions,
 } from '@temporalio/client';
 import { RunIdInUseError } from '../shared/errors';
@@ -12,7 +11,7 @@ import { exactPartialOnCancelSignal } from '../shared/messages';
 import { RunStatus } from '../shared/run-status';
 import { kernComponentIdKey, kernKindKey, kernStatusKey } from '../shared/search-attributes';
 import type { RunInput } from '../shared/specs';
-import type { RunWorkflow, TemporalAccess } from './temporal-access';
+import { firstRunIdOf, type RunWorkflow, type TemporalAccess } from './temporal-access';
 
 /**
  * Cancelling runs, also before they start. A cancel of a run id that nothing has started is recorded as a marker
@@ -74,14 +73,6 @@ export async function cancelRun(access: TemporalAccess, runId: string, options: 
     throw access.unreachableOr(err);
   }
   return true;
-}
-
-/**
- * The first execution of the run's chain of executions (it continues as new when its history grows long): a cancel
- * sent with it reaches the chain's newest execution, also one that started since the run was described.
- */
-function firstRunIdOf(description: WorkflowExecutionDescription): string {
-  return description.raw.workflowExecutionInfo?.firstRunId || description.runId;
 }
 
 /** True when a description is that of a cancel recorded before its run started, not of a run. */

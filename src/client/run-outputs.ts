@@ -1,10 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import {
-  WorkflowFailedError,
-  WorkflowNotFoundError,
-  type WorkflowExecutionDescription,
-  type WorkflowHandle,
-} from '@temporalio/client';
+import { WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { RunStatus, isTerminalStatus } from '../shared/run-status';
 import type { RunRequirement } from '../shared/requirements';
 import { FINAL_OUTPUT_MEMO, PAUSE_MEMO, runOutputQuery } from '../shared/messages';
@@ -12,7 +7,7 @@ import { outputFromRecord, type RunRecord } from '../shared/run-record';
 import type { AnyRunOutput } from '../shared/run-output';
 import { readRunOutput, recordOfExecution } from '../shared/saved-runs';
 import { kernStatusKey } from '../shared/search-attributes';
-import { QUERY_TIMEOUT_MS, type RunWorkflow, type TemporalAccess } from './temporal-access';
+import { QUERY_TIMEOUT_MS, firstRunIdOf, type RunWorkflow, type TemporalAccess } from './temporal-access';
 
 /**
  * Reading a run's output: from its worker while it runs, from what Temporal recorded once it has closed. Which copy
@@ -41,7 +36,7 @@ export async function getRunOutput(access: TemporalAccess, runId: string): Promi
       const kernStatus = description.typedSearchAttributes.get(kernStatusKey);
       if (kernStatus === RunStatus.pending) return outputFromRecord(record);
       // No worker answered in time (all down, or busy): what history records answers instead.
-      const live = await queryOutput(access, handle, isLaterExecution(description));
+      const live = await queryOutput(access, handle, firstRunIdOf(description) !== description.runId);
       if (live) return live;
       // A paused run's memo says what it waits for.
       const pause = description.memo?.[PAUSE_MEMO] as { requirements?: RunRequirement[] } | undefined;
@@ -157,12 +152,6 @@ async function queryOutput(
 
 /** How often a poll asks an execution that has just taken over again. */
 const LATER_EXECUTION_RETRY_MS = 50;
-
-/** True for an execution after the first of its run's chain (the run continued as new). */
-function isLaterExecution(description: WorkflowExecutionDescription): boolean {
-  const first = description.raw.workflowExecutionInfo?.firstRunId;
-  return Boolean(first) && first !== description.runId;
-}
 
 /** The output of a run that ended without kern's finish: its record, and why it ended. */
 function endedWith(record: RunRecord, type: string, message: string): AnyRunOutput {

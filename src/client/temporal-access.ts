@@ -26,6 +26,14 @@ export function isTemporalUnavailable(err: unknown): boolean {
 }
 
 /**
+ * The first execution of a run's chain of executions (a run continues as new when its history grows long). A request
+ * sent with it reaches the chain's newest execution; an execution whose own run id differs is a later one.
+ */
+export function firstRunIdOf(description: WorkflowExecutionDescription): string {
+  return description.raw.workflowExecutionInfo?.firstRunId || description.runId;
+}
+
+/**
  * What the client's modules share: the Temporal client, the task queue runs start on, and the few ways they all reach
  * Temporal (a run's handle, its description, a query with a deadline), each saying "Temporal is unreachable" the same
  * way ({@link TemporalUnreachable}, naming the address).

@@ -66,10 +66,12 @@ export async function continueIfDue<Output extends AnyRunOutput>(
   progress: LoopProgress,
 ): Promise<string | undefined> {
   if (state.requirements !== undefined || CancellationScope.current().consideredCancelled) return undefined;
+  // Counting this one, which hands over.
+  const executions = (input.continued?.executions ?? 0) + 1;
   const nextInput = (carried: CarriedStream): RunInput => {
     const { output, startedAt } = state.carried();
     const continued: RunContinuation = {
-      executions: (input.continued?.executions ?? 0) + 1,
+      executions,
       output,
       startedAt,
       ...carried,
@@ -92,8 +94,9 @@ export async function continueIfDue<Output extends AnyRunOutput>(
       `${input.payloadsStored ? '' : '; keep large payloads outside history (docs/payloads.md)'}`
     );
   }
-  const execution = (input.continued?.executions ?? 0) + 2;
-  setCurrentDetails(`continuing as new: execution ${execution} of this run goes on from turn ${progress.round + 1}`);
+  setCurrentDetails(
+    `continuing as new: execution ${executions + 1} of this run goes on from turn ${progress.round + 1}`,
+  );
   const next = nextInput(await stream.handOver(budget - withoutEvents));
   return continueAsNew<(input: RunInput) => Promise<unknown>>(next);
 }
