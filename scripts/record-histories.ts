@@ -444,8 +444,11 @@ const stepFunctions = {
   async stopAfterTwo(_outputs: StepOutput[], iteration: number) {
     return iteration >= 2;
   },
+  async stopAfterSix(_outputs: StepOutput[], iteration: number) {
+    return iteration >= 6;
+  },
 };
-const { shout, flaky, flakyOnce, alwaysFails, isLong, pickSecond, stopAfterTwo } = stepFunctions;
+const { shout, flaky, flakyOnce, alwaysFails, isLong, pickSecond, stopAfterTwo, stopAfterSix } = stepFunctions;
 
 interface WorkflowScenario {
   name: string;
@@ -1294,9 +1297,9 @@ const scheduledScenarios: PauseScenario[] = [
 const SUGGEST_CONTINUE_AFTER_EVENTS = 60;
 
 /**
- * Runs that continue as new (input format 10 for every execution after the first), recorded on a server of their own
- * that suggests it after {@link SUGGEST_CONTINUE_AFTER_EVENTS} events, so that a dozen tool rounds span several
- * executions. Each returns the executions to record, once its runs have closed: a run's `first` execution (which
+ * Runs that continue as new (input format 10 for every execution after the first, 11 for a workflow run's), recorded on
+ * a server of their own that suggests it after {@link SUGGEST_CONTINUE_AFTER_EVENTS} events, so that a dozen tool
+ * rounds span several executions. Each returns the executions to record, once its runs have closed: a run's `first` execution (which
  * continued as new, in the client's format) or its `last`.
  */
 interface ContinuationScenario {
@@ -1305,6 +1308,8 @@ interface ContinuationScenario {
     agent: Agent;
     team: Team;
     dispatchTeam: Team;
+    orbiting: Workflow;
+    endless: Workflow;
     client: KernClient;
     model: ScriptedModelServer;
   }): Promise<Array<{ file: string; runId: string; execution: 'first' | 'last' }>>;
@@ -1394,6 +1399,62 @@ const continuationScenarios: ContinuationScenario[] = [
       ];
     },
   },
+  {
+    name: 'workflowRun-continued',
+    async record({ orbiting, model }) {
+      const orbits = Array.from({ length: 6 }, (_, i) => ({ text: `Orbit ${i + 1} recorded.` }));
+      model.replyWhen('Orbit the scenarios', ...orbits);
+      const { runId } = await orbiting.run('Orbit the scenarios, one by one.');
+      return [
+        { file: 'workflowRun-continued-as-new', runId, execution: 'first' },
+        { file: 'workflowRun-continued', runId, execution: 'last' },
+      ];
+    },
+  },
+  {
+    name: 'workflowRun-continued-cancelled',
+    async record({ endless, client }) {
+      const run = await endless.run('Shout forever.', { background: true });
+      await executionsOf(client, run.runId, (executions) => executions.length >= 3);
+      await endless.cancelRun(run.runId);
+      await client.waitForRun(run.runId);
+      return [{ file: 'workflowRun-continued-cancelled', runId: run.runId, execution: 'last' }];
+    },
+  },
+];
+
+/**
+ * A workflow run's steps across executions: six orbits of a function step, a condition and a router that runs an
+ * agent step, then a parallel block (a run does not continue as new inside one).
+ */
+const orbitingSteps = (recorder: Agent): WorkflowStep[] => [
+  new Loop({
+    name: 'Orbits',
+    maxIterations: 8,
+    endCondition: stopAfterSix,
+    steps: [
+      new Step({ name: 'Shout', executor: shout }),
+      new Condition({
+        name: 'Long?',
+        evaluator: isLong,
+        steps: [new Step({ name: 'Long path', executor: shout })],
+        elseSteps: [new Step({ name: 'Short path', executor: shout })],
+      }),
+      new Router({
+        name: 'Route',
+        selector: pickSecond,
+        choices: [new Step({ name: 'First', executor: shout }), new Step({ name: 'Second', agent: recorder })],
+      }),
+    ],
+  }),
+  new Parallel({
+    name: 'Both',
+    steps: [new Step({ name: 'A', executor: shout }), new Step({ name: 'B', executor: shout })],
+  }),
+];
+/** Shouts up to 200 times: long enough to be cancelled after it has continued as new. */
+const endlessSteps = (): WorkflowStep[] => [
+  new Loop({ name: 'Endless', maxIterations: 200, steps: [new Step({ name: 'Shout', executor: shout })] }),
 ];
 
 /** The executions of a run's workflow, oldest first, once `ready` holds of them (visibility follows by a moment). */
@@ -1426,13 +1487,19 @@ async function recordContinuations(): Promise<void> {
   const model = await ScriptedModelServer.start();
   const taskQueue = 'record-continuations';
   const client = await KernClient.connect({ address: env.address, taskQueue });
+  const gptTest = new OpenAIResponses({ id: 'gpt-test' });
+  const orbiting = new Workflow({
+    name: 'Orbiting Workflow',
+    steps: orbitingSteps(new Agent({ name: 'Recorder', model: gptTest, client })),
+    client,
+  });
+  const endless = new Workflow({ name: 'Endless Workflow', steps: endlessSteps(), client });
   const worker = await startWorker({
-    app: defineApp({ tools: [getWeather] }),
+    app: defineApp({ tools: [getWeather], workflows: [orbiting, endless] }),
     address: env.address,
     taskQueue,
     modelProvider: { baseURL: model.url, apiKey: 'recording' },
   });
-  const gptTest = new OpenAIResponses({ id: 'gpt-test' });
   const agent = new Agent({ name: 'Touring Agent', model: gptTest, tools: [getWeather], maxToolRounds: 100, client });
   const team = new Team({
     name: 'Continuing Team',
@@ -1452,7 +1519,7 @@ async function recordContinuations(): Promise<void> {
   });
   try {
     for (const scenario of continuationScenarios) {
-      const recorded = await scenario.record({ agent, team, dispatchTeam, client, model });
+      const recorded = await scenario.record({ agent, team, dispatchTeam, orbiting, endless, client, model });
       let continuedAsNew = false;
       for (const { file, runId, execution } of recorded) {
         const closed = (status: string) => status !== 'RUNNING' && status !== 'CONTINUED_AS_NEW';

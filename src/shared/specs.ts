@@ -3,7 +3,8 @@ import type { RunSeed } from './forks';
 import type { RunKind } from './kinds';
 import { unreachable } from './never';
 import type { RequirementNeed, UserInputField } from './requirements';
-import type { AnyRunOutput } from './run-output';
+import type { AnyRunOutput, StepOutput } from './run-output';
+import type { StepFunctionResult } from './step-functions';
 import type { SessionState } from './sessions';
 
 export type { RunKind } from './kinds';
@@ -140,11 +141,12 @@ export type ComponentSpec = AgentSpec | TeamSpec | WorkflowSpec;
  * (`scheduleId`); version 7 has every spec carry its `kind`, so a team's members and a workflow's agent and team steps
  * are plain agent and team specs (before, members were `{ kind, agent | team }` and steps had `agent` or `team`);
  * version 8 adds forked runs (`seed`); version 9 adds MCP tools (`mcp`); version 10 is the input of a run's next
- * execution after a continue-as-new (`continued`), written by the run itself, never by a client.
+ * execution after a continue-as-new (`continued`), written by the run itself, never by a client; version 11 is that of
+ * a workflow run of steps (`continued.steps`: where its steps stand), which a worker of format 10 would start over.
  * A worker reads every version up to its own (see `readRunInput`, which turns older ones into this one); bump this
  * when a field is added that readers need, or changes meaning.
  */
-export const RUN_INPUT_VERSION = 10;
+export const RUN_INPUT_VERSION = 11;
 
 /**
  * The version a run input is written with, the oldest that has what it uses, so older workers in a rolling deploy go
@@ -278,15 +280,15 @@ export interface RunInputBase {
   seed?: RunSeed;
   /**
    * Set on the input of a run's next execution, when the run continued as new: where the run stands. Written by the
-   * run (format 10); a client never sets it.
+   * run (format 10; 11 for a workflow run of steps); a client never sets it.
    */
   continued?: RunContinuation;
 }
 
 /**
  * What a run carries into its next execution when it continues as new (see `workflows/run-continuation.ts`): its
- * output so far, its stream, and where its model loop stands. Taken at a point where nothing is in flight: no model
- * or tool call, no member run, no pause.
+ * output so far, its stream, and where its model loop (an agent's or team's) or its steps (a workflow's) stand. Taken
+ * at a point where nothing is in flight: no model, tool or step function call, no member or step run, no pause.
  */
 export interface RunContinuation {
   /** How many executions the run has had before this one. */
@@ -301,13 +303,34 @@ export interface RunContinuation {
   forwardedBatches: number;
   /** The session state the run started from, to tell its own changes apart when it writes its session. */
   sessionBaseline: SessionState;
-  /** The model loop's turn and structured-answer retries so far. */
-  round: number;
-  outputRetries: number;
+  /** The model loop's turn and structured-answer retries so far (agent and team runs). */
+  round?: number;
+  outputRetries?: number;
   /** The tools the run's MCP servers listed when it started (offered again as they were). */
   mcpTools?: ToolSpec[];
   /** The canceller wants the exact answer so far (`exactPartialOnCancelSignal`). */
   exactPartialOnCancel?: boolean;
+  /** Where a workflow run's steps stand (format 11). */
+  steps?: StepsProgress;
+}
+
+/**
+ * Where a workflow run's steps stand when it continues as new, before a step starts. Its next execution runs its steps
+ * again from the first, taking what is recorded here instead of running anything (and publishing no event twice),
+ * until it reaches the step it handed over at. Positions name a step by its place: `2` is the third top-level step,
+ * `2/0` the first step inside it, `2#3/0` the first step of a loop's third iteration; a function call adds its role
+ * (`2/0:evaluator`). The top-level steps that finished are the output's `stepResults`; what is recorded here is what
+ * ran inside the composite steps still running (a finished one's output holds its inner steps').
+ */
+export interface StepsProgress {
+  /** The outputs of the inner steps that finished, by position. */
+  finished: Record<string, StepOutput>;
+  /** The results of the evaluators, selectors and end conditions called, by position. */
+  decided: Record<string, StepFunctionResult>;
+  /** When each composite step and loop iteration still running started (ISO), by position: its events are out. */
+  started: Record<string, string>;
+  /** Every step's latest output by step name: what the next steps get as `previousStepOutputs`. */
+  outputs: Record<string, StepOutput>;
 }
 
 /** The single input of the `agentRun` workflow. */

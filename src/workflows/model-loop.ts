@@ -129,7 +129,7 @@ export async function runModelLoop(
   // A run that continued as new goes on from the turn its last execution handed over at.
   let outputRetries = input.continued?.outputRetries ?? 0;
   for (let round = input.continued?.round ?? 0; ; round++) {
-    const whyNotContinued = continuationDue() ? await loop.handOff({ round, outputRetries }) : undefined;
+    const whyNotContinued = continuationDue(input.kind) ? await loop.handOff({ round, outputRetries }) : undefined;
     const request = {
       runId: input.runId,
       model: loop.model,

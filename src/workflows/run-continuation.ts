@@ -1,23 +1,33 @@
 import { CancellationScope, continueAsNew, patched, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import { PAYLOAD_BUDGET_BYTES, STORED_OUTPUT_BUDGET_BYTES, jsonBytes } from '../shared/limits';
 import type { AnyRunOutput } from '../shared/run-output';
-import { RUN_INPUT_VERSION, type RunContinuation, type RunInput, type ToolSpec } from '../shared/specs';
+import type { RunKind } from '../shared/kinds';
+import {
+  RUN_INPUT_VERSION,
+  type RunContinuation,
+  type RunInput,
+  type StepsProgress,
+  type ToolSpec,
+} from '../shared/specs';
 import { megabytes } from './run-bounds';
 import type { RunSessionStart } from './run-session';
 import type { LifecycleState } from './run-state';
 import type { CarriedStream, RunStream } from './run-stream';
 
 /**
- * Continue-as-new for agent and team runs: a run whose history grows long goes on in a new execution of the same
+ * Continue-as-new: a run whose history grows long goes on in a new execution of the same
  * workflow id, which starts where the last one stood. Nothing a caller sees changes: the run id, polls (by the
  * workflow id, which names the newest execution), `cancelRun` and `continueRun`, the stream (its events and their
  * indexes carry over, so a subscriber or a resumed stream goes on without a gap or a repeat; a stream too large to
  * carry whole carries its latest events), the memo and search attributes (Temporal copies them), and the output. The
  * Temporal UI shows the executions as a chain.
  *
- * A run hands over only at the top of its model loop, where nothing is in flight: no model or tool call, no member
- * run (a team's members are waited for by the tool call that delegated to them), no pause. The state is then the
- * run's output, its stream and the loop's counters (`RunContinuation`).
+ * An agent or team run hands over only at the top of its model loop, where nothing is in flight: no model or tool
+ * call, no member run (a team's members are waited for by the tool call that delegated to them), no pause. The state
+ * is then the run's output, its stream and the loop's counters (`RunContinuation`). A workflow run of steps hands over
+ * before a step starts while no other step is running (no step function call, no agent or team step); its state is
+ * then its output, its stream and what ran inside the composite steps still running (`StepsProgress`, see
+ * `step-runner.ts`).
  */
 
 /**
@@ -31,6 +41,8 @@ const MIN_EVENTS_CARRIED_BYTES = 64 * 1024;
 
 /** Runs started before continue-as-new replay without it (up to `RunTooLarge` at kern's history bound). */
 const CONTINUES_AS_NEW = 'kern-runs-continue-as-new';
+/** Workflow runs of steps continue as new since this one. */
+const WORKFLOW_RUNS_CONTINUE_AS_NEW = 'kern-workflow-runs-continue-as-new';
 
 /** Where a run's model loop stands, at the top of a turn. */
 export interface LoopProgress {
@@ -40,21 +52,25 @@ export interface LoopProgress {
   mcpTools?: ToolSpec[];
 }
 
+/** Where a run stands when it hands over: its model loop's turn, or its steps. */
+export type RunProgress = LoopProgress | { steps: StepsProgress; step: string };
+
 /**
- * Continues the run as new when its history has grown long enough, from the top of its model loop. Returns when it
- * does not: with nothing, when it is not time yet, or with why it cannot (its state too large to carry in one payload).
+ * Continues the run as new when its history has grown long enough, from the top of its model loop or before a
+ * workflow's step. Returns when it does not: with nothing, when it is not time yet, or with why it cannot (its state
+ * too large to carry in one payload).
  */
-export type HandOff = (progress: LoopProgress) => Promise<string | undefined>;
+export type HandOff = (progress: RunProgress) => Promise<string | undefined>;
 
 /**
  * True when the run's history has grown enough to continue as new, and the run is one that does. Asked before
  * {@link HandOff}, which yields: a run that is not due, and a run recorded before continue-as-new that is (its history
  * may well have passed Temporal's suggestion), go on without yielding, with the commands they recorded.
  */
-export function continuationDue(): boolean {
+export function continuationDue(kind: RunKind): boolean {
   const { continueAsNewSuggested, historyLength, historySize } = workflowInfo();
   const due = continueAsNewSuggested || historyLength >= CONTINUE_AFTER.events || historySize >= CONTINUE_AFTER.bytes;
-  return due && patched(CONTINUES_AS_NEW);
+  return due && patched(kind === 'workflow' ? WORKFLOW_RUNS_CONTINUE_AS_NEW : CONTINUES_AS_NEW);
 }
 
 /** See {@link HandOff}; asked only when {@link continuationDue}. */
@@ -63,7 +79,7 @@ export async function continueIfDue<Output extends AnyRunOutput>(
   stream: RunStream,
   state: LifecycleState<Output>,
   session: RunSessionStart,
-  progress: LoopProgress,
+  progress: RunProgress,
 ): Promise<string | undefined> {
   if (state.requirements !== undefined || CancellationScope.current().consideredCancelled) return undefined;
   // Counting this one, which hands over.
@@ -76,12 +92,17 @@ export async function continueIfDue<Output extends AnyRunOutput>(
       startedAt,
       ...carried,
       sessionBaseline: session.baseline,
-      round: progress.round,
-      outputRetries: progress.outputRetries,
-      ...(progress.mcpTools ? { mcpTools: progress.mcpTools } : {}),
+      ...('steps' in progress
+        ? { steps: progress.steps }
+        : {
+            round: progress.round,
+            outputRetries: progress.outputRetries,
+            ...(progress.mcpTools ? { mcpTools: progress.mcpTools } : {}),
+          }),
       ...(state.exactPartialOnCancel ? { exactPartialOnCancel: true } : {}),
     };
-    return { ...input, version: RUN_INPUT_VERSION, continued };
+    // Format 10 says `continued`; 11 its `steps`, which a worker of format 10 would not know to resume from.
+    return { ...input, version: 'steps' in progress ? RUN_INPUT_VERSION : 10, continued };
   };
   // Weighed before anything is handed over: the next execution's input is one payload. The stream goes whole when
   // it fits, else with as many of its latest events as fit (a resume from an index before them starts at them).
@@ -94,9 +115,8 @@ export async function continueIfDue<Output extends AnyRunOutput>(
       `${input.payloadsStored ? '' : '; keep large payloads outside history (docs/payloads.md)'}`
     );
   }
-  setCurrentDetails(
-    `continuing as new: execution ${executions + 1} of this run goes on from turn ${progress.round + 1}`,
-  );
+  const from = 'steps' in progress ? `step ${progress.step}` : `turn ${progress.round + 1}`;
+  setCurrentDetails(`continuing as new: execution ${executions + 1} of this run goes on from ${from}`);
   const next = nextInput(await stream.handOver(budget - withoutEvents));
   return continueAsNew<(input: RunInput) => Promise<unknown>>(next);
 }

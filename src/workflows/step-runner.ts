@@ -1,10 +1,10 @@
-import { isCancellation } from '@temporalio/workflow';
+import { ContinueAsNew, isCancellation } from '@temporalio/workflow';
 import { StepFailed, UnknownRoute, toApplicationFailure } from '../shared/errors';
 import type { RunOutput, StepOutput, TeamRunOutput } from '../shared/run-output';
 import { RunStatus } from '../shared/run-status';
 import { contentText } from '../shared/text';
 import type { StepFunctionCall, StepFunctionResult, StepInput } from '../shared/step-functions';
-import type { MemberSpec, StepSpec } from '../shared/specs';
+import type { MemberSpec, StepSpec, StepsProgress } from '../shared/specs';
 import { toRunError } from './run-errors';
 import { settleAll } from './settle-all';
 import type { WorkflowRunState } from './workflow-run-state';
@@ -14,8 +14,11 @@ type Step<T extends StepSpec['type']> = StepSpec & { type: T };
 
 /** What the step runner asks of Temporal: named functions run as activities, agent and team steps as child runs. */
 export interface StepCalls {
-  /** Called before each step; throws to end the run (a history near Temporal's limits), whatever the step allows. */
-  beforeStep?(): void;
+  /**
+   * Called before each step: may hand the run over to its next execution (continue as new) when it is `idle`, or
+   * throw to end the run (a history near Temporal's limits), whatever the step allows.
+   */
+  beforeStep?(at: StepAt): void | Promise<void>;
   /** Runs a step function on a worker, at most `attempts` times (retrying what it throws). */
   runFunction(call: Omit<StepFunctionCall, 'runId'>, attempts: number): Promise<StepFunctionResult>;
   /** Starts an agent or team step as a child run: its run id at once, its output (or failure) when it ends. */
@@ -26,19 +29,59 @@ export interface StepCalls {
   ): { runId: string; output: Promise<RunOutput | TeamRunOutput> };
 }
 
-/** What the steps of one workflow run share while they run. */
+/** Where a step is about to start. */
+export interface StepAt {
+  /** The step's name. */
+  step: string;
+  /**
+   * Nothing else of the run is in flight: no other step runs beside it (it is not inside a `Parallel`), so the run's
+   * state is whole in {@link StepRunner.progress}.
+   */
+  idle: boolean;
+}
+
+/**
+ * What the steps of one workflow run share while they run.
+ *
+ * A run that continued as new (`StepsProgress`) runs its steps again from the first: a step that finished in an
+ * earlier execution gives its recorded output (a top-level one from the output's `stepResults`), a decision its
+ * recorded result, and a composite step or loop iteration that had started publishes no started event again, until the
+ * run reaches the step it handed over at, which runs as in one execution.
+ */
 export class StepRunner {
   /** Every step output so far, by step name, for the next steps' `StepInput`. */
-  private readonly outputs: Record<string, StepOutput> = {};
+  private readonly outputs: Record<string, StepOutput>;
   /** What a running step has so far (its inner steps' outputs, its child run id), kept if it ends by a failure. */
   private readonly partial = new Map<StepSpec, Pick<StepOutput, 'steps' | 'runId'>>();
+  /** The inner steps that finished and the decisions taken, inside composite steps still running, by position. */
+  private readonly finished: Record<string, StepOutput>;
+  private readonly decided: Record<string, StepFunctionResult>;
+  /** When each running step and loop iteration started (ISO), by position. */
+  private readonly started: Record<string, string>;
+  /** What had started in an earlier execution: its started events are out. */
+  private readonly startedBefore: ReadonlySet<string>;
+  /** How many `Parallel` steps are running (their branches side by side). */
+  private parallels = 0;
 
   constructor(
     /** The workflow run's input text, which every step gets. */
     private readonly workflowInput: string,
     private readonly state: WorkflowRunState,
     private readonly calls: StepCalls,
-  ) {}
+    /** Where the steps stood when the run's last execution continued as new. */
+    resumed?: StepsProgress,
+  ) {
+    this.outputs = { ...resumed?.outputs };
+    this.finished = { ...resumed?.finished };
+    this.decided = { ...resumed?.decided };
+    this.started = { ...resumed?.started };
+    this.startedBefore = new Set(Object.keys(this.started));
+  }
+
+  /** Where the steps stand, for the run's next execution; whole only where no step is in flight. */
+  progress(): StepsProgress {
+    return { finished: this.finished, decided: this.decided, started: this.started, outputs: this.outputs };
+  }
 
   /** Runs steps one after another, each getting the previous one's output; returns their outputs (`into`). */
   async runSequence(
@@ -46,15 +89,20 @@ export class StepRunner {
     previous: StepOutput | undefined,
     topLevel = false,
     results: StepOutput[] = [],
+    within = '',
   ): Promise<StepOutput[]> {
     const start = results.length;
-    for (const step of steps) {
+    for (const [index, step] of steps.entries()) {
+      const at = positionOf(within, index);
+      // Finished in an earlier execution of this run: recorded there, events published there.
+      const done = topLevel ? this.state.finishedStep(index) : this.finished[at];
       results.push(
-        await this.settled(
-          step,
-          () => this.runStep(step, results.length > start ? results.at(-1) : previous, topLevel),
-          results,
-        ),
+        done ??
+          (await this.settled(
+            step,
+            () => this.runStep(step, results.length > start ? results.at(-1) : previous, topLevel, at),
+            results,
+          )),
       );
     }
     return results.slice(start);
@@ -80,15 +128,25 @@ export class StepRunner {
    * Runs one step and records its output. A failed step fails the workflow unless it may be skipped; a cancelled
    * one is recorded `CANCELLED` and the cancel goes on up.
    */
-  private async runStep(step: StepSpec, previous: StepOutput | undefined, topLevel: boolean): Promise<StepOutput> {
-    const startedAt = new Date();
-    this.calls.beforeStep?.();
+  private async runStep(
+    step: StepSpec,
+    previous: StepOutput | undefined,
+    topLevel: boolean,
+    at: string,
+  ): Promise<StepOutput> {
+    // A run that continues as new here ends this execution (only when due, so earlier runs replay without yielding).
+    const handingOver = this.calls.beforeStep?.({ step: step.name, idle: this.parallels === 0 });
+    if (handingOver) await handingOver;
+    const startedAt = this.started[at] ?? new Date().toISOString();
+    this.started[at] = startedAt;
     const mayFail = step.type === 'step' && step.skipOnFailure === true;
     this.partial.delete(step);
     let output: StepOutput;
     try {
-      output = await this.execute(step, previous);
+      output = await this.execute(step, previous, at);
     } catch (err) {
+      // Not an end: the run goes on in its next execution.
+      if (err instanceof ContinueAsNew) throw err;
       const cancelled = isCancellation(err);
       output = {
         ...this.stepBase(step),
@@ -98,32 +156,32 @@ export class StepRunner {
         ...(cancelled ? {} : { error: toRunError(err) }),
         ...(mayFail && !cancelled ? { skipped: true } : {}),
       };
-      this.record(step, output, topLevel, startedAt);
+      this.record(step, output, topLevel, at, startedAt);
       if (cancelled || !mayFail) throw err;
       return output;
     }
     if (!output.success && mayFail) output.skipped = true;
-    this.record(step, output, topLevel, startedAt);
+    this.record(step, output, topLevel, at, startedAt);
     if (!output.success && !mayFail) {
       throw toApplicationFailure(new StepFailed(step.name, output.error?.message ?? 'it reported no success'));
     }
     return output;
   }
 
-  private execute(step: StepSpec, previous: StepOutput | undefined): Promise<StepOutput> {
+  private execute(step: StepSpec, previous: StepOutput | undefined, at: string): Promise<StepOutput> {
     switch (step.type) {
       case 'step':
         return this.runSingle(step, previous);
       case 'steps':
-        return this.runGroup(step, previous);
+        return this.runGroup(step, previous, at);
       case 'parallel':
-        return this.runParallel(step, previous);
+        return this.runParallel(step, previous, at);
       case 'condition':
-        return this.runCondition(step, previous);
+        return this.runCondition(step, previous, at);
       case 'loop':
-        return this.runLoop(step, previous);
+        return this.runLoop(step, previous, at);
       case 'router':
-        return this.runRouter(step, previous);
+        return this.runRouter(step, previous, at);
       default:
         return unreachable(step, 'step');
     }
@@ -156,52 +214,80 @@ export class StepRunner {
     }
   }
 
-  private async runGroup(step: Step<'steps'>, previous: StepOutput | undefined): Promise<StepOutput> {
-    this.state.stepStarted(step);
-    return this.composite(step, await this.runSequence(step.steps, previous, false, this.children(step)));
+  private async runGroup(step: Step<'steps'>, previous: StepOutput | undefined, at: string): Promise<StepOutput> {
+    this.compositeStarted(step, at);
+    return this.composite(step, await this.runSequence(step.steps, previous, false, this.children(step), at));
   }
 
-  private async runParallel(step: Step<'parallel'>, previous: StepOutput | undefined): Promise<StepOutput> {
-    this.state.stepStarted(step);
+  /** A run does not continue as new inside a `Parallel` (its branches are in flight side by side), only around it. */
+  private async runParallel(step: Step<'parallel'>, previous: StepOutput | undefined, at: string): Promise<StepOutput> {
+    this.compositeStarted(step, at);
     const results = this.children(step);
     // Every branch settles before a failure or cancel goes on up, so none is left running.
-    await settleAll(
-      step.steps.map(async (branch, index) => {
-        results[index] = await this.settled(branch, () => this.runStep(branch, previous, false), results, index);
-      }),
-    );
+    this.parallels++;
+    try {
+      await settleAll(
+        step.steps.map(async (branch, index) => {
+          const branchAt = positionOf(at, index);
+          results[index] = await this.settled(
+            branch,
+            () => this.runStep(branch, previous, false, branchAt),
+            results,
+            index,
+          );
+        }),
+      );
+    } finally {
+      this.parallels--;
+    }
     const content = results.map((result) => `## ${result.stepName}\n${result.content ?? ''}`).join('\n\n');
     return { ...this.composite(step, results), content };
   }
 
-  private async runCondition(step: Step<'condition'>, previous: StepOutput | undefined): Promise<StepOutput> {
-    const result = await this.call(step.evaluator, 'evaluator', previous);
+  private async runCondition(
+    step: Step<'condition'>,
+    previous: StepOutput | undefined,
+    at: string,
+  ): Promise<StepOutput> {
+    const decidedAt = `${at}:evaluator`;
+    const result = this.decided[decidedAt] ?? (await this.call(step.evaluator, 'evaluator', previous));
+    this.decided[decidedAt] = result;
     const verdict = result.role === 'evaluator' && result.verdict;
-    this.state.stepStarted(step, { conditionResult: verdict });
+    this.compositeStarted(step, at, { conditionResult: verdict });
     const branch = verdict ? step.steps : (step.elseSteps ?? []);
-    return this.composite(step, await this.runSequence(branch, previous, false, this.children(step)));
+    return this.composite(step, await this.runSequence(branch, previous, false, this.children(step), at));
   }
 
-  private async runLoop(step: Step<'loop'>, previous: StepOutput | undefined): Promise<StepOutput> {
-    this.state.stepStarted(step);
+  private async runLoop(step: Step<'loop'>, previous: StepOutput | undefined, at: string): Promise<StepOutput> {
+    this.compositeStarted(step, at);
     const all = this.children(step);
     let last = previous;
     for (let iteration = 1; iteration <= step.maxIterations; iteration++) {
-      this.state.loopIterationStarted(step, iteration);
-      const outputs = await this.runSequence(step.steps, last, false, all);
+      const iterationAt = `${at}#${iteration}`;
+      if (!this.startedBefore.has(iterationAt)) this.state.loopIterationStarted(step, iteration);
+      this.started[iterationAt] ??= new Date().toISOString();
+      const outputs = await this.runSequence(step.steps, last, false, all, iterationAt);
       last = outputs.at(-1) ?? last;
+      const decidedAt = `${iterationAt}:endCondition`;
       const done =
         step.endCondition !== undefined &&
-        (await this.call(step.endCondition, 'endCondition', last, { iterationOutputs: outputs, iteration }));
+        (this.decided[decidedAt] ??
+          (await this.call(step.endCondition, 'endCondition', last, { iterationOutputs: outputs, iteration })));
+      if (done) this.decided[decidedAt] = done;
       const shouldContinue = !(done && done.role === 'endCondition' && done.verdict) && iteration < step.maxIterations;
-      this.state.loopIterationCompleted(step, iteration, shouldContinue);
+      // Published already if the next iteration had started in an earlier execution.
+      if (!this.startedBefore.has(`${at}#${iteration + 1}`)) {
+        this.state.loopIterationCompleted(step, iteration, shouldContinue);
+      }
       if (!shouldContinue) break;
     }
     return this.composite(step, all);
   }
 
-  private async runRouter(step: Step<'router'>, previous: StepOutput | undefined): Promise<StepOutput> {
-    const result = await this.call(step.selector, 'selector', previous);
+  private async runRouter(step: Step<'router'>, previous: StepOutput | undefined, at: string): Promise<StepOutput> {
+    const decidedAt = `${at}:selector`;
+    const result = this.decided[decidedAt] ?? (await this.call(step.selector, 'selector', previous));
+    this.decided[decidedAt] = result;
     const selected = result.role === 'selector' ? result.selected : [];
     const choices = selected.map((name) => {
       const choice = step.choices.find((candidate) => candidate.name === name);
@@ -211,8 +297,13 @@ export class StepRunner {
       }
       return choice;
     });
-    this.state.stepStarted(step, { selectedSteps: selected });
-    return this.composite(step, await this.runSequence(choices, previous, false, this.children(step)));
+    this.compositeStarted(step, at, { selectedSteps: selected });
+    return this.composite(step, await this.runSequence(choices, previous, false, this.children(step), at));
+  }
+
+  /** Publishes a composite step's started event, unless it was published in an earlier execution of the run. */
+  private compositeStarted(step: StepSpec, at: string, detail?: Parameters<WorkflowRunState['stepStarted']>[1]): void {
+    if (!this.startedBefore.has(at)) this.state.stepStarted(step, detail);
   }
 
   /** The list a composite step's inner outputs go into, kept for its output even if it ends by a failure. */
@@ -256,11 +347,28 @@ export class StepRunner {
     };
   }
 
-  private record(step: StepSpec, output: StepOutput, topLevel: boolean, startedAt: Date): void {
-    output.metrics = { duration: (new Date().getTime() - startedAt.getTime()) / 1000 };
+  private record(step: StepSpec, output: StepOutput, topLevel: boolean, at: string, startedAt: string): void {
+    output.metrics = { duration: (new Date().getTime() - new Date(startedAt).getTime()) / 1000 };
     this.outputs[step.name] = output;
+    delete this.started[at];
+    // What ran inside a composite step is in its output now; a top-level step's output is in `stepResults`.
+    if (step.type !== 'step') this.forgetWithin(at);
+    if (!topLevel) this.finished[at] = output;
     this.state.stepFinished(step, output, topLevel);
   }
+
+  private forgetWithin(at: string): void {
+    const inside = (position: string) => position.startsWith(`${at}/`) || position.startsWith(`${at}#`);
+    for (const positions of [this.finished, this.decided, this.started]) {
+      for (const position of Object.keys(positions))
+        if (inside(position) || position.startsWith(`${at}:`)) delete positions[position];
+    }
+  }
+}
+
+/** The position of a step among its siblings (see `StepsProgress`). */
+function positionOf(within: string, index: number): string {
+  return within === '' ? `${index}` : `${within}/${index}`;
 }
 
 /** What an agent or team step is asked: the workflow's input, and the previous step's output if there is one. */

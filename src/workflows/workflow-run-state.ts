@@ -27,7 +27,12 @@ export class WorkflowRunState extends RunState<WorkflowRunOutput> {
   readonly source: WorkflowEventSource;
 
   constructor(input: WorkflowRunInput, log: RunEventLog, now: () => Date = () => new Date()) {
-    super(outputFromRecordOf.workflow(runRecordOf(input)), log, now);
+    // A run that continued as new goes on with the output its last execution carried.
+    const continued = input.continued;
+    const output = continued
+      ? (continued.output as WorkflowRunOutput)
+      : outputFromRecordOf.workflow(runRecordOf(input));
+    super(output, log, now, continued?.startedAt);
     const { runId, sessionId, parentRunId, workflowId, workflowName } = this.output;
     this.source = {
       kind: 'workflow',
@@ -51,6 +56,11 @@ export class WorkflowRunState extends RunState<WorkflowRunOutput> {
     }
     const maxIterations = step.type === 'loop' ? { maxIterations: step.maxIterations } : {};
     this.emit({ event: compositeEvents[step.type][0], stepName: step.name, ...detail, ...maxIterations });
+  }
+
+  /** The output of the top-level step at `index`, if it has finished (in this execution or an earlier one). */
+  finishedStep(index: number): StepOutput | undefined {
+    return this.output.stepResults[index];
   }
 
   /** A step ended (also failed or cancelled). `topLevel` steps are the workflow's `stepResults`. */

@@ -7,6 +7,7 @@ import { childRunInput, childSessionChanges, runChild } from './child-runs';
 import { checkHistoryBudget } from './run-bounds';
 import { runInputOf } from './run-input';
 import { toRunError } from './run-errors';
+import { continuationDue } from './run-continuation';
 import { runLifecycle } from './run-lifecycle';
 import { RunStream } from './run-stream';
 import { StepRunner, type StepCalls } from './step-runner';
@@ -34,7 +35,8 @@ const { runStepFunction } = proxyActivities<KernActivities>(functionActivityOpti
 
 /**
  * One workflow run: its steps in order (agent and team steps as child workflows, function steps, evaluators,
- * selectors and end conditions as activities). Its content is the last step's content.
+ * selectors and end conditions as activities). Its content is the last step's content. A run whose history grows long
+ * continues as new before a step (see `StepRunner`).
  */
 export async function workflowRun(saved: WorkflowRunInput): Promise<WorkflowRunOutput> {
   const input = runInputOf(saved, 'workflow');
@@ -42,7 +44,6 @@ export async function workflowRun(saved: WorkflowRunInput): Promise<WorkflowRunO
   const state = new WorkflowRunState(input, stream);
   const name = input.workflow.name;
   const calls: StepCalls = {
-    beforeStep: checkHistoryBudget,
     async runFunction(call, attempts) {
       const what = `${call.role} ${call.name}`;
       setCurrentDetails(`${name}: running ${what}`);
@@ -73,7 +74,20 @@ export async function workflowRun(saved: WorkflowRunInput): Promise<WorkflowRunO
       return { runId: childInput.runId, output };
     },
   };
-  return runLifecycle(input, stream, state, async () => {
-    await new StepRunner(input.input, state, calls).runSequence(input.workflow.steps, undefined, true);
+  return runLifecycle(input, stream, state, async (_gate, handOff) => {
+    const runner: StepRunner = new StepRunner(
+      input.input,
+      state,
+      {
+        ...calls,
+        // Before each step: continue as new when due and nothing else is in flight; end the run near Temporal's limits.
+        beforeStep: ({ step, idle }) =>
+          idle && continuationDue('workflow')
+            ? handOff({ steps: runner.progress(), step }).then(checkHistoryBudget)
+            : checkHistoryBudget(),
+      },
+      input.continued?.steps,
+    );
+    await runner.runSequence(input.workflow.steps, undefined, true);
   });
 }

@@ -3,17 +3,27 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { z } from 'zod';
 import {
   Agent,
+  Condition,
+  Loop,
   OpenAIResponses,
+  Parallel,
   RunEvent,
   RunStatus,
+  Router,
+  Step,
   Team,
   TeamRunEvent,
+  Workflow,
+  WorkflowRunEvent,
   defineApp,
   defineTool,
   type AnyRunEvent,
   type RunOutput,
+  type StepInput,
+  type StepOutput,
   type TeamRunOutput,
   type Tool,
+  type WorkflowStep,
 } from 'kern';
 import { createServer } from 'kern/server';
 import { startLocalTemporal } from 'kern/testing';
@@ -52,6 +62,84 @@ const fetchPage = defineTool({
 const ran: string[] = [];
 const deleteRows = deleteRowsTool(ran);
 
+// Step functions of the workflows below, counting their calls by function and workflow input (the tests' prompts).
+const stepCalls = new Map<string, number>();
+const tally = (fn: string, { input }: StepInput) => {
+  const count = (stepCalls.get(`${fn} ${input}`) ?? 0) + 1;
+  stepCalls.set(`${fn} ${input}`, count);
+  return count;
+};
+const callsOf = (fn: string, input: string) => stepCalls.get(`${fn} ${input}`) ?? 0;
+async function fuel(input: StepInput) {
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  return `fuelled ${tally('fuel', input)}`;
+}
+async function clearSkies(input: StepInput) {
+  tally('clearSkies', input);
+  return true;
+}
+async function launchStage(input: StepInput) {
+  return `stage ${tally('launchStage', input)} away`;
+}
+async function holdStage(input: StepInput) {
+  return `held ${tally('holdStage', input)}`;
+}
+/** Every third stage is reported by an agent, the others logged. */
+async function pickReport(input: StepInput) {
+  tally('pickReport', input);
+  const stage = Number(/stage (\d+)/.exec(input.previousStepContent ?? '')?.[1]);
+  return stage % 3 === 0 ? 'Reporter' : 'Log';
+}
+async function logStage(input: StepInput) {
+  tally('logStage', input);
+  return `logged: ${input.previousStepContent}`;
+}
+async function afterEightOrbits(_outputs: StepOutput[], iteration: number) {
+  return iteration >= 8;
+}
+async function telemetry(input: StepInput) {
+  return `telemetry ${tally('telemetry', input)}`;
+}
+async function weather(input: StepInput) {
+  return `weather ${tally('weather', input)}`;
+}
+async function summarize(input: StepInput) {
+  tally('summarize', input);
+  return `after ${Object.keys(input.previousStepOutputs).sort().join(', ')}`;
+}
+
+/** Eight orbits of five step calls each (an agent's run among them every third), then a parallel check and a summary. */
+const orbitSteps = (reporter: Agent): WorkflowStep[] => [
+  new Loop({
+    name: 'Orbits',
+    maxIterations: 10,
+    endCondition: afterEightOrbits,
+    steps: [
+      new Step({ name: 'Fuel', executor: fuel }),
+      new Condition({
+        name: 'Clear?',
+        evaluator: clearSkies,
+        steps: [new Step({ name: 'Launch', executor: launchStage })],
+        elseSteps: [new Step({ name: 'Hold', executor: holdStage })],
+      }),
+      new Router({
+        name: 'Route',
+        selector: pickReport,
+        choices: [new Step({ name: 'Log', executor: logStage }), new Step({ name: 'Reporter', agent: reporter })],
+      }),
+    ],
+  }),
+  new Parallel({
+    name: 'Checks',
+    steps: [new Step({ name: 'Telemetry', executor: telemetry }), new Step({ name: 'Weather', executor: weather })],
+  }),
+  new Step({ name: 'Summary', executor: summarize }),
+];
+/** Refuels up to a hundred times: long enough to be cancelled. */
+const endlessSteps = (): WorkflowStep[] => [
+  new Loop({ name: 'Endless', maxIterations: 100, steps: [new Step({ name: 'Fuel', executor: fuel })] }),
+];
+
 let temporal: TestWorkflowEnvironment;
 let h: Harness;
 beforeAll(async () => {
@@ -63,7 +151,12 @@ beforeAll(async () => {
       'history.workflowIdReuseMinimalInterval': '0s',
     },
   });
-  h = await startHarness(defineApp({ tools: [launch, fetchPage, deleteRows, remember] }), temporal.address);
+  // The worker registers the step functions these workflows name (registration runs nothing, needs no client).
+  const workflows = [
+    new Workflow({ name: 'Orbits', steps: orbitSteps(new Agent({ name: 'Reporter', model })) }),
+    new Workflow({ name: 'Endless', steps: endlessSteps() }),
+  ];
+  h = await startHarness(defineApp({ tools: [launch, fetchPage, deleteRows, remember], workflows }), temporal.address);
 }, 120_000);
 afterAll(async () => {
   await h?.close();
@@ -442,6 +535,95 @@ test.concurrent(
       events.filter((event) => event.runId === memberRunId && event.event === RunEvent.toolCallCompleted).length;
     expect(launchesIn(memberEvents)).toBeGreaterThan(5);
     expect(launchesIn(teamEvents)).toBe(launchesIn(memberEvents));
+  },
+  120_000,
+);
+
+test.concurrent(
+  'a workflow run whose steps span several executions completes as one run: each step once, each event once',
+  async () => {
+    const prompt = `orbit ${randomUUID()}`;
+    h.model.replyWhen(prompt, { text: 'Stage 3 reported.' }, { text: 'Stage 6 reported.' });
+    const reporter = new Agent({ name: 'Reporter', model, client: h.client });
+    const wf = new Workflow({ name: 'Orbits', steps: orbitSteps(reporter), client: h.client });
+    const run = await wf.run(prompt, { background: true });
+    const live = collect(h.client.subscribe(run.runId));
+    const output = await h.client.waitForRun(run.runId);
+
+    // The summary saw every step's output, by name, the ones from earlier executions among them.
+    const everyStep = 'Checks, Clear?, Fuel, Launch, Log, Orbits, Reporter, Route, Telemetry, Weather';
+    expect(output).toMatchObject({ status: RunStatus.completed, content: `after ${everyStep}` });
+    if (output.kind !== 'workflow') throw new Error(`a workflow's output, not ${output.kind}`);
+    const [orbits, checks] = output.stepResults;
+    expect(output.stepResults.map((step) => step.stepName)).toEqual(['Orbits', 'Checks', 'Summary']);
+    expect(orbits!.steps!.map((step) => step.stepName)).toEqual(
+      Array.from({ length: 8 }, () => ['Fuel', 'Clear?', 'Route']).flat(),
+    );
+    const routes = orbits!.steps!.filter((step) => step.stepName === 'Route');
+    expect(routes.map((route) => route.content)).toEqual(
+      Array.from({ length: 8 }, (_, i) =>
+        (i + 1) % 3 === 0 ? `Stage ${i + 1} reported.` : `logged: stage ${i + 1} away`,
+      ),
+    );
+    expect(checks!.content).toBe('## Telemetry\ntelemetry 1\n\n## Weather\nweather 1');
+    // Every step function was called once per orbit (the else branch never), each agent step ran once.
+    expect(
+      ['fuel', 'clearSkies', 'launchStage', 'holdStage', 'pickReport', 'logStage', 'telemetry', 'summarize'].map((fn) =>
+        callsOf(fn, prompt),
+      ),
+    ).toEqual([8, 8, 8, 0, 8, 6, 1, 1]);
+    expect(h.model.requestsFor(prompt)).toHaveLength(2);
+    const reports = routes.flatMap((route) => route.steps ?? []).filter((step) => step.stepName === 'Reporter');
+    expect(new Set(reports.map((report) => report.runId)).size).toBe(2);
+
+    // Temporal shows a chain of executions; the run's output is the same read from any of them.
+    const executions = await executionsOf(output.runId);
+    expect(executions.length).toBeGreaterThanOrEqual(3);
+    expect(executions.slice(0, -1).every((e) => e.status === 'CONTINUED_AS_NEW')).toBe(true);
+    expect(executions.at(-1)!.status).toBe('COMPLETED');
+    expect(await h.client.getRunOutput(output.runId)).toEqual(output);
+
+    // Read live across the executions and read afterwards: every event once, in order, none published twice.
+    const events = await live;
+    expect(events.map((event) => event.eventIndex)).toEqual(events.map((_, i) => i));
+    expect(await collect(h.client.subscribe(output.runId))).toEqual(events);
+    const named = (name: string) => events.filter((event) => event.event === name);
+    expect(named(WorkflowRunEvent.workflowStarted)).toHaveLength(1);
+    expect(named(WorkflowRunEvent.loopExecutionStarted)).toHaveLength(1);
+    expect(
+      named(WorkflowRunEvent.loopIterationStarted).map((event) => 'iteration' in event && event.iteration),
+    ).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const fuelled = named(WorkflowRunEvent.stepCompleted).filter(
+      (event) => 'stepName' in event && event.stepName === 'Fuel',
+    );
+    expect(fuelled).toHaveLength(8);
+    expect(named(WorkflowRunEvent.parallelExecutionStarted)).toHaveLength(1);
+    expect(events.at(-1)).toMatchObject({ event: WorkflowRunEvent.workflowCompleted });
+  },
+  120_000,
+);
+
+test.concurrent(
+  'a workflow run cancelled after it continued as new ends CANCELLED, with no step after the cancel',
+  async () => {
+    const prompt = `endless orbit ${randomUUID()}`;
+    const wf = new Workflow({ name: 'Endless', steps: endlessSteps(), client: h.client });
+    const run = await wf.run(prompt, { background: true });
+    await continued(run.runId, 2);
+
+    expect(await wf.cancelRun(run.runId)).toBe(true);
+    const output = await h.waitForStatus(run.runId, RunStatus.cancelled, RunStatus.error, RunStatus.completed);
+    expect(output.status).toBe(RunStatus.cancelled);
+    const fuelled = callsOf('fuel', prompt);
+    expect(fuelled).toBeLessThan(100);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(callsOf('fuel', prompt)).toBe(fuelled);
+
+    expect((await executionsOf(run.runId)).at(-1)!.status).toBe('CANCELLED');
+    const events = await collect(h.client.subscribe(run.runId));
+    expect(events.map((event) => event.eventIndex)).toEqual(events.map((_, i) => i));
+    expect(events.at(-1)).toMatchObject({ event: WorkflowRunEvent.workflowCancelled });
+    expect(await wf.cancelRun(run.runId)).toBe(false);
   },
   120_000,
 );

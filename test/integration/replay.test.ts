@@ -62,18 +62,18 @@ const upTo = (newest: number) => Array.from({ length: newest }, (_, i) => i + 1)
  * The formats kern writes for each run workflow type. Format 7 changed only how a team's members and a workflow's
  * agent and team steps are written, so an agent run's input never needs it; format 8 is a fork's, and a workflow run
  * is never forked; format 9 is a run with MCP tools, its own or a member's or step's; format 10 is the input of an
- * agent's or team's next execution after a continue-as-new (workflow runs do not continue as new).
+ * agent's or team's next execution after a continue-as-new, and format 11 a workflow run's (with where its steps stand).
  */
 const writtenFormats: Record<string, number[]> = {
   agentRun: [...upTo(6), 8, 9, 10],
   teamRun: upTo(10),
-  workflowRun: [...upTo(7), 9],
+  workflowRun: [...upTo(7), 9, 11],
 };
 
 test('every run workflow type has histories of each format kern writes, a cancelled run among each', () => {
   // Format 1 (no suffix) is what the first kern wrote; each later format is still written for the runs that need it
   // (see `runInputVersionOf`), so every one of them has its histories.
-  expect(RUN_INPUT_VERSION).toBe(10);
+  expect(RUN_INPUT_VERSION).toBe(11);
   expect([anAgent, aTeam, aWorkflow].map((component) => runInputVersionOf({ scheduleId: 's' }, component))).toEqual([
     6, 7, 7,
   ]);
@@ -89,10 +89,11 @@ test('every run workflow type has histories of each format kern writes, a cancel
   expect(missing).toEqual([]);
 });
 
-test('agent and team runs have histories of an execution that continued as new, and of the one after it', () => {
-  for (const type of ['agentRun', 'teamRun']) {
+test('every run workflow type has histories of an execution that continued as new, and of the one after it', () => {
+  const continuedFormat: Record<string, number> = { agentRun: 10, teamRun: 10, workflowRun: 11 };
+  for (const [type, format] of Object.entries(continuedFormat)) {
     const continuedAsNew = files.filter((file) => file.startsWith(`${type}-`) && file.includes('continued-as-new'));
-    const after = files.filter((file) => file.startsWith(`${type}-continued`) && ofFormat(file, 10));
+    const after = files.filter((file) => file.startsWith(`${type}-continued`) && ofFormat(file, format));
     expect({
       type,
       continuedAsNew: continuedAsNew.length > 0,

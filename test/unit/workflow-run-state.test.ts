@@ -1,4 +1,5 @@
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ContinueAsNew } from '@temporalio/workflow';
 import {
   RunStatus,
   WorkflowRunEvent,
@@ -9,7 +10,7 @@ import {
   type WorkflowRunInput,
 } from 'kern';
 import type { StepFunctionCall, StepFunctionResult } from '../../src/shared/step-functions';
-import { RUN_INPUT_VERSION } from '../../src/shared/specs';
+import { RUN_INPUT_VERSION, type RunContinuation } from '../../src/shared/specs';
 import { StepRunner, type StepCalls } from '../../src/workflows/step-runner';
 import { WorkflowRunState } from '../../src/workflows/workflow-run-state';
 import { MemoryLog, steppingClock } from '../support/memory-log';
@@ -30,14 +31,26 @@ type StepFunction = (call: Omit<StepFunctionCall, 'runId'>) => StepFunctionResul
  * The step runner on a workflow run's state, with its Temporal calls answered in memory: step functions by name,
  * agent and team steps by a child that answers with its task.
  */
-function runnerWith(functions: Record<string, StepFunction>, child?: (task: string) => Promise<string>) {
-  const log = new MemoryLog();
-  const state = new WorkflowRunState(input, log, steppingClock());
+function runnerWith(
+  functions: Record<string, StepFunction>,
+  child?: (task: string) => Promise<string>,
+  execution: {
+    input?: WorkflowRunInput;
+    log?: MemoryLog;
+    beforeStep?: StepCalls['beforeStep'];
+    /** Every child's task so far, counting them across executions for their run ids. */
+    children?: string[];
+  } = {},
+) {
+  const log = execution.log ?? new MemoryLog();
+  const runInput = execution.input ?? input;
+  const state = new WorkflowRunState(runInput, log, steppingClock());
   const calls = {
     functions: [] as Array<Omit<StepFunctionCall, 'runId'> & { attempts: number }>,
     tasks: [] as string[],
   };
   const stepCalls: StepCalls = {
+    ...(execution.beforeStep ? { beforeStep: execution.beforeStep } : {}),
     async runFunction(call, attempts) {
       calls.functions.push({ ...call, attempts });
       const fn = functions[call.name];
@@ -46,7 +59,9 @@ function runnerWith(functions: Record<string, StepFunction>, child?: (task: stri
     },
     runChild(member: MemberSpec, task: string) {
       calls.tasks.push(task);
-      const runId = `child-${calls.tasks.length}`;
+      const children = execution.children ?? calls.tasks;
+      if (children !== calls.tasks) children.push(task);
+      const runId = `child-${children.length}`;
       const output = (child ?? (async (t: string) => `answer to: ${t}`))(task).then((content): RunOutput => ({
         kind: 'agent',
         runId,
@@ -66,7 +81,7 @@ function runnerWith(functions: Record<string, StepFunction>, child?: (task: stri
       return { runId, output };
     },
   };
-  const runner = new StepRunner(input.input, state, stepCalls);
+  const runner = new StepRunner(runInput.input, state, stepCalls, runInput.continued?.steps);
   return { runner, state, log, calls };
 }
 
@@ -319,5 +334,114 @@ describe('StepRunner', () => {
       ['Quick', RunStatus.completed],
       ['Slow', RunStatus.cancelled],
     ]);
+  });
+});
+
+describe('StepRunner across continue-as-new', () => {
+  // Loops, groups, conditions, routers, a parallel block, function and agent steps: each decision depends on what ran.
+  const functions: Record<string, StepFunction> = {
+    research: executor(() => 'facts'),
+    draft: executor(({ previousStepContent }) => `${previousStepContent} +draft`),
+    trim: executor(({ previousStepContent }) => `${previousStepContent} +trim`),
+    pad: executor(({ previousStepContent }) => `${previousStepContent} +pad`),
+    polish: executor(({ previousStepContent }) => `${previousStepContent} +polish`),
+    isLong: ({ stepInput }) => ({ role: 'evaluator', verdict: (stepInput.previousStepContent ?? '').length % 2 === 0 }),
+    pick: ({ stepInput }) => ({
+      role: 'selector',
+      selected: (stepInput.previousStepContent ?? '').includes('+trim') ? ['Write', 'Polish'] : ['Polish'],
+    }),
+    enough: ({ iteration }) => ({ role: 'endCondition', verdict: iteration === 3 }),
+    a: executor(() => 'A'),
+    b: executor(() => 'B'),
+    review: executor(({ previousStepOutputs }) => `review of ${Object.keys(previousStepOutputs).sort().join(',')}`),
+  };
+  const steps: StepSpec[] = [
+    step('Research', 'research'),
+    {
+      type: 'loop',
+      name: 'Refine',
+      maxIterations: 5,
+      endCondition: 'enough',
+      steps: [
+        {
+          type: 'steps',
+          name: 'Draft and check',
+          steps: [
+            step('Draft', 'draft'),
+            {
+              type: 'condition',
+              name: 'Long?',
+              evaluator: 'isLong',
+              steps: [step('Trim', 'trim')],
+              elseSteps: [step('Pad', 'pad')],
+            },
+          ],
+        },
+        { type: 'router', name: 'Route', selector: 'pick', choices: [step('Polish', 'polish'), writer] },
+      ],
+    },
+    { type: 'parallel', name: 'Both', steps: [step('A', 'a'), step('B', 'b')] },
+    step('Review', 'review'),
+  ];
+  /** What a run shows, without the times (each execution here has a clock of its own). */
+  const timeless = (value: unknown): unknown =>
+    JSON.parse(
+      JSON.stringify(value, (key, field: unknown) =>
+        ['createdAt', 'updatedAt', 'duration'].includes(key) ? undefined : field,
+      ),
+    );
+
+  test('a run that continues as new before every step it can goes on where it stood: the same events, output and calls as in one execution', async () => {
+    const whole = runnerWith(functions);
+    whole.state.start();
+    await whole.runner.runSequence(steps, undefined, true);
+    whole.state.complete();
+
+    // Each execution makes one call (a step function, a decision or a child), then hands over before the next step it
+    // may (not inside the parallel block).
+    const log = new MemoryLog();
+    const functionCalls: unknown[] = [];
+    const tasks: string[] = [];
+    let continued: RunContinuation | undefined;
+    let executions = 0;
+    for (;;) {
+      executions++;
+      const execution = runnerWith(functions, undefined, {
+        log,
+        children: tasks,
+        ...(continued ? { input: { ...input, continued } } : {}),
+        beforeStep: ({ idle }) => {
+          if (!idle || execution.calls.functions.length + execution.calls.tasks.length === 0) return;
+          continued = handOver();
+          throw new ContinueAsNew({});
+        },
+      });
+      // As it goes into the next execution's input: JSON. The stream is this test's log, which goes on.
+      const handOver = (): RunContinuation =>
+        JSON.parse(
+          JSON.stringify({ executions, ...execution.state.carried(), steps: execution.runner.progress() }),
+        ) as RunContinuation;
+      if (executions === 1) execution.state.start();
+      const ended = await execution.runner.runSequence(steps, undefined, true).then(
+        () => 'completed',
+        (err: unknown) => {
+          if (err instanceof ContinueAsNew) return 'continued';
+          throw err;
+        },
+      );
+      functionCalls.push(...execution.calls.functions);
+      if (ended === 'completed') {
+        execution.state.complete();
+        expect(timeless(execution.state.snapshot())).toEqual(timeless(whole.state.snapshot()));
+        break;
+      }
+    }
+
+    // A hand-over before each step outside the parallel block: at the top level and in each loop iteration.
+    expect(executions).toBeGreaterThan(15);
+    expect(timeless(log.events)).toEqual(timeless(whole.log.events));
+    expect(timeless(functionCalls)).toEqual(timeless(whole.calls.functions));
+    expect(tasks).toEqual(whole.calls.tasks);
+    expect(whole.calls.tasks.length).toBeGreaterThan(0);
   });
 });
