@@ -226,7 +226,7 @@ describe('a session that never answers', () => {
     let output = await h.client.getRunOutput(runId);
     const ended: string[] = [RunStatus.error, RunStatus.completed, RunStatus.cancelled];
     for (const deadline = Date.now() + 100_000; !ended.includes(output?.status ?? '') && Date.now() < deadline;) {
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await new Promise((resolve) => setTimeout(resolve, 200));
       output = await h.client.getRunOutput(runId);
     }
     expect(output?.status).toBe(RunStatus.error);

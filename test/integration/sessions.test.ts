@@ -51,7 +51,8 @@ const chat = (options: { name?: string; numHistoryRuns?: number } = {}) =>
     ...(options.numHistoryRuns !== undefined ? { numHistoryRuns: options.numHistoryRuns } : {}),
     client: h.client,
   });
-const shopper = () => new Agent({ name: 'Shopper', model, tools: [addItem, remember, hoard], client: h.client });
+const shopper = (harness = h) =>
+  new Agent({ name: 'Shopper', model, tools: [addItem, remember, hoard], client: harness.client });
 const call = (name: string, args: unknown) => ({ toolCalls: [{ name, arguments: args }] });
 /** Scripts the answer to the run whose own input (not its history) contains `text`. */
 const answerTo = (text: string, ...turns: Parameters<Harness['model']['reply']>) =>
@@ -78,46 +79,75 @@ async function allPages(filter: RunListFilter): Promise<{ pages: AnyRunOutput[][
   return { pages };
 }
 
+const app = defineApp({ tools: [addItem, remember, hoard] });
 beforeAll(async () => {
-  h = await startHarness(defineApp({ tools: [addItem, remember, hoard] }));
+  h = await startHarness(app);
 });
 afterAll(() => h.close());
 
+/**
+ * The 200 runs of the last test, started first: ten at a time in one session, they take half a minute, which passes
+ * while the other tests run (side by side, each with its own ids and sessions). The test awaits them, then asserts.
+ */
+let longSession: ReturnType<typeof runLongSession>;
+async function runLongSession() {
+  const id = randomUUID();
+  const sessionId = `long-${id}`;
+  const agent = chat({ name: 'Long Agent' });
+  const outputs: AnyRunOutput[] = [];
+  for (let batch = 0; batch < 20; batch++) {
+    outputs.push(
+      ...(await Promise.all(
+        Array.from({ length: 10 }, (_, n) => agent.run(`long ${batch * 10 + n} ${id}`, { sessionId })),
+      )),
+    );
+  }
+  return { id, sessionId, outputs };
+}
+beforeAll(() => {
+  longSession = runLongSession();
+  // Awaited by its test; a failure here is that test's.
+  longSession.catch(() => undefined);
+});
+
 describe('history in context', () => {
-  test('the second and third runs of a session get the earlier turns, oldest first; another session gets none', async () => {
-    const id = randomUUID();
-    const sessionId = `chat-${id}`;
-    answerTo(`my name is Ada ${id}`, { text: 'Nice to meet you, Ada.' });
-    answerTo(`I like tea ${id}`, { text: 'Tea it is.' });
-    answerTo(`what do you know ${id}`, { text: 'Your name is Ada and you like tea.' });
-    answerTo(`elsewhere ${id}`, { text: 'I know nothing about you.' });
+  test.concurrent(
+    'the second and third runs of a session get the earlier turns, oldest first; another session gets none',
+    async () => {
+      const id = randomUUID();
+      const sessionId = `chat-${id}`;
+      answerTo(`my name is Ada ${id}`, { text: 'Nice to meet you, Ada.' });
+      answerTo(`I like tea ${id}`, { text: 'Tea it is.' });
+      answerTo(`what do you know ${id}`, { text: 'Your name is Ada and you like tea.' });
+      answerTo(`elsewhere ${id}`, { text: 'I know nothing about you.' });
 
-    await chat().run(`my name is Ada ${id}`, { sessionId });
-    const second = await chat().run(`I like tea ${id}`, { sessionId });
-    const third = await chat().run(`what do you know ${id}`, { sessionId });
-    await chat().run(`elsewhere ${id}`, { sessionId: `other-${id}` });
+      await chat().run(`my name is Ada ${id}`, { sessionId });
+      const second = await chat().run(`I like tea ${id}`, { sessionId });
+      const third = await chat().run(`what do you know ${id}`, { sessionId });
+      await chat().run(`elsewhere ${id}`, { sessionId: `other-${id}` });
 
-    expect(conversation(requestFor(`my name is Ada ${id}`))).toEqual([`user: my name is Ada ${id}`]);
-    expect(conversation(requestFor(`I like tea ${id}`))).toEqual([
-      `user: my name is Ada ${id}`,
-      'assistant: Nice to meet you, Ada.',
-      `user: I like tea ${id}`,
-    ]);
-    expect(conversation(requestFor(`what do you know ${id}`))).toEqual([
-      `user: my name is Ada ${id}`,
-      'assistant: Nice to meet you, Ada.',
-      `user: I like tea ${id}`,
-      'assistant: Tea it is.',
-      `user: what do you know ${id}`,
-    ]);
-    expect(conversation(requestFor(`elsewhere ${id}`))).toEqual([`user: elsewhere ${id}`]);
-    // The output says which messages came from the session.
-    expect(second.messages.filter((message) => 'fromHistory' in message && message.fromHistory)).toHaveLength(2);
-    expect(third.content).toBe('Your name is Ada and you like tea.');
-    expect(third.messages.at(-1)).toMatchObject({ role: 'assistant', content: 'Your name is Ada and you like tea.' });
-  });
+      expect(conversation(requestFor(`my name is Ada ${id}`))).toEqual([`user: my name is Ada ${id}`]);
+      expect(conversation(requestFor(`I like tea ${id}`))).toEqual([
+        `user: my name is Ada ${id}`,
+        'assistant: Nice to meet you, Ada.',
+        `user: I like tea ${id}`,
+      ]);
+      expect(conversation(requestFor(`what do you know ${id}`))).toEqual([
+        `user: my name is Ada ${id}`,
+        'assistant: Nice to meet you, Ada.',
+        `user: I like tea ${id}`,
+        'assistant: Tea it is.',
+        `user: what do you know ${id}`,
+      ]);
+      expect(conversation(requestFor(`elsewhere ${id}`))).toEqual([`user: elsewhere ${id}`]);
+      // The output says which messages came from the session.
+      expect(second.messages.filter((message) => 'fromHistory' in message && message.fromHistory)).toHaveLength(2);
+      expect(third.content).toBe('Your name is Ada and you like tea.');
+      expect(third.messages.at(-1)).toMatchObject({ role: 'assistant', content: 'Your name is Ada and you like tea.' });
+    },
+  );
 
-  test('numHistoryRuns keeps the newest turns only', async () => {
+  test.concurrent('numHistoryRuns keeps the newest turns only', async () => {
     const id = randomUUID();
     const sessionId = `cut-${id}`;
     const agent = chat({ numHistoryRuns: 2 });
@@ -136,7 +166,7 @@ describe('history in context', () => {
     ]);
   });
 
-  test('runs that ended CANCELLED or ERROR are left out, as the framework leaves them out', async () => {
+  test.concurrent('runs that ended CANCELLED or ERROR are left out, as the framework leaves them out', async () => {
     const id = randomUUID();
     const sessionId = `failed-${id}`;
     answerTo(`first ${id}`, { text: 'First answer.' });
@@ -160,7 +190,7 @@ describe('history in context', () => {
     ]);
   });
 
-  test("a component gets its own earlier turns, not another component's in the same session", async () => {
+  test.concurrent("a component gets its own earlier turns, not another component's in the same session", async () => {
     const id = randomUUID();
     const sessionId = `shared-${id}`;
     answerTo(`mine ${id}`, { text: 'Mine.' });
@@ -177,27 +207,30 @@ describe('history in context', () => {
     ]);
   });
 
-  test("a team with history gets its own earlier turns; its members get only the leader's task", async () => {
-    const id = randomUUID();
-    const sessionId = `team-${id}`;
-    const writer = new Agent({ name: 'Writer', role: 'Writes.', model, client: h.client });
-    const team = new Team({ name: 'Desk', members: [writer], model, addHistoryToContext: true, client: h.client });
-    answerTo(`plan a trip ${id}`, { text: 'Go to Lisbon.' });
-    answerTo(`and then ${id}`, call('delegate_task_to_member', { member_id: 'writer', task: `write it up ${id}` }), {
-      text: 'Written.',
-    });
-    answerTo(`write it up ${id}`, { text: 'A trip to Lisbon.' });
-    await team.run(`plan a trip ${id}`, { sessionId });
-    const second = await team.run(`and then ${id}`, { sessionId });
-    expect(second.status).toBe(RunStatus.completed);
-    const leaderTurns = h.model.requests.filter((request) => request.lastUserText.includes(`and then ${id}`));
-    expect(conversation(leaderTurns[0]!)).toEqual([
-      `user: plan a trip ${id}`,
-      'assistant: Go to Lisbon.',
-      `user: and then ${id}`,
-    ]);
-    expect(conversation(requestFor(`write it up ${id}`))).toEqual([`user: write it up ${id}`]);
-  });
+  test.concurrent(
+    "a team with history gets its own earlier turns; its members get only the leader's task",
+    async () => {
+      const id = randomUUID();
+      const sessionId = `team-${id}`;
+      const writer = new Agent({ name: 'Writer', role: 'Writes.', model, client: h.client });
+      const team = new Team({ name: 'Desk', members: [writer], model, addHistoryToContext: true, client: h.client });
+      answerTo(`plan a trip ${id}`, { text: 'Go to Lisbon.' });
+      answerTo(`and then ${id}`, call('delegate_task_to_member', { member_id: 'writer', task: `write it up ${id}` }), {
+        text: 'Written.',
+      });
+      answerTo(`write it up ${id}`, { text: 'A trip to Lisbon.' });
+      await team.run(`plan a trip ${id}`, { sessionId });
+      const second = await team.run(`and then ${id}`, { sessionId });
+      expect(second.status).toBe(RunStatus.completed);
+      const leaderTurns = h.model.requests.filter((request) => request.lastUserText.includes(`and then ${id}`));
+      expect(conversation(leaderTurns[0]!)).toEqual([
+        `user: plan a trip ${id}`,
+        'assistant: Go to Lisbon.',
+        `user: and then ${id}`,
+      ]);
+      expect(conversation(requestFor(`write it up ${id}`))).toEqual([`user: write it up ${id}`]);
+    },
+  );
 
   test('numHistoryRuns out of range is refused when the agent is defined', () => {
     expect(() => new Agent({ name: 'A', addHistoryToContext: true, numHistoryRuns: 0 })).toThrow(InvalidInputError);
@@ -206,7 +239,7 @@ describe('history in context', () => {
 });
 
 describe('session state', () => {
-  test("a tool's change is kept when the run completes and the next run's tools see it", async () => {
+  test.concurrent("a tool's change is kept when the run completes and the next run's tools see it", async () => {
     const id = randomUUID();
     const sessionId = `shop-${id}`;
     answerTo(`add milk ${id}`, call('add_item', { item: 'milk' }), { text: 'Milk added.' });
@@ -223,25 +256,28 @@ describe('session state', () => {
     expect(session?.runs.map((run) => run.runId)).toEqual([first.runId, second.runId]);
   });
 
-  test("a seed given to run() is merged over the session's state as the framework merges it: nested objects too", async () => {
-    const id = randomUUID();
-    const sessionId = `seed-${id}`;
-    answerTo(`one ${id}`, { text: 'One.' });
-    answerTo(`two ${id}`, call('remember', { key: 'seen', value: 'yes' }), { text: 'Two.' });
-    await shopper().run(`one ${id}`, {
-      sessionId,
-      sessionState: { prefs: { theme: 'dark', lang: 'en' }, tags: ['a'] },
-    });
-    const second = await shopper().run(`two ${id}`, {
-      sessionId,
-      sessionState: { prefs: { lang: 'fr' }, tags: ['b'] },
-    });
-    const expected = { prefs: { theme: 'dark', lang: 'fr' }, tags: ['b'], seen: 'yes' };
-    expect(second.sessionState).toEqual(expected);
-    expect((await h.client.getSession(sessionId))?.sessionState).toEqual(expected);
-  });
+  test.concurrent(
+    "a seed given to run() is merged over the session's state as the framework merges it: nested objects too",
+    async () => {
+      const id = randomUUID();
+      const sessionId = `seed-${id}`;
+      answerTo(`one ${id}`, { text: 'One.' });
+      answerTo(`two ${id}`, call('remember', { key: 'seen', value: 'yes' }), { text: 'Two.' });
+      await shopper().run(`one ${id}`, {
+        sessionId,
+        sessionState: { prefs: { theme: 'dark', lang: 'en' }, tags: ['a'] },
+      });
+      const second = await shopper().run(`two ${id}`, {
+        sessionId,
+        sessionState: { prefs: { lang: 'fr' }, tags: ['b'] },
+      });
+      const expected = { prefs: { theme: 'dark', lang: 'fr' }, tags: ['b'], seen: 'yes' };
+      expect(second.sessionState).toEqual(expected);
+      expect((await h.client.getSession(sessionId))?.sessionState).toEqual(expected);
+    },
+  );
 
-  test("a cancelled run's changes are not kept", async () => {
+  test.concurrent("a cancelled run's changes are not kept", async () => {
     const id = randomUUID();
     const sessionId = `cancelled-state-${id}`;
     answerTo(`keep ${id}`, call('remember', { key: 'color', value: 'blue' }), { text: 'Kept.' });
@@ -255,27 +291,31 @@ describe('session state', () => {
     expect((await h.client.getSession(sessionId))?.sessionState).toEqual({ color: 'blue' });
   });
 
-  test('concurrent runs of a session: changes to different keys both stay; for one key the run that completes last wins', async () => {
-    const id = randomUUID();
-    const sessionId = `concurrent-${id}`;
-    // A sets both keys and answers slowly; B sets one key and answers at once, so B completes first.
-    answerTo(`run A ${id}`, call('remember', { key: 'shared', value: 'from A' }), {
-      text: 'A is done after a long while.',
-      tokenDelayMs: 150,
-    });
-    answerTo(`run B ${id}`, call('remember', { key: 'shared', value: 'from B' }), { text: 'B done.' });
-    answerTo(`run C ${id}`, call('remember', { key: 'onlyC', value: 'c' }), { text: 'C done.' });
-    const [a, b, c] = await Promise.all(
-      ['A', 'B', 'C'].map((name) => shopper().run(`run ${name} ${id}`, { sessionId, background: true })),
-    );
-    const [doneA, doneB] = await Promise.all(
-      [a!, b!, c!].map((run) => h.waitForStatus(run.runId, RunStatus.completed)),
-    );
-    expect(Date.parse(doneA!.updatedAt)).toBeGreaterThan(Date.parse(doneB!.updatedAt));
-    expect((await h.client.getSession(sessionId))?.sessionState).toEqual({ shared: 'from A', onlyC: 'c' });
-  });
+  test.concurrent(
+    'concurrent runs of a session: changes to different keys both stay; for one key the run that completes last wins',
+    async () => {
+      const id = randomUUID();
+      const sessionId = `concurrent-${id}`;
+      // A sets both keys and answers slowly; B sets one key and answers at once, so B completes first.
+      answerTo(`run A ${id}`, call('remember', { key: 'shared', value: 'from A' }), {
+        text: 'A is done after a long while.',
+        // 2 s: B completes first even with the other tests' runs beside them.
+        tokenDelayMs: 300,
+      });
+      answerTo(`run B ${id}`, call('remember', { key: 'shared', value: 'from B' }), { text: 'B done.' });
+      answerTo(`run C ${id}`, call('remember', { key: 'onlyC', value: 'c' }), { text: 'C done.' });
+      const [a, b, c] = await Promise.all(
+        ['A', 'B', 'C'].map((name) => shopper().run(`run ${name} ${id}`, { sessionId, background: true })),
+      );
+      const [doneA, doneB] = await Promise.all(
+        [a!, b!, c!].map((run) => h.waitForStatus(run.runId, RunStatus.completed)),
+      );
+      expect(Date.parse(doneA!.updatedAt)).toBeGreaterThan(Date.parse(doneB!.updatedAt));
+      expect((await h.client.getSession(sessionId))?.sessionState).toEqual({ shared: 'from A', onlyC: 'c' });
+    },
+  );
 
-  test("a team member's tool changes the team's state, and the team keeps it", async () => {
+  test.concurrent("a team member's tool changes the team's state, and the team keeps it", async () => {
     const id = randomUUID();
     const sessionId = `member-state-${id}`;
     const team = new Team({ name: 'Shop Team', members: [shopper()], model, client: h.client });
@@ -289,19 +329,22 @@ describe('session state', () => {
     expect((await h.client.getSession(sessionId))?.sessionState).toEqual({ items: ['jam', 'bread'] });
   });
 
-  test('a state past 256 KB ends the run ERROR (SessionStateTooLarge) and the session keeps what it had', async () => {
-    const id = randomUUID();
-    const sessionId = `big-${id}`;
-    answerTo(`small ${id}`, call('remember', { key: 'a', value: '1' }), { text: 'Small.' });
-    answerTo(`big ${id}`, call('hoard', {}), { text: 'Hoarded.' });
-    await shopper().run(`small ${id}`, { sessionId });
-    const output = await shopper().run(`big ${id}`, { sessionId });
-    expect(output.status).toBe(RunStatus.error);
-    expect(output.error?.type).toBe('SessionStateTooLarge');
-    expect((await h.client.getSession(sessionId))?.sessionState).toEqual({ a: '1' });
-  });
+  test.concurrent(
+    'a state past 256 KB ends the run ERROR (SessionStateTooLarge) and the session keeps what it had',
+    async () => {
+      const id = randomUUID();
+      const sessionId = `big-${id}`;
+      answerTo(`small ${id}`, call('remember', { key: 'a', value: '1' }), { text: 'Small.' });
+      answerTo(`big ${id}`, call('hoard', {}), { text: 'Hoarded.' });
+      await shopper().run(`small ${id}`, { sessionId });
+      const output = await shopper().run(`big ${id}`, { sessionId });
+      expect(output.status).toBe(RunStatus.error);
+      expect(output.error?.type).toBe('SessionStateTooLarge');
+      expect((await h.client.getSession(sessionId))?.sessionState).toEqual({ a: '1' });
+    },
+  );
 
-  test('bad session options are refused before anything starts', async () => {
+  test.concurrent('bad session options are refused before anything starts', async () => {
     await expect(shopper().run('x', { sessionState: [] as unknown as Record<string, unknown> })).rejects.toThrow(
       InvalidInputError,
     );
@@ -313,7 +356,7 @@ describe('session state', () => {
 });
 
 describe('listing runs and sessions', () => {
-  test('listRuns filters by session, user, component and status, newest first, and pages', async () => {
+  test.concurrent('listRuns filters by session, user, component and status, newest first, and pages', async () => {
     const id = randomUUID();
     const sessionId = `list-${id}`;
     answerTo(`fails ${id}`, { error: { status: 400, message: 'no' } });
@@ -347,7 +390,7 @@ describe('listing runs and sessions', () => {
     expect(await h.client.countRuns({ sessionId })).toBe(5);
   });
 
-  test("listRuns lists top-level runs, and a run's members with parentRunId", async () => {
+  test.concurrent("listRuns lists top-level runs, and a run's members with parentRunId", async () => {
     const id = randomUUID();
     const sessionId = `members-${id}`;
     const team = new Team({ name: 'List Team', members: [chat({ name: 'Member' })], model, client: h.client });
@@ -367,7 +410,7 @@ describe('listing runs and sessions', () => {
     expect(members.runs.map((run) => run.runId)).toEqual([output.memberResponses[0]!.runId]);
   });
 
-  test('listSessions filters by component and user, newest first, counts runs, and pages', async () => {
+  test.concurrent('listSessions filters by component and user, newest first, counts runs, and pages', async () => {
     const id = randomUUID();
     const userId = `lister-${id}`;
     const sessionIds = [1, 2, 3].map((n) => `s${n}-${id}`);
@@ -400,36 +443,39 @@ describe('listing runs and sessions', () => {
     expect((await h.client.listSessions({ ...filter, offset: 3 })).sessions).toEqual([]);
   });
 
-  test('deleteSession deletes the session, its state and its runs; a session id of the same start is untouched', async () => {
-    const id = randomUUID();
-    answerTo(`keep this ${id}`, call('remember', { key: 'note', value: id }), { text: 'Kept.' });
-    const sessionId = `doomed-${id}`;
-    const kept = await shopper().run(`keep this ${id}`, { sessionId });
-    expect(kept.status).toBe('COMPLETED');
-    const neighbour = await chat({ name: 'Neighbour' }).run(`next door ${id}`, { sessionId: `${sessionId}-2` });
-    expect((await h.client.getSession(sessionId))!.sessionState).toEqual({ note: id });
+  test.concurrent(
+    'deleteSession deletes the session, its state and its runs; a session id of the same start is untouched',
+    async () => {
+      const id = randomUUID();
+      answerTo(`keep this ${id}`, call('remember', { key: 'note', value: id }), { text: 'Kept.' });
+      const sessionId = `doomed-${id}`;
+      const kept = await shopper().run(`keep this ${id}`, { sessionId });
+      expect(kept.status).toBe('COMPLETED');
+      const neighbour = await chat({ name: 'Neighbour' }).run(`next door ${id}`, { sessionId: `${sessionId}-2` });
+      expect((await h.client.getSession(sessionId))!.sessionState).toEqual({ note: id });
 
-    expect(await h.client.deleteSession(sessionId)).toBe(true);
-    expect(await h.client.getSession(sessionId)).toBeNull();
-    expect(await h.client.getSessionInfo(sessionId)).toBeNull();
-    expect(
-      await eventually(
-        () => h.client.getRunOutput(kept.runId),
-        (output) => output === null,
-      ),
-    ).toBeNull();
-    expect(await h.client.deleteSession(sessionId)).toBe(false);
-    expect(await h.client.deleteSession(`never-${id}`)).toBe(false);
-    expect((await h.client.getRunOutput(neighbour.runId))?.status).toBe('COMPLETED');
-    expect(await h.client.getSessionInfo(`${sessionId}-2`)).not.toBeNull();
+      expect(await h.client.deleteSession(sessionId)).toBe(true);
+      expect(await h.client.getSession(sessionId)).toBeNull();
+      expect(await h.client.getSessionInfo(sessionId)).toBeNull();
+      expect(
+        await eventually(
+          () => h.client.getRunOutput(kept.runId),
+          (output) => output === null,
+        ),
+      ).toBeNull();
+      expect(await h.client.deleteSession(sessionId)).toBe(false);
+      expect(await h.client.deleteSession(`never-${id}`)).toBe(false);
+      expect((await h.client.getRunOutput(neighbour.runId))?.status).toBe('COMPLETED');
+      expect(await h.client.getSessionInfo(`${sessionId}-2`)).not.toBeNull();
 
-    // The id can be used again: a new session, with none of the old state.
-    answerTo(`fresh start ${id}`, { text: 'New.' });
-    await shopper().run(`fresh start ${id}`, { sessionId });
-    expect((await h.client.getSession(sessionId))!.sessionState).toEqual({});
-  });
+      // The id can be used again: a new session, with none of the old state.
+      answerTo(`fresh start ${id}`, { text: 'New.' });
+      await shopper().run(`fresh start ${id}`, { sessionId });
+      expect((await h.client.getSession(sessionId))!.sessionState).toEqual({});
+    },
+  );
 
-  test('a value with quotes matches only itself: an injection attempt widens nothing', async () => {
+  test.concurrent('a value with quotes matches only itself: an injection attempt widens nothing', async () => {
     const id = randomUUID();
     await chat().run(`visible ${id}`, { sessionId: `victim-${id}` });
     const injection = `x' OR KernKind='team`;
@@ -452,48 +498,66 @@ describe('listing runs and sessions', () => {
     await expect(chat().run('x', { userId: 'a\\b' })).rejects.toThrow(/double quotes or backslashes/);
   });
 
-  test('a session nothing writes to has run no workflow task: one history event, yet listed and read; a write wakes it', async () => {
-    const id = randomUUID();
-    const plain = new Agent({ name: 'Plain Agent', model, client: h.client });
-    answerTo(`plain ${id}`, { text: 'Plain.' });
-    const output = await plain.run(`plain ${id}`, { userId: `quiet-${id}` });
-    const handle = h.client.temporal.workflow.getHandle(workflowIdForSession(output.sessionId));
-    expect((await handle.describe()).historyLength).toBe(1);
-    const session = await eventually(
-      () => h.client.getSession(output.sessionId),
-      (found) => found?.runs.length === 1,
-    );
-    expect(session).toMatchObject({ userId: `quiet-${id}`, sessionState: {}, componentId: 'plain-agent' });
-    expect((await h.client.listSessions({ userId: `quiet-${id}` })).sessions.map((s) => s.runCount)).toEqual([1]);
-
-    // The first write (a run whose tool changes the state) runs it.
-    answerTo(`wake ${id}`, call('remember', { key: 'awake', value: 'yes' }), { text: 'Awake.' });
-    await shopper().run(`wake ${id}`, { sessionId: output.sessionId });
-    expect((await handle.describe()).historyLength).toBeGreaterThan(1);
-    expect((await h.client.getSession(output.sessionId))?.sessionState).toEqual({ awake: 'yes' });
-  });
-
-  test('with no worker, sessions are still listed, and reading a written session state says a worker is needed', async () => {
-    const id = randomUUID();
-    const sessionId = `no-worker-${id}`;
-    answerTo(`note ${id}`, call('remember', { key: 'k', value: 'v' }), { text: 'Noted.' });
-    await shopper().run(`note ${id}`, { sessionId, userId: `nw-${id}` });
-    await h.stopWorker();
-    try {
-      const listed = await eventually(
-        () => h.client.listSessions({ userId: `nw-${id}` }),
-        (page) => page.sessions.length === 1,
+  test.concurrent(
+    'a session nothing writes to has run no workflow task: one history event, yet listed and read; a write wakes it',
+    async () => {
+      const id = randomUUID();
+      const plain = new Agent({ name: 'Plain Agent', model, client: h.client });
+      answerTo(`plain ${id}`, { text: 'Plain.' });
+      const output = await plain.run(`plain ${id}`, { userId: `quiet-${id}` });
+      const handle = h.client.temporal.workflow.getHandle(workflowIdForSession(output.sessionId));
+      expect((await handle.describe()).historyLength).toBe(1);
+      const session = await eventually(
+        () => h.client.getSession(output.sessionId),
+        (found) => found?.runs.length === 1,
       );
-      expect(listed.sessions.map((session) => session.sessionId)).toEqual([sessionId]);
-      expect((await h.client.getSessionInfo(sessionId))?.runCount).toBe(1);
-      await expect(h.client.getSession(sessionId)).rejects.toThrow(SessionUnavailable);
-    } finally {
-      await h.startWorker();
-    }
-    expect((await h.client.getSession(sessionId))?.sessionState).toEqual({ k: 'v' });
-  });
+      expect(session).toMatchObject({ userId: `quiet-${id}`, sessionState: {}, componentId: 'plain-agent' });
+      expect((await h.client.listSessions({ userId: `quiet-${id}` })).sessions.map((s) => s.runCount)).toEqual([1]);
 
-  test('an unknown session is null, and a page token that no listing returned is refused', async () => {
+      // The first write (a run whose tool changes the state) runs it.
+      answerTo(`wake ${id}`, call('remember', { key: 'awake', value: 'yes' }), { text: 'Awake.' });
+      await shopper().run(`wake ${id}`, { sessionId: output.sessionId });
+      expect((await handle.describe()).historyLength).toBeGreaterThan(1);
+      expect((await h.client.getSession(output.sessionId))?.sessionState).toEqual({ awake: 'yes' });
+    },
+  );
+
+  test.concurrent(
+    'with no worker, sessions are still listed, and reading a written session state says a worker is needed',
+    async () => {
+      // A worker of its own to stop: the other tests' runs keep theirs.
+      const own = await startHarness(app);
+      try {
+        const id = randomUUID();
+        const sessionId = `no-worker-${id}`;
+        own.model.replyWhen(
+          (request) => request.lastUserText.includes(`note ${id}`),
+          call('remember', { key: 'k', value: 'v' }),
+          {
+            text: 'Noted.',
+          },
+        );
+        await shopper(own).run(`note ${id}`, { sessionId, userId: `nw-${id}` });
+        await own.stopWorker();
+        try {
+          const listed = await eventually(
+            () => own.client.listSessions({ userId: `nw-${id}` }),
+            (page) => page.sessions.length === 1,
+          );
+          expect(listed.sessions.map((session) => session.sessionId)).toEqual([sessionId]);
+          expect((await own.client.getSessionInfo(sessionId))?.runCount).toBe(1);
+          await expect(own.client.getSession(sessionId)).rejects.toThrow(SessionUnavailable);
+        } finally {
+          await own.startWorker();
+        }
+        expect((await own.client.getSession(sessionId))?.sessionState).toEqual({ k: 'v' });
+      } finally {
+        await own.close();
+      }
+    },
+  );
+
+  test.concurrent('an unknown session is null, and a page token that no listing returned is refused', async () => {
     expect(await h.client.getSession(`unknown-${randomUUID()}`)).toBeNull();
     await expect(h.client.listRuns({ pageToken: 'not-a-token' })).rejects.toThrow(InvalidInputError);
     // A token of one filter is refused for another.
@@ -511,17 +575,8 @@ describe('listing runs and sessions', () => {
 });
 
 test('a session with 200 runs stays within Temporal limits: its workflow continues as new, and every run is listed', async () => {
-  const id = randomUUID();
-  const sessionId = `long-${id}`;
-  const agent = chat({ name: 'Long Agent' });
-  const outputs: AnyRunOutput[] = [];
-  for (let batch = 0; batch < 20; batch++) {
-    outputs.push(
-      ...(await Promise.all(
-        Array.from({ length: 10 }, (_, n) => agent.run(`long ${batch * 10 + n} ${id}`, { sessionId })),
-      )),
-    );
-  }
+  // Started before the other tests (see runLongSession).
+  const { id, sessionId, outputs } = await longSession;
   expect(outputs.every((output) => output.status === RunStatus.completed)).toBe(true);
   // The last run got the three newest turns before it, within the history bound.
   const last = h.model.requests.filter((request) => request.lastUserText.includes(`long 199 ${id}`))[0]!;
