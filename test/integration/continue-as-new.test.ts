@@ -582,6 +582,18 @@ test.concurrent(
     expect(executions.slice(0, -1).every((e) => e.status === 'CONTINUED_AS_NEW')).toBe(true);
     expect(executions.at(-1)!.status).toBe('COMPLETED');
     expect(await h.client.getRunOutput(output.runId)).toEqual(output);
+    const server = createServer({ app: defineApp({ workflows: [wf] }), client: h.client });
+    const { url: base } = await server.listen({ port: 0 });
+    try {
+      const polled = await fetch(`${base}/workflows/orbits/runs/${output.runId}`);
+      expect(await polled.json()).toMatchObject({
+        run_id: output.runId,
+        status: 'COMPLETED',
+        content: `after ${everyStep}`,
+      });
+    } finally {
+      await server.close();
+    }
 
     // Read live across the executions and read afterwards: every event once, in order, none published twice.
     const events = await live;
