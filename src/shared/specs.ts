@@ -160,9 +160,11 @@ export const RUN_INPUT_VERSION = 11;
  * reads its spec, and passes over the `kind` it does not know.
  */
 export function runInputVersionOf(
-  input: Pick<RunInputBase, 'sessionState' | 'readSession' | 'outputSchema' | 'scheduleId' | 'seed'>,
+  input: Pick<RunInputBase, 'sessionState' | 'readSession' | 'outputSchema' | 'scheduleId' | 'seed' | 'continued'>,
   component?: ComponentSpec,
 ): number {
+  // A run's next execution after a continue-as-new: format 10 says where a model loop stands, 11 a workflow's steps.
+  if (input.continued !== undefined) return input.continued.steps !== undefined ? 11 : 10;
   if (component !== undefined && someModel(component, (model) => (model.mcp?.length ?? 0) > 0)) return 9;
   if (input.seed !== undefined) return 8;
   if (component !== undefined && holdsChildSpecs(component)) return 7;

@@ -3,7 +3,7 @@ import { PAYLOAD_BUDGET_BYTES, STORED_OUTPUT_BUDGET_BYTES, jsonBytes } from '../
 import type { AnyRunOutput } from '../shared/run-output';
 import type { RunKind } from '../shared/kinds';
 import {
-  RUN_INPUT_VERSION,
+  runInputVersionOf,
   type RunContinuation,
   type RunInput,
   type StepsProgress,
@@ -101,8 +101,7 @@ export async function continueIfDue<Output extends AnyRunOutput>(
           }),
       ...(state.exactPartialOnCancel ? { exactPartialOnCancel: true } : {}),
     };
-    // Format 10 says `continued`; 11 its `steps`, which a worker of format 10 would not know to resume from.
-    return { ...input, version: 'steps' in progress ? RUN_INPUT_VERSION : 10, continued };
+    return { ...input, version: runInputVersionOf({ continued }), continued };
   };
   // Weighed before anything is handed over: the next execution's input is one payload. The stream goes whole when
   // it fits, else with as many of its latest events as fit (a resume from an index before them starts at them).

@@ -137,8 +137,7 @@ export class StepRunner {
     // A run that continues as new here ends this execution (only when due, so earlier runs replay without yielding).
     const handingOver = this.calls.beforeStep?.({ step: step.name, idle: this.parallels === 0 });
     if (handingOver) await handingOver;
-    const startedAt = this.started[at] ?? new Date().toISOString();
-    this.started[at] = startedAt;
+    const startedAt = (this.started[at] ??= new Date().toISOString());
     const mayFail = step.type === 'step' && step.skipOnFailure === true;
     this.partial.delete(step);
     let output: StepOutput;
@@ -249,9 +248,7 @@ export class StepRunner {
     previous: StepOutput | undefined,
     at: string,
   ): Promise<StepOutput> {
-    const decidedAt = `${at}:evaluator`;
-    const result = this.decided[decidedAt] ?? (await this.call(step.evaluator, 'evaluator', previous));
-    this.decided[decidedAt] = result;
+    const result = (this.decided[`${at}:evaluator`] ??= await this.call(step.evaluator, 'evaluator', previous));
     const verdict = result.role === 'evaluator' && result.verdict;
     this.compositeStarted(step, at, { conditionResult: verdict });
     const branch = verdict ? step.steps : (step.elseSteps ?? []);
@@ -268,12 +265,12 @@ export class StepRunner {
       this.started[iterationAt] ??= new Date().toISOString();
       const outputs = await this.runSequence(step.steps, last, false, all, iterationAt);
       last = outputs.at(-1) ?? last;
-      const decidedAt = `${iterationAt}:endCondition`;
       const done =
         step.endCondition !== undefined &&
-        (this.decided[decidedAt] ??
-          (await this.call(step.endCondition, 'endCondition', last, { iterationOutputs: outputs, iteration })));
-      if (done) this.decided[decidedAt] = done;
+        (this.decided[`${iterationAt}:endCondition`] ??= await this.call(step.endCondition, 'endCondition', last, {
+          iterationOutputs: outputs,
+          iteration,
+        }));
       const shouldContinue = !(done && done.role === 'endCondition' && done.verdict) && iteration < step.maxIterations;
       // Published already if the next iteration had started in an earlier execution.
       if (!this.startedBefore.has(`${at}#${iteration + 1}`)) {
@@ -285,9 +282,7 @@ export class StepRunner {
   }
 
   private async runRouter(step: Step<'router'>, previous: StepOutput | undefined, at: string): Promise<StepOutput> {
-    const decidedAt = `${at}:selector`;
-    const result = this.decided[decidedAt] ?? (await this.call(step.selector, 'selector', previous));
-    this.decided[decidedAt] = result;
+    const result = (this.decided[`${at}:selector`] ??= await this.call(step.selector, 'selector', previous));
     const selected = result.role === 'selector' ? result.selected : [];
     const choices = selected.map((name) => {
       const choice = step.choices.find((candidate) => candidate.name === name);

@@ -67,6 +67,10 @@ function spawnWorker(h: Harness, app: string, env: Record<string, string> = {}) 
   };
 }
 
+/** An agent with no tools on the scripted model, run with `h`'s client. */
+const agentOn = (h: Harness, name: string) =>
+  new Agent({ name, model: new OpenAIResponses({ id: 'gpt-test' }), client: h.client });
+
 /** Runs `body` with a harness of its own, its in-process worker not started; closes the harness after. */
 async function withHarness(body: (h: Harness) => Promise<void>): Promise<void> {
   const h = await startHarness();
@@ -106,11 +110,7 @@ test.concurrent(
 
       const worker = spawnWorker(h, 'examples/app.ts');
 
-      const agent = new Agent({
-        name: 'Crash Agent',
-        model: new OpenAIResponses({ id: 'gpt-test' }),
-        client: h.client,
-      });
+      const agent = agentOn(h, 'Crash Agent');
       const run = await agent.run(prompt, { background: true });
       await h.model.waitFor(() => h.model.requestsFor(prompt).length === 1, 30_000);
       worker.kill();
@@ -201,11 +201,7 @@ test.concurrent(
       const network = await TcpProxy.start(process.env.KERN_TEST_TEMPORAL_ADDRESS!);
       const cutOff = spawnWorker(h, 'examples/app.ts', { TEMPORAL_ADDRESS: network.address });
       try {
-        const agent = new Agent({
-          name: 'Cut-off Agent',
-          model: new OpenAIResponses({ id: 'gpt-test' }),
-          client: h.client,
-        });
+        const agent = agentOn(h, 'Cut-off Agent');
         const run = await agent.run(prompt, { background: true });
         await h.model.waitFor(() => (h.model.requestsFor(prompt)[0]?.wordTimes.length ?? 0) >= 15, 30_000);
         network.cut();
@@ -301,11 +297,7 @@ describe('a worker stopped with SIGTERM drains', () => {
           await new Promise((resolve) => setTimeout(resolve, 200));
         }
         expect(await health('/readyz')).toEqual({ status: 200, body: { status: 'ready', task_queue: h.taskQueue } });
-        const agent = new Agent({
-          name: 'Drain Agent',
-          model: new OpenAIResponses({ id: 'gpt-test' }),
-          client: h.client,
-        });
+        const agent = agentOn(h, 'Drain Agent');
         const run = await agent.run(prompt, { background: true });
         await h.model.waitFor(() => h.model.requestsFor(prompt).length === 1, 30_000);
         const signalled = Date.now();
@@ -338,11 +330,7 @@ describe('a worker stopped with SIGTERM drains', () => {
         const prompt = `outlast ${randomUUID()}`;
         h.model.replyWhen(prompt, { text: 'never done', hang: true }, { text: 'Done on the other worker.' });
         const worker = spawnWorker(h, 'examples/app.ts', { KERN_SHUTDOWN_GRACE: '2s' });
-        const agent = new Agent({
-          name: 'Drain Agent',
-          model: new OpenAIResponses({ id: 'gpt-test' }),
-          client: h.client,
-        });
+        const agent = agentOn(h, 'Drain Agent');
         const run = await agent.run(prompt, { background: true });
         await h.model.waitFor(() => h.model.requestsFor(prompt).length === 1, 30_000);
         const signalled = Date.now();

@@ -121,4 +121,19 @@ describe('run inputs saved before format 7 read as format 7 writes them', () => 
     const seed = { fromRunId: 'r', messageIndex: 1, messages: [{ role: 'user' as const, content: 'hi' }] };
     expect(runInputVersionOf({ seed }, agent)).toBe(8);
   });
+
+  test("a run's next execution after a continue-as-new is format 10, a workflow's (where its steps stand) 11", () => {
+    const agent = { ...savedAgent('a'), kind: 'agent' } as AgentSpec;
+    const continued = {
+      executions: 1,
+      output: {} as never,
+      startedAt: '2026-01-01T00:00:00.000Z',
+      stream: {} as never,
+      forwardedBatches: 0,
+      sessionBaseline: {},
+    };
+    expect(runInputVersionOf({ continued: { ...continued, round: 3, outputRetries: 0 } }, agent)).toBe(10);
+    const steps = { finished: {}, decided: {}, started: {}, outputs: {} };
+    expect(runInputVersionOf({ continued: { ...continued, steps } })).toBe(11);
+  });
 });
