@@ -13,24 +13,37 @@ export function table(metrics: Metric[], points: ThroughputPoint[]): string {
         ? ` (${round(m.kernSpread.min)}–${round(m.kernSpread.max)})`
         : '';
     const p99 = m.kernP99 !== undefined ? `${round(m.kernP99)} / ${round(m.baselineP99 ?? NaN)}` : '';
-    return `| ${m.name} | ${round(m.kern)}${spread} | ${round(m.baseline)} | ${round(m.ratio)}× | ${p99} | ${m.unit} | ${m.goal ?? ''} |`;
+    return `| ${m.name} | ${round(m.kern)}${spread} | ${round(m.baseline)} | ${round(m.ratio)}× | ${p99} | ${m.unit} | ${m.goal ?? ''} | ${m.verdict ?? ''} |`;
   });
   const throughputRows = points.map(
     (p) =>
       `| ${p.n} | ${p.workers} | ${p.pairs} | ${round(p.kernRunsPerSecond)} | ${round(p.baselineRunsPerSecond)} | ${round(p.ratio)}× (${round(p.ratioSpread[0])}–${round(p.ratioSpread[1])}) | ${p.verdict} | ${round(p.kernLatencyP50)} / ${round(p.baselineLatencyP50)} | ${round(p.kernRssPerRunKiB)} / ${round(p.baselineRssPerRunKiB)} |`,
   );
+  const notes = metrics.filter((m) => m.note).map((m) => `- ${m.name}: ${m.note}`);
   return [
-    '| metric | kern p50 (spread) | baseline p50 | ratio | p99 kern / baseline | unit | goal |',
-    '|---|---|---|---|---|---|---|',
+    '| metric | kern p50 (spread) | baseline p50 | ratio | p99 kern / baseline | unit | goal | verdict |',
+    '|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     `| concurrent runs (500 ms model) | workers | pairs | kern runs/s | baseline runs/s | ratio, median of the pairs (range) | ≥ ${THROUGHPUT_GOAL}× | run latency p50 kern / baseline (ms) | peak RSS per run kern / baseline (KiB) |`,
     '|---|---|---|---|---|---|---|---|---|',
     ...throughputRows,
+    ...(notes.length ? ['', ...notes] : []),
   ].join('\n');
 }
 
-/** bench/results.json: `{ machine, when, metrics: { name: { kern, baseline, ratio, unit, p99? } }, throughput }`. */
+/** How many goals each verdict has, as the bench's last line says it. */
+export function verdictCounts(metrics: Metric[]): string {
+  const judged = metrics.filter((m) => m.verdict !== undefined);
+  const count = (verdict: string) => judged.filter((m) => m.verdict === verdict).length;
+  const missed = judged.filter((m) => m.verdict !== 'met').map((m) => `${m.name}: ${m.verdict}`);
+  return `goals: ${count('met')} met, ${count('missed')} missed, ${count('undecided')} undecided${missed.length ? ` (${missed.join('; ')})` : ''}`;
+}
+
+/**
+ * bench/results.json: `{ machine, when, metrics: { name: { kern, baseline, ratio, unit, p99?, goal?, verdict? } },
+ * throughput }`.
+ */
 export function writeResults(metrics: Metric[], points: ThroughputPoint[], config: Record<string, unknown>): string {
   const file = path.resolve(__dirname, 'results.json');
   const results = {
@@ -54,6 +67,7 @@ export function writeResults(metrics: Metric[], points: ThroughputPoint[], confi
           ...(m.kernP99 !== undefined ? { p99: round(m.kernP99, 4), baselineP99: round(m.baselineP99 ?? NaN, 4) } : {}),
           ...(m.kernSpread ? { spread: [round(m.kernSpread.min, 4), round(m.kernSpread.max, 4)] } : {}),
           ...(m.goal ? { goal: m.goal } : {}),
+          ...(m.verdict ? { verdict: m.verdict } : {}),
           ...(m.note ? { note: m.note } : {}),
         },
       ]),

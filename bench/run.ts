@@ -12,17 +12,19 @@ import {
   throughput,
   timeToPending,
   THROUGHPUT_GOAL,
+  worstOf,
   type Metric,
   type ThroughputPoint,
 } from './metrics';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { KernClient } from 'kern';
+import { frameworkSideBySide } from './framework-metrics';
 import { httpApi } from './http-metrics';
 import { continuationCost } from './continuation-metrics';
 import { payloadCost } from './payload-metrics';
 import { profileByGroup, profileTable } from './profile';
-import { table, writeChart, writeResults } from './report';
+import { table, verdictCounts, writeChart, writeResults } from './report';
 import { workerStart } from './worker-start';
 import { startBench, startWorkerProcess, type Bench } from './setup';
 
@@ -39,11 +41,13 @@ const config = {
   tokenDelayMs: Number(process.env.BENCH_TOKEN_DELAY_MS ?? 20),
   replayPasses: quick ? 1 : 5,
   workerStarts: quick ? 2 : 7,
+  frameworkRuns: quick ? 20 : 100,
+  frameworkAtOnce: 200,
 };
 
 /**
  * `BENCH_ONLY=cancel,stream` runs only the named parts (definition, pending, run, throughput, processes, cancel,
- * stream, http, payloads, continuation, replay, start), for working on one figure: it prints their table and writes
+ * stream, http, framework, payloads, continuation, replay, start), for working on one figure: it prints their table and writes
  * nothing. Unset: all of them.
  */
 const only = process.env.BENCH_ONLY?.split(',').map((part) => part.trim());
@@ -81,7 +85,7 @@ async function main(): Promise<void> {
     }
     if (runs('cancel')) {
       step('cancel latency');
-      metrics.push(...(await cancelLatency(bench, config.cancels)));
+      metrics.push(...(await cancelLatency(bench, config.repetitions, config.cancels)));
     }
     if (runs('stream')) {
       step('stream latency and history size');
@@ -90,6 +94,12 @@ async function main(): Promise<void> {
     if (runs('http')) {
       step('HTTP API');
       metrics.push(...(await httpApi(bench, config.repetitions, config.sequentialRuns, config.tokenDelayMs)));
+    }
+    if (runs('framework')) {
+      step('side by side with the Python framework over HTTP');
+      metrics.push(
+        ...(await frameworkSideBySide(bench, config.repetitions, config.frameworkRuns, config.frameworkAtOnce)),
+      );
     }
     if (runs('payloads')) {
       step('payloads encrypted and stored outside history');
@@ -111,7 +121,7 @@ async function main(): Promise<void> {
     await bench.close();
   }
   if (points.length > 0) metrics.push(worstThroughput(points));
-  console.log(`\n${table(metrics, points)}\n`);
+  console.log(`\n${table(metrics, points)}\n\n${verdictCounts(metrics)}\n`);
   if (!only) {
     const chart = writeChart(points.filter((p) => p.workers === 'in process'));
     console.log(`wrote ${writeResults(metrics, points, config)} and ${chart}`);
@@ -155,6 +165,7 @@ function worstThroughput(points: ThroughputPoint[]): Metric {
     baseline: 1,
     ratio: worst.ratio,
     kernSpread: { value: worst.ratio, min: worst.ratioSpread[0], max: worst.ratioSpread[1] },
+    verdict: worstOf(points.map((p) => p.verdict)),
     goal: `≥ ${THROUGHPUT_GOAL}× baseline at every N: ${points.map((p) => `N=${p.n}${p.workers === 'in process' ? '' : ` (${p.workers})`} ${p.verdict}`).join(', ')}`,
   };
 }

@@ -11,21 +11,21 @@
  *    Checked: every run completes; no model request is made twice unless an earlier attempt was cut off; every
  *    viewer got every event of its run exactly once, in order (against a replay of the run's events at the end).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { ScriptedModelServer, startLocalTemporal, type RecordedRequest } from 'kern/testing';
+import { BenchProcess, Watched, buildPackage, freePort, kernProcess, sleep } from './processes';
 
-const root = path.resolve(__dirname, '..');
 const RUNS_PER_STEP = Number(process.env.SCALE_RUNS_PER_STEP ?? 150);
 const RUNS = Number(process.env.SCALE_RUNS ?? 500);
 const VIEWERS = Number(process.env.SCALE_VIEWERS ?? 60);
 /** Each model answer streams 40 words, one every 10 ms: a short answer from a fast model. */
 const WORD_DELAY_MS = 10;
+const APP = 'bench/scale-app.cjs';
 
 type Kind = 'agents' | 'teams' | 'workflows';
 const COMPONENTS: Array<{ kind: Kind; id: string }> = [
@@ -33,90 +33,6 @@ const COMPONENTS: Array<{ kind: Kind; id: string }> = [
   { kind: 'teams', id: 'scale-team' },
   { kind: 'workflows', id: 'scale-workflow' },
 ];
-
-/** A process's peak memory and CPU time, read from /proc while it lives. */
-class Watched {
-  peakRssMiB = 0;
-  cpuSeconds = 0;
-  protected readonly sampler: NodeJS.Timeout;
-
-  constructor(
-    readonly name: string,
-    readonly pid: number,
-  ) {
-    this.sampler = setInterval(() => this.sample(), 250);
-  }
-
-  stop(): void {
-    clearInterval(this.sampler);
-  }
-
-  private sample(): void {
-    try {
-      const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
-      const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
-      if (hwm) this.peakRssMiB = Math.max(this.peakRssMiB, Number(hwm[1]) / 1024);
-      // utime and stime, fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 a second on Linux).
-      const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      this.cpuSeconds = (Number(stat[11]) + Number(stat[12])) / 100;
-    } catch {
-      // The process is gone; the last sample stands.
-    }
-  }
-}
-
-/** A `kern worker` or `kern serve` process. */
-class KernProcess extends Watched {
-  readonly exited: Promise<number | null>;
-  private output = '';
-
-  constructor(
-    name: string,
-    readonly child: ChildProcess,
-  ) {
-    super(name, child.pid!);
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
-    child.stdout!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-    void this.exited.then(() => this.stop());
-  }
-
-  /** Resolves once the process has printed `text`; rejects if it exits first. */
-  async printed(text: string, timeoutMs = 120_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.output.includes(text)) {
-      if (this.child.exitCode !== null || this.child.signalCode !== null) {
-        throw new Error(`${this.name} exited before it printed '${text}':\n${this.output}`);
-      }
-      if (Date.now() > deadline) throw new Error(`${this.name} did not print '${text}':\n${this.output}`);
-      await sleep(100);
-    }
-  }
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-function kern(name: string, args: string[], env: Record<string, string>): KernProcess {
-  const child = spawn(
-    process.execPath,
-    [path.join(__dirname, 'kern-dist.cjs'), ...args, '--app', 'bench/scale-app.cjs'],
-    {
-      cwd: root,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  return new KernProcess(name, child);
-}
 
 interface StartedRun {
   kind: Kind;
@@ -303,7 +219,7 @@ async function retriedActivities(client: Client, workflowId: string): Promise<st
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   console.log('scale: building the package (the processes run dist/, as an installed kern does)');
-  execFileSync('npm', ['run', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  buildPackage();
   console.log('scale: starting Temporal and the stand-in model');
   const temporal = await startLocalTemporal();
   const model = await ScriptedModelServer.start({ tokenDelayMs: WORD_DELAY_MS });
@@ -320,16 +236,16 @@ async function main(): Promise<void> {
       .split('\n')[0],
   );
   const temporalServer = new Watched('temporal', temporalPid);
-  const processes: KernProcess[] = [];
+  const processes: BenchProcess[] = [];
   const watched = (): Watched[] => [temporalServer, ...processes];
   const startWorkerProcess = async (n: number) => {
-    const worker = kern(`worker ${n}`, ['worker', '--log-level', 'error', '--shutdown-grace', '30s'], env);
+    const worker = kernProcess(`worker ${n}`, ['worker', '--log-level', 'error', '--shutdown-grace', '30s'], APP, env);
     processes.push(worker);
     await worker.printed('serving');
     return worker;
   };
   const ports = [await freePort(), await freePort()];
-  const servers = ports.map((port, n) => kern(`server ${n + 1}`, ['serve', '--port', String(port)], env));
+  const servers = ports.map((port, n) => kernProcess(`server ${n + 1}`, ['serve', '--port', String(port)], APP, env));
   processes.push(...servers);
   await Promise.all(servers.map((server) => server.printed('kern serve:')));
   const bases = ports.map((port) => `http://127.0.0.1:${port}`);
@@ -340,7 +256,7 @@ async function main(): Promise<void> {
   const results: Record<string, unknown> = { runsPerStep: RUNS_PER_STEP, runs: RUNS, viewers: VIEWERS };
 
   // 1. Throughput with 1, 2 and 3 worker processes.
-  const workers: KernProcess[] = [];
+  const workers: BenchProcess[] = [];
   const throughput: Array<{ workers: number; runsPerSecond: number; cpuSeconds: Record<string, number> }> = [];
   const samples: StartedRun[] = [];
   for (let n = 1; n <= 3; n++) {

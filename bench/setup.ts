@@ -26,7 +26,8 @@ export interface Bench {
 }
 
 /** Same worker settings for kern and the baseline, so the comparison is about what kern adds. */
-export const HEARTBEAT_INTERVAL = '250 milliseconds';
+export const HEARTBEAT_INTERVAL_MS = 250;
+export const HEARTBEAT_INTERVAL = `${HEARTBEAT_INTERVAL_MS} milliseconds`;
 
 /**
  * Prompts tell the stand-in what to do: `words=N delay=MS` answers N words ("w0 w1 …"), one every MS ms; `hang`
