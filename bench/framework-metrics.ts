@@ -37,14 +37,18 @@ export async function frameworkSideBySide(
   buildPackage();
   const dbDir = mkdtempSync(path.join(tmpdir(), 'kern-bench-framework-'));
   const sides: Side[] = [];
-  const temporal = temporalServer(bench);
+  const temporal = bench.temporalServer;
   try {
-    const [kern, framework, unlimited] = await Promise.all([
-      startKern(bench),
-      startFramework(python, bench, dbDir, 'framework'),
+    // One at a time, each kept as it starts, so that the finally stops whatever did.
+    const started = async (side: Promise<Side>) => {
+      sides.push(await side);
+      return sides.at(-1)!;
+    };
+    const kern = await started(startKern(bench));
+    const framework = await started(startFramework(python, bench, dbDir, 'framework'));
+    const unlimited = await started(
       startFramework(python, bench, dbDir, 'framework, unlimited', { AGNO_BACKGROUND_MAX_CONCURRENCY: '0' }),
-    ]);
-    sides.push(kern, framework, unlimited);
+    );
 
     for (const side of [kern, framework]) {
       await timeEach(10, () => acceptBackground(side));
@@ -79,7 +83,7 @@ export async function frameworkSideBySide(
       cpu.set(side, spent);
     };
     for (let rep = 0; rep < reps; rep++) {
-      await burst(kern, [...kern.processes, ...(temporal ? [temporal] : [])]);
+      await burst(kern, [...kern.processes, temporal]);
       await burst(framework, framework.processes);
       await burst(unlimited, unlimited.processes);
     }
@@ -126,12 +130,11 @@ export async function frameworkSideBySide(
         ratio: peak(kern) / peak(framework),
         note:
           `kern: ${kern.processes.map((p) => `${p.name} ${round(p.peakRssMiB)}`).join(' + ')} MiB, and the ` +
-          `Temporal dev server ${round(temporal?.peakRssMiB ?? NaN)} MiB (the framework's store is in its process); ` +
+          `Temporal dev server ${round(temporal.peakRssMiB)} MiB (the framework's store is in its process); ` +
           `the framework unlimited: ${round(peak(unlimited))} MiB`,
       },
     ];
   } finally {
-    temporal?.stop();
     await Promise.all(sides.flatMap((side) => side.processes.map((p) => p.stopProcess())));
     rmSync(dbDir, { recursive: true, force: true });
   }
@@ -139,20 +142,43 @@ export async function frameworkSideBySide(
 
 const round = (value: number) => Number(value.toPrecision(3));
 
+/** The side by side's goals when it could not run (no Python, no PyPI): open, saying why. */
+export function frameworkNotMeasured(reason: string, atOnce: number): Metric[] {
+  const open = (name: string, unit: string, goal: string): Metric => ({
+    name,
+    unit,
+    kern: NaN,
+    baseline: NaN,
+    ratio: NaN,
+    goal,
+    verdict: 'undecided',
+    note: `not measured: ${reason.split('\n')[0]}`,
+  });
+  return [
+    open('vs the framework: background start → 202 over HTTP', 'ms', `≤ ${LATENCY_GOAL}× the framework's`),
+    open('vs the framework: start → COMPLETED over HTTP', 'ms', `≤ ${LATENCY_GOAL}× the framework's`),
+    open(`vs the framework: ${atOnce} runs at once`, 'runs/s', "ahead of the framework's"),
+  ];
+}
+
 /**
  * The Python with the framework installed: `BENCH_FRAMEWORK_PYTHON`, or bench/framework/.venv, made from
  * bench/framework/requirements.txt the first time (from PyPI).
  */
 function frameworkPython(): string {
-  if (process.env.BENCH_FRAMEWORK_PYTHON) return process.env.BENCH_FRAMEWORK_PYTHON;
   const venv = path.join(FRAMEWORK_DIR, '.venv');
-  const python = path.join(venv, 'bin', 'python');
-  if (!existsSync(python)) {
+  const python = process.env.BENCH_FRAMEWORK_PYTHON ?? path.join(venv, 'bin', 'python');
+  if (!process.env.BENCH_FRAMEWORK_PYTHON && !existsSync(python)) {
     console.log(`  making ${path.relative(process.cwd(), venv)} with the framework (pip, from PyPI)`);
     execFileSync('python3', ['-m', 'venv', venv], { stdio: 'inherit' });
     execFileSync(python, ['-m', 'pip', 'install', '-q', '-r', path.join(FRAMEWORK_DIR, 'requirements.txt')], {
       stdio: 'inherit',
     });
+  }
+  try {
+    execFileSync(python, ['-c', 'import agno, uvicorn'], { stdio: 'ignore' });
+  } catch {
+    throw new Error(`${python} cannot import agno and uvicorn (bench/framework/requirements.txt lists what it needs)`);
   }
   return python;
 }
@@ -201,15 +227,6 @@ async function startFramework(
     );
     if (healthy) return { name, base, processes: [server] };
   }
-}
-
-/** The Temporal dev server's process, watched for its peak memory (it is kern's store). */
-function temporalServer(bench: Bench): Watched | undefined {
-  const port = bench.env.address.split(':').at(-1);
-  const pid = execFileSync('pgrep', ['-f', `start-dev.*--port ${port}`], { encoding: 'utf8' })
-    .trim()
-    .split('\n')[0];
-  return pid ? new Watched('temporal', Number(pid)) : undefined;
 }
 
 interface Started {

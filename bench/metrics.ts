@@ -174,6 +174,9 @@ export interface ThroughputPoint {
   baselineLatencyP50: number;
   kernRssPerRunKiB: number;
   baselineRssPerRunKiB: number;
+  /** CPU time of the Temporal dev server's process per run, while the bursts ran (same box, same server). */
+  kernServerCpuMsPerRun: number;
+  baselineServerCpuMsPerRun: number;
 }
 
 /** Which workers a throughput measurement loads: kern's (through a client on its task queue) and the baseline's. */
@@ -199,13 +202,13 @@ export async function throughput(
   const agent = new Agent({ name: 'Bench Agent', model: new OpenAIResponses({ id: 'bench' }), client: sides.kern });
   const prompt = 'words=10 delay=50'; // 500 ms of streamed answer
   const kernBurst = () =>
-    burst(n, async () => {
+    burst(bench, n, async () => {
       const run = await agent.run(prompt, { background: true });
       const output = await sides.kern.waitForRun(run.runId);
       if (output.status !== RunStatus.completed) throw new Error(`bench run ended ${output.status}`);
     });
   const baseBurst = () =>
-    burst(n, () =>
+    burst(bench, n, () =>
       bench.temporal.workflow.execute('modelCallWorkflow', {
         taskQueue: sides.baselineQueue,
         workflowId: `bare-${randomUUID()}`,
@@ -239,6 +242,8 @@ export async function throughput(
     baselineLatencyP50: mid(base, 'latencyP50'),
     kernRssPerRunKiB: mid(kern, 'rssPerRunKiB'),
     baselineRssPerRunKiB: mid(base, 'rssPerRunKiB'),
+    kernServerCpuMsPerRun: mid(kern, 'serverCpuMsPerRun'),
+    baselineServerCpuMsPerRun: mid(base, 'serverCpuMsPerRun'),
   };
 }
 
@@ -246,10 +251,12 @@ interface Burst {
   runsPerSecond: number;
   latencyP50: number;
   rssPerRunKiB: number;
+  serverCpuMsPerRun: number;
 }
 
-async function burst(n: number, runOne: () => Promise<unknown>): Promise<Burst> {
+async function burst(bench: Bench, n: number, runOne: () => Promise<unknown>): Promise<Burst> {
   global.gc?.();
+  const serverCpuBefore = bench.temporalServer.sample().cpuSeconds;
   const rssBefore = process.memoryUsage().rss;
   let peak = rssBefore;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
@@ -267,6 +274,7 @@ async function burst(n: number, runOne: () => Promise<unknown>): Promise<Burst> 
     runsPerSecond: n / seconds,
     latencyP50: percentile(latencies, 50),
     rssPerRunKiB: (peak - rssBefore) / n / 1024,
+    serverCpuMsPerRun: ((bench.temporalServer.sample().cpuSeconds - serverCpuBefore) * 1000) / n,
   };
 }
 

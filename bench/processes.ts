@@ -80,6 +80,16 @@ export class BenchProcess extends Watched {
   }
 }
 
+/** The Temporal dev server listening on `address`, watched for its CPU time and peak memory. */
+export function temporalServerProcess(address: string): Watched {
+  const port = address.split(':').at(-1);
+  const pid = execFileSync('pgrep', ['-f', `start-dev.*--port ${port}`], { encoding: 'utf8' })
+    .trim()
+    .split('\n')[0];
+  if (!pid) throw new Error(`no Temporal dev server process listens on ${address}`);
+  return new Watched('temporal', Number(pid));
+}
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function freePort(): Promise<number> {

@@ -17,7 +17,7 @@ export function table(metrics: Metric[], points: ThroughputPoint[]): string {
   });
   const throughputRows = points.map(
     (p) =>
-      `| ${p.n} | ${p.workers} | ${p.pairs} | ${round(p.kernRunsPerSecond)} | ${round(p.baselineRunsPerSecond)} | ${round(p.ratio)}× (${round(p.ratioSpread[0])}–${round(p.ratioSpread[1])}) | ${p.verdict} | ${round(p.kernLatencyP50)} / ${round(p.baselineLatencyP50)} | ${round(p.kernRssPerRunKiB)} / ${round(p.baselineRssPerRunKiB)} |`,
+      `| ${p.n} | ${p.workers} | ${p.pairs} | ${round(p.kernRunsPerSecond)} | ${round(p.baselineRunsPerSecond)} | ${round(p.ratio)}× (${round(p.ratioSpread[0])}–${round(p.ratioSpread[1])}) | ${p.verdict} | ${round(p.kernLatencyP50)} / ${round(p.baselineLatencyP50)} | ${round(p.kernRssPerRunKiB)} / ${round(p.baselineRssPerRunKiB)} | ${round(p.kernServerCpuMsPerRun)} / ${round(p.baselineServerCpuMsPerRun)} |`,
   );
   const notes = metrics.filter((m) => m.note).map((m) => `- ${m.name}: ${m.note}`);
   return [
@@ -25,8 +25,8 @@ export function table(metrics: Metric[], points: ThroughputPoint[]): string {
     '|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
-    `| concurrent runs (500 ms model) | workers | pairs | kern runs/s | baseline runs/s | ratio, median of the pairs (range) | ≥ ${THROUGHPUT_GOAL}× | run latency p50 kern / baseline (ms) | peak RSS per run kern / baseline (KiB) |`,
-    '|---|---|---|---|---|---|---|---|---|',
+    `| concurrent runs (500 ms model) | workers | pairs | kern runs/s | baseline runs/s | ratio, median of the pairs (range) | ≥ ${THROUGHPUT_GOAL}× | run latency p50 kern / baseline (ms) | peak RSS per run kern / baseline (KiB) | Temporal server CPU per run kern / baseline (ms) |`,
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...throughputRows,
     ...(notes.length ? ['', ...notes] : []),
   ].join('\n');

@@ -11,14 +11,13 @@
  *    Checked: every run completes; no model request is made twice unless an earlier attempt was cut off; every
  *    viewer got every event of its run exactly once, in order (against a replay of the run's events at the end).
  */
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { ScriptedModelServer, startLocalTemporal, type RecordedRequest } from 'kern/testing';
-import { BenchProcess, Watched, buildPackage, freePort, kernProcess, sleep } from './processes';
+import { BenchProcess, Watched, buildPackage, freePort, kernProcess, sleep, temporalServerProcess } from './processes';
 
 const RUNS_PER_STEP = Number(process.env.SCALE_RUNS_PER_STEP ?? 150);
 const RUNS = Number(process.env.SCALE_RUNS ?? 500);
@@ -230,12 +229,7 @@ async function main(): Promise<void> {
     OPENAI_API_KEY: 'scale-key',
   };
   // The Temporal dev server's own process, for its share of the CPU.
-  const temporalPid = Number(
-    execFileSync('pgrep', ['-f', `start-dev --port ${temporal.address.split(':').at(-1)}`], { encoding: 'utf8' })
-      .trim()
-      .split('\n')[0],
-  );
-  const temporalServer = new Watched('temporal', temporalPid);
+  const temporalServer = temporalServerProcess(temporal.address);
   const processes: BenchProcess[] = [];
   const watched = (): Watched[] => [temporalServer, ...processes];
   const startWorkerProcess = async (n: number) => {

@@ -9,10 +9,13 @@ import { KernClient, defineApp } from 'kern';
 import { ScriptedModelServer, startLocalTemporal, type RecordedRequest, type ScriptedTurn } from 'kern/testing';
 import { startWorker, type KernWorker } from 'kern/worker';
 import { createBaselineActivities } from './baseline-activities';
+import { temporalServerProcess, type Watched } from './processes';
 
 /** Everything the measurements run against: one Temporal server, one model server, a kern and a baseline worker. */
 export interface Bench {
   env: TestWorkflowEnvironment;
+  /** The Temporal dev server's process, for its CPU time. */
+  temporalServer: Watched;
   model: ScriptedModelServer;
   kern: KernClient;
   temporal: Client;
@@ -76,9 +79,11 @@ export async function startBench(): Promise<Bench> {
   });
   const baselineRunning = baselineWorker.run();
   const kern = await KernClient.connect({ address: env.address, taskQueue: 'bench-kern' });
+  const temporalServer = temporalServerProcess(env.address);
 
   return {
     env,
+    temporalServer,
     model,
     kern,
     temporal: kern.temporal,
@@ -89,6 +94,7 @@ export async function startBench(): Promise<Bench> {
     baselineBundlePath,
     baselineBundle,
     async close() {
+      temporalServer.stop();
       baselineWorker.shutdown();
       await baselineRunning;
       await kernWorker.shutdown();
