@@ -124,8 +124,12 @@ export async function startServedHarness(app: KernApp): Promise<ServedHarness> {
 }
 
 /** Polls `read` until `ready` holds of its value, or 20 s have passed (visibility follows a run by a moment). */
-export async function eventually<T>(read: () => Promise<T>, ready: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 20_000;
+export async function eventually<T>(
+  read: () => Promise<T>,
+  ready: (value: T) => boolean,
+  withinMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + withinMs;
   for (;;) {
     const value = await read();
     if (ready(value) || Date.now() > deadline) return value;
