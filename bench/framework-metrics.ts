@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { compare, pairedRatios, verdictOf, type Metric, type Sampled } from './metrics';
+import { compare, pairedRatios, sampledOf, verdictOf, type Metric, type Sampled } from './metrics';
 import { BenchProcess, Watched, buildPackage, freePort, kernProcess, sleep } from './processes';
 import type { Bench } from './setup';
 import { percentile, spreadOf, timeEach } from './stats';
@@ -194,8 +194,11 @@ async function startKern(bench: Bench): Promise<Side> {
   const port = await freePort();
   const worker = kernProcess('kern worker', ['worker', '--log-level', 'error'], app, env);
   const server = kernProcess('kern serve', ['serve', '--port', String(port)], app, env);
-  await Promise.all([worker.printed('serving'), server.printed('kern serve:')]);
-  return { name: 'kern', base: `http://127.0.0.1:${port}`, processes: [worker, server] };
+  const side = { name: 'kern', base: `http://127.0.0.1:${port}`, processes: [worker, server] };
+  await Promise.all([worker.printed('serving'), server.printed('kern serve:')]).catch((err: unknown) =>
+    stopped(side, err),
+  );
+  return side;
 }
 
 async function startFramework(
@@ -217,16 +220,22 @@ async function startFramework(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const server = new BenchProcess(name, child);
-  const base = `http://127.0.0.1:${port}`;
+  const side = { name, base: `http://127.0.0.1:${port}`, processes: [server] };
   for (const deadline = Date.now() + 60_000; ; await sleep(200)) {
     if (child.exitCode !== null) throw new Error(`${name} exited before it answered:\n${server.log}`);
-    if (Date.now() > deadline) throw new Error(`${name} did not answer on ${base}`);
-    const healthy = await fetch(`${base}/health`).then(
+    if (Date.now() > deadline) return stopped(side, new Error(`${name} did not answer on ${side.base}`));
+    const healthy = await fetch(`${side.base}/health`).then(
       (response) => response.ok,
       () => false,
     );
-    if (healthy) return { name, base, processes: [server] };
+    if (healthy) return side;
   }
+}
+
+/** A side that did not start: its processes stopped, and `err` thrown. */
+async function stopped(side: Side, err: unknown): Promise<never> {
+  await Promise.all(side.processes.map((p) => p.stopProcess()));
+  throw err;
 }
 
 interface Started {
@@ -315,10 +324,5 @@ async function alternatingSettled(
       samples[side.name]!.push(await timeEach(count, () => call(side)));
     }
   }
-  const summary = (runs: number[][]): Sampled => ({
-    p50: spreadOf(runs.map((one) => percentile(one, 50))),
-    p99: percentile(runs.flat(), 99),
-    p50s: runs.map((one) => percentile(one, 50)),
-  });
-  return { kern: summary(samples.kern!), framework: summary(samples.framework!) };
+  return { kern: sampledOf(samples.kern!), framework: sampledOf(samples.framework!) };
 }

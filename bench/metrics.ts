@@ -36,8 +36,8 @@ export type Verdict = 'met' | 'missed' | 'undecided';
  * nothing was measured): a goal on the edge is not reported as met.
  */
 export function verdictOf(values: readonly number[], meets: (value: number) => boolean): Verdict {
-  const met = values.filter(meets).length;
   if (values.length === 0) return 'undecided';
+  const met = values.filter(meets).length;
   return met === values.length ? 'met' : met === 0 ? 'missed' : 'undecided';
 }
 
@@ -46,7 +46,7 @@ export function worstOf(verdicts: readonly Verdict[]): Verdict {
   return verdicts.includes('missed') ? 'missed' : verdicts.includes('undecided') ? 'undecided' : 'met';
 }
 
-/** One side of an {@link alternating} measurement: the median p50 (and its spread), p99, and each repetition's p50. */
+/** One side of a repeated measurement ({@link sampledOf}): the median p50 (and its spread), p99, each repetition's p50. */
 export interface Sampled {
   p50: Spread;
   p99: number;
@@ -75,12 +75,13 @@ export async function alternating(
     kern.push(await kernSamples());
     base.push(await baselineSamples());
   }
-  const summary = (runs: number[][]): Sampled => ({
-    p50: spreadOf(runs.map((samples) => percentile(samples, 50))),
-    p99: spreadOf(runs.map((samples) => percentile(samples, 99))).value,
-    p50s: runs.map((samples) => percentile(samples, 50)),
-  });
-  return [summary(kern), summary(base)];
+  return [sampledOf(kern), sampledOf(base)];
+}
+
+/** Repetitions' samples summed up: the median p50 and its spread, each repetition's p50, and the p99 of them all. */
+export function sampledOf(repetitions: number[][]): Sampled {
+  const p50s = repetitions.map((samples) => percentile(samples, 50));
+  return { p50: spreadOf(p50s), p99: percentile(repetitions.flat(), 99), p50s };
 }
 
 export function compare(
@@ -287,16 +288,19 @@ export const CANCEL_GOAL_MS = 100;
  */
 export async function cancelLatency(bench: Bench, reps: number, count: number): Promise<[Metric, Metric]> {
   const agent = agentOf(bench);
-  const kernSide = async () => {
+  /** `count` cancels of runs that `start` starts: to `CANCELLED` seen by polling, and to the request aborted. */
+  const cancels = async (
+    start: (prompt: string) => Promise<{ cancel(): Promise<unknown>; cancelled(): Promise<boolean> }>,
+  ) => {
     const cancelled: number[] = [];
     const aborted: number[] = [];
     for (let i = 0; i < count; i++) {
       const id = randomUUID();
-      const run = await agent.run(`${id} words=1000 delay=20 hang`, { background: true });
+      const run = await start(`${id} words=1000 delay=20 hang`);
       const request = await firstWord(bench, id);
       const t0 = performance.now();
-      await agent.cancelRun(run.runId);
-      while ((await bench.kern.getRunOutput(run.runId))?.status !== RunStatus.cancelled) {
+      await run.cancel();
+      while (!(await run.cancelled())) {
         /* poll as fast as the server answers */
       }
       cancelled.push(performance.now() - t0);
@@ -305,48 +309,41 @@ export async function cancelLatency(bench: Bench, reps: number, count: number): 
     }
     return { cancelled, aborted };
   };
-  const baseSide = async () => {
-    const cancelled: number[] = [];
-    const aborted: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const id = randomUUID();
+  const kernSide = () =>
+    cancels(async (prompt) => {
+      const { runId } = await agent.run(prompt, { background: true });
+      return {
+        cancel: () => agent.cancelRun(runId),
+        cancelled: async () => (await bench.kern.getRunOutput(runId))?.status === RunStatus.cancelled,
+      };
+    });
+  const baseSide = () =>
+    cancels(async (prompt) => {
       const handle = await bench.temporal.workflow.start('modelCallWorkflow', {
         taskQueue: bench.baselineQueue,
-        workflowId: `bare-${id}`,
-        args: [`${id} words=1000 delay=20 hang`],
+        workflowId: `bare-${randomUUID()}`,
+        args: [prompt],
       });
-      const request = await firstWord(bench, id);
-      const t0 = performance.now();
-      await handle.cancel();
-      while ((await handle.describe()).status.name !== 'CANCELLED') {
-        /* poll as fast as the server answers */
-      }
-      cancelled.push(performance.now() - t0);
-      await bench.model.waitFor(() => request.abortedAt !== undefined);
-      aborted.push(request.abortedAt! - t0);
-    }
-    return { cancelled, aborted };
-  };
+      return {
+        cancel: () => handle.cancel(),
+        cancelled: async () => (await handle.describe()).status.name === 'CANCELLED',
+      };
+    });
   const kern: Array<{ cancelled: number[]; aborted: number[] }> = [];
   const base: Array<{ cancelled: number[]; aborted: number[] }> = [];
   for (let rep = 0; rep < reps; rep++) {
     kern.push(await kernSide());
     base.push(await baseSide());
   }
-  const summary = (runs: number[][]): Sampled => ({
-    p50: spreadOf(runs.map((samples) => percentile(samples, 50))),
-    p99: percentile(runs.flat(), 99),
-    p50s: runs.map((samples) => percentile(samples, 50)),
-  });
-  const kernCancelled = summary(kern.map((side) => side.cancelled));
-  const kernAborted = summary(kern.map((side) => side.aborted));
+  const kernCancelled = sampledOf(kern.map((side) => side.cancelled));
+  const kernAborted = sampledOf(kern.map((side) => side.aborted));
   return [
-    compare('cancel → CANCELLED seen by a poller', 'ms', kernCancelled, summary(base.map((side) => side.cancelled)), {
+    compare('cancel → CANCELLED seen by a poller', 'ms', kernCancelled, sampledOf(base.map((side) => side.cancelled)), {
       goal: `p50 ≤ ${CANCEL_GOAL_MS} ms in every repetition`,
       verdict: verdictOf(kernCancelled.p50s, (p50) => p50 <= CANCEL_GOAL_MS),
       note: `${reps} repetitions of ${count} cancels each way`,
     }),
-    compare('cancel → model request aborted', 'ms', kernAborted, summary(base.map((side) => side.aborted)), {
+    compare('cancel → model request aborted', 'ms', kernAborted, sampledOf(base.map((side) => side.aborted)), {
       goal: `p50 within the heartbeat interval (${HEARTBEAT_INTERVAL_MS} ms), as the baseline`,
       verdict: verdictOf(kernAborted.p50s, (p50) => p50 <= HEARTBEAT_INTERVAL_MS),
     }),
