@@ -8,10 +8,9 @@ import { slugify } from '../shared/ids';
 import { outputFromRecord, runRecordOf } from '../shared/run-record';
 import { componentIdentityOf, isRunOutputOf, type AnyRunOutput, type RunOutputOf } from '../shared/run-output';
 import {
-  componentOf,
   historyRunsOf,
   mayPause,
-  runInputVersionOf,
+  RUN_INPUT_VERSION,
   type RunInputBase,
   type RunInputOf,
   type RunKind,
@@ -165,7 +164,6 @@ export abstract class Component<K extends RunKind, Output = RunOutputOf<K>> {
       ...(outputSchema !== undefined ? { outputSchema } : {}),
     });
     const scheduled = { ...runInput, scheduleId };
-    scheduled.version = runInputVersionOf(scheduled, componentOf(scheduled));
     return {
       input: scheduled,
       settings: {
@@ -285,7 +283,6 @@ export abstract class Component<K extends RunKind, Output = RunOutputOf<K>> {
       ...(source.userId !== undefined && runOptions.userId === undefined ? { userId: source.userId } : {}),
     });
     const runInput = { ...prepared.runInput, seed: fork.seed };
-    runInput.version = runInputVersionOf(runInput, componentOf(runInput));
     if (!withinPayloadBudget(runInput)) {
       throw new ForkRefused(
         `the conversation up to message ${fork.seed.messageIndex} weighs ${jsonBytes(fork.seed.messages)} bytes, ` +
@@ -299,7 +296,7 @@ export abstract class Component<K extends RunKind, Output = RunOutputOf<K>> {
     const request = parseRunRequest(input, options);
     const { sessionId, sessionState, runId, userId, stream, background, outputSchema } = request.options;
     const runInput = this.runInput({
-      version: 2,
+      version: RUN_INPUT_VERSION,
       runId: runId ?? randomUUID(),
       sessionId: sessionId ?? randomUUID(),
       ...(userId !== undefined ? { userId } : {}),
@@ -313,7 +310,6 @@ export abstract class Component<K extends RunKind, Output = RunOutputOf<K>> {
     // that neither keeps history nor has tools nor was given state has no use for it.
     const mayUseSession = historyRunsOf(runInput) > 0 || sessionState !== undefined || this.allTools().length > 0;
     if (sessionId !== undefined && mayUseSession) runInput.readSession = true;
-    runInput.version = runInputVersionOf(runInput, componentOf(runInput));
     return { runInput, background: background ?? false };
   }
 }

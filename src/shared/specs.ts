@@ -135,48 +135,23 @@ export interface WorkflowSpec {
 export type ComponentSpec = AgentSpec | TeamSpec | WorkflowSpec;
 
 /**
- * The newest run input format, which this kern reads and writes. Version 1 had no `kind`; version 2 adds it; version 3
+ * The run input format this kern writes, and the newest it reads. Version 1 had no `kind`; version 2 adds it; version 3
  * adds the session fields (`sessionState`, `readSession`); version 4 adds tools that need a person (`ToolSpec.needs`)
  * and `pauseTimeoutMs`; version 5 adds structured answers (`outputSchema`); version 6 adds scheduled runs
  * (`scheduleId`); version 7 has every spec carry its `kind`, so a team's members and a workflow's agent and team steps
  * are plain agent and team specs (before, members were `{ kind, agent | team }` and steps had `agent` or `team`);
  * version 8 adds forked runs (`seed`); version 9 adds MCP tools (`mcp`); version 10 is the input of a run's next
- * execution after a continue-as-new (`continued`), written by the run itself, never by a client; version 11 is that of
- * a workflow run of steps (`continued.steps`: where its steps stand), which a worker of format 10 would start over.
+ * execution after a continue-as-new (`continued`); version 11 is that of a workflow run of steps (`continued.steps`:
+ * where its steps stand). Up to 11, a run was written in the oldest format that had what it used, and took each
+ * change of kern's workflow code from a Temporal patch marker recorded in its history.
+ *
+ * Version 12 says which workflow code a run runs by itself: a run of format 12 takes every change up to it, records
+ * no patch markers (four history events and two visibility writes fewer per run; see `workflows/patches.ts`), and is
+ * written for every run, since a worker of format 11 would record the markers that this one does not expect.
  * A worker reads every version up to its own (see `readRunInput`, which turns older ones into this one); bump this
- * when a field is added that readers need, or changes meaning.
+ * when a field is added that readers need, when one changes meaning, or when the workflow code changes what a run does.
  */
-export const RUN_INPUT_VERSION = 11;
-
-/**
- * The version a run input is written with, the oldest that has what it uses, so older workers in a rolling deploy go
- * on taking every run they can run as it was meant: 9 when a model of the run has MCP tools (a worker of format 8 would
- * not offer them), 8 for a fork (a worker of format 7 would start it from the session's
- * history instead of the conversation it was forked from), 7 when it holds members or agent and team steps (a worker of
- * format 6 reads them in the older shape), 6 for a schedule's runs (a worker of format 5 would take the schedule's id
- * for the run's), 5 when it (or a component in it) wants a structured answer (a worker of format 4 would answer text),
- * 4 when a tool of the run needs a person (a worker of format 3 would run the tool without asking), 3 when it uses the
- * session fields (a worker of format 2 would forget the session), else 2. An agent run never needs 7: an older worker
- * reads its spec, and passes over the `kind` it does not know.
- */
-export function runInputVersionOf(
-  input: Pick<RunInputBase, 'sessionState' | 'readSession' | 'outputSchema' | 'scheduleId' | 'seed' | 'continued'>,
-  component?: ComponentSpec,
-): number {
-  // A run's next execution after a continue-as-new: format 10 says where a model loop stands, 11 a workflow's steps.
-  if (input.continued !== undefined) return input.continued.steps !== undefined ? 11 : 10;
-  if (component !== undefined && someModel(component, (model) => (model.mcp?.length ?? 0) > 0)) return 9;
-  if (input.seed !== undefined) return 8;
-  if (component !== undefined && holdsChildSpecs(component)) return 7;
-  if (input.scheduleId !== undefined) return 6;
-  const within = (test: (model: ModelComponentSpec) => boolean) =>
-    component !== undefined && someModel(component, test);
-  if (input.outputSchema !== undefined || within((model) => model.outputSchema !== undefined)) return 5;
-  if (within((model) => model.pauseTimeoutMs !== undefined || model.tools.some((tool) => tool.needs !== undefined))) {
-    return 4;
-  }
-  return input.sessionState !== undefined || input.readSession ? 3 : 2;
-}
+export const RUN_INPUT_VERSION = 12;
 
 /** True when a run may pause for a person: a tool of its component, or of its members or steps, needs one (MCP's too). */
 export function mayPause(input: RunInput): boolean {
@@ -186,22 +161,6 @@ export function mayPause(input: RunInput): boolean {
       model.tools.some((tool) => tool.needs !== undefined) ||
       (model.mcp ?? []).some((source) => (source.requiresConfirmation?.length ?? 0) > 0),
   );
-}
-
-/** True when a component runs others: a team (its members), or a workflow with an agent or team step. */
-function holdsChildSpecs(component: ComponentSpec): boolean {
-  switch (component.kind) {
-    case 'agent':
-      return false;
-    case 'team':
-      return true;
-    case 'workflow':
-      return component.steps.some(function runsComponent(step: StepSpec): boolean {
-        return step.type === 'step' ? step.component !== undefined : innerSteps(step).some(runsComponent);
-      });
-    default:
-      return unreachable(component, 'component spec');
-  }
 }
 
 /** True when `test` holds for the component, or for one of its members or its steps' agents and teams (any depth). */

@@ -4,7 +4,6 @@ import {
   ParentClosePolicy,
   executeChild,
   getExternalWorkflowHandle,
-  patched,
   startChild,
   uuid4,
   workflowInfo,
@@ -18,7 +17,7 @@ import { runSearchAttributes } from '../shared/search-attributes';
 import { sessionStateChanges, type SessionState } from '../shared/sessions';
 import { RUN_KINDS } from '../shared/kinds';
 import {
-  runInputVersionOf,
+  RUN_INPUT_VERSION,
   type AgentRunInput,
   type MemberSpec,
   type RunInput,
@@ -26,6 +25,7 @@ import {
 } from '../shared/specs';
 import { runDetails, runSummary } from '../shared/run-labels';
 import { unreachable } from '../shared/never';
+import { hasPatch } from './patches';
 
 /** The input of a child run: an agent's or a team's. */
 export type ChildRunInput = AgentRunInput | TeamRunInput;
@@ -42,7 +42,7 @@ export function childRunInput(
   sessionState: SessionState | undefined,
 ): ChildRunInput {
   const base = {
-    version: runInputVersionOf({ sessionState }, child),
+    version: RUN_INPUT_VERSION,
     runId: uuid4(),
     sessionId: parent.sessionId,
     ...(parent.userId !== undefined ? { userId: parent.userId } : {}),
@@ -100,7 +100,7 @@ export function runChild(childInput: ChildRunInput, onStart: () => void = () => 
     staticDetails: runDetails(record, { namespace: workflowInfo().namespace, roleInParent: childInput.roleInParent }),
   };
   const type = RUN_KINDS[childInput.kind].workflowType;
-  if (!patched(CANCEL_AFTER_START)) {
+  if (!hasPatch(CANCEL_AFTER_START)) {
     onStart();
     return executeChild<ChildRun>(type, options);
   }
@@ -114,7 +114,7 @@ export function runChild(childInput: ChildRunInput, onStart: () => void = () => 
       // its first execution's run id would miss it once it has continued as new (asked only when a cancel comes).
       getExternalWorkflowHandle(
         child.workflowId,
-        patched(CANCEL_REACHES_CONTINUED_CHILD) ? undefined : child.firstExecutionRunId,
+        hasPatch(CANCEL_REACHES_CONTINUED_CHILD) ? undefined : child.firstExecutionRunId,
       )
         .cancel()
         .catch(() => undefined),

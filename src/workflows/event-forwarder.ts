@@ -1,8 +1,9 @@
-import { CancellationScope, defaultPayloadConverter, getExternalWorkflowHandle, patched } from '@temporalio/workflow';
+import { CancellationScope, defaultPayloadConverter, getExternalWorkflowHandle } from '@temporalio/workflow';
 import { encodePayloadWire, workflowStreamPublishSignal } from '@temporalio/workflow-streams/workflow';
 import type { Payload } from '@temporalio/common';
 import { RUN_EVENTS_TOPIC, type AnyRunEvent } from '../shared/events';
 import { cutStrings, truncateToJsonBytes } from '../shared/limits';
+import { hasPatch } from './patches';
 
 /**
  * Runs started before this patch sent batches side by side (and could lose one that overtook another); they replay
@@ -55,7 +56,7 @@ export class EventForwarder {
     const total = encoded.reduce((sum, payload) => sum + (payload.data?.length ?? 0), 0);
     // Runs started before the split sent any burst as one signal; they replay so. The marker is written only when
     // a burst is over the bound, so it costs nothing in the common case.
-    if (total <= MAX_BATCH_BYTES || !patched(BATCHES_WITHIN_BOUND)) return this.send(encoded);
+    if (total <= MAX_BATCH_BYTES || !hasPatch(BATCHES_WITHIN_BOUND)) return this.send(encoded);
     const payloads = events.map((event, i) =>
       (encoded[i]!.data?.length ?? 0) > MAX_BATCH_BYTES ? boundedPayload(event) : encoded[i]!,
     );
@@ -90,7 +91,7 @@ export class EventForwarder {
           ).catch(() => undefined),
         ),
       ).then(() => undefined);
-    if (patched(ORDERED_FORWARDING)) this.sending = this.sending.then(send);
+    if (hasPatch(ORDERED_FORWARDING)) this.sending = this.sending.then(send);
     else this.sending = Promise.all([this.sending, send()]).then(() => undefined);
   }
 

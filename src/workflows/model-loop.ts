@@ -3,7 +3,6 @@ import {
   ApplicationFailure,
   CancellationScope,
   isCancellation,
-  patched,
   proxyActivities,
   setCurrentDetails,
   uuid4,
@@ -30,6 +29,7 @@ import { partialAnswerOf, toRunError } from './run-errors';
 import type { PauseGate } from './run-pause';
 import { continuationDue } from './run-continuation';
 import { settleAll } from './settle-all';
+import { hasPatch } from './patches';
 
 /** The state of an agent's or a team leader's model loop. */
 type LoopState = ModelRunState<RunOutput | TeamRunOutput>;
@@ -105,7 +105,7 @@ function untilCancelled<T>(call: Promise<T>, state: { exactPartialOnCancel: bool
     () => (settled = true),
   );
   const cancelled = CancellationScope.current().cancelRequested.catch((err: unknown) => {
-    if (settled || state.exactPartialOnCancel || !patched(CANCEL_WITHOUT_WAITING)) return call;
+    if (settled || state.exactPartialOnCancel || !hasPatch(CANCEL_WITHOUT_WAITING)) return call;
     throw err;
   });
   return Promise.race([call, cancelled]);

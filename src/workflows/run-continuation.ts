@@ -1,9 +1,9 @@
-import { CancellationScope, continueAsNew, patched, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, continueAsNew, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import { PAYLOAD_BUDGET_BYTES, STORED_OUTPUT_BUDGET_BYTES, jsonBytes } from '../shared/limits';
 import type { AnyRunOutput } from '../shared/run-output';
 import type { RunKind } from '../shared/kinds';
 import {
-  runInputVersionOf,
+  RUN_INPUT_VERSION,
   type RunContinuation,
   type RunInput,
   type StepsProgress,
@@ -13,6 +13,7 @@ import { megabytes } from './run-bounds';
 import type { RunSessionStart } from './run-session';
 import type { LifecycleState } from './run-state';
 import type { CarriedStream, RunStream } from './run-stream';
+import { hasPatch } from './patches';
 
 /**
  * Continue-as-new: a run whose history grows long goes on in a new execution of the same
@@ -70,7 +71,7 @@ export type HandOff = (progress: RunProgress) => Promise<string | undefined>;
 export function continuationDue(kind: RunKind): boolean {
   const { continueAsNewSuggested, historyLength, historySize } = workflowInfo();
   const due = continueAsNewSuggested || historyLength >= CONTINUE_AFTER.events || historySize >= CONTINUE_AFTER.bytes;
-  return due && patched(kind === 'workflow' ? WORKFLOW_RUNS_CONTINUE_AS_NEW : CONTINUES_AS_NEW);
+  return due && hasPatch(kind === 'workflow' ? WORKFLOW_RUNS_CONTINUE_AS_NEW : CONTINUES_AS_NEW);
 }
 
 /** See {@link HandOff}; asked only when {@link continuationDue}. */
@@ -101,7 +102,7 @@ export async function continueIfDue<Output extends AnyRunOutput>(
           }),
       ...(state.exactPartialOnCancel ? { exactPartialOnCancel: true } : {}),
     };
-    return { ...input, version: runInputVersionOf({ continued }), continued };
+    return { ...input, version: RUN_INPUT_VERSION, continued };
   };
   // Weighed before anything is handed over: the next execution's input is one payload. The stream goes whole when
   // it fits, else with as many of its latest events as fit (a resume from an index before them starts at them).

@@ -4,7 +4,6 @@ import {
   CancelledFailure,
   ContinueAsNew,
   isCancellation,
-  patched,
   setCurrentDetails,
   setHandler,
   sleep,
@@ -31,6 +30,7 @@ import type { LifecycleState } from './run-state';
 import { joinRunSession, readRunSession, readsSession, sessionWriteOf, writeRunSession } from './run-session';
 import type { RunStream } from './run-stream';
 import { endRunSpan, runSpanOf } from './run-span';
+import { hasPatch } from './patches';
 
 /** How long a run whose cancel was recorded before it started waits for the starter's cancel request. */
 const CANCEL_BEFORE_START_GRACE = '1 minute';
@@ -119,7 +119,7 @@ export async function runLifecycle<Output extends AnyRunOutput>(
     await body(gate, (progress) => continueIfDue(input, stream, state, session, progress));
     // A cancel requested before the run finished ends it CANCELLED (with its whole answer as the content), even
     // when its last call finished before the cancel reached it: `cancelRun` said true, so the run is cancelled.
-    if (CancellationScope.current().consideredCancelled && patched(CANCEL_WINS_OVER_COMPLETION)) {
+    if (CancellationScope.current().consideredCancelled && hasPatch(CANCEL_WINS_OVER_COMPLETION)) {
       throw new CancelledFailure('cancelled');
     }
     // Written before the run completes, so whoever sees it complete finds it in the session's next run. A run with

@@ -1,4 +1,4 @@
-import { ApplicationFailure, condition, patched, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { KernActivities } from '../activities';
 import {
   ANSWERS_INVALID,
@@ -10,6 +10,7 @@ import {
   type RunRequirement,
 } from '../shared/requirements';
 import { continueRunUpdate } from '../shared/messages';
+import { hasPatch } from './patches';
 
 const { checkUserInput } = proxyActivities<KernActivities>({
   startToCloseTimeout: '30 seconds',
@@ -64,7 +65,7 @@ export class PauseGate {
     try {
       const summary = `paused: waiting for a person (${requirements.map((r) => r.toolExecution.toolName).join(', ')})`;
       const answeredOrExhausted = () => this.answers !== undefined || this.invalidAnswers >= MAX_INVALID_ANSWERS;
-      if (timeoutMs === undefined && !patched(PAUSE_ON_LABELLED_TIMER)) {
+      if (timeoutMs === undefined && !hasPatch(PAUSE_ON_LABELLED_TIMER)) {
         await condition(answeredOrExhausted);
       } else if (timeoutMs === undefined) {
         // No timeout: the labelled wait is set again each year, for as long as nobody answers. Its label says so,
@@ -123,7 +124,7 @@ export class PauseGate {
         const problem = await checkUserInput({ toolName, userInput: answer.userInput });
         if (problem) {
           // Runs started before this bound waited for good answers however many failed; they replay so.
-          if (patched(BOUNDED_INVALID_ANSWERS)) this.invalidAnswers += 1;
+          if (hasPatch(BOUNDED_INVALID_ANSWERS)) this.invalidAnswers += 1;
           throw ApplicationFailure.create({
             type: ANSWERS_INVALID,
             message: `requirement '${answer.id}' (${toolName}): ${problem}`,

@@ -3,7 +3,6 @@ import {
   ApplicationFailure,
   CancellationScope,
   isCancellation,
-  patched,
   proxyActivities,
   type ActivityOptions,
 } from '@temporalio/workflow';
@@ -22,6 +21,7 @@ import {
 } from '../shared/sessions';
 import { componentOf, historyRunsOf, type RunInput } from '../shared/specs';
 import { contentText } from '../shared/text';
+import { hasPatch } from './patches';
 
 /**
  * How many times, of at most 20 s each, a run tries to read its session or to write to it before it ends `ERROR`
@@ -153,7 +153,7 @@ export async function writeRunSession(input: RunInput, request: CloseSessionRequ
     await Promise.race([write, CancellationScope.current().cancelRequested]);
   } catch (err) {
     if (isCancellation(err)) {
-      if (patched(CANCEL_ENDS_SESSION_WRITE)) throw err;
+      if (hasPatch(CANCEL_ENDS_SESSION_WRITE)) throw err;
       return await writeOrFail(write, input);
     }
     throw sessionCallFailure(err, input, 'write');

@@ -5,7 +5,6 @@ import {
   condition,
   defaultPayloadConverter,
   log,
-  patched,
   setHandler,
   type Payload,
 } from '@temporalio/workflow';
@@ -24,6 +23,7 @@ import type { RunInput } from '../shared/specs';
 import { EventForwarder } from './event-forwarder';
 import { runEventsQuery } from '../shared/messages';
 import { missingStreamInternals, streamLog, streamPollHandler, streamPublishHandler } from './stream-internals';
+import { hasPatch } from './patches';
 
 /** The patch under which a run's stream ends its subscribers' polls cleanly (see `RunStream.close`). */
 const POLLS_END_CLEANLY = 'kern-stream-polls-end-cleanly';
@@ -88,7 +88,7 @@ export class RunStream implements RunEventLog {
   /** The run is handing its stream to its next execution (see {@link handOver}). */
   private continuing = false;
   /** Runs started before this patch leave polls open when they end (and fail them on a cancel); they replay so. */
-  private readonly endsPollsCleanly = patched(POLLS_END_CLEANLY);
+  private readonly endsPollsCleanly = hasPatch(POLLS_END_CLEANLY);
   /** By run id (this run's and its members'): the attempt of the model call now streaming, once one was retried. */
   private readonly streamingAttempts = new Map<string, number>();
   /** True when the run is streamed live (or has no runs above): its text goes to the runs above as it comes. */
@@ -134,7 +134,7 @@ export class RunStream implements RunEventLog {
     // The runs above get its text only when someone streams it live (its model activity forwards its deltas then
     // too); otherwise they get its life (start, tools, pauses, end, with the whole answer) and no partial text.
     // The patch is asked for only at the first text held back, so runs with nothing to hold back record no marker.
-    const heldBack = !this.forwardsContent && isContentEvent(event) && patched(CONTENT_FORWARDED_ONLY_LIVE);
+    const heldBack = !this.forwardsContent && isContentEvent(event) && hasPatch(CONTENT_FORWARDED_ONLY_LIVE);
     if (!heldBack) this.forwarder.forward(event);
   }
 
@@ -242,7 +242,7 @@ export class RunStream implements RunEventLog {
    * handler, and keeps its sequence numbers, which drop a batch delivered twice.
    */
   private dropSupersededDeltas(): void {
-    if (!patched(DROPS_SUPERSEDED_DELTAS)) return;
+    if (!hasPatch(DROPS_SUPERSEDED_DELTAS)) return;
     const publish = streamPublishHandler(this.stream);
     if (!publish) return;
     setHandler(workflowStreamPublishSignal, (input: PublishInput) => {

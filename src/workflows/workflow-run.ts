@@ -1,4 +1,4 @@
-import { patched, proxyActivities, setCurrentDetails, type ActivityOptions } from '@temporalio/workflow';
+import { proxyActivities, setCurrentDetails, type ActivityOptions } from '@temporalio/workflow';
 import type { KernActivities } from '../activities';
 import { StepFunctionFailed } from '../shared/errors';
 import type { WorkflowRunOutput } from '../shared/run-output';
@@ -12,6 +12,7 @@ import { runLifecycle } from './run-lifecycle';
 import { RunStream } from './run-stream';
 import { StepRunner, type StepCalls } from './step-runner';
 import { WorkflowRunState } from './workflow-run-state';
+import { hasPatch } from './patches';
 
 /**
  * Step functions heartbeat while they run, so a lost worker is noticed in seconds; a lost worker, a timeout or a
@@ -48,7 +49,7 @@ export async function workflowRun(saved: WorkflowRunInput): Promise<WorkflowRunO
       const what = `${call.role} ${call.name}`;
       setCurrentDetails(`${name}: running ${what}`);
       const args = [{ runId: input.runId, ...call }] as const;
-      if (!patched(STEP_FUNCTION_ATTEMPTS)) {
+      if (!hasPatch(STEP_FUNCTION_ATTEMPTS)) {
         const retry = { ...legacyFunctionActivityOptions.retry, maximumAttempts: attempts };
         return runStepFunction.executeWithOptions(
           { ...legacyFunctionActivityOptions, retry, summary: `${name} · ${what}` },

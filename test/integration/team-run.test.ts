@@ -145,6 +145,19 @@ test('a nested team runs as a child teamRun under its parent team', async () => 
       : [],
   );
   expect(innerSummaries[0]).toBe('Inner Team leader, member of Outer Team · turn 1 · gpt-test');
+
+  // Every run, the team a client started and the members its workflows started, takes kern's code changes from its
+  // format (12): none records a patch marker or the search attribute Temporal adds with one.
+  const deepOutput = innerOutput.memberResponses[0]!;
+  for (const runId of [output.runId, innerOutput.runId, deepOutput.runId]) {
+    const { events } = await h.client.temporal.workflow.getHandle(workflowIdForRun(runId)).fetchHistory();
+    const markers = (events ?? []).filter(
+      (event) =>
+        event.markerRecordedEventAttributes ||
+        event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.TemporalChangeVersion,
+    );
+    expect({ runId, markers: markers.length }).toEqual({ runId, markers: 0 });
+  }
 });
 
 test("cancel while a member's model call is in flight: team and member CANCELLED, request aborted, no orphan", async () => {

@@ -1,5 +1,5 @@
 import { readRunInput } from '../../src/shared/saved-runs';
-import { RUN_INPUT_VERSION, runInputVersionOf, type AgentSpec } from '../../src/shared/specs';
+import { RUN_INPUT_VERSION, type AgentSpec } from '../../src/shared/specs';
 
 /** An agent spec as kern wrote it before format 7: no `kind` of its own. */
 const savedAgent = (id: string) => ({
@@ -99,41 +99,12 @@ describe('run inputs saved before format 7 read as format 7 writes them', () => 
     });
   });
 
-  test('a format-8 input is read as it is, and one newer than this worker fails with what to do', () => {
+  test("an input of this worker's format is read as it is, and one newer than it fails with what to do", () => {
     const agent: AgentSpec = { ...savedAgent('a'), kind: 'agent' } as AgentSpec;
     const input = { ...base, version: RUN_INPUT_VERSION, kind: 'agent', agent };
     expect(readRunInput(input, 'agent')).toBe(input);
     expect(() => readRunInput({ ...input, version: RUN_INPUT_VERSION + 1 }, 'agent')).toThrow(
       /Run it on a worker of the kern version that started it, or a newer one/,
     );
-  });
-
-  test('only inputs with members or agent and team steps are written as format 7', () => {
-    const agent = { ...savedAgent('a'), kind: 'agent' } as AgentSpec;
-    expect(runInputVersionOf({}, agent)).toBe(2);
-    expect(runInputVersionOf({}, { ...agent, kind: 'team', mode: 'coordinate', members: [agent] })).toBe(7);
-    const functionsOnly = { kind: 'workflow', id: 'w', name: 'W', steps: [{ type: 'step', name: 'S', executor: 'f' }] };
-    expect(runInputVersionOf({}, functionsOnly as never)).toBe(2);
-  });
-
-  test('a fork is written as format 8, which older workers leave to newer ones', () => {
-    const agent = { ...savedAgent('a'), kind: 'agent' } as AgentSpec;
-    const seed = { fromRunId: 'r', messageIndex: 1, messages: [{ role: 'user' as const, content: 'hi' }] };
-    expect(runInputVersionOf({ seed }, agent)).toBe(8);
-  });
-
-  test("a run's next execution after a continue-as-new is format 10, a workflow's (where its steps stand) 11", () => {
-    const agent = { ...savedAgent('a'), kind: 'agent' } as AgentSpec;
-    const continued = {
-      executions: 1,
-      output: {} as never,
-      startedAt: '2026-01-01T00:00:00.000Z',
-      stream: {} as never,
-      forwardedBatches: 0,
-      sessionBaseline: {},
-    };
-    expect(runInputVersionOf({ continued: { ...continued, round: 3, outputRetries: 0 } }, agent)).toBe(10);
-    const steps = { finished: {}, decided: {}, started: {}, outputs: {} };
-    expect(runInputVersionOf({ continued: { ...continued, steps } })).toBe(11);
   });
 });
