@@ -488,7 +488,7 @@ describe('load', () => {
   test('300 runs started at once on one worker all complete, each with its own answer', async () => {
     const agent = agentWith([]);
     const prompts = Array.from({ length: 300 }, (_, i) => `crowd ${i} ${randomUUID()}`);
-    // A model call that Temporal retries under this load (its worker late with a heartbeat) is answered the same again.
+    // A model call that Temporal retries under this load is answered the same again (one full-suite run had some).
     const answerTo = (prompt: string) => ({ text: `Answer to ${prompt.split(' ')[1]}.` });
     for (const prompt of prompts) h.model.replyWhen(prompt, answerTo(prompt), answerTo(prompt), answerTo(prompt));
     const runs = await Promise.all(prompts.map((prompt) => agent.run(prompt, { background: true })));

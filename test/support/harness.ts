@@ -123,7 +123,7 @@ export async function startServedHarness(app: KernApp): Promise<ServedHarness> {
   };
 }
 
-/** Polls `read` until `ready` holds of its value, or 20 s have passed (visibility follows a run by a moment). */
+/** Polls `read` until `ready` holds of its value, or `withinMs` (20 s) have passed (visibility follows a run by a moment). */
 export async function eventually<T>(
   read: () => Promise<T>,
   ready: (value: T) => boolean,
