@@ -1,8 +1,5 @@
 import { CancelledFailure, Context } from '@temporalio/activity';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { McpServerConfig } from '../define/contracts';
 import { KernError, ToolArgumentsInvalid } from '../shared/errors';
 import { DEFAULT_MAX_TOOL_RESULT_CHARS, truncateText } from '../shared/limits';
@@ -32,6 +29,21 @@ export class McpServerUnavailable extends KernError {
       retryable: true,
     });
   }
+}
+
+/**
+ * The MCP SDK's client, loaded when a worker first connects to an MCP server: its schemas take about 150 ms to load,
+ * which a worker with no MCP server should not spend at every start.
+ */
+function mcpSdk() {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  return {
+    ...(require('@modelcontextprotocol/sdk/client/index.js') as typeof import('@modelcontextprotocol/sdk/client/index.js')),
+    ...(require('@modelcontextprotocol/sdk/client/stdio.js') as typeof import('@modelcontextprotocol/sdk/client/stdio.js')),
+    ...(require('@modelcontextprotocol/sdk/client/streamableHttp.js') as typeof import('@modelcontextprotocol/sdk/client/streamableHttp.js')),
+    ...(require('@modelcontextprotocol/sdk/types.js') as typeof import('@modelcontextprotocol/sdk/types.js')),
+  };
+  /* eslint-enable @typescript-eslint/no-require-imports */
 }
 
 interface ListedTool {
@@ -97,6 +109,7 @@ export class McpConnections {
       if (cancelled.aborted) throw new CancelledFailure(`MCP tool '${input.toolName}' was cancelled`);
       // The server answered with an error (unknown tool, invalid arguments): the model is told, as for a kern tool.
       // A closed connection or a server that stopped answering is the transport's failure, retried.
+      const { McpError, ErrorCode } = mcpSdk();
       const transportFailed =
         signal.aborted ||
         !(err instanceof McpError) ||
@@ -147,6 +160,7 @@ export class McpConnections {
     // Retried: in a rolling deploy, a worker whose app has the server takes the call.
     if (!config) return Promise.reject(new McpServerUnavailable(server, 'this worker has no MCP server by that name'));
     const connecting = (async () => {
+      const { Client, StdioClientTransport, StreamableHTTPClientTransport, getDefaultEnvironment } = mcpSdk();
       const client = new Client({ name: 'kern', version: '1' });
       const transport =
         'command' in config

@@ -1,10 +1,7 @@
-import { context, propagation, type AttributeValue, type Tracer } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { Resource } from '@opentelemetry/resources';
-import { BasicTracerProvider, type ReadableSpan, type Span, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import type { Context } from '@opentelemetry/api';
-import { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
+import type { AttributeValue, Context, Tracer } from '@opentelemetry/api';
+import type { Resource } from '@opentelemetry/resources';
+import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
 
 /**
  * OpenTelemetry tracing for a kern worker or client: Temporal's own spans (`StartWorkflow`, `RunWorkflow`,
@@ -27,12 +24,24 @@ export interface TracingOptions {
  * The Temporal plugin and the tracer kern's own spans use, both sending to `options.spanProcessor`. Spans link
  * across processes through W3C trace-context headers, and within one through the active context: unless the app has
  * registered its own (the OpenTelemetry SDK does), kern registers the W3C propagator and an AsyncLocalStorage context
- * manager, OpenTelemetry's defaults for Node (a second registration changes nothing).
+ * manager, OpenTelemetry's defaults for Node (a second registration changes nothing). OpenTelemetry's SDK is loaded
+ * here, on first use, so that a client or worker that does not trace does not spend its load time at every start.
  */
 export function tracingPlugin(
   options: TracingOptions,
   serviceName: string,
 ): { plugin: OpenTelemetryPlugin; tracer: Tracer } {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { context, propagation } = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
+  const { AsyncLocalStorageContextManager } =
+    require('@opentelemetry/context-async-hooks') as typeof import('@opentelemetry/context-async-hooks');
+  const { W3CTraceContextPropagator } = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
+  const { Resource } = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
+  const { BasicTracerProvider } =
+    require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
+  const { OpenTelemetryPlugin } =
+    require('@temporalio/interceptors-opentelemetry') as typeof import('@temporalio/interceptors-opentelemetry');
+  /* eslint-enable @typescript-eslint/no-require-imports */
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   const resource = options.resource ?? new Resource({ 'service.name': serviceName });
