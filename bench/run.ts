@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   try {
     if (runs('pending')) {
       step('time to PENDING');
-      metrics.push(await timeToPending(bench, config.repetitions, config.sequentialRuns));
+      metrics.push(...(await timeToPending(bench, config.repetitions, config.sequentialRuns)));
     }
     if (runs('run')) {
       step('run with one model call');
