@@ -7,7 +7,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { KernClient, defineApp } from 'kern';
 import { ScriptedModelServer, startLocalTemporal, type RecordedRequest, type ScriptedTurn } from 'kern/testing';
-import { startWorker, type KernWorker } from 'kern/worker';
+import { bundleWorkflows, startWorker, type KernWorker } from 'kern/worker';
 import { createBaselineActivities } from './baseline-activities';
 import { temporalServerProcess, type Watched } from './processes';
 
@@ -48,10 +48,9 @@ export async function startBench(): Promise<Bench> {
   const env = await startLocalTemporal();
   const model = await ScriptedModelServer.start({ fallback: directedAnswer });
   const connection = await NativeConnection.connect({ address: env.address });
-  const kernBundle = await bundleWorkflowCode({
-    workflowsPath: path.resolve(__dirname, '../src/workflows'),
-    logger: new DefaultLogger('ERROR'),
-  });
+  // Each side's workflow code bundled as its users get it: kern's as the package ships it, the bare one by Temporal's
+  // bundler with its defaults.
+  const kernBundle = await bundleWorkflows({ logger: new DefaultLogger('ERROR') });
   const baselineBundle = await bundleWorkflowCode({
     workflowsPath: path.resolve(__dirname, 'baseline-workflows.ts'),
     logger: new DefaultLogger('ERROR'),
