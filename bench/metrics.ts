@@ -476,9 +476,18 @@ export function tokenGoal(runs: number[][], directP50: number, directP99: number
 }
 
 /** For each word "wK" in what the consumer received, receipt time minus the time the server emitted word K. */
-export function tokenLatencies(received: Array<{ at: number; text: string }>, wordTimes: number[]): number[] {
+export function tokenLatencies(
+  received: Array<{ at: number; text: string }>,
+  wordTimes: number[],
+  joinedAt = -Infinity,
+): number[] {
   return received.flatMap(({ at, text }) =>
-    [...text.matchAll(/w(\d+)/g)].map((match) => at - wordTimes[Number(match[1])]!),
+    [...text.matchAll(/w(\d+)/g)].flatMap((match) => {
+      const emitted = wordTimes[Number(match[1])]!;
+      // A token emitted before the subscriber joined reaches it as catch-up: how long it waited says nothing of
+      // how fast a live token travels.
+      return emitted >= joinedAt ? [at - emitted] : [];
+    }),
   );
 }
 
