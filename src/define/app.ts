@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { InvalidInputError } from '../shared/errors';
 import { someModel } from '../shared/specs';
 import type { AnyAgent } from './agent';
@@ -70,4 +71,19 @@ function byName<T>(what: string, entries: Array<[string, T]>): Map<string, T> {
     map.set(name, value);
   }
   return map;
+}
+
+/**
+ * Loads an app module (`.ts` works under tsx): its default export must come from `defineApp`. Here, not with the
+ * worker, so that the HTTP server loads an app without loading Temporal's worker.
+ */
+export function loadApp(modulePath: string): KernApp {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const loaded = require(path.resolve(modulePath)) as { default?: unknown };
+  if (!isApp(loaded.default)) throw new InvalidInputError(`${modulePath} must export default defineApp({ ... })`);
+  return loaded.default;
+}
+
+function isApp(value: unknown): value is KernApp {
+  return typeof value === 'object' && value !== null && 'tools' in value && value.tools instanceof Map;
 }

@@ -11,7 +11,7 @@ import { WebSocketServer } from 'ws';
 import { resolveConnection, type ConnectionSettings } from '../client/connection-settings';
 import { KernClient } from '../client/kern-client';
 import type { KernApp } from '../define/app';
-import { loadApp } from '../worker/start-worker';
+import { loadApp } from '../define/app';
 import { TemporalUnreachable } from '../shared/errors';
 import { RUN_KINDS, RUN_KIND_LIST, type RunKind } from '../shared/kinds';
 import { Catalog } from './catalog';

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { Hono } from 'hono';
@@ -89,6 +88,7 @@ export function mcpRoutes(app: Hono, version: string, options: McpOptions = {}):
       if (!response.ok) throw new RouteRefused(refusalText(answer, response.status));
       return answer;
     };
+    const { McpServer, WebStandardStreamableHTTPServerTransport } = mcpServerSdk();
     const server = new McpServer({ name: 'kern', version }, { capabilities: { tools: {} } });
     registerTools(server, rest, maxWaitMs);
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined });
@@ -160,6 +160,19 @@ const owner = {
   team_id: id().optional().describe('ID of the team that owns the run.'),
   workflow_id: id().optional().describe('ID of the workflow that owns the run.'),
 };
+
+/**
+ * The MCP SDK's server, loaded at the first MCP request: its schemas take about 120 ms to load, which a server (and
+ * every backend that imports `kern/server`) should not spend at start for a route it may never be asked.
+ */
+function mcpServerSdk() {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  return {
+    ...(require('@modelcontextprotocol/sdk/server/mcp.js') as typeof import('@modelcontextprotocol/sdk/server/mcp.js')),
+    ...(require('@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js') as typeof import('@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js')),
+  };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+}
 
 function registerTools(server: McpServer, rest: Rest, maxWaitMs: number): void {
   server.registerTool(

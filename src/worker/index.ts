@@ -1,4 +1,5 @@
-export { startWorker, loadApp, type StartWorkerOptions, type KernWorker, type WorkerDeployment } from './start-worker';
+export { startWorker, type StartWorkerOptions, type KernWorker, type WorkerDeployment } from './start-worker';
+export { loadApp } from '../define/app';
 export { bundleWorkflows, type BundleWorkflowsOptions } from './bundle';
 export { serveWorkerHealth } from './health';
 export type { ModelProviderOptions } from '../activities';

@@ -1,7 +1,6 @@
-import path from 'node:path';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ModelProviderOptions } from '../activities';
-import type { KernApp } from '../define/app';
+import { loadApp, type KernApp } from '../define/app';
 import type { StepFunction } from '../define/contracts';
 import { InvalidInputError, TemporalUnreachable } from '../shared/errors';
 import { resolveConnection } from '../client/connection-settings';
@@ -195,16 +194,4 @@ function deploymentOptions(deployment: WorkerDeployment | undefined): Pick<Worke
       defaultVersioningBehavior: deployment?.behavior ?? 'AUTO_UPGRADE',
     },
   };
-}
-
-/** Loads an app module (`.ts` works under tsx): its default export must come from `defineApp`. */
-export function loadApp(modulePath: string): KernApp {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const loaded = require(path.resolve(modulePath)) as { default?: unknown };
-  if (!isApp(loaded.default)) throw new InvalidInputError(`${modulePath} must export default defineApp({ ... })`);
-  return loaded.default;
-}
-
-function isApp(value: unknown): value is KernApp {
-  return typeof value === 'object' && value !== null && 'tools' in value && value.tools instanceof Map;
 }
