@@ -2,13 +2,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { ConnectionSettings } from './client/connection-settings';
 import { prunePayloadStore } from './client/payload-store';
 import { durationMs } from './client/run-options';
 import { createServer, OpenServerRefused } from './server';
-import { startWorker } from './worker';
-import { serveWorkerHealth } from './worker/health';
 
 const usage = `Usage:
   kern worker --app <module> [--task-queue <name>] [--shutdown-grace 30s] [--health-port <port>
@@ -50,6 +47,12 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  /* eslint-disable @typescript-eslint/no-require-imports -- loaded for this command only: `kern serve` and
+     `kern payloads` do not need Temporal's worker, which takes about 300 ms to load */
+  const { DefaultLogger, Runtime } = require('@temporalio/worker') as typeof import('@temporalio/worker');
+  const { startWorker } = require('./worker') as typeof import('./worker');
+  const { serveWorkerHealth } = require('./worker/health') as typeof import('./worker/health');
+  /* eslint-enable @typescript-eslint/no-require-imports */
   const { values } = parseArgs({
     args: rest,
     options: {
