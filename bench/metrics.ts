@@ -475,7 +475,10 @@ export function tokenGoal(runs: number[][], directP50: number, directP99: number
   };
 }
 
-/** For each word "wK" in what the consumer received, receipt time minus the time the server emitted word K. */
+/**
+ * For each word "wK" in what the consumer received, receipt time minus the time the server emitted word K; only words
+ * emitted at `joinedAt` or later (by default, all).
+ */
 export function tokenLatencies(
   received: Array<{ at: number; text: string }>,
   wordTimes: number[],
